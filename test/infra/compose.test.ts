@@ -1,0 +1,133 @@
+/**
+ * No Docker engine runs on the test machines, so the compose stack is checked statically: services, ports,
+ * dependencies, profiles, our search attributes, and that the image's CMD is a real package.json script.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { SEARCH_ATTRIBUTE_LIST } from '../helpers/temporal';
+
+const root = path.resolve(__dirname, '../..');
+
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile: string } | string;
+  command?: string[] | string;
+  entrypoint?: string[];
+  ports?: string[];
+  profiles?: string[];
+  depends_on?: Record<string, { condition: string }> | string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+}
+
+// Compose resolves YAML merge keys (`<<: *app`); so must we.
+const compose = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+const services = compose.services;
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+
+const dependsOn = (s: Service): Record<string, string> =>
+  Array.isArray(s.depends_on)
+    ? Object.fromEntries(s.depends_on.map((n) => [n, 'service_started']))
+    : Object.fromEntries(Object.entries(s.depends_on ?? {}).map(([n, d]) => [n, d.condition]));
+
+/** `npm run <script> [-- args]` → script name */
+function npmScript(command: string[]): string {
+  expect(command.slice(0, 2)).toEqual(['npm', 'run']);
+  return command[2]!;
+}
+
+describe('docker-compose.yml', () => {
+  test('has the expected services, the demo ones only in the demo profile', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['emulator-eu', 'emulator-us', 'postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'worker'].sort()
+    );
+    for (const [name, s] of Object.entries(services)) {
+      if (name.startsWith('emulator-')) expect(s.profiles).toEqual(['demo']);
+      else expect(s.profiles).toBeUndefined();
+    }
+  });
+
+  test('Temporal runs on PostgreSQL and publishes gRPC 7233; the UI is on 8080', () => {
+    expect(services.postgresql!.image).toMatch(/^postgres:/);
+    expect(services.temporal!.image).toMatch(/^temporalio\/auto-setup:/);
+    expect(services.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
+    expect(dependsOn(services.temporal!)).toEqual({ postgresql: 'service_healthy' });
+    expect(services.temporal!.ports).toEqual(['7233:7233']);
+    expect(services.temporal!.healthcheck?.test).toBeDefined();
+    expect(services['temporal-ui']!.image).toMatch(/^temporalio\/ui:/);
+    expect(services['temporal-ui']!.ports).toEqual(['8080:8080']);
+    expect(services['temporal-ui']!.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+  });
+
+  test('a set-up service registers our four search attributes as Keyword before the worker starts', () => {
+    const setup = services['temporal-setup']!;
+    expect(dependsOn(setup)).toEqual({ temporal: 'service_healthy' });
+    expect(setup.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(setup.environment?.SEARCH_ATTRIBUTES?.split(/\s+/).sort()).toEqual(SEARCH_ATTRIBUTE_LIST.map((k) => k.name).sort());
+    const script = ([] as string[]).concat(setup.command ?? []).join('\n');
+    expect(script).toContain('temporal operator search-attribute create');
+    expect(script).toContain('--type Keyword');
+    // compose interpolates `$x`: every shell variable in the script must be escaped as `$$x`
+    expect(script.replace(/\$\$/g, '')).not.toMatch(/\$/);
+    expect(dependsOn(services.worker!)).toEqual({ 'temporal-setup': 'service_completed_successfully' });
+  });
+
+  test('the worker is built from the Dockerfile, runs `npm run worker` and talks to temporal:7233', () => {
+    const worker = services.worker!;
+    expect(worker.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+    expect(worker.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(pkg.scripts[npmScript(worker.command as string[])]).toBeDefined();
+    expect(npmScript(worker.command as string[])).toBe('worker');
+  });
+
+  test('the demo profile runs the US source stack on 9101 and the EU destination on 9201 with their seeds', () => {
+    const expected = {
+      'emulator-us': { port: '9101', data: '/data/us', seed: 'emulator/seeds/source-us.json' },
+      'emulator-eu': { port: '9201', data: '/data/eu', seed: 'emulator/seeds/destination-eu.json' },
+    };
+    for (const [name, e] of Object.entries(expected)) {
+      const s = services[name]!;
+      expect(s.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+      expect(s.command).toEqual(['npm', 'run', 'emulator', '--', '--port', e.port, '--data', e.data, '--seed', e.seed]);
+      expect(pkg.scripts[npmScript(s.command as string[])]).toBeDefined();
+      expect(s.ports).toEqual([`${e.port}:${e.port}`]);
+      expect(s.volumes?.some((v) => v.endsWith(`:${e.data}`))).toBe(true);
+    }
+  });
+
+  test('every named volume is declared', () => {
+    for (const s of Object.values(services)) {
+      for (const v of s.volumes ?? []) {
+        const source = v.split(':')[0]!;
+        if (!source.startsWith('.') && !source.startsWith('/')) expect(compose.volumes).toHaveProperty(source);
+      }
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  test('CMD runs a package.json script', () => {
+    const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile);
+    expect(cmd).not.toBeNull();
+    const argv = JSON.parse(cmd![1]!) as string[];
+    expect(argv).toEqual(['npm', 'run', 'worker']);
+    expect(pkg.scripts[npmScript(argv)]).toBeDefined();
+  });
+
+  test('installs from the lockfile on a glibc Node 20 image', () => {
+    expect(dockerfile).toMatch(/^FROM node:20[^\s]*-(bookworm|bullseye)/m);
+    expect(dockerfile).toMatch(/COPY package\.json package-lock\.json/);
+    expect(dockerfile).toMatch(/npm ci/);
+  });
+
+  test('.dockerignore keeps local state and node_modules out of the image', () => {
+    const ignored = fs.readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.tools', '.data', '.git']));
+  });
+});
