@@ -1,0 +1,4 @@
+/** Typed client of a Keboola stack's Storage API (got + zod). See stack/client.ts. */
+export * from './errors';
+export * from './schemas';
+export * from './client';
