@@ -1,0 +1,43 @@
+// Restores buckets and their metadata. Looks before it creates, so a retry or a re-run never duplicates one.
+import type { StackRef } from '../workflows/input';
+import type { RestoreOutcome } from '../workflows/types';
+import { loadSnapshotIndex } from '../snapshot/index-cache';
+import type { ActivityDeps } from './deps';
+import { groupByProvider } from './metadata';
+
+export function createBucketActivities(deps: ActivityDeps) {
+  return {
+    async restoreBuckets(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
+      const client = await deps.stackClient(input.destination);
+      const { buckets } = await loadSnapshotIndex(input.snapshotDir);
+      const existing = new Set((await client.listBuckets()).map((b) => b.id));
+      const outcome: RestoreOutcome = { created: [], existing: [], skipped: [] };
+      for (const bucket of buckets) {
+        if (bucket.sourceBucket || bucket.isLinkedBucket) {
+          outcome.skipped.push({ id: bucket.id, reason: 'linked bucket: link the shared bucket again in the destination project' });
+          continue;
+        }
+        if (!bucket.name.startsWith('c-') || bucket.stage === 'sys') {
+          outcome.skipped.push({ id: bucket.id, reason: 'system bucket: created by the stack itself' });
+          continue;
+        }
+        if (existing.has(bucket.id)) {
+          outcome.existing.push(bucket.id);
+        } else {
+          await client.createBucket({
+            name: bucket.name.slice(2),
+            stage: bucket.stage,
+            description: bucket.description ?? undefined,
+            displayName: bucket.displayName ?? undefined,
+            color: bucket.color ?? undefined,
+          });
+          outcome.created.push(bucket.id);
+        }
+        for (const [provider, entries] of groupByProvider(bucket.metadata)) {
+          await client.setBucketMetadata(bucket.id, provider, entries);
+        }
+      }
+      return outcome;
+    },
+  };
+}

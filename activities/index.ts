@@ -1,0 +1,22 @@
+// Every activity of the migration, built from its dependencies (samples-typescript style).
+import type { ActivityDeps } from './deps';
+import { withFailureMapping } from './failures';
+import { createBucketActivities } from './buckets';
+import { createSnapshotActivities } from './snapshot';
+import { createTableActivities } from './tables';
+import { createValidateActivities } from './validate';
+import { createVerifyActivities } from './verify';
+
+export function createActivities(deps: ActivityDeps) {
+  return withFailureMapping({
+    ...createValidateActivities(deps),
+    ...createSnapshotActivities(deps),
+    ...createBucketActivities(deps),
+    ...createTableActivities(deps),
+    ...createVerifyActivities(deps),
+  });
+}
+
+export type MigrationActivities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps';
+export { createActivityDeps } from './deps';

@@ -1,0 +1,149 @@
+// Snapshot of the source project in Keboola's backup layout (DESIGN §3). The source is only read.
+// Table data streams from the source's file storage to disk; nothing large passes through Temporal.
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { Context } from '@temporalio/activity';
+import type { StackRef } from '../workflows/input';
+import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
+import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
+import { files, readJsonIfExists, SNAPSHOT_FORMAT_VERSION, writeJsonAtomic, type SnapshotManifest } from '../snapshot/layout';
+import { tee } from '../snapshot/tee';
+import type { ActivityDeps } from './deps';
+
+/** Heartbeat cursor of a table export: a retry reuses the export and skips the slices already on disk. */
+interface ExportCursor {
+  fileId: number | string;
+  slicesDone: number;
+}
+
+export function snapshotDirFor(root: string, snapshotId: string): string {
+  return path.join(root, snapshotId.replace(/[^A-Za-z0-9._-]+/g, '_'));
+}
+
+export function createSnapshotActivities(deps: ActivityDeps) {
+  return {
+    /** Buckets, tables, configurations and branch metadata as JSON files; answers the tables to export. */
+    async snapshotProjectMetadata(input: { source: StackRef; snapshotId: string }): Promise<SnapshotPlan> {
+      const snapshotDir = snapshotDirFor(deps.snapshotRoot, input.snapshotId);
+      const manifest = await readJsonIfExists<SnapshotManifest>(path.join(snapshotDir, files.manifest));
+      const client = await deps.stackClient(input.source);
+      if (!manifest) {
+        const [branchMetadata, buckets, tables, components] = await Promise.all([
+          client.listBranchMetadata(),
+          client.listBuckets(),
+          client.listTables(),
+          client.listComponents(),
+        ]);
+        await writeJsonAtomic(path.join(snapshotDir, files.branchMetadata), branchMetadata);
+        await writeJsonAtomic(path.join(snapshotDir, files.buckets), buckets);
+        await writeJsonAtomic(path.join(snapshotDir, files.tables), tables);
+        for (const component of components) {
+          for (const configuration of component.configurations ?? []) {
+            const metadata = await client.listConfigurationMetadata(component.id, configuration.id);
+            await writeJsonAtomic(path.join(snapshotDir, files.configuration(component.id, configuration.id)), configuration);
+            await writeJsonAtomic(path.join(snapshotDir, files.configurationMetadata(component.id, configuration.id)), metadata);
+          }
+        }
+        // The index lists each component's configurations without their bodies; the bodies are in configurations/.
+        await writeJsonAtomic(
+          path.join(snapshotDir, files.configurations),
+          components.map((component) => ({
+            ...component,
+            configurations: (component.configurations ?? []).map(({ id, name, description }) => ({ id, name, description })),
+          })),
+        );
+        // Triggers and notifications live in services this tool does not read yet; Keboola's layout has the files.
+        await writeJsonAtomic(path.join(snapshotDir, files.triggers), []);
+        await writeJsonAtomic(path.join(snapshotDir, files.notifications), []);
+      }
+      const buckets = (await readJsonIfExists<Array<{ id: string }>>(path.join(snapshotDir, files.buckets))) ?? [];
+      const tables = (await readJsonIfExists<Array<{ id: string; isAlias?: boolean; rowsCount?: number | null; dataSizeBytes?: number | null; bucket?: { id: string } }>>(path.join(snapshotDir, files.tables))) ?? [];
+      const components = (await readJsonIfExists<Array<{ configurations?: unknown[] }>>(path.join(snapshotDir, files.configurations))) ?? [];
+      return {
+        snapshotDir,
+        bucketCount: buckets.length,
+        configurationCount: components.reduce((sum, c) => sum + (c.configurations?.length ?? 0), 0),
+        tables: tables.map((t) => ({ id: t.id, isAlias: t.isAlias === true, rowsCount: t.rowsCount ?? 0, dataSizeBytes: t.dataSizeBytes ?? 0 })),
+      };
+    },
+
+    /** Exports one table and stores its slices as `<stage>/<c-bucket>/<table>.part_N.csv.gz`, with a fingerprint. */
+    async snapshotTableData(input: { source: StackRef; snapshotDir: string; tableId: string }): Promise<TableDataSnapshot> {
+      const recordFile = path.join(input.snapshotDir, files.tableRecord(input.tableId));
+      const done = await readJsonIfExists<TableDataSnapshot>(recordFile);
+      if (done) return done;
+
+      const client = await deps.stackClient(input.source);
+      const context = Context.current();
+      const cursor = context.info.heartbeatDetails as ExportCursor | undefined;
+      const file = cursor ? await client.getFile(cursor.fileId) : await client.exportTable(input.tableId);
+      const sliceUrls = await client.fileSliceUrls(file);
+      const fingerprinter = new Fingerprinter();
+      const written: string[] = [];
+      let bytes = 0;
+      for (let part = 0; part < sliceUrls.length; part++) {
+        // A sliced export becomes `.part_N.csv.gz` slices (no header); a plain one `<table>.csv.gz` (with header).
+        const relative = file.isSliced ? files.tableSlice(input.tableId, part) : `${files.tableBase(input.tableId)}.csv.gz`;
+        const target = path.join(input.snapshotDir, relative);
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        if (cursor && part < cursor.slicesDone) {
+          // Already on disk from the previous attempt: fingerprint the local copy instead of downloading again.
+          await fingerprintStream(fingerprinter, createReadStream(target), { gzipped: true, skipHeader: !file.isSliced });
+        } else {
+          const temp = `${target}.partial`;
+          await tee(client.openSlice(file, sliceUrls[part]) as Readable, [
+            (branch) => pipeline(branch, createWriteStream(temp)),
+            (branch) => fingerprintStream(fingerprinter, branch, { gzipped: true, skipHeader: !file.isSliced }),
+          ]);
+          await fs.rename(temp, target);
+        }
+        bytes += (await fs.stat(target)).size;
+        written.push(relative);
+        context.heartbeat({ fileId: file.id, slicesDone: part + 1 } satisfies ExportCursor);
+      }
+      const record: TableDataSnapshot = { tableId: input.tableId, files: written, bytes, ...fingerprinter.result() };
+      await writeJsonAtomic(recordFile, record);
+      return record;
+    },
+
+    /** Writes our manifest; after this the snapshot is complete and never changes. */
+    async finalizeSnapshot(input: { source: StackRef; snapshotDir: string }): Promise<SnapshotManifest> {
+      const manifestFile = path.join(input.snapshotDir, files.manifest);
+      const existing = await readJsonIfExists<SnapshotManifest>(manifestFile);
+      if (existing) return existing;
+      const tables = (await readJsonIfExists<Array<{ id: string; isAlias?: boolean }>>(path.join(input.snapshotDir, files.tables))) ?? [];
+      const buckets = (await readJsonIfExists<unknown[]>(path.join(input.snapshotDir, files.buckets))) ?? [];
+      const components = (await readJsonIfExists<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(input.snapshotDir, files.configurations))) ?? [];
+      let configurationRows = 0;
+      for (const component of components) {
+        for (const configuration of component.configurations ?? []) {
+          const detail = await readJsonIfExists<{ rows?: unknown[] }>(path.join(input.snapshotDir, files.configuration(component.id, configuration.id)));
+          configurationRows += detail?.rows?.length ?? 0;
+        }
+      }
+      const records: TableDataSnapshot[] = [];
+      for (const table of tables.filter((t) => !t.isAlias)) {
+        const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(table.id)));
+        if (record) records.push(record);
+      }
+      const manifest: SnapshotManifest = {
+        formatVersion: SNAPSHOT_FORMAT_VERSION,
+        createdAt: new Date().toISOString(),
+        source: { url: input.source.url, projectId: input.source.projectId },
+        counts: {
+          buckets: buckets.length,
+          tables: tables.filter((t) => !t.isAlias).length,
+          aliases: tables.filter((t) => t.isAlias).length,
+          configurations: components.reduce((sum, c) => sum + (c.configurations?.length ?? 0), 0),
+          configurationRows,
+        },
+        bytes: records.reduce((sum, r) => sum + r.bytes, 0),
+        tables: records,
+      };
+      await writeJsonAtomic(manifestFile, manifest);
+      return manifest;
+    },
+  };
+}

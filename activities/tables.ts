@@ -1,0 +1,162 @@
+// Restores tables (structure, primary key, display name, metadata, data) and aliases from a snapshot.
+// Data is imported as a full load, which replaces the table's content: repeating it never duplicates rows.
+import { createReadStream } from 'node:fs';
+import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { StackClient, Table } from '../stack';
+import type { StackRef } from '../workflows/input';
+import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
+import { formatCsvRow } from '../snapshot/csv';
+import { loadSnapshotIndex } from '../snapshot/index-cache';
+import { files, readJsonIfExists, tableDataFiles } from '../snapshot/layout';
+import type { ActivityDeps } from './deps';
+import { chunk, groupByProvider } from './metadata';
+
+/** Column metadata is written in batches of this many columns per request. */
+const COLUMN_METADATA_BATCH = 50;
+
+/** Heartbeat cursor of a table import: a retry reuses the uploaded file and waits for the same job. */
+interface ImportCursor {
+  fileId: number | string;
+}
+
+export interface TableRestoreResult {
+  tableId: string;
+  created: boolean;
+  rowsImported: number;
+  dataSkipped?: string;
+}
+
+export function createTableActivities(deps: ActivityDeps) {
+  return {
+    async restoreTable(input: { destination: StackRef; snapshotDir: string; tableId: string }): Promise<TableRestoreResult> {
+      const client = await deps.stackClient(input.destination);
+      const index = await loadSnapshotIndex(input.snapshotDir);
+      const table = index.tablesById.get(input.tableId);
+      if (!table) throw ApplicationFailure.nonRetryable(`table ${input.tableId} is not in the snapshot's tables.json`, 'MalformedSnapshot');
+
+      let current = await client.getTable(table.id);
+      const created = !current;
+      if (!current) current = await createTableStructure(client, table);
+      if (table.displayName && table.displayName !== table.name && current.displayName !== table.displayName) {
+        await client.updateTable(table.id, { displayName: table.displayName });
+      }
+      await restoreTableMetadata(client, table);
+
+      const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(table.id)));
+      const data = await tableDataFiles(input.snapshotDir, table.id);
+      if (data.files.length === 0) return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'no data in the snapshot' };
+      if (record && record.rows > 0 && current.rowsCount === record.rows) {
+        return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'already imported' };
+      }
+
+      const context = Context.current();
+      const cursor = context.info.heartbeatDetails as ImportCursor | undefined;
+      const name = `${table.id}.csv.gz`;
+      const file = cursor
+        ? { id: cursor.fileId }
+        : data.sliced
+          ? await client.uploadSlicedFile(name, data.files.map((f) => () => createReadStream(f)))
+          : await client.uploadFile(name, () => createReadStream(data.files[0]));
+      context.heartbeat({ fileId: file.id } satisfies ImportCursor);
+      const heartbeat = setInterval(() => context.heartbeat({ fileId: file.id } satisfies ImportCursor), 5000);
+      try {
+        await client.importTable(table.id, {
+          dataFileId: file.id,
+          incremental: false,
+          ...(data.sliced ? { withoutHeaders: true, columns: table.columns } : {}),
+        });
+      } finally {
+        clearInterval(heartbeat);
+      }
+      return { tableId: table.id, created, rowsImported: record?.rows ?? -1 };
+    },
+
+    /** Aliases after their source tables (DESIGN §3), with filters and, when not auto-synced, their columns. */
+    async restoreAliases(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
+      const client = await deps.stackClient(input.destination);
+      const { tables } = await loadSnapshotIndex(input.snapshotDir);
+      const destinationTables = new Map((await client.listTables()).map((t) => [t.id, t]));
+      const outcome: RestoreOutcome = { created: [], existing: [], skipped: [] };
+      for (const alias of tables.filter((t) => t.isAlias)) {
+        const sourceTableId = alias.sourceTable?.id;
+        if (!sourceTableId || !destinationTables.has(sourceTableId)) {
+          outcome.skipped.push({ id: alias.id, reason: `its source table ${sourceTableId ?? '(unknown)'} is not in the destination (linked or skipped)` });
+          continue;
+        }
+        if (destinationTables.has(alias.id)) {
+          outcome.existing.push(alias.id);
+        } else {
+          await client.createAlias(alias.bucket?.id ?? alias.id.split('.').slice(0, 2).join('.'), {
+            sourceTable: sourceTableId,
+            name: alias.name,
+            aliasFilter: alias.aliasFilter ?? undefined,
+            aliasColumns: alias.aliasColumnsAutoSync === false ? alias.columns : undefined,
+          });
+          outcome.created.push(alias.id);
+        }
+        await restoreTableMetadata(client, alias);
+      }
+      return outcome;
+    },
+  };
+}
+
+async function createTableStructure(client: StackClient, table: Table): Promise<Table> {
+  const bucketId = table.bucket?.id ?? table.id.split('.').slice(0, 2).join('.');
+  const typedColumns = typedDefinition(table);
+  if (typedColumns) {
+    return client.createTableDefinition(bucketId, { name: table.name, primaryKeysNames: table.primaryKey ?? [], columns: typedColumns });
+  }
+  // An untyped table is created from a CSV that holds only its header row.
+  const header = Buffer.from(formatCsvRow(table.columns));
+  const file = await client.uploadFile(`${table.id}.header.csv`, header, { sizeBytes: header.length });
+  return client.createTableFromFile(bucketId, { name: table.name, dataFileId: file.id, primaryKey: table.primaryKey ?? [] });
+}
+
+type TypedColumn = { name: string; definition: { type: string; nullable?: boolean; length?: string; default?: string }; basetype?: string };
+
+/** Column definitions of a typed table: from its `definition`, or rebuilt from `storage` column metadata. */
+function typedDefinition(table: Table): TypedColumn[] | undefined {
+  if (!table.isTyped) return undefined;
+  const definition = (table as { definition?: { columns?: TypedColumn[] } }).definition;
+  if (definition?.columns?.length) return definition.columns;
+  return table.columns.map((name) => {
+    const storage = Object.fromEntries(
+      (table.columnMetadata?.[name] ?? []).filter((m) => m.provider === 'storage').map((m) => [m.key, m.value]),
+    );
+    return {
+      name,
+      definition: {
+        type: storage['KBC.datatype.type'] ?? 'VARCHAR',
+        nullable: storage['KBC.datatype.nullable'] !== '0',
+        ...(storage['KBC.datatype.length'] ? { length: storage['KBC.datatype.length'] } : {}),
+        ...(storage['KBC.datatype.default'] ? { default: storage['KBC.datatype.default'] } : {}),
+      },
+      basetype: storage['KBC.datatype.basetype'] ?? 'STRING',
+    };
+  });
+}
+
+async function restoreTableMetadata(client: StackClient, table: Table): Promise<void> {
+  const tableGroups = groupByProvider(table.metadata);
+  const columnGroups = new Map<string, Record<string, Array<{ key: string; value: string }>>>();
+  for (const [column, entries] of Object.entries(table.columnMetadata ?? {})) {
+    for (const [provider, group] of groupByProvider(entries)) {
+      const columns = columnGroups.get(provider) ?? {};
+      columns[column] = group;
+      columnGroups.set(provider, columns);
+    }
+  }
+  for (const provider of new Set([...tableGroups.keys(), ...columnGroups.keys()])) {
+    const columnBatches = chunk(Object.entries(columnGroups.get(provider) ?? {}), COLUMN_METADATA_BATCH);
+    const batches = columnBatches.length ? columnBatches : [[]];
+    for (const [i, batch] of batches.entries()) {
+      await client.setTableMetadata(table.id, provider, {
+        metadata: i === 0 ? tableGroups.get(provider) : undefined,
+        columnsMetadata: batch.length ? Object.fromEntries(batch) : undefined,
+      });
+    }
+  }
+}

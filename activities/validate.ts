@@ -1,0 +1,281 @@
+// Pre-migration validation (DESIGN §3): reads both projects, writes nothing, and returns every blocker and
+// warning with a stable code and what to do about it, plus the plan (counts and bytes).
+import type { ApiIndex, ComponentWithConfigurations, StackClient, TokenInfo } from '../stack';
+import { StackError } from '../stack';
+import type { StackRef } from '../workflows/input';
+import type { Finding, Plan, ValidationReport } from '../workflows/types';
+import type { ActivityDeps } from './deps';
+import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel, usesChangedSince } from './configuration-rules';
+
+/** Apps that exist only on the US stack (Keboola's migration guide); matched by component ID or name. */
+export const LEGACY_US_APPS: Array<{ name: string; pattern: RegExp }> = [
+  { name: 'Rest Box extractor', pattern: /rest[-_ ]?box/i },
+  { name: 'Anomaly detection application', pattern: /anomaly[-_ ]?detection/i },
+  { name: 'Basket analysis application', pattern: /basket[-_ ]?analysis/i },
+  { name: 'Correlations application', pattern: /correlations?/i },
+  { name: 'Data Type Assistant application', pattern: /data[-_ ]?type[-_ ]?assistant/i },
+  { name: 'Grouped histogram application', pattern: /grouped[-_ ]?histogram/i },
+  { name: 'Linear dependency finder application', pattern: /linear[-_ ]?dependency/i },
+  { name: 'Next event application', pattern: /next[-_ ]?event/i },
+  { name: 'Segmentation application', pattern: /segmentation/i },
+  { name: 'Table Content Overview application', pattern: /table[-_ ]?content[-_ ]?overview/i },
+];
+
+/** Components the migration itself may have created in the destination; they do not make it non-empty. */
+const OWN_COMPONENTS = new Set<string>();
+
+export function createValidateActivities(deps: ActivityDeps) {
+  return {
+    async validateMigration(input: { source: StackRef; destination: StackRef }): Promise<ValidationReport> {
+      const findings: Finding[] = [];
+      const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
+      const [sourceToken, destinationToken] = await Promise.all([
+        verify(source, 'source', findings),
+        verify(destination, 'destination', findings),
+      ]);
+      const emptyPlan: Plan = { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0, rows: 0, bytes: 0 };
+      if (!sourceToken || !destinationToken) {
+        return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, plan: emptyPlan };
+      }
+      checkProject(sourceToken, input.source, 'source', findings);
+      checkProject(destinationToken, input.destination, 'destination', findings);
+      if (!destinationToken.canManageBuckets) {
+        findings.push({
+          code: 'DESTINATION_TOKEN_READ_ONLY',
+          severity: 'blocker',
+          entity: `project ${input.destination.projectId}`,
+          message: 'the destination token cannot manage buckets, so nothing could be restored',
+          action: 'use a master token (or a token with "manage buckets") of the destination project',
+        });
+      }
+      checkBackends(sourceToken, destinationToken, findings);
+
+      const [sourceIndex, destinationIndex, buckets, tables, components, destinationBuckets, destinationComponents] = await Promise.all([
+        source.apiIndex(),
+        destination.apiIndex(),
+        source.listBuckets(),
+        source.listTables(),
+        source.listComponents(),
+        destination.listBuckets(),
+        destination.listComponents(),
+      ]);
+
+      checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings);
+      checkComponents(components, sourceIndex, destinationIndex, findings);
+      checkConfigurations(components, findings);
+      for (const bucket of buckets.filter((b) => isLinked(b))) {
+        findings.push({
+          code: 'LINKED_BUCKET',
+          severity: 'warning',
+          entity: `bucket ${bucket.id}`,
+          message: 'linked (shared) buckets are not migrated: they belong to another project',
+          action: 'share the source bucket again on the destination stack and link it in the new project',
+        });
+      }
+
+      const ownBuckets = buckets.filter((b) => !isLinked(b) && !b.id.startsWith('sys.'));
+      const ownBucketIds = new Set(ownBuckets.map((b) => b.id));
+      const ownTables = tables.filter((t) => ownBucketIds.has(t.bucket?.id ?? t.id.split('.').slice(0, 2).join('.')));
+      const configurations = components.flatMap((c) => c.configurations ?? []);
+      const plan: Plan = {
+        buckets: ownBuckets.length,
+        tables: ownTables.filter((t) => !t.isAlias).length,
+        aliases: ownTables.filter((t) => t.isAlias).length,
+        configurations: configurations.length,
+        configurationRows: configurations.reduce((sum, c) => sum + (c.rows?.length ?? 0), 0),
+        rows: ownTables.filter((t) => !t.isAlias).reduce((sum, t) => sum + (t.rowsCount ?? 0), 0),
+        bytes: ownTables.filter((t) => !t.isAlias).reduce((sum, t) => sum + (t.dataSizeBytes ?? 0), 0),
+      };
+      return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, plan };
+    },
+  };
+}
+
+async function verify(client: StackClient, side: 'source' | 'destination', findings: Finding[]): Promise<TokenInfo | undefined> {
+  try {
+    return await client.verifyToken();
+  } catch (error) {
+    if (error instanceof StackError && (error.kind === 'invalid-token' || error.kind === 'forbidden')) {
+      findings.push({
+        code: side === 'source' ? 'SOURCE_TOKEN_INVALID' : 'DESTINATION_TOKEN_INVALID',
+        severity: 'blocker',
+        entity: client.url,
+        message: `the ${side} token was rejected by ${client.url}`,
+        action: `create a new master token in the ${side} project and point the token reference at it`,
+      });
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function describe(token: TokenInfo | undefined) {
+  return token
+    ? { id: Number(token.owner.id), name: token.owner.name, region: token.owner.region ?? '', backend: token.owner.defaultBackend ?? '' }
+    : { id: 0, name: '(unknown: token rejected)', region: '', backend: '' };
+}
+
+function checkProject(token: TokenInfo, ref: StackRef, side: string, findings: Finding[]) {
+  if (Number(token.owner.id) !== ref.projectId) {
+    findings.push({
+      code: side === 'source' ? 'SOURCE_PROJECT_MISMATCH' : 'DESTINATION_PROJECT_MISMATCH',
+      severity: 'blocker',
+      entity: `project ${ref.projectId}`,
+      message: `the ${side} token belongs to project ${token.owner.id} (${token.owner.name}), not to project ${ref.projectId}`,
+      action: `check the ${side} project ID, or use a token of project ${ref.projectId}`,
+    });
+  }
+}
+
+const BACKENDS: Array<[flag: keyof TokenInfo['owner'], name: string]> = [
+  ['hasSnowflake', 'snowflake'],
+  ['hasRedshift', 'redshift'],
+  ['hasBigquery', 'bigquery'],
+  ['hasSynapse', 'synapse'],
+  ['hasExasol', 'exasol'],
+  ['hasTeradata', 'teradata'],
+];
+
+function backendsOf(token: TokenInfo): string[] {
+  return BACKENDS.filter(([flag]) => token.owner[flag] === true).map(([, name]) => name);
+}
+
+function checkBackends(source: TokenInfo, destination: TokenInfo, findings: Finding[]) {
+  const sourceBackends = backendsOf(source);
+  const destinationBackends = new Set(backendsOf(destination));
+  if (source.owner.defaultBackend === 'redshift' || sourceBackends.includes('redshift')) {
+    findings.push({
+      code: 'REDSHIFT_BACKEND',
+      severity: 'blocker',
+      entity: `project ${source.owner.id}`,
+      message: 'the source project uses the Redshift backend, which the destination stacks no longer offer',
+      action: 'migrate the source project to Snowflake first (ask Keboola support), then run this migration',
+    });
+  }
+  const missing = sourceBackends.filter((backend) => backend !== 'redshift' && !destinationBackends.has(backend));
+  if (missing.length > 0 || (source.owner.defaultBackend && source.owner.defaultBackend !== destination.owner.defaultBackend && source.owner.defaultBackend !== 'redshift')) {
+    findings.push({
+      code: 'BACKEND_MISMATCH',
+      severity: 'blocker',
+      entity: `project ${destination.owner.id}`,
+      message: `the backends differ: source ${source.owner.defaultBackend} (${sourceBackends.join(', ') || 'none'}), destination ${destination.owner.defaultBackend} (${[...destinationBackends].join(', ') || 'none'})`,
+      action: `create the destination project with the ${source.owner.defaultBackend} backend${missing.length ? ` and enable ${missing.join(', ')}` : ''}`,
+    });
+  }
+}
+
+function checkDestinationEmpty(bucketCount: number, components: ComponentWithConfigurations[], findings: Finding[]) {
+  const configurations = components.filter((c) => !OWN_COMPONENTS.has(c.id)).flatMap((c) => (c.configurations ?? []).map((cfg) => `${c.id}/${cfg.id}`));
+  if (bucketCount > 0 || configurations.length > 0) {
+    findings.push({
+      code: 'DESTINATION_NOT_EMPTY',
+      severity: 'blocker',
+      entity: 'destination project',
+      message: `the destination project is not empty: ${bucketCount} bucket(s), ${configurations.length} configuration(s)${configurations.length ? ` (${configurations.slice(0, 5).join(', ')}${configurations.length > 5 ? ', ...' : ''})` : ''}`,
+      action: 'use a new, empty project on the destination stack (or delete its buckets and configurations)',
+    });
+  }
+}
+
+function checkComponents(components: ComponentWithConfigurations[], sourceIndex: ApiIndex, destinationIndex: ApiIndex, findings: Finding[]) {
+  const sourceById = new Map(sourceIndex.components.map((c) => [c.id, c]));
+  const destinationById = new Map(destinationIndex.components.map((c) => [c.id, c]));
+  for (const component of components) {
+    if (!component.configurations?.length) continue;
+    const name = sourceById.get(component.id)?.name ?? component.name ?? component.id;
+    const entity = `component ${component.id} (${component.configurations.length} configuration(s))`;
+    const legacy = LEGACY_US_APPS.find((app) => app.pattern.test(component.id) || app.pattern.test(name));
+    if (legacy) {
+      findings.push({
+        code: 'LEGACY_COMPONENT',
+        severity: 'blocker',
+        entity,
+        message: `${legacy.name} is a legacy app available only on the US stack`,
+        action: 'remove its configurations from the source project, or replace them with a current component',
+      });
+      continue;
+    }
+    const flags = [...(sourceById.get(component.id)?.flags ?? []), ...(destinationById.get(component.id)?.flags ?? [])];
+    if (flags.includes('deprecated')) {
+      findings.push({
+        code: 'DEPRECATED_COMPONENT',
+        severity: 'blocker',
+        entity,
+        message: `${name} is deprecated`,
+        action: 'migrate its configurations to the component that replaces it, or remove them',
+      });
+      continue;
+    }
+    if (!destinationById.has(component.id)) {
+      findings.push({
+        code: 'COMPONENT_MISSING',
+        severity: 'blocker',
+        entity,
+        message: `${name} does not exist on the destination stack`,
+        action: 'remove its configurations, or replace the component with one the destination stack offers',
+      });
+    }
+  }
+}
+
+function checkConfigurations(components: ComponentWithConfigurations[], findings: Finding[]) {
+  for (const component of components) {
+    for (const configuration of component.configurations ?? []) {
+      const entity = `configuration ${component.id}/${configuration.id} (${configuration.name})`;
+      const bodies = [configuration.configuration, ...(configuration.rows ?? []).map((row) => row.configuration)];
+      if (component.id === 'transformation') {
+        const backends = new Set((configuration.rows ?? []).map((row) => String((row.configuration as { backend?: string } | undefined)?.backend ?? '')));
+        for (const backend of ['mysql', 'redshift'].filter((b) => backends.has(b))) {
+          findings.push({
+            code: 'LEGACY_TRANSFORMATION_BACKEND',
+            severity: 'blocker',
+            entity,
+            message: `legacy ${backend === 'mysql' ? 'MySQL' : 'Redshift'} transformations cannot run on the destination stack`,
+            action: 'rewrite them as Snowflake transformations before the migration',
+          });
+        }
+      }
+      if (hasOAuthAuthorization(configuration.configuration)) {
+        findings.push({
+          code: 'OAUTH_AUTHORIZATION',
+          severity: 'warning',
+          entity,
+          message: 'its OAuth authorization is not migrated',
+          action: 're-authorize the configuration in the destination project after the migration',
+        });
+      }
+      const secrets = bodies.flatMap((body) => findEncryptedValues(body));
+      if (secrets.length > 0) {
+        findings.push({
+          code: 'ENCRYPTED_VALUES',
+          severity: 'warning',
+          entity,
+          message: `${secrets.length} encrypted value(s) cannot be decrypted by the destination stack (${secrets.slice(0, 3).join(', ')})`,
+          action: 're-enter these values in the destination project after the migration',
+        });
+      }
+      if (bodies.some((body) => hasSshTunnel(body))) {
+        findings.push({
+          code: 'SSH_TUNNEL',
+          severity: 'warning',
+          entity,
+          message: 'its SSH tunnel private key is not migrated',
+          action: 'generate a new SSH key pair in the destination project and install its public key on the tunnel host',
+        });
+      }
+      if (bodies.some((body) => usesChangedSince(body))) {
+        findings.push({
+          code: 'INCREMENTAL_CHANGED_SINCE',
+          severity: 'warning',
+          entity,
+          message: 'an input mapping reads only rows "changed in last"; all rows get the migration date, so its first run reads everything',
+          action: 'expect a full load on the first run, or run it once by hand after the migration',
+        });
+      }
+    }
+  }
+}
+
+function isLinked(bucket: { sourceBucket?: unknown; isLinkedBucket?: boolean }): boolean {
+  return Boolean(bucket.sourceBucket) || bucket.isLinkedBucket === true;
+}

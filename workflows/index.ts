@@ -1,0 +1,1 @@
+export { migrateProject, approveSignal, rejectSignal, statusQuery } from './migrate-project';

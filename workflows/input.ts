@@ -1,0 +1,70 @@
+// The migration's input, validated at every boundary (CLI, `temporal workflow start`, the Web UI).
+// Deterministic and free of I/O: imported by the workflow bundle as well as by activities and the CLI.
+import { z } from 'zod';
+
+function tryUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+const stackUrl = z
+  .string()
+  .refine((value) => tryUrl(value) !== undefined, 'must be a URL such as https://connection.keboola.com')
+  .refine((value) => /^https?:$/.test(tryUrl(value)?.protocol ?? 'http:'), 'must use http or https')
+  .refine((value) => ['', '/'].includes(tryUrl(value)?.pathname ?? '/'), 'must be the stack root, without a path (not .../v2/storage)')
+  .transform((value) => value.replace(/\/$/, ''));
+
+// A token never travels in the input: only a reference that the worker resolves (DESIGN §2, secrets).
+export const tokenRefSchema = z
+  .string()
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be a token reference "env:VARIABLE" or "file:/absolute/path", never the token itself');
+
+export const stackRefSchema = z.object({
+  url: stackUrl,
+  projectId: z.coerce.number().int('must be a whole number').positive('must be positive'),
+  tokenRef: tokenRefSchema,
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be lower-case letters, digits, dots and dashes')
+    .optional()
+    .describe('short stack name for IDs and search attributes; defaults to the URL host'),
+});
+
+export const migrationOptionsSchema = z.object({
+  tableConcurrency: z.number().int().min(1).max(64).default(4),
+  configurationConcurrency: z.number().int().min(1).max(64).default(8),
+  approvalTimeoutHours: z.number().positive().max(24 * 30).default(24 * 7),
+});
+
+export const migrationInputSchema = z
+  .object({
+    source: stackRefSchema,
+    destination: stackRefSchema,
+    requireApproval: z.boolean().default(true),
+    options: migrationOptionsSchema.default(() => migrationOptionsSchema.parse({})),
+  })
+  .refine(
+    (input) => !(input.source.url === input.destination.url && input.source.projectId === input.destination.projectId),
+    { message: 'source and destination are the same project: choose a new, empty project on the destination stack', path: ['destination'] },
+  );
+
+export type StackRef = z.infer<typeof stackRefSchema>;
+export type MigrationInput = z.infer<typeof migrationInputSchema>;
+export type MigrationInputDraft = z.input<typeof migrationInputSchema>;
+
+/** One readable line per problem: `destination.tokenRef: must be a token reference ...`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'input'}: ${issue.message}`).join('; ');
+}
+
+export function stackName(ref: Pick<StackRef, 'url' | 'name'>): string {
+  return ref.name ?? new URL(ref.url).host.replace(/:/g, '-').toLowerCase();
+}
+
+/** Business key: a second start of the same migration finds the first (DESIGN §2). */
+export function migrationWorkflowId(input: Pick<MigrationInput, 'source' | 'destination'>): string {
+  return `migrate-${stackName(input.source)}-${input.source.projectId}-to-${stackName(input.destination)}`;
+}

@@ -1,0 +1,122 @@
+// Plain data exchanged between the workflow, its activities and the CLI. No I/O, no Node APIs.
+
+export const MIGRATION_STEPS = [
+  'validating',
+  'awaiting-approval',
+  'snapshotting',
+  'restoring',
+  'verifying',
+  'reporting',
+  'completed',
+  'blocked',
+  'rejected',
+  'failed',
+] as const;
+export type MigrationStep = (typeof MIGRATION_STEPS)[number];
+
+export const ENTITY_TYPES = ['buckets', 'tables', 'tableData', 'aliases', 'configurations'] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
+
+export interface Progress {
+  total: number;
+  done: number;
+  failed: number;
+}
+
+export type Severity = 'blocker' | 'warning';
+
+/** One finding of the pre-migration validation; `code` is stable, for tooling. */
+export interface Finding {
+  code: string;
+  severity: Severity;
+  entity?: string;
+  message: string;
+  action: string;
+}
+
+export interface Plan {
+  buckets: number;
+  tables: number;
+  aliases: number;
+  configurations: number;
+  configurationRows: number;
+  rows: number;
+  bytes: number;
+}
+
+export interface ValidationReport {
+  sourceProject: { id: number; name: string; region: string; backend: string };
+  destinationProject: { id: number; name: string; region: string; backend: string };
+  findings: Finding[];
+  plan: Plan;
+}
+
+export interface TableSummary {
+  id: string;
+  isAlias: boolean;
+  rowsCount: number;
+  dataSizeBytes: number;
+}
+
+export interface SnapshotPlan {
+  snapshotDir: string;
+  tables: TableSummary[];
+  bucketCount: number;
+  configurationCount: number;
+}
+
+/** Row count and an order-independent content checksum of one table's data. */
+export interface TableFingerprint {
+  rows: number;
+  checksum: string;
+}
+
+export interface TableDataSnapshot extends TableFingerprint {
+  tableId: string;
+  files: string[];
+  bytes: number;
+}
+
+export interface RestoreOutcome {
+  created: string[];
+  existing: string[];
+  skipped: Array<{ id: string; reason: string }>;
+}
+
+export interface TableVerification {
+  tableId: string;
+  expected: TableFingerprint;
+  actual: TableFingerprint;
+  ok: boolean;
+}
+
+export interface Approval {
+  decision: 'approved' | 'rejected';
+  by: string;
+  comment?: string;
+  at: string;
+}
+
+export interface MigrationStatus {
+  workflowId: string;
+  step: MigrationStep;
+  validation?: ValidationReport;
+  approval?: Approval;
+  progress: Record<EntityType, Progress>;
+  snapshotDir?: string;
+  failures: Array<{ entity: string; message: string }>;
+  startedAt: string;
+  updatedAt: string;
+}
+
+export interface MigrationResult {
+  outcome: 'completed' | 'rejected';
+  status: MigrationStatus;
+  counts: Record<EntityType, number>;
+  verification: TableVerification[];
+  snapshotDir?: string;
+}
+
+export function emptyProgress(): Record<EntityType, Progress> {
+  return Object.fromEntries(ENTITY_TYPES.map((type) => [type, { total: 0, done: 0, failed: 0 }])) as Record<EntityType, Progress>;
+}
