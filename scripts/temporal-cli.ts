@@ -93,7 +93,8 @@ async function goInstall(log: (msg: string) => void): Promise<void> {
     child.stderr.on('data', onData);
     const ticker = setInterval(() => {
       const secs = Math.round((Date.now() - started) / 1000);
-      log(`still building the Temporal CLI... ${secs}s elapsed${downloads ? `, ${downloads} modules downloaded` : ''}`);
+      const phase = downloads ? `${downloads} modules downloaded, compiling` : 'compiling';
+      log(`still building the Temporal CLI... ${secs}s elapsed (${phase})`);
     }, 15_000);
     child.on('error', (err) => {
       clearInterval(ticker);
