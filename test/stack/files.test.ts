@@ -1,0 +1,222 @@
+/** File upload and download (docs/CONTRACTS.md, GCP provider) with streams, plain and sliced. */
+import { Readable } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { createStackClient, StackClient, StackError } from '../../stack';
+import { readAll, sendJson, TestServer, TOKEN } from './helpers';
+
+let server: TestServer;
+let client: StackClient;
+let nextFileId = 1000;
+
+/** The fake stack's file endpoints: prepare, detail (federationToken), refresh. */
+function enableFiles(options: { expiresIn?: number } = {}): Map<number, { name: string; isSliced: boolean; key: string }> {
+  const files = new Map<number, { name: string; isSliced: boolean; key: string }>();
+  const bucket = 'kbc-files';
+  const detail = (id: number, withUpload: boolean) => {
+    const f = files.get(id)!;
+    const objectKey = f.isSliced ? `${f.key}manifest` : f.key;
+    return {
+      id,
+      name: f.name,
+      created: '2017-02-14T10:34:45+0100',
+      isSliced: f.isSliced,
+      isEncrypted: true,
+      url: `${server.url}/_gcs/${bucket}/${objectKey}?X-Goog-Signature=sig-${id}`,
+      provider: 'gcp',
+      region: 'us-east-1',
+      sizeBytes: 0,
+      tags: [],
+      ...(withUpload
+        ? { gcsUploadParams: { projectId: 'p', bucket, key: f.key, access_token: server.gcsToken, expires_in: options.expiresIn ?? 3599, token_type: 'Bearer' } }
+        : {
+            gcsCredentials: { access_token: server.gcsToken, expires_in: 3599, token_type: 'Bearer', projectId: 'p' },
+            gcsPath: { bucket, key: f.key },
+          }),
+    };
+  };
+  server.on('POST', '/v2/storage/files/prepare', (req, res) => {
+    const body = req.json as { name: string; isSliced?: boolean };
+    const id = nextFileId++;
+    files.set(id, { name: body.name, isSliced: body.isSliced === true, key: `exp-15/files/${id}.${body.name}` });
+    sendJson(res, 201, detail(id, true));
+  });
+  server.on('GET', /^\/v2\/storage\/files\/\d+$/, (req, res) => {
+    const id = Number(req.path.split('/').pop());
+    if (!files.has(id)) return sendJson(res, 404, { error: 'File not found', code: 'storage.files.notFound' });
+    sendJson(res, 200, detail(id, false));
+  });
+  server.on('PUT', /^\/v2\/storage\/files\/\d+\/refresh$/, (req, res) => {
+    const id = Number(req.path.split('/')[4]);
+    sendJson(res, 200, detail(id, true));
+  });
+  server.enableObjectStore();
+  return files;
+}
+
+beforeAll(async () => {
+  server = await new TestServer().start();
+});
+afterAll(async () => {
+  await server.close();
+});
+beforeEach(() => {
+  server.reset();
+  client = createStackClient({ url: server.url, token: TOKEN, jobPollIntervalMs: 5 });
+});
+
+/** A stream of `count` chunks produced lazily (never one big buffer). */
+function chunked(count: number, chunk: Buffer): Readable {
+  let i = 0;
+  return new Readable({
+    read() {
+      this.push(i++ < count ? chunk : null);
+    },
+  });
+}
+
+describe('upload', () => {
+  it('uploadFile(Buffer): prepare with size, PUT with Bearer, answers the file detail', async () => {
+    enableFiles();
+    const data = Buffer.from('id,name\n1,a\n');
+    const file = await client.uploadFile('t.csv', data, { tags: ['migration'] });
+    const prepare = server.last('POST', '/v2/storage/files/prepare');
+    expect(prepare.json).toEqual({ name: 't.csv', sizeBytes: data.length, tags: ['migration'], isSliced: false, federationToken: true });
+    const put = server.requests.find((r) => r.method === 'PUT')!;
+    expect(put.path).toBe(`/_gcs/kbc-files/exp-15/files/${file.id}.t.csv`);
+    expect(put.headers.authorization).toBe(`Bearer ${server.gcsToken}`);
+    // the Storage API token never goes to the object store
+    expect(put.headers['x-storageapi-token']).toBeUndefined();
+    expect(server.objects.get(`kbc-files/exp-15/files/${file.id}.t.csv`)).toEqual(data);
+    expect(file.gcsPath?.key).toBe(`exp-15/files/${file.id}.t.csv`);
+    expect(server.last('GET', `/v2/storage/files/${file.id}`).query).toEqual({ federationToken: '1' });
+  });
+
+  it('uploadFile(stream factory) streams the body (chunked) without knowing its size', async () => {
+    enableFiles();
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const file = await client.uploadFile('big.csv', () => chunked(32, chunk));
+    const put = server.requests.find((r) => r.method === 'PUT')!;
+    expect(put.headers['transfer-encoding']).toBe('chunked');
+    expect(put.body.length).toBe(32 * chunk.length);
+    expect(server.last('POST', '/v2/storage/files/prepare').json).not.toHaveProperty('sizeBytes');
+    expect(file.isSliced).toBe(false);
+  });
+
+  it('uploadSlicedFile: slices under {key}partNNNN.csv.gz, then the gs:// manifest at {key}manifest', async () => {
+    enableFiles();
+    const slices = [gzipSync('1,a\n'), gzipSync('2,b\n'), gzipSync('3,c\n')];
+    const file = await client.uploadSlicedFile('in.c-main.t.csv.gz', slices.map((s) => () => Readable.from([s])), { sizeBytes: 99 });
+    const key = `exp-15/files/${file.id}.in.c-main.t.csv.gz`;
+    expect(server.last('POST', '/v2/storage/files/prepare').json).toMatchObject({ isSliced: true, federationToken: true, sizeBytes: 99 });
+    expect(server.objects.get(`kbc-files/${key}part0001.csv.gz`)).toEqual(slices[0]);
+    expect(server.objects.get(`kbc-files/${key}part0003.csv.gz`)).toEqual(slices[2]);
+    const manifest = JSON.parse(server.objects.get(`kbc-files/${key}manifest`)!.toString('utf8'));
+    expect(manifest).toEqual({
+      entries: [1, 2, 3].map((n) => ({ url: `gs://kbc-files/${key}part000${n}.csv.gz` })),
+    });
+    expect(file.isSliced).toBe(true);
+  });
+
+  it('refreshes short-lived upload credentials between slices', async () => {
+    enableFiles({ expiresIn: 10 });
+    await client.uploadSlicedFile('t.csv', [() => Readable.from([Buffer.from('a\n')]), () => Readable.from([Buffer.from('b\n')])]);
+    expect(server.requests.filter((r) => r.path.endsWith('/refresh'))).toHaveLength(2);
+  });
+
+  it('an object store refusing the credentials is a retryable forbidden error without secrets', async () => {
+    enableFiles();
+    server.on('PUT', /^\/_gcs\//, (_req, res) => sendJson(res, 403, { error: 'expired' }));
+    const error = (await client.uploadFile('t.csv', Buffer.from('x')).catch((e: unknown) => e)) as StackError;
+    expect(error).toBeInstanceOf(StackError);
+    expect(error).toMatchObject({ kind: 'forbidden', retryable: true, status: 403 });
+    expect(error.endpoint).toMatch(/^PUT \/_gcs\/kbc-files\//);
+    expect(JSON.stringify(error) + error.message).not.toContain(server.gcsToken);
+    expect(JSON.stringify(error) + error.message).not.toContain(TOKEN);
+  });
+
+  it('a prepare answer of another provider is refused readably', async () => {
+    server.reply('POST', '/v2/storage/files/prepare', 201, {
+      id: 1, name: 'x', isSliced: false, url: 'https://s3.amazonaws.com/b/k', provider: 'aws', uploadParams: { key: 'k', bucket: 'b' },
+    });
+    await expect(client.uploadFile('x', Buffer.from('x'))).rejects.toMatchObject({
+      kind: 'unexpected-response',
+      message: expect.stringContaining('GCP'),
+    });
+  });
+});
+
+describe('download', () => {
+  it('plain file: one URL (the signed one), read without Bearer', async () => {
+    enableFiles();
+    const uploaded = await client.uploadFile('t.csv', Buffer.from('id\n1\n'));
+    const file = await client.getFile(uploaded.id);
+    const urls = await client.fileSliceUrls(file);
+    expect(urls).toEqual([file.url]);
+    const content = await readAll(client.openSlice(file, urls[0]));
+    expect(content.toString()).toBe('id\n1\n');
+    const get = server.last('GET', `/_gcs/kbc-files/exp-15/files/${file.id}.t.csv`);
+    expect(get.headers.authorization).toBeUndefined();
+    expect(get.headers['x-storageapi-token']).toBeUndefined();
+  });
+
+  it('sliced file: manifest entries, each slice streamed with the Bearer token', async () => {
+    enableFiles();
+    const rows = ['1,a\n', '2,b\n', '3,c\n'];
+    const uploaded = await client.uploadSlicedFile('t.csv.gz', rows.map((r) => () => Readable.from([gzipSync(r)])));
+    const file = await client.getFile(uploaded.id);
+    const urls = await client.fileSliceUrls(file);
+    expect(urls).toHaveLength(3);
+    expect(urls[0]).toMatch(/^gs:\/\/kbc-files\/.*part0001\.csv\.gz$/);
+    const texts: string[] = [];
+    for (const url of urls) texts.push(gunzipSync(await readAll(client.openSlice(file, url))).toString());
+    expect(texts).toEqual(rows);
+    const sliceGet = server.requests.filter((r) => r.method === 'GET' && r.path.includes('part0002'))[0];
+    expect(sliceGet.headers.authorization).toBe(`Bearer ${server.gcsToken}`);
+    expect(sliceGet.headers['x-storageapi-token']).toBeUndefined();
+  });
+
+  it('streams a large slice with backpressure', async () => {
+    enableFiles();
+    const chunk = Buffer.alloc(256 * 1024, 'y');
+    const uploaded = await client.uploadFile('big.csv', () => chunked(16, chunk));
+    const file = await client.getFile(uploaded.id);
+    const stream = client.openSlice(file, file.url);
+    let total = 0;
+    for await (const part of stream) total += (part as Buffer).length;
+    expect(total).toBe(16 * chunk.length);
+  });
+
+  it('a missing slice errors the stream with a not-found StackError', async () => {
+    enableFiles();
+    const uploaded = await client.uploadSlicedFile('t.csv.gz', [() => Readable.from([gzipSync('1\n')])]);
+    const file = await client.getFile(uploaded.id);
+    const stream = client.openSlice(file, `gs://kbc-files/${file.gcsPath!.key}part0009.csv.gz`);
+    const error = (await readAll(stream).catch((e: unknown) => e)) as StackError;
+    expect(error).toBeInstanceOf(StackError);
+    expect(error).toMatchObject({ kind: 'not-found', status: 404, retryable: false });
+  });
+
+  it('a dropped download is a retryable network error on the stream', async () => {
+    enableFiles();
+    const uploaded = await client.uploadFile('t.csv', Buffer.from('x'));
+    const file = await client.getFile(uploaded.id);
+    server.on('GET', /^\/_gcs\//, (_req, _res, raw) => raw.socket.destroy());
+    const error = (await readAll(client.openSlice(file, file.url)).catch((e: unknown) => e)) as StackError;
+    expect(error).toBeInstanceOf(StackError);
+    expect(error).toMatchObject({ kind: 'network', retryable: true });
+    expect(error.endpoint).not.toContain('X-Goog-Signature');
+  });
+
+  it('a gs:// slice of a file without credentials is refused', async () => {
+    const stream = client.openSlice({ id: 1, name: 'x', isSliced: true, url: `${server.url}/_gcs/b/kmanifest` }, 'gs://b/kpart0001');
+    await expect(readAll(stream)).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('getFile') });
+  });
+
+  it('a damaged manifest is an unexpected response', async () => {
+    enableFiles();
+    const uploaded = await client.uploadSlicedFile('t.csv', [() => Readable.from([Buffer.from('1\n')])]);
+    server.objects.set(`kbc-files/exp-15/files/${uploaded.id}.t.csvmanifest`, Buffer.from('{"entries": "nope"}'));
+    const file = await client.getFile(uploaded.id);
+    await expect(client.fileSliceUrls(file)).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('entries') });
+  });
+});
