@@ -1,0 +1,88 @@
+/**
+ * Fault injection: outages (503 maintenance + Retry-After), dropped connections, latency and rate limiting,
+ * scoped by path pattern / method and limited by time or by a number of matching requests.
+ */
+import { z } from 'zod';
+
+export const faultSpecSchema = z.object({
+  kind: z.enum(['outage', 'drop', 'latency', 'rate-limit']),
+  forSeconds: z.number().positive().optional(),
+  forRequests: z.number().int().positive().optional(),
+  retryAfterSeconds: z.number().int().nonnegative().optional(),
+  latencyMs: z.number().int().nonnegative().optional(),
+  /** a regular expression tested against the request path (without query string) */
+  pathPattern: z.string().optional(),
+  method: z.string().optional(),
+});
+
+export type FaultSpec = z.infer<typeof faultSpecSchema>;
+
+export interface ActiveFault extends FaultSpec {
+  id: string;
+  createdAt: string;
+  expiresAt: number | null;
+  remainingRequests: number | null;
+  hits: number;
+}
+
+export class FaultRegistry {
+  private faults: ActiveFault[] = [];
+  private seq = 0;
+
+  add(spec: FaultSpec): ActiveFault {
+    if (spec.pathPattern) new RegExp(spec.pathPattern); // throws on an invalid pattern
+    const fault: ActiveFault = {
+      ...spec,
+      id: `fault-${++this.seq}`,
+      createdAt: new Date().toISOString(),
+      expiresAt: spec.forSeconds ? Date.now() + spec.forSeconds * 1000 : null,
+      remainingRequests: spec.forRequests ?? null,
+      hits: 0,
+    };
+    this.faults.push(fault);
+    return fault;
+  }
+
+  list(): ActiveFault[] {
+    this.prune();
+    return this.faults.map((f) => ({ ...f }));
+  }
+
+  clear(): void {
+    this.faults = [];
+  }
+
+  private prune(): void {
+    const now = Date.now();
+    this.faults = this.faults.filter((f) => (f.expiresAt === null || f.expiresAt > now) && (f.remainingRequests === null || f.remainingRequests > 0));
+  }
+
+  /** The faults that apply to this request (consuming one request of each counted fault). */
+  match(method: string, path: string): ActiveFault[] {
+    this.prune();
+    const hit: ActiveFault[] = [];
+    for (const f of this.faults) {
+      if (f.method && f.method.toUpperCase() !== method.toUpperCase()) continue;
+      if (f.pathPattern && !new RegExp(f.pathPattern).test(path)) continue;
+      f.hits++;
+      if (f.remainingRequests !== null) f.remainingRequests--;
+      hit.push({ ...f });
+    }
+    return hit;
+  }
+}
+
+/** Parses a CLI fault flag: `outage:30s`, `outage:20r`, `drop:10r`, `latency:200ms`, `rate-limit:5r`. */
+export function parseFaultFlag(flag: string): FaultSpec {
+  const m = /^(outage|drop|latency|rate-limit):(\d+)(ms|s|r)$/.exec(flag.trim());
+  if (!m) throw new Error(`invalid fault "${flag}" (expected e.g. outage:30s, outage:20r, drop:10r, latency:200ms, rate-limit:5r)`);
+  const kind = m[1] as FaultSpec['kind'];
+  const n = Number(m[2]);
+  const unit = m[3];
+  if (kind === 'latency') {
+    if (unit !== 'ms') throw new Error(`latency fault takes milliseconds: latency:${n}ms`);
+    return { kind, latencyMs: n };
+  }
+  if (unit === 'ms') throw new Error(`${kind} fault takes seconds (s) or requests (r)`);
+  return unit === 's' ? { kind, forSeconds: n } : { kind, forRequests: n };
+}

@@ -1,0 +1,55 @@
+/**
+ * `npm run emulator -- --port P --data DIR [--seed FILE] [--job-delay-ms N] [--fault outage:30s ...]`
+ * Runs one emulated Keboola stack until SIGINT/SIGTERM.
+ */
+import { Command } from 'commander';
+import { parseFaultFlag, type FaultSpec } from './faults';
+import { startStack } from './server';
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('emulator')
+    .description('Run an emulated Keboola stack (Storage API, file store, jobs, fault injection)')
+    .option('--port <port>', 'port to listen on (0 = random)', '0')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .requiredOption('--data <dir>', 'data directory (state.json, table data, uploaded files)')
+    .option('--seed <file>', 'seed JSON (stack + projects); ignored for projects already in the data directory')
+    .option('--job-delay-ms <ms>', 'simulated duration of storage jobs', '150')
+    .option('--export-slice-rows <n>', 'rows per exported slice', '100000')
+    .option('--fault <spec...>', 'fault active from start: outage:30s | outage:20r | drop:10r | latency:200ms | rate-limit:5r', [] as string[])
+    .parse(process.argv);
+  const o = program.opts<{ port: string; host: string; data: string; seed?: string; jobDelayMs: string; exportSliceRows: string; fault: string[] }>();
+  const faults: FaultSpec[] = o.fault.map(parseFaultFlag);
+  const stack = await startStack({
+    port: Number(o.port),
+    host: o.host,
+    dataDir: o.data,
+    seed: o.seed,
+    jobDelayMs: Number(o.jobDelayMs),
+    exportSliceRows: Number(o.exportSliceRows),
+    faults,
+  });
+  console.log(`Keboola stack emulator listening on ${stack.url}`);
+  for (const p of stack.projects()) console.log(`  project ${p.id} "${p.name}": tokens ${p.tokens.join(', ')}`);
+  if (faults.length) console.log(`  faults: ${o.fault.join(', ')}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping emulator`);
+    stack.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  console.error((e as Error)?.message ?? e);
+  process.exit(1);
+});

@@ -1,0 +1,246 @@
+/**
+ * Durable state of one emulated stack. Metadata lives in `{dataDir}/state.json` (atomic write: temp file +
+ * rename, debounced); table data and uploaded objects live as files next to it and are only ever streamed.
+ */
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { StackSeed } from './seed';
+
+export interface MetadataRecord {
+  id: string;
+  key: string;
+  value: string;
+  provider?: string;
+  timestamp: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  token: string;
+  description: string;
+  created: string;
+  isMasterToken: boolean;
+  canManageBuckets: boolean;
+  canManageTokens: boolean;
+  canReadAllFileUploads: boolean;
+  canPurgeTrash: boolean;
+  bucketPermissions: Record<string, string>;
+  componentAccess: string[];
+  admin?: { id: number; name: string; role: string };
+}
+
+export interface BucketRecord {
+  id: string;
+  stage: string;
+  name: string;
+  displayName: string;
+  description: string;
+  backend: string;
+  color: string | null;
+  created: string;
+  lastChangeDate: string | null;
+  updated: string;
+  metadata: MetadataRecord[];
+  linkedFrom?: { projectId: number; bucketId: string };
+}
+
+export interface TypedColumn {
+  name: string;
+  definition: { type: string; nullable: boolean; length?: string; default?: string };
+  basetype: string;
+}
+
+export interface AliasFilter {
+  column: string;
+  operator: 'eq' | 'ne';
+  values: string[];
+}
+
+export interface TableRecord {
+  id: string;
+  bucketId: string;
+  name: string;
+  displayName: string;
+  primaryKey: string[];
+  columns: string[];
+  isTyped: boolean;
+  typedColumns?: TypedColumn[];
+  alias?: { sourceTable: string; aliasFilter?: AliasFilter; aliasColumnsAutoSync: boolean };
+  metadata: MetadataRecord[];
+  columnMetadata: Record<string, MetadataRecord[]>;
+  created: string;
+  lastImportDate: string | null;
+  lastChangeDate: string | null;
+  rowsCount: number;
+  dataSizeBytes: number;
+  /** file name of the data under tables/p{projectId}/ */
+  dataFile?: string;
+}
+
+export interface RowRecord {
+  id: string;
+  name: string;
+  description: string;
+  configuration: Record<string, unknown>;
+  state: Record<string, unknown>;
+  isDisabled: boolean;
+  version: number;
+  created: string;
+  creatorToken: { id: number; description: string };
+  changeDescription: string | null;
+  versionIdentifier: string;
+}
+
+export interface ConfigurationRecord {
+  componentId: string;
+  id: string;
+  name: string;
+  description: string;
+  configuration: Record<string, unknown>;
+  state: Record<string, unknown>;
+  isDisabled: boolean;
+  isDeleted: boolean;
+  rowsSortOrder: string[];
+  rows: RowRecord[];
+  version: number;
+  created: string;
+  creatorToken: { id: number; description: string };
+  changeDescription: string;
+  currentVersion: { created: string; creatorToken: { id: number; description: string }; changeDescription: string; versionIdentifier: string };
+  metadata: MetadataRecord[];
+}
+
+export interface ProjectRecord {
+  id: number;
+  name: string;
+  created: string;
+  defaultBackend: string;
+  backends: string[];
+  features: string[];
+  defaultBranchId: number;
+  branchCreated: string;
+  tokens: TokenRecord[];
+  branchMetadata: MetadataRecord[];
+  buckets: BucketRecord[];
+  tables: TableRecord[];
+  configurations: ConfigurationRecord[];
+}
+
+export interface FileRecord {
+  id: number;
+  projectId: number;
+  name: string;
+  key: string;
+  created: string;
+  isSliced: boolean;
+  isPermanent: boolean;
+  sizeBytes: number | null;
+  tags: string[];
+  creatorToken: { id: number; description: string };
+  runId: string | null;
+}
+
+export type JobOp =
+  | { kind: 'tableCreate'; bucketId: string; name: string; fileId: number; primaryKey: string[] }
+  | { kind: 'tableDefinitionCreate'; bucketId: string; name: string; primaryKey: string[]; columns: TypedColumn[] }
+  | { kind: 'tableImport'; tableId: string; fileId: number; incremental: boolean; withoutHeaders: boolean; columns: string[] }
+  | { kind: 'tableExport'; tableId: string; columns: string[]; limit: number | null; whereFilters: AliasFilter[] }
+  | { kind: 'tablePrimaryKeyAdd'; tableId: string; columns: string[] }
+  | { kind: 'tablePrimaryKeyDelete'; tableId: string }
+  | { kind: 'tableDrop'; tableId: string; force: boolean }
+  | { kind: 'bucketDelete'; bucketId: string; force: boolean }
+  | { kind: 'tableUpdate'; tableId: string; displayName: string };
+
+export interface JobRecord {
+  id: number;
+  projectId: number;
+  status: 'waiting' | 'processing' | 'success' | 'error';
+  tableId: string | null;
+  operationName: string;
+  operationParams: Record<string, unknown>;
+  createdTime: string;
+  startTime: string | null;
+  endTime: string | null;
+  runId: string | null;
+  results: Record<string, unknown> | null;
+  error?: { code: string; message: string; exceptionId: string };
+  creatorToken: { id: string; description: string };
+  metrics: { inCompressed: boolean; inBytes: number; inBytesUncompressed: number; outCompressed: boolean; outBytes: number; outBytesUncompressed: number };
+  op: JobOp;
+}
+
+export interface StackState {
+  formatVersion: 1;
+  secret: string;
+  stack: StackSeed;
+  nextId: { job: number; file: number; metadata: number; token: number; config: number; row: number };
+  projects: ProjectRecord[];
+  files: FileRecord[];
+  jobs: JobRecord[];
+}
+
+export function newState(stack: StackSeed): StackState {
+  return {
+    formatVersion: 1,
+    secret: randomBytes(24).toString('hex'),
+    stack,
+    nextId: { job: 1000, file: 5000, metadata: 100, token: 10, config: 100000, row: 200000 },
+    projects: [],
+    files: [],
+    jobs: [],
+  };
+}
+
+/** Loads and saves state.json atomically; saves are debounced (at most one every `debounceMs`). */
+export class StateStore {
+  readonly path: string;
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private dirty = false;
+
+  constructor(
+    readonly dataDir: string,
+    public state: StackState,
+    private readonly debounceMs = 100,
+  ) {
+    mkdirSync(dataDir, { recursive: true });
+    this.path = join(dataDir, 'state.json');
+  }
+
+  static load(dataDir: string): StackState | null {
+    const path = join(dataDir, 'state.json');
+    if (!existsSync(path)) return null;
+    return JSON.parse(readFileSync(path, 'utf8')) as StackState;
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.save();
+    }, this.debounceMs);
+  }
+
+  /** Writes now if anything changed; concurrent calls are serialized. */
+  save(): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      if (!this.dirty) return;
+      this.dirty = false;
+      const tmp = `${this.path}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(this.state));
+      await rename(tmp, this.path);
+    });
+    return this.writing;
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    await this.save();
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * Table data on disk: header-less CSV in table column order, one file per table. Imports, incremental
+ * primary-key dedupe and sliced gzip exports are all streamed (memory holds only the keys of one import).
+ */
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, createReadStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { ApiError } from './http';
+import { csvLine, fileWriter, GzipFileWriter, parseCsvStream, readCsvFiles } from './csv';
+import type { AliasFilter } from './state';
+
+export const jobError = (code: string, message: string) => new ApiError(400, code, message);
+
+export async function* readDataFile(path: string | undefined): AsyncGenerator<string[][]> {
+  if (!path || !existsSync(path)) return;
+  yield* parseCsvStream(createReadStream(path, { highWaterMark: 1 << 20 }));
+}
+
+export async function writeRows(path: string, rows: readonly string[][]): Promise<{ bytes: number }> {
+  await mkdir(dirname(path), { recursive: true });
+  const text = rows.map((r) => csvLine(r)).join('');
+  await writeFile(path, text);
+  return { bytes: Buffer.byteLength(text) };
+}
+
+export interface ImportOptions {
+  /** the table's columns (target order) */
+  tableColumns: string[];
+  primaryKey: string[];
+  incremental: boolean;
+  /** the file has a header row */
+  hasHeader: boolean;
+  /** the columns of a header-less file (default: the table's columns) */
+  fileColumns?: string[];
+  /** for table create: the header defines the columns (must be called with tableColumns = []) */
+  defineColumns?: boolean;
+}
+
+export interface ImportResult {
+  columns: string[];
+  rowsCount: number;
+  dataSizeBytes: number;
+  importedRows: number;
+  inBytes: number;
+}
+
+export function sanitizeColumnName(name: string): string {
+  const s = name.trim().replace(/[^A-Za-z0-9_]/g, '_');
+  return s === '' ? 'col' : s;
+}
+
+function keyOf(row: readonly string[], idx: readonly number[]): string {
+  return idx.length === 1 ? row[idx[0]!]! : JSON.stringify(idx.map((i) => row[i]));
+}
+
+/**
+ * Imports CSV files (slices, plain or gzipped) into the table data file `target`.
+ * Writes the result to a temp file and renames it into place, so a failed import changes nothing.
+ */
+export async function importFiles(sources: string[], target: string, opts: ImportOptions): Promise<ImportResult> {
+  await mkdir(dirname(target), { recursive: true });
+  const tmpImport = `${target}.import-${process.hrtime.bigint()}.tmp`;
+  const tmpOut = `${target}.out-${process.hrtime.bigint()}.tmp`;
+  let inBytes = 0;
+  for (const s of sources) inBytes += (await stat(s)).size;
+  try {
+    let columns = opts.tableColumns;
+    let mapping: number[] | null = null; // for each table column, index in the file row (-1 = missing)
+    let fileWidth = 0;
+    const setup = (fileColumns: string[]) => {
+      if (new Set(fileColumns).size !== fileColumns.length) throw jobError('csvImport.duplicateColumnNames', `Duplicate column names in the CSV header: ${fileColumns.join(', ')}`);
+      if (opts.defineColumns) columns = fileColumns;
+      const unknown = fileColumns.filter((c) => !columns.includes(c));
+      if (unknown.length)
+        throw jobError('csvImport.columnsNotMatch', `Some columns are not in the table: ${unknown.join(', ')}. Expected columns: ${columns.join(', ')}`);
+      mapping = columns.map((c) => fileColumns.indexOf(c));
+      fileWidth = fileColumns.length;
+    };
+    if (!opts.hasHeader) setup(opts.fileColumns?.length ? opts.fileColumns.map(sanitizeColumnName) : opts.tableColumns);
+
+    const pkIdxInTable = () => opts.primaryKey.map((c) => columns.indexOf(c));
+    let pkIdx: number[] = [];
+    const lastLineOfKey = new Map<string, number>();
+    let line = 0;
+    const importWriter = fileWriter(tmpImport);
+    try {
+      for await (const batch of readCsvFiles(sources)) {
+        let text = '';
+        for (const record of batch) {
+          if (!mapping) {
+            setup(record.map(sanitizeColumnName));
+            if (opts.defineColumns && !columns.length) throw jobError('csvImport.noColumns', 'The CSV file has no header');
+            pkIdx = pkIdxInTable();
+            if (pkIdx.some((i) => i < 0)) throw jobError('storage.tables.invalidPrimaryKeyColumns', `Primary key columns ${opts.primaryKey.join(', ')} are not in the table`);
+            continue;
+          }
+          if (!pkIdx.length && opts.primaryKey.length) pkIdx = pkIdxInTable();
+          if (record.length !== fileWidth)
+            throw jobError('csvImport.invalidRowLength', `Row ${line + 1} has ${record.length} values, the header has ${fileWidth} columns`);
+          const m: number[] = mapping;
+          const row = m.map((i) => (i < 0 ? '' : record[i]!));
+          if (pkIdx.length) lastLineOfKey.set(keyOf(row, pkIdx), line);
+          line++;
+          text += csvLine(row);
+        }
+        if (text) await importWriter.write(text);
+      }
+    } finally {
+      await importWriter.close();
+    }
+    if (!mapping) {
+      if (opts.defineColumns) throw jobError('csvImport.noColumns', 'The CSV file is empty: no header row');
+      setup(opts.tableColumns);
+    }
+    if (opts.primaryKey.length && !pkIdx.length) pkIdx = pkIdxInTable();
+    const dedupe = pkIdx.length > 0 && lastLineOfKey.size < line;
+    const needsMerge = opts.incremental && existsSync(target);
+
+    let rowsCount = 0;
+    if (!needsMerge && !dedupe) {
+      await rename(tmpImport, tmpOut);
+      rowsCount = line;
+    } else {
+      const out = fileWriter(tmpOut);
+      try {
+        if (needsMerge) {
+          for await (const batch of readDataFile(target)) {
+            let text = '';
+            for (const row of batch) {
+              if (pkIdx.length && lastLineOfKey.has(keyOf(row, pkIdx))) continue;
+              text += csvLine(row);
+              rowsCount++;
+            }
+            if (text) await out.write(text);
+          }
+        }
+        let n = 0;
+        for await (const batch of readDataFile(tmpImport)) {
+          let text = '';
+          for (const row of batch) {
+            const lineNo = n++;
+            if (pkIdx.length && lastLineOfKey.get(keyOf(row, pkIdx)) !== lineNo) continue;
+            text += csvLine(row);
+            rowsCount++;
+          }
+          if (text) await out.write(text);
+        }
+      } finally {
+        await out.close();
+      }
+    }
+    await rename(tmpOut, target);
+    const dataSizeBytes = (await stat(target)).size;
+    return { columns, rowsCount, dataSizeBytes, importedRows: line, inBytes };
+  } finally {
+    await rm(tmpImport, { force: true });
+    await rm(tmpOut, { force: true });
+  }
+}
+
+export interface ViewSpec {
+  /** columns of the stored data file, in order */
+  dataColumns: string[];
+  /** columns to output, in order */
+  columns: string[];
+  filters: AliasFilter[];
+  limit?: number | null;
+}
+
+function compileView(spec: ViewSpec): (row: string[]) => string[] | null {
+  const proj = spec.columns.map((c) => {
+    const i = spec.dataColumns.indexOf(c);
+    if (i < 0) throw jobError('storage.tables.columnNotFound', `Column "${c}" not found`);
+    return i;
+  });
+  const filters = spec.filters.map((f) => {
+    const i = spec.dataColumns.indexOf(f.column);
+    if (i < 0) throw jobError('storage.tables.columnNotFound', `Filter column "${f.column}" not found`);
+    return { i, set: new Set(f.values), eq: f.operator !== 'ne' };
+  });
+  return (row) => {
+    for (const f of filters) if (f.set.has(row[f.i] ?? '') !== f.eq) return null;
+    return proj.map((i) => row[i] ?? '');
+  };
+}
+
+/** Streams the rows of a (possibly filtered/projected) view of a data file. */
+export async function* readView(path: string | undefined, spec: ViewSpec): AsyncGenerator<string[][]> {
+  const view = compileView(spec);
+  let left = spec.limit ?? Infinity;
+  for await (const batch of readDataFile(path)) {
+    const out: string[][] = [];
+    for (const row of batch) {
+      if (left <= 0) break;
+      const r = view(row);
+      if (r) {
+        out.push(r);
+        left--;
+      }
+    }
+    if (out.length) yield out;
+    if (left <= 0) return;
+  }
+}
+
+export async function countView(path: string | undefined, spec: ViewSpec): Promise<number> {
+  let n = 0;
+  for await (const batch of readView(path, spec)) n += batch.length;
+  return n;
+}
+
+/** Writes the view as gzipped slices `{prefix}part0001.csv.gz`...; returns the slice paths' suffixes and sizes. */
+export async function exportSlices(
+  path: string | undefined,
+  spec: ViewSpec,
+  sliceRows: number,
+  slicePath: (suffix: string) => Promise<string>,
+): Promise<{ suffixes: string[]; bytes: number; uncompressedBytes: number; rows: number }> {
+  const suffixes: string[] = [];
+  let bytes = 0;
+  let uncompressed = 0;
+  let rows = 0;
+  let current: GzipFileWriter | null = null;
+  let currentPath = '';
+  let inSlice = 0;
+  const open = async () => {
+    const suffix = `part${String(suffixes.length + 1).padStart(4, '0')}.csv.gz`;
+    suffixes.push(suffix);
+    currentPath = await slicePath(suffix);
+    current = new GzipFileWriter(currentPath);
+    inSlice = 0;
+  };
+  const close = async () => {
+    if (!current) return;
+    const c: GzipFileWriter = current;
+    await c.close();
+    uncompressed += c.uncompressedBytes;
+    bytes += (await stat(currentPath)).size;
+    current = null;
+  };
+  await open();
+  for await (const batch of readView(path, spec)) {
+    let text = '';
+    for (const row of batch) {
+      if (inSlice >= sliceRows) {
+        if (text) await current!.write(text);
+        text = '';
+        await close();
+        await open();
+      }
+      text += csvLine(row);
+      inSlice++;
+      rows++;
+    }
+    if (text) await current!.write(text);
+  }
+  await close();
+  return { suffixes, bytes, uncompressedBytes: uncompressed, rows };
+}
