@@ -245,10 +245,17 @@ export const TableSchema = z.looseObject({
 });
 export type Table = z.infer<typeof TableSchema>;
 
-export const TableMetadataResultSchema = z.looseObject({
-  metadata: MetadataListSchema.optional(),
-  columnsMetadata: ColumnMetadataSchema.optional(),
-});
+/**
+ * The blueprint documents both answers of `POST tables/{id}/metadata`: `{metadata, columnsMetadata}` and, for the
+ * deprecated table-only form, the plain list of the table's metadata. A list is read as `{metadata: list}`.
+ */
+export const TableMetadataResultSchema = z.preprocess(
+  (value) => (Array.isArray(value) ? { metadata: value } : value),
+  z.looseObject({
+    metadata: MetadataListSchema.optional(),
+    columnsMetadata: ColumnMetadataSchema.optional(),
+  }),
+);
 export type TableMetadataResult = z.infer<typeof TableMetadataResultSchema>;
 
 // ---------------------------------------------------------------- jobs

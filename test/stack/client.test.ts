@@ -277,6 +277,15 @@ describe('tables', () => {
     });
   });
 
+  it('setTableMetadata reads the plain-list answer of the table-only form', async () => {
+    server.reply('POST', '/v2/storage/tables/in.c-main.t/metadata', 201, [
+      { id: '19509', key: 'KBC.description', value: 'd', provider: 'user', timestamp: '2017-02-13 23:36:10' },
+    ]);
+    const result = await client.setTableMetadata('in.c-main.t', 'user', { metadata: [{ key: 'KBC.description', value: 'd' }] });
+    expect(result.metadata?.[0].key).toBe('KBC.description');
+    expect(server.last('POST').json).toEqual({ provider: 'user', metadata: [{ key: 'KBC.description', value: 'd' }] });
+  });
+
   it('deleteTable runs asynchronously', async () => {
     server.reply('DELETE', '/v2/storage/tables/in.c-main.t', 202, job(1189, 'waiting', { operationName: 'tableDrop' }));
     jobsSucceed();
