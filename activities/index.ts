@@ -2,6 +2,8 @@
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { createBucketActivities } from './buckets';
+import { createConfigurationActivities } from './configurations';
+import { createReportActivities } from './report';
 import { createSnapshotActivities } from './snapshot';
 import { createTableActivities } from './tables';
 import { createValidateActivities } from './validate';
@@ -13,7 +15,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createSnapshotActivities(deps),
     ...createBucketActivities(deps),
     ...createTableActivities(deps),
+    ...createConfigurationActivities(deps),
     ...createVerifyActivities(deps),
+    ...createReportActivities(),
   });
 }
 

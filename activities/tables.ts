@@ -11,7 +11,8 @@ import { formatCsvRow } from '../snapshot/csv';
 import { loadSnapshotIndex } from '../snapshot/index-cache';
 import { files, readJsonIfExists, tableDataFiles } from '../snapshot/layout';
 import type { ActivityDeps } from './deps';
-import { chunk, groupByProvider } from './metadata';
+import { groupByProvider } from './metadata';
+import { chunk } from '../workflows/concurrency';
 
 /** Column metadata is written in batches of this many columns per request. */
 const COLUMN_METADATA_BATCH = 50;
@@ -39,9 +40,7 @@ export function createTableActivities(deps: ActivityDeps) {
       let current = await client.getTable(table.id);
       const created = !current;
       if (!current) current = await createTableStructure(client, table);
-      if (table.displayName && table.displayName !== table.name && current.displayName !== table.displayName) {
-        await client.updateTable(table.id, { displayName: table.displayName });
-      }
+      await restoreDisplayName(client, table, current);
       await restoreTableMetadata(client, table);
 
       const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(table.id)));
@@ -85,10 +84,11 @@ export function createTableActivities(deps: ActivityDeps) {
           outcome.skipped.push({ id: alias.id, reason: `its source table ${sourceTableId ?? '(unknown)'} is not in the destination (linked or skipped)` });
           continue;
         }
-        if (destinationTables.has(alias.id)) {
+        let current = destinationTables.get(alias.id);
+        if (current) {
           outcome.existing.push(alias.id);
         } else {
-          await client.createAlias(alias.bucket?.id ?? alias.id.split('.').slice(0, 2).join('.'), {
+          current = await client.createAlias(alias.bucket?.id ?? alias.id.split('.').slice(0, 2).join('.'), {
             sourceTable: sourceTableId,
             name: alias.name,
             aliasFilter: alias.aliasFilter ?? undefined,
@@ -96,6 +96,7 @@ export function createTableActivities(deps: ActivityDeps) {
           });
           outcome.created.push(alias.id);
         }
+        await restoreDisplayName(client, alias, current);
         await restoreTableMetadata(client, alias);
       }
       return outcome;
@@ -137,6 +138,12 @@ function typedDefinition(table: Table): TypedColumn[] | undefined {
       basetype: storage['KBC.datatype.basetype'] ?? 'STRING',
     };
   });
+}
+
+async function restoreDisplayName(client: StackClient, table: Table, current: Table): Promise<void> {
+  if (table.displayName && table.displayName !== table.name && current.displayName !== table.displayName) {
+    await client.updateTable(table.id, { displayName: table.displayName });
+  }
 }
 
 async function restoreTableMetadata(client: StackClient, table: Table): Promise<void> {

@@ -11,11 +11,12 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/common';
 import { z } from 'zod';
 import type { MigrationActivities } from '../activities';
 import { describeIssues, migrationInputSchema, stackName, type MigrationInput, type MigrationInputDraft } from './input';
 import { MIGRATION_STEP, SOURCE_PROJECT_ID, SOURCE_STACK, DESTINATION_STACK } from './search-attributes';
-import { mapWithConcurrency } from './concurrency';
+import { chunk, mapWithConcurrency } from './concurrency';
 import {
   emptyProgress,
   type EntityType,
@@ -41,7 +42,7 @@ const NON_RETRYABLE = ['InvalidToken', 'PermissionDenied', 'NotFound', 'BadReque
 
 // Retries wait out stack outages of hours: the interval grows to 5 minutes and attempts are unlimited
 // (DESIGN §4); errors that a retry cannot fix fail at once.
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: NON_RETRYABLE };
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: NON_RETRYABLE };
 
 const quick = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10m', retry });
 const long = proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry });
@@ -155,6 +156,15 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
     advance('aliases', aliases.created.length + aliases.existing.length);
     for (const skipped of aliases.skipped) status.failures.push({ entity: `alias ${skipped.id}`, message: `skipped: ${skipped.reason}` });
 
+    const configurations = await quick.listSnapshotConfigurations({ snapshotDir: plan.snapshotDir });
+    const batches = chunk(configurations, CONFIGURATION_BATCH);
+    await mapWithConcurrency(batches, input.options.configurationConcurrency, async (batch, batchNumber) => {
+      const summary = await long.restoreConfigurations({ destination: input.destination, snapshotDir: plan.snapshotDir, batchNumber, batch });
+      advance('configurations', summary.restored);
+      status.progress.configurations.failed += summary.skipped.length;
+      for (const skipped of summary.skipped) status.failures.push({ entity: `configuration ${skipped.id}`, message: `skipped: ${skipped.reason}` });
+    });
+
     setStep('verifying');
     const verification: TableVerification[] = await mapWithConcurrency(
       snapshots.filter((s) => restorable.has(s.tableId.split('.').slice(0, 2).join('.'))),
@@ -162,6 +172,20 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
       (snapshot) =>
         long.verifyTable({ destination: input.destination, tableId: snapshot.tableId, expected: { rows: snapshot.rows, checksum: snapshot.checksum } }),
     );
+    setStep('reporting');
+    const report = await quick.writeReport({
+      workflowId: info.workflowId,
+      source: input.source,
+      destination: input.destination,
+      snapshotDir: plan.snapshotDir,
+      validation,
+      approval: status.approval,
+      counts: countsOf(status),
+      skipped: status.failures,
+      verification,
+      idMap: [],
+    });
+    status.report = report;
     const mismatches = verification.filter((v) => !v.ok);
     if (mismatches.length > 0) {
       throw ApplicationFailure.create({
@@ -175,13 +199,16 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
     }
 
     setStep('completed');
-    return { outcome: 'completed', status, counts: countsOf(status), verification, snapshotDir: plan.snapshotDir };
+    return { outcome: 'completed', status, counts: countsOf(status), verification, snapshotDir: plan.snapshotDir, report };
   } catch (error) {
     if (status.step !== 'blocked') setStep('failed');
     status.failures.push({ entity: 'migration', message: error instanceof Error ? error.message : String(error) });
     throw error;
   }
 }
+
+/** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
+const CONFIGURATION_BATCH = 50;
 
 function countsOf(status: MigrationStatus): Record<EntityType, number> {
   return Object.fromEntries(Object.entries(status.progress).map(([type, p]) => [type, p.done])) as Record<EntityType, number>;

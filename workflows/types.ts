@@ -105,6 +105,7 @@ export interface MigrationStatus {
   progress: Record<EntityType, Progress>;
   snapshotDir?: string;
   failures: Array<{ entity: string; message: string }>;
+  report?: ReportLocation;
   startedAt: string;
   updatedAt: string;
 }
@@ -115,6 +116,14 @@ export interface MigrationResult {
   counts: Record<EntityType, number>;
   verification: TableVerification[];
   snapshotDir?: string;
+  report?: ReportLocation;
+}
+
+/** Where the worker wrote the report, and how many checklist items need a human. */
+export interface ReportLocation {
+  json: string;
+  markdown: string;
+  checklistItems: number;
 }
 
 export function emptyProgress(): Record<EntityType, Progress> {

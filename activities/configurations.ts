@@ -1,0 +1,168 @@
+// Restores component configurations with rows, state, rowsSortOrder and metadata, keeping their IDs
+// (DESIGN §3). What the destination cannot use is removed and reported: encrypted values, OAuth authorizations;
+// Flows and schedules arrive disabled. Looks before it creates, row by row.
+import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { StackClient } from '../stack';
+import type { StackRef } from '../workflows/input';
+import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
+import type { ActivityDeps } from './deps';
+import { translateComponentId } from './component-ids';
+import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel } from './configuration-rules';
+
+/** Components whose configurations would run on their own: they arrive disabled, to be enabled by a human. */
+export const DISABLED_ON_ARRIVAL = new Set(['keboola.orchestrator', 'keboola.scheduler']);
+const DATA_APP = 'keboola.data-apps';
+const FLOW = 'keboola.orchestrator';
+
+export interface ConfigurationRef {
+  componentId: string;
+  configId: string;
+}
+
+export interface ConfigurationRestoreResult extends ConfigurationRef {
+  destinationComponentId: string;
+  name: string;
+  created: boolean;
+  rowsCreated: number;
+  /** Encrypted values removed, by row (undefined = the configuration itself) and JSON path. */
+  secrets: Array<{ rowId?: string; path: string }>;
+  oauthRemoved: boolean;
+  sshTunnel: boolean;
+  disabled: boolean;
+  skipped?: string;
+}
+
+export interface ConfigurationBatchSummary {
+  restored: number;
+  created: number;
+  skipped: Array<{ id: string; reason: string }>;
+}
+
+interface SnapshotConfiguration {
+  id: string;
+  name: string;
+  description?: string | null;
+  configuration?: unknown;
+  state?: unknown;
+  isDisabled?: boolean;
+  rowsSortOrder?: string[] | null;
+  rows?: Array<{ id: string; name?: string; description?: string | null; configuration?: unknown; state?: unknown; isDisabled?: boolean }>;
+}
+
+export function createConfigurationActivities(deps: ActivityDeps) {
+  return {
+    /** The configurations in the snapshot, in the order they are restored. */
+    async listSnapshotConfigurations(input: { snapshotDir: string }): Promise<ConfigurationRef[]> {
+      const components = await readJson<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(input.snapshotDir, files.configurations));
+      return components.flatMap((component) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: String(c.id) })));
+    },
+
+    /**
+     * Restores a batch of configurations; a retry resumes after the last one it finished. The details go to
+     * disk for the report (20,000 configurations would not fit in a Temporal payload); the workflow gets counts.
+     */
+    async restoreConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batch: ConfigurationRef[] }): Promise<ConfigurationBatchSummary> {
+      const client = await deps.stackClient(input.destination);
+      const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
+      const context = Context.current();
+      const results: ConfigurationRestoreResult[] = (context.info.heartbeatDetails as ConfigurationRestoreResult[] | undefined) ?? [];
+      for (const ref of input.batch.slice(results.length)) {
+        results.push(await restoreConfiguration(client, input.snapshotDir, ref, destinationComponents));
+        context.heartbeat(results);
+      }
+      await writeJsonAtomic(path.join(input.snapshotDir, files.configurationResults(input.batchNumber)), results);
+      return {
+        restored: results.filter((r) => !r.skipped).length,
+        created: results.filter((r) => r.created).length,
+        skipped: results.filter((r) => r.skipped).map((r) => ({ id: `${r.componentId}/${r.configId}`, reason: r.skipped! })),
+      };
+    },
+  };
+}
+
+async function restoreConfiguration(
+  client: StackClient,
+  snapshotDir: string,
+  ref: ConfigurationRef,
+  destinationComponents: ReadonlySet<string>,
+): Promise<ConfigurationRestoreResult> {
+  const snapshot = await readJson<SnapshotConfiguration>(path.join(snapshotDir, files.configuration(ref.componentId, ref.configId)));
+  const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
+  const base = { ...ref, name: snapshot.name, destinationComponentId: destinationComponentId ?? ref.componentId, rowsCreated: 0 };
+  if (!destinationComponentId) {
+    return { ...base, created: false, secrets: [], oauthRemoved: false, sshTunnel: false, disabled: false, skipped: 'the component does not exist on the destination stack' };
+  }
+
+  const secrets: ConfigurationRestoreResult['secrets'] = [];
+  const configuration = sanitize(ref.componentId, snapshot.configuration, destinationComponents, (p) => secrets.push({ path: p }));
+  const oauthRemoved = hasOAuthAuthorization(snapshot.configuration);
+  const disabled = DISABLED_ON_ARRIVAL.has(ref.componentId) || snapshot.isDisabled === true;
+  const sshTunnel = hasSshTunnel(snapshot.configuration) || (snapshot.rows ?? []).some((row) => hasSshTunnel(row.configuration));
+
+  let existing = await client.getConfiguration(destinationComponentId, ref.configId);
+  const created = !existing;
+  if (!existing) {
+    existing = await client.createConfiguration(destinationComponentId, {
+      configurationId: ref.configId,
+      name: snapshot.name,
+      description: snapshot.description ?? '',
+      configuration,
+      state: isEmptyObject(snapshot.state) ? undefined : (snapshot.state as Record<string, unknown>),
+      isDisabled: disabled,
+      changeDescription: `Migrated by stack-migrate from ${ref.componentId}/${ref.configId}`,
+    });
+  }
+
+  const existingRows = new Set((existing.rows ?? []).map((row) => String(row.id)));
+  let rowsCreated = 0;
+  for (const row of snapshot.rows ?? []) {
+    const rowConfiguration = sanitize(ref.componentId, row.configuration, destinationComponents, (p) => secrets.push({ rowId: String(row.id), path: p }));
+    if (existingRows.has(String(row.id))) continue;
+    await client.createConfigurationRow(destinationComponentId, ref.configId, {
+      rowId: String(row.id),
+      name: row.name ?? '',
+      description: row.description ?? '',
+      configuration: rowConfiguration,
+      state: isEmptyObject(row.state) ? undefined : (row.state as Record<string, unknown>),
+      isDisabled: row.isDisabled ?? false,
+    });
+    rowsCreated++;
+  }
+  if (snapshot.rowsSortOrder?.length && JSON.stringify(existing.rowsSortOrder ?? []) !== JSON.stringify(snapshot.rowsSortOrder)) {
+    await client.updateConfiguration(destinationComponentId, ref.configId, { rowsSortOrder: snapshot.rowsSortOrder, changeDescription: 'Rows sort order restored by stack-migrate' });
+  }
+  const metadata = await readJsonIfExists<Array<{ key: string; value: string }>>(path.join(snapshotDir, files.configurationMetadata(ref.componentId, ref.configId)));
+  if (metadata?.length) {
+    await client.setConfigurationMetadata(destinationComponentId, ref.configId, metadata.map(({ key, value }) => ({ key, value })));
+  }
+  return { ...base, created, rowsCreated, secrets, oauthRemoved, sshTunnel, disabled };
+}
+
+/**
+ * The configuration as the destination can use it: encrypted (`#`) values emptied (ciphertext of another stack
+ * is useless; the paths are reported for re-entry), the OAuth authorization ID removed, a data app's
+ * `parameters.id` removed, and a Flow's task component IDs translated for the destination stack.
+ */
+export function sanitize(componentId: string, value: unknown, destinationComponents: ReadonlySet<string>, onSecret: (path: string) => void): Record<string, unknown> {
+  const copy = structuredClone(value && typeof value === 'object' && !Array.isArray(value) ? value : {}) as Record<string, any>;
+  for (const secretPath of findEncryptedValues(copy)) {
+    onSecret(secretPath);
+    const keys = secretPath.split('.');
+    const parent = keys.slice(0, -1).reduce((node, key) => node[key], copy);
+    parent[keys[keys.length - 1]] = '';
+  }
+  if (copy.authorization?.oauth_api?.id !== undefined) delete copy.authorization.oauth_api.id;
+  if (componentId === DATA_APP && copy.parameters && 'id' in copy.parameters) delete copy.parameters.id;
+  if (componentId === FLOW && Array.isArray(copy.tasks)) {
+    for (const task of copy.tasks) {
+      const taskComponent = task?.task?.componentId;
+      if (typeof taskComponent === 'string') task.task.componentId = translateComponentId(taskComponent, destinationComponents) ?? taskComponent;
+    }
+  }
+  return copy;
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'object' && Object.keys(value as object).length === 0);
+}

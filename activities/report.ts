@@ -1,0 +1,165 @@
+// The migration report (JSON and Markdown): what moved, the old→new ID map, what was skipped and why, and the
+// checklist of what a human must do in the destination project.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { StackRef } from '../workflows/input';
+import type { Approval, EntityType, Finding, TableVerification, ValidationReport } from '../workflows/types';
+import { files, readJson, writeJsonAtomic } from '../snapshot/layout';
+import type { ConfigurationRestoreResult } from './configurations';
+
+export interface ReportInput {
+  workflowId: string;
+  source: StackRef;
+  destination: StackRef;
+  snapshotDir: string;
+  validation: ValidationReport;
+  approval?: Approval;
+  counts: Record<EntityType, number>;
+  skipped: Array<{ entity: string; message: string }>;
+  verification: TableVerification[];
+  /** Entities whose IDs changed (legacy orchestrations, translated components). */
+  idMap: Array<{ type: string; oldId: string; newId: string }>;
+}
+
+export interface MigrationReport {
+  workflowId: string;
+  generatedAt: string;
+  source: { url: string; projectId: number; name: string };
+  destination: { url: string; projectId: number; name: string };
+  approval?: Approval;
+  counts: Record<string, number>;
+  idMap: ReportInput['idMap'];
+  skipped: ReportInput['skipped'];
+  verification: { tables: number; ok: number; mismatches: TableVerification[]; rows: number };
+  checklist: {
+    reauthorize: Array<{ configuration: string; name: string }>;
+    secrets: Array<{ configuration: string; row?: string; path: string }>;
+    sshTunnels: Array<{ configuration: string; name: string }>;
+    enable: Array<{ configuration: string; name: string }>;
+    ipWhitelists: string;
+    fullLoadOnFirstRun: Array<{ entity: string; message: string }>;
+    usersToInvite: string;
+    notes: string[];
+  };
+  warnings: Finding[];
+}
+
+export function createReportActivities() {
+  return {
+    async writeReport(input: ReportInput): Promise<{ json: string; markdown: string; checklistItems: number }> {
+      const report = buildReport(input, await readConfigurationResults(input.snapshotDir));
+      const dir = path.join(input.snapshotDir, '.stack-migrate');
+      const json = path.join(dir, 'report.json');
+      const markdown = path.join(dir, 'report.md');
+      await writeJsonAtomic(json, report);
+      await fs.writeFile(markdown, renderMarkdown(report));
+      const c = report.checklist;
+      return { json, markdown, checklistItems: c.reauthorize.length + c.secrets.length + c.sshTunnels.length + c.enable.length + c.fullLoadOnFirstRun.length };
+    },
+  };
+}
+
+async function readConfigurationResults(snapshotDir: string): Promise<ConfigurationRestoreResult[]> {
+  const dir = path.join(snapshotDir, path.dirname(files.configurationResults(0)));
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('configurations-')).sort();
+  const batches = await Promise.all(names.map((name) => readJson<ConfigurationRestoreResult[]>(path.join(dir, name))));
+  return batches.flat();
+}
+
+export function buildReport(input: ReportInput, configurations: ConfigurationRestoreResult[]): MigrationReport {
+  const id = (c: ConfigurationRestoreResult) => `${c.destinationComponentId}/${c.configId}`;
+  const restored = configurations.filter((c) => !c.skipped);
+  const translated = restored.filter((c) => c.destinationComponentId !== c.componentId);
+  return {
+    workflowId: input.workflowId,
+    generatedAt: new Date().toISOString(),
+    source: { url: input.source.url, projectId: input.source.projectId, name: input.validation.sourceProject.name },
+    destination: { url: input.destination.url, projectId: input.destination.projectId, name: input.validation.destinationProject.name },
+    approval: input.approval,
+    counts: { ...input.counts, configurationRows: restored.reduce((sum, c) => sum + c.rowsCreated, 0) },
+    idMap: [...input.idMap, ...translated.map((c) => ({ type: 'configuration', oldId: `${c.componentId}/${c.configId}`, newId: id(c) }))],
+    skipped: [...input.skipped, ...configurations.filter((c) => c.skipped).map((c) => ({ entity: `configuration ${c.componentId}/${c.configId}`, message: c.skipped! }))],
+    verification: {
+      tables: input.verification.length,
+      ok: input.verification.filter((v) => v.ok).length,
+      mismatches: input.verification.filter((v) => !v.ok),
+      rows: input.verification.reduce((sum, v) => sum + v.actual.rows, 0),
+    },
+    checklist: {
+      reauthorize: restored.filter((c) => c.oauthRemoved).map((c) => ({ configuration: id(c), name: c.name })),
+      secrets: restored.flatMap((c) => c.secrets.map((s) => ({ configuration: id(c), row: s.rowId, path: s.path }))),
+      sshTunnels: restored.filter((c) => c.sshTunnel).map((c) => ({ configuration: id(c), name: c.name })),
+      enable: restored.filter((c) => c.disabled).map((c) => ({ configuration: id(c), name: c.name })),
+      ipWhitelists: `The destination stack (${input.destination.url}) connects from other IP addresses than the source: add its addresses (https://help.keboola.com/components/ip-addresses/) to every firewall and database whitelist that admits Keboola, before the first run.`,
+      fullLoadOnFirstRun: input.validation.findings
+        .filter((f) => f.code === 'INCREMENTAL_CHANGED_SINCE')
+        .map((f) => ({ entity: f.entity ?? '', message: f.message })),
+      usersToInvite: `Users, their roles and API tokens are not migrated: invite the users of project ${input.source.projectId} to project ${input.destination.projectId} and create new tokens.`,
+      notes: [
+        'Every table row carries the migration date as its internal timestamp: incremental loads based on "changed in last" read all rows on their first run.',
+        'Configuration creation dates and authors are those of the migration; configuration versions, job history, events, files and trash stay in the source project.',
+        'Legacy orchestration IDs changed (see the ID map); Flows kept theirs.',
+        'The source project is unchanged; delete it when the destination works.',
+      ],
+    },
+    warnings: input.validation.findings.filter((f) => f.severity === 'warning'),
+  };
+}
+
+export function renderMarkdown(report: MigrationReport): string {
+  const c = report.checklist;
+  const list = <T>(items: T[], line: (item: T) => string, empty = '_none_') => (items.length ? items.map((i) => `- [ ] ${line(i)}`).join('\n') : empty);
+  const lines = [
+    `# Migration report: ${report.workflowId}`,
+    '',
+    `Project ${report.source.projectId} (${report.source.name}) on ${report.source.url} → project ${report.destination.projectId} (${report.destination.name}) on ${report.destination.url}.`,
+    report.approval ? `Approved by ${report.approval.by} at ${report.approval.at}${report.approval.comment ? `: ${report.approval.comment}` : ''}.` : '',
+    `Generated ${report.generatedAt}.`,
+    '',
+    '## What moved',
+    '',
+    '| entity | count |',
+    '| --- | ---: |',
+    ...Object.entries(report.counts).map(([type, count]) => `| ${type} | ${count} |`),
+    '',
+    `Verification: ${report.verification.ok} of ${report.verification.tables} tables match the source by row count and checksum (${report.verification.rows} rows).`,
+    ...report.verification.mismatches.map((m) => `- MISMATCH ${m.tableId}: expected ${m.expected.rows} rows, found ${m.actual.rows}`),
+    '',
+    '## Old → new IDs',
+    '',
+    report.idMap.length ? ['| type | old | new |', '| --- | --- | --- |', ...report.idMap.map((e) => `| ${e.type} | ${e.oldId} | ${e.newId} |`)].join('\n') : '_No ID changed._',
+    '',
+    '## Not migrated',
+    '',
+    list(report.skipped, (s) => `${s.entity}: ${s.message}`),
+    '',
+    '## Checklist for the destination project',
+    '',
+    '### Re-authorize (OAuth)',
+    list(c.reauthorize, (i) => `${i.configuration} (${i.name})`),
+    '',
+    '### Re-enter encrypted values',
+    list(c.secrets, (i) => `${i.configuration}${i.row ? ` row ${i.row}` : ''}: \`${i.path}\``),
+    '',
+    '### Set up SSH tunnels',
+    list(c.sshTunnels, (i) => `${i.configuration} (${i.name})`),
+    '',
+    '### Enable orchestrations and Flows',
+    list(c.enable, (i) => `${i.configuration} (${i.name})`),
+    '',
+    '### Incremental loads that will read everything on their first run',
+    list(c.fullLoadOnFirstRun, (i) => `${i.entity}: ${i.message}`),
+    '',
+    '### IP whitelists',
+    `- [ ] ${c.ipWhitelists}`,
+    '',
+    '### Users and tokens',
+    `- [ ] ${c.usersToInvite}`,
+    '',
+    '## Notes',
+    '',
+    ...c.notes.map((n) => `- ${n}`),
+    '',
+  ];
+  return lines.join('\n');
+}
