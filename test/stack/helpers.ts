@@ -16,7 +16,7 @@ export interface RecordedRequest {
   json?: unknown;
 }
 
-export type Handler = (req: RecordedRequest, res: http.ServerResponse, raw: http.IncomingMessage) => void | Promise<void>;
+export type Handler = (req: RecordedRequest, res: http.ServerResponse, raw: http.IncomingMessage) => unknown;
 
 export class TestServer {
   url = '';
