@@ -743,7 +743,7 @@ export class StackClient {
         endpoint,
         code: error.code,
         message: this.#redact(
-          `could not talk to ${this.url} (${endpoint}): ${error.code ? `${error.code} ` : ''}${error.message}: check the stack URL and the network, retry later`,
+          `could not talk to ${this.url} (${endpoint}): ${error.code && !error.message.includes(error.code) ? `${error.code} ` : ''}${error.message}: check the stack URL and the network, retry later`,
         ),
       });
     }
