@@ -1,4 +1,5 @@
-import { TypedSearchAttributes, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
 import { migrateProject } from '../../workflows';
 import { describeIssues, migrationInputSchema, migrationWorkflowId, stackName, type MigrationInputDraft } from '../../workflows/input';
 import { DESTINATION_STACK, SOURCE_PROJECT_ID, SOURCE_STACK } from '../../workflows/search-attributes';
@@ -11,7 +12,7 @@ export class InputError extends Error {
  * Starts a migration, or finds the one already running under the same business key: starting twice
  * never runs two migrations of one project.
  */
-export async function startMigration(client: Client, taskQueue: string, draft: MigrationInputDraft): Promise<WorkflowHandle<typeof migrateProject>> {
+export async function startMigration(client: Client, taskQueue: string, draft: MigrationInputDraft): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrateProject>> {
   const parsed = migrationInputSchema.safeParse(draft);
   if (!parsed.success) throw new InputError(`the migration input is invalid: ${describeIssues(parsed.error)}`);
   const input = parsed.data;
