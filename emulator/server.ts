@@ -264,6 +264,7 @@ class Stack {
       table.rowsCount = t.rows?.length ?? 0;
       table.dataSizeBytes = bytes;
       table.lastImportDate = table.lastChangeDate = now;
+      p.buckets.find((b) => b.id === table.bucketId)!.lastChangeDate = now;
       p.tables.push(table);
     }
     for (const a of seed.aliases ?? []) {
@@ -324,7 +325,13 @@ class Stack {
       hasRun: false,
       ico32: icon(32),
       documentationUrl: '',
-      data: { definition: { type: 'aws-ecr', uri: `emulator/${c.id}`, tag: 'latest', repository: { region: this.stack.region } } },
+      data: {
+        definition: { type: 'aws-ecr', uri: `emulator/${c.id}`, tag: 'latest', repository: { region: this.stack.region } },
+        cpu_shares: 1024,
+        memory: '8192m',
+        configuration_format: 'json',
+        process_timeout: 10800,
+      },
       configurationSchema: {},
       configurationRowSchema: {},
       emptyConfiguration: {},
@@ -367,7 +374,12 @@ class Stack {
       hasTryModeOn: '0',
       limits: Object.fromEntries([
         limit('components.jobsParallelism', 10),
+        limit('goodData.dataSizeBytes', 1000000000),
+        limit('goodData.demoTokenEnabled', 1),
+        limit('goodData.prodTokenEnabled', 0),
+        limit('goodData.usersCount', 30),
         limit('kbc.adminsCount', 10),
+        limit('kbc.monthlyProjectPowerLimit', 50),
         limit('kbc.extractorsCount', 0),
         limit('kbc.writersCount', 0),
         limit('orchestrations.count', 10),
@@ -492,7 +504,7 @@ class Stack {
       primaryKeysNames: t.primaryKey,
       columns: cols.map((c) => ({
         name: c.name,
-        definition: { type: c.definition.type, nullable: c.definition.nullable, ...(c.definition.length !== undefined ? { length: c.definition.length } : {}), ...(c.definition.default !== undefined ? { default: c.definition.default } : {}) },
+        definition: { type: c.definition.type, nullable: c.definition.nullable, ...(c.definition.length !== undefined ? { length: /^\d+$/.test(c.definition.length) ? Number(c.definition.length) : c.definition.length } : {}), ...(c.definition.default !== undefined ? { default: c.definition.default } : {}) },
         basetype: c.basetype,
         canBeFiltered: true,
       })),
@@ -798,7 +810,7 @@ class Stack {
       endTime: null,
       runId,
       results: null,
-      creatorToken: { id: token.id, description: token.description },
+      creatorToken: { id: token.id, description: token.description, name: token.description },
       metrics: { inCompressed: false, inBytes: 0, inBytesUncompressed: 0, outCompressed: false, outBytes: 0, outBytesUncompressed: 0 },
       op,
     };

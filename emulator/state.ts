@@ -166,7 +166,7 @@ export interface JobRecord {
   runId: string | null;
   results: Record<string, unknown> | null;
   error?: { code: string; message: string; exceptionId: string };
-  creatorToken: { id: string; description: string };
+  creatorToken: { id: string; description: string; name?: string };
   metrics: { inCompressed: boolean; inBytes: number; inBytesUncompressed: number; outCompressed: boolean; outBytes: number; outBytesUncompressed: number };
   op: JobOp;
 }
