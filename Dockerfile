@@ -7,7 +7,7 @@ ENV NODE_ENV=production
 
 # Dependencies first, so source edits reuse this layer. tsx is a runtime dependency: scripts run TypeScript directly.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY . .
 RUN mkdir -p /data/us /data/eu && chown -R node:node /data
