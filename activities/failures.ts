@@ -4,20 +4,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { StackError } from '../stack';
 import { MalformedSnapshotError } from '../snapshot/layout';
 
-/** Failure types the workflow never retries; also listed in the activities' retry policy. */
-export const NON_RETRYABLE_TYPES = [
-  'InvalidToken',
-  'PermissionDenied',
-  'NotFound',
-  'BadRequest',
-  'Conflict',
-  'UnexpectedResponse',
-  'JobFailed',
-  'MalformedSnapshot',
-  'ValidationBlocked',
-  'InvalidInput',
-] as const;
-
 const typeByKind: Record<StackError['kind'], string> = {
   'invalid-token': 'InvalidToken',
   forbidden: 'PermissionDenied',

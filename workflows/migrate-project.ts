@@ -6,17 +6,19 @@ import {
   defineQuery,
   defineSignal,
   log,
+  executeChild,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RetryPolicy } from '@temporalio/common';
 import { z } from 'zod';
 import type { MigrationActivities } from '../activities';
 import { describeIssues, migrationInputSchema, stackName, type MigrationInput, type MigrationInputDraft } from './input';
 import { MIGRATION_STEP, SOURCE_PROJECT_ID, SOURCE_STACK, DESTINATION_STACK } from './search-attributes';
 import { chunk, mapWithConcurrency } from './concurrency';
+import { activityRetry } from './retry';
+import { restoreTableBatch, snapshotTableBatch } from './table-batches';
 import {
   emptyProgress,
   type EntityType,
@@ -38,14 +40,8 @@ export const approveSignal = defineSignal<[ApprovalPayload]>('approve');
 export const rejectSignal = defineSignal<[ApprovalPayload]>('reject');
 export const statusQuery = defineQuery<MigrationStatus>('status');
 
-const NON_RETRYABLE = ['InvalidToken', 'PermissionDenied', 'NotFound', 'BadRequest', 'Conflict', 'UnexpectedResponse', 'JobFailed', 'MalformedSnapshot'];
-
-// Retries wait out stack outages of hours: the interval grows to 5 minutes and attempts are unlimited
-// (DESIGN §4); errors that a retry cannot fix fail at once.
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: NON_RETRYABLE };
-
-const quick = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10m', retry });
-const long = proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry });
+const quick = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10m', retry: activityRetry });
+const long = proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry: activityRetry });
 
 export async function migrateProject(rawInput: MigrationInputDraft): Promise<MigrationResult> {
   const parsed = migrationInputSchema.safeParse(rawInput);
@@ -133,11 +129,16 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
     status.progress.aliases.total = plan.tables.length - dataTables.length;
     status.progress.configurations.total = plan.configurationCount;
 
-    const snapshots: TableDataSnapshot[] = await mapWithConcurrency(dataTables, input.options.tableConcurrency, async (table) => {
-      const snapshot = await long.snapshotTableData({ source: input.source, snapshotDir: plan.snapshotDir, tableId: table.id });
-      advance('tableData');
-      return snapshot;
-    });
+    const snapshots: TableDataSnapshot[] = [];
+    for (const [n, batch] of chunk(dataTables, TABLE_BATCH).entries()) {
+      const batchSnapshots = await executeChild(snapshotTableBatch, {
+        workflowId: `${info.workflowId}-snapshot-tables-${n}`,
+        args: [{ source: input.source, snapshotDir: plan.snapshotDir, tableIds: batch.map((t) => t.id), concurrency: input.options.tableConcurrency }],
+        parentClosePolicy: 'REQUEST_CANCEL',
+      });
+      snapshots.push(...batchSnapshots);
+      advance('tableData', batch.length);
+    }
     await quick.finalizeSnapshot({ source: input.source, snapshotDir: plan.snapshotDir });
 
     setStep('restoring');
@@ -146,12 +147,25 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
     for (const skipped of buckets.skipped) status.failures.push({ entity: `bucket ${skipped.id}`, message: `skipped: ${skipped.reason}` });
 
     const restorable = new Set([...buckets.created, ...buckets.existing]);
-    await mapWithConcurrency(dataTables, input.options.tableConcurrency, async (table) => {
-      if (!restorable.has(table.id.split('.').slice(0, 2).join('.'))) return;
-      await long.restoreTable({ destination: input.destination, snapshotDir: plan.snapshotDir, tableId: table.id });
-      advance('tables');
-      advance('tableData');
-    });
+    const toRestore = snapshots.filter((s) => restorable.has(bucketOf(s.tableId)));
+    const verification: TableVerification[] = [];
+    for (const [n, batch] of chunk(toRestore, TABLE_BATCH).entries()) {
+      const batchVerification = await executeChild(restoreTableBatch, {
+        workflowId: `${info.workflowId}-restore-tables-${n}`,
+        args: [
+          {
+            destination: input.destination,
+            snapshotDir: plan.snapshotDir,
+            tables: batch.map((s) => ({ tableId: s.tableId, expected: { rows: s.rows, checksum: s.checksum } })),
+            concurrency: input.options.tableConcurrency,
+          },
+        ],
+        parentClosePolicy: 'REQUEST_CANCEL',
+      });
+      verification.push(...batchVerification);
+      advance('tables', batch.length);
+      advance('tableData', batch.length);
+    }
     const aliases = await quick.restoreAliases({ destination: input.destination, snapshotDir: plan.snapshotDir });
     advance('aliases', aliases.created.length + aliases.existing.length);
     for (const skipped of aliases.skipped) status.failures.push({ entity: `alias ${skipped.id}`, message: `skipped: ${skipped.reason}` });
@@ -166,12 +180,6 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
     });
 
     setStep('verifying');
-    const verification: TableVerification[] = await mapWithConcurrency(
-      snapshots.filter((s) => restorable.has(s.tableId.split('.').slice(0, 2).join('.'))),
-      input.options.tableConcurrency,
-      (snapshot) =>
-        long.verifyTable({ destination: input.destination, tableId: snapshot.tableId, expected: { rows: snapshot.rows, checksum: snapshot.checksum } }),
-    );
     setStep('reporting');
     const report = await quick.writeReport({
       workflowId: info.workflowId,
@@ -205,6 +213,13 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
     status.failures.push({ entity: 'migration', message: error instanceof Error ? error.message : String(error) });
     throw error;
   }
+}
+
+/** Tables moved by one child workflow: keeps every history far below Temporal's limits. */
+const TABLE_BATCH = 100;
+
+function bucketOf(tableId: string): string {
+  return tableId.split('.').slice(0, 2).join('.');
 }
 
 /** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */

@@ -1,0 +1,53 @@
+// Child workflows that move tables in batches, so the parent's history stays short however many tables a
+// project has (5,000 tables × 3 activities would pass Temporal's history limits in one workflow).
+import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { MigrationActivities } from '../activities';
+import type { StackRef } from './input';
+import { mapWithConcurrency } from './concurrency';
+import { activityRetry } from './retry';
+import type { Progress, TableDataSnapshot, TableFingerprint, TableVerification } from './types';
+
+const { snapshotTableData, restoreTable, verifyTable } = proxyActivities<MigrationActivities>({
+  startToCloseTimeout: '6h',
+  heartbeatTimeout: '2m',
+  retry: activityRetry,
+});
+
+export const batchProgressQuery = defineQuery<Progress>('batchProgress');
+
+export interface SnapshotTableBatchInput {
+  source: StackRef;
+  snapshotDir: string;
+  tableIds: string[];
+  concurrency: number;
+}
+
+export async function snapshotTableBatch(input: SnapshotTableBatchInput): Promise<TableDataSnapshot[]> {
+  const progress: Progress = { total: input.tableIds.length, done: 0, failed: 0 };
+  setHandler(batchProgressQuery, () => progress);
+  return mapWithConcurrency(input.tableIds, input.concurrency, async (tableId) => {
+    const snapshot = await snapshotTableData({ source: input.source, snapshotDir: input.snapshotDir, tableId });
+    progress.done++;
+    return snapshot;
+  });
+}
+
+export interface RestoreTableBatchInput {
+  destination: StackRef;
+  snapshotDir: string;
+  tables: Array<{ tableId: string; expected: TableFingerprint }>;
+  concurrency: number;
+}
+
+/** Restores each table (structure, metadata, data), then verifies it against its snapshot fingerprint. */
+export async function restoreTableBatch(input: RestoreTableBatchInput): Promise<TableVerification[]> {
+  const progress: Progress = { total: input.tables.length, done: 0, failed: 0 };
+  setHandler(batchProgressQuery, () => progress);
+  return mapWithConcurrency(input.tables, input.concurrency, async ({ tableId, expected }) => {
+    await restoreTable({ destination: input.destination, snapshotDir: input.snapshotDir, tableId });
+    const verification = await verifyTable({ destination: input.destination, tableId, expected });
+    progress.done++;
+    if (!verification.ok) progress.failed++;
+    return verification;
+  });
+}
