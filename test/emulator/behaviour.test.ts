@@ -226,7 +226,7 @@ describe('emulated stack behaviour', () => {
       body: JSON.stringify({ id: 202, name: 'Other', defaultBackend: 'snowflake', backends: ['snowflake'], tokens: [{ token: '202-token', description: 'm', isMasterToken: true }], buckets: [{ id: 'in.c-secret' }] }),
     });
     expect(created.status).toBe(201);
-    expect((await created.json()).tokens[0].token).toBe('202-token');
+    expect(((await created.json()) as any).tokens[0].token).toBe('202-token');
     const other = new Api(dest.url, '202-token');
     expect((await other.get('buckets')).body.map((b: { id: string }) => b.id)).toEqual(['in.c-secret']);
     expect((await dst.get('buckets/in.c-secret')).status).toBe(404);

@@ -1,0 +1,159 @@
+/** Fault injection (outage, drop, latency, rate limit), request counting, persistence across restarts, CSV parsing. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack } from '../../emulator/server';
+import { CsvParser, csvLine } from '../../emulator/csv';
+import { parseFaultFlag } from '../../emulator/faults';
+import { Api, DEST_SEED, DEST_TOKEN, SOURCE_SEED, SOURCE_TOKEN, tempDir } from './util';
+
+const admin = (url: string, method: string, path: string, body?: unknown) =>
+  fetch(`${url}/_emulator/${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+describe('faults', () => {
+  test('outage by requests: 503 maintenance with Retry-After, then back; admin API is never faulted', async () => {
+    const stack = await startStack({ dataDir: tempDir(), seed: SOURCE_SEED, jobDelayMs: 10 });
+    try {
+      const api = new Api(stack.url, SOURCE_TOKEN);
+      const f = await admin(stack.url, 'POST', 'faults', { kind: 'outage', forRequests: 2, retryAfterSeconds: 7 });
+      expect(f.status).toBe(201);
+      expect(((await f.json()) as any).id).toBeDefined();
+      const a = await api.get('buckets');
+      expect(a.status).toBe(503);
+      expect(a.headers.get('retry-after')).toBe('7');
+      expect(a.body).toMatchObject({ status: 'maintenance' });
+      expect(typeof a.body.reason).toBe('string');
+      expect(typeof a.body.estimatedEndTime).toBe('string');
+      expect((await admin(stack.url, 'GET', 'faults')).status).toBe(200);
+      expect((await api.get('buckets')).status).toBe(503);
+      expect((await api.get('buckets')).status).toBe(200);
+      const counts = (await (await admin(stack.url, "GET", "requests")).json()) as Record<string, number>;
+      expect(counts['GET /v2/storage/buckets']).toBe(3);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('outage by seconds, scoped by path and method', async () => {
+    const stack = await startStack({ dataDir: tempDir(), seed: SOURCE_SEED, jobDelayMs: 10 });
+    try {
+      const api = new Api(stack.url, SOURCE_TOKEN);
+      await admin(stack.url, 'POST', 'faults', { kind: 'outage', forSeconds: 1, pathPattern: '/buckets', method: 'GET' });
+      const r = await api.get('buckets');
+      expect(r.status).toBe(503);
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await api.get('tables')).status).toBe(200);
+      expect((await api.post('buckets', { name: 'during-outage' })).status).toBe(201);
+      await new Promise((x) => setTimeout(x, 1100));
+      expect((await api.get('buckets')).status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('drop destroys the connection; rate-limit answers 429; latency delays; DELETE clears', async () => {
+    const stack = await startStack({ dataDir: tempDir(), seed: SOURCE_SEED, jobDelayMs: 10 });
+    try {
+      const api = new Api(stack.url, SOURCE_TOKEN);
+      await admin(stack.url, 'POST', 'faults', { kind: 'drop', forRequests: 1 });
+      await expect(api.get('buckets')).rejects.toThrow();
+      expect((await api.get('buckets')).status).toBe(200);
+
+      await admin(stack.url, 'POST', 'faults', { kind: 'rate-limit', forRequests: 1, retryAfterSeconds: 3 });
+      const limited = await api.get('buckets');
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe('3');
+      expect(limited.body).toMatchObject({ status: 'error', code: 'tooManyRequests' });
+
+      await admin(stack.url, 'POST', 'faults', { kind: 'latency', latencyMs: 250 });
+      const t0 = Date.now();
+      expect((await api.get('buckets')).status).toBe(200);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(240);
+      expect((await admin(stack.url, 'DELETE', 'faults')).status).toBe(204);
+      const t1 = Date.now();
+      await api.get('buckets');
+      expect(Date.now() - t1).toBeLessThan(200);
+      expect((await admin(stack.url, 'POST', 'faults', { kind: 'boom' })).status).toBe(400);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('faults given at start (CLI flags)', async () => {
+    expect(parseFaultFlag('outage:30s')).toEqual({ kind: 'outage', forSeconds: 30 });
+    expect(parseFaultFlag('outage:20r')).toEqual({ kind: 'outage', forRequests: 20 });
+    expect(parseFaultFlag('drop:10r')).toEqual({ kind: 'drop', forRequests: 10 });
+    expect(parseFaultFlag('latency:200ms')).toEqual({ kind: 'latency', latencyMs: 200 });
+    expect(parseFaultFlag('rate-limit:5r')).toEqual({ kind: 'rate-limit', forRequests: 5 });
+    expect(() => parseFaultFlag('outage:soon')).toThrow();
+    const stack = await startStack({ dataDir: tempDir(), seed: SOURCE_SEED, faults: [parseFaultFlag('rate-limit:1r')] });
+    try {
+      const api = new Api(stack.url, SOURCE_TOKEN);
+      expect((await api.get('tokens/verify')).status).toBe(429);
+      expect((await api.get('tokens/verify')).status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('persistence', () => {
+  test('a restarted stack over the same data directory has all its data; saved state wins over the seed', async () => {
+    const dir = tempDir();
+    let stack = await startStack({ dataDir: dir, seed: DEST_SEED, jobDelayMs: 10 });
+    let api = new Api(stack.url, DEST_TOKEN);
+    await api.post('buckets', { name: 'kept' });
+    const fileId = await api.upload('d.csv', Buffer.from('id,v\n1,"a\nb"\n2,c\n'));
+    expect((await api.job('POST', 'buckets/in.c-kept/tables-async', { name: 't', dataFileId: fileId, primaryKey: 'id' })).status).toBe('success');
+    await api.post('branch/default/components/keboola.app-tree/configs', { configurationId: 'kept-config', name: 'K', configuration: { a: 1 } });
+    await api.post('branch/default/metadata', { metadata: [{ key: 'k', value: 'v' }] });
+    await stack.close();
+    expect(existsSync(join(dir, 'state.json'))).toBe(true);
+    JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+
+    stack = await startStack({ dataDir: dir, seed: DEST_SEED, jobDelayMs: 10 });
+    api = new Api(stack.url, DEST_TOKEN);
+    try {
+      expect((await api.get('buckets')).body.map((b: { id: string }) => b.id)).toEqual(['in.c-kept']);
+      expect((await api.get('tables/in.c-kept.t')).body).toMatchObject({ rowsCount: 2, primaryKey: ['id'] });
+      expect((await api.get('branch/default/components/keboola.app-tree/configs/kept-config')).body.configuration).toEqual({ a: 1 });
+      expect((await api.get('branch/default/metadata')).body[0]).toMatchObject({ key: 'k', value: 'v' });
+      const job = await api.job('POST', 'tables/in.c-kept.t/export-async', {});
+      const { gunzipSync } = await import('node:zlib');
+      const text = (await api.download(job.results.file.id)).map((s) => gunzipSync(s).toString()).join('');
+      expect(text).toBe('"1","a\nb"\n"2","c"\n');
+      // ids keep growing after a restart (no reuse)
+      expect(job.id).toBeGreaterThan(1000);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('starting without state and without seed fails clearly', async () => {
+    await expect(startStack({ dataDir: tempDir() })).rejects.toThrow(/seed/);
+  });
+});
+
+describe('csv', () => {
+  test('parser handles quotes, escaped quotes, CRLF, newlines in values and chunk boundaries', () => {
+    const text = 'a,"b ""q"", c"\r\n"line1\nline2",\n"",x\n\n"é🚀",last';
+    const whole: string[][] = [];
+    const p1 = new CsvParser();
+    p1.feed(text, whole);
+    p1.end(whole);
+    expect(whole).toEqual([
+      ['a', 'b "q", c'],
+      ['line1\nline2', ''],
+      ['', 'x'],
+      ['é🚀', 'last'],
+    ]);
+    for (let cut = 1; cut < text.length; cut++) {
+      const out: string[][] = [];
+      const p = new CsvParser();
+      p.feed(text.slice(0, cut), out);
+      p.feed(text.slice(cut), out);
+      p.end(out);
+      expect(out).toEqual(whole);
+    }
+    expect(csvLine(['a"b', '', 'c,d'])).toBe('"a""b","","c,d"\n');
+  });
+});
