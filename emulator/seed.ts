@@ -18,6 +18,17 @@ export const componentSeedSchema = z.object({
   uri: z.string().optional(),
 });
 
+/** A project of the stack's GoodData domain, with its logical data model and the data loaded into it. */
+export const goodDataProjectSeedSchema = z.object({
+  pid: z.string().regex(/^[a-z0-9]+$/, 'a GoodData project id is lower-case letters and digits'),
+  title: z.string(),
+  /** The Keboola project (of this stack) whose token may manage it. */
+  ownerProjectId: z.number().int().positive(),
+  model: z.object({ datasets: z.array(z.looseObject({ id: z.string(), title: z.string() })) }),
+  /** Rows by dataset id. */
+  data: z.record(z.string(), z.array(z.array(z.string()))).optional(),
+});
+
 export const stackSeedSchema = z.object({
   region: z.string().min(1),
   name: z.string().optional(),
@@ -25,6 +36,10 @@ export const stackSeedSchema = z.object({
   outboundIpAddresses: z.array(z.string()),
   components: z.array(componentSeedSchema),
   features: z.array(z.string()).optional(),
+  /** Manage API tokens accepted by the stack's services (Encryption API `migrate-configuration`). */
+  manageTokens: z.array(z.object({ token: z.string().min(1), description: z.string() })).optional(),
+  /** The stack's GoodData domain. */
+  gooddata: z.object({ projects: z.array(goodDataProjectSeedSchema) }).optional(),
 });
 
 export const tokenSeedSchema = z.object({
@@ -110,6 +125,46 @@ export const configurationSeedSchema = z.object({
   metadata: z.array(keyValue).optional(),
 });
 
+/** A task of a legacy orchestration (Orchestrator API): one of `component` and `componentUrl` is required. */
+export const orchestrationTaskSeedSchema = z
+  .object({
+    component: z.string().min(1).optional(),
+    componentUrl: z.string().regex(/^https:\/\//, 'componentUrl must be an https URL').optional(),
+    action: z.string().optional(),
+    actionParameters: jsonObject.optional(),
+    continueOnFailure: z.boolean().optional(),
+    active: z.boolean().optional(),
+    timeoutMinutes: z.number().int().positive().nullable().optional(),
+    phase: z.string().nullable().optional(),
+  })
+  .refine((t) => t.component !== undefined || t.componentUrl !== undefined, 'a task needs component or componentUrl');
+
+export const orchestrationNotificationSeedSchema = z.object({
+  email: z.string().min(1),
+  channel: z.enum(['error', 'waiting', 'processing']),
+  parameters: jsonObject.optional(),
+});
+
+/** A legacy orchestration; its ID is kept (the IDs of new ones come from the stack's counter). */
+export const orchestrationSeedSchema = z.object({
+  id: z.number().int().positive(),
+  name: z.string().min(1),
+  crontabRecord: z.string().nullable().optional(),
+  crontabTimezone: z.string().optional(),
+  active: z.boolean().optional(),
+  notifications: z.array(orchestrationNotificationSeedSchema).optional(),
+  tasks: z.array(orchestrationTaskSeedSchema).optional(),
+});
+
+/** A Storage API trigger; it runs with a new `[_internal]` token unless `runWithToken` names a seeded token. */
+export const triggerSeedSchema = z.object({
+  component: z.string().min(1).default('orchestration'),
+  configurationId: z.string().min(1),
+  coolDownPeriodMinutes: z.number().int().min(1),
+  tableIds: z.array(z.string().min(1)).min(1),
+  runWithToken: z.string().optional(),
+});
+
 export const projectSeedSchema = z.object({
   id: z.number().int().positive(),
   name: z.string(),
@@ -122,6 +177,8 @@ export const projectSeedSchema = z.object({
   tables: z.array(tableSeedSchema).optional(),
   aliases: z.array(aliasSeedSchema).optional(),
   configurations: z.array(configurationSeedSchema).optional(),
+  orchestrations: z.array(orchestrationSeedSchema).optional(),
+  triggers: z.array(triggerSeedSchema).optional(),
 });
 
 export const seedFileSchema = z.object({
@@ -131,11 +188,14 @@ export const seedFileSchema = z.object({
 
 export type ComponentSeed = z.infer<typeof componentSeedSchema>;
 export type StackSeed = z.infer<typeof stackSeedSchema>;
+export type GoodDataProjectSeed = z.infer<typeof goodDataProjectSeedSchema>;
 export type TokenSeed = z.infer<typeof tokenSeedSchema>;
 export type BucketSeed = z.infer<typeof bucketSeedSchema>;
 export type TableSeed = z.infer<typeof tableSeedSchema>;
 export type AliasSeed = z.infer<typeof aliasSeedSchema>;
 export type ConfigurationSeed = z.infer<typeof configurationSeedSchema>;
+export type OrchestrationSeed = z.infer<typeof orchestrationSeedSchema>;
+export type TriggerSeed = z.infer<typeof triggerSeedSchema>;
 export type ProjectSeed = z.input<typeof projectSeedSchema>;
 export type ParsedProjectSeed = z.infer<typeof projectSeedSchema>;
 export type SeedFile = z.input<typeof seedFileSchema>;

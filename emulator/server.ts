@@ -30,6 +30,8 @@ import {
   type TypedColumn,
 } from './state';
 import { countView, exportSlices, importFiles, jobError, sanitizeColumnName, writeRows, type ViewSpec } from './tabledata';
+import { seedLegacyServices } from './orchestrator';
+import { registerLegacyServices } from './triggers';
 
 export interface StartStackOptions {
   /** 0 or undefined = a random free port */
@@ -110,6 +112,7 @@ class Stack {
   ) {
     this.store = new StateStore(dataDir, state);
     this.registerRoutes();
+    registerLegacyServices(this, this.router, this.publicRouter); // Orchestrator API, triggers, tokens (emulator/triggers.ts)
   }
 
   get state(): StackState {
@@ -292,6 +295,7 @@ class Stack {
       config.metadata = meta(c.metadata);
       p.configurations.push(config);
     }
+    seedLegacyServices(this, p, seed); // orchestrations and triggers (emulator/orchestrator.ts)
     this.state.projects.push(p);
     this.changed();
     return p;
