@@ -32,6 +32,7 @@ import {
 import { countView, exportSlices, importFiles, jobError, sanitizeColumnName, writeRows, type ViewSpec } from './tabledata';
 import { seedLegacyServices } from './orchestrator';
 import { registerLegacyServices } from './triggers';
+import { registerWriterServices } from './writer-services';
 
 export interface StartStackOptions {
   /** 0 or undefined = a random free port */
@@ -99,6 +100,8 @@ class Stack {
   url = '';
   private readonly router = new Router<Ctx>();
   private readonly publicRouter = new Router<Omit<Ctx, 'project' | 'token'>>();
+  private readonly adminRouter = new Router<Omit<Ctx, 'project' | 'token'>>();
+  private readonly serviceIds: string[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<unknown>>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -113,6 +116,7 @@ class Stack {
     this.store = new StateStore(dataDir, state);
     this.registerRoutes();
     registerLegacyServices(this, this.router, this.publicRouter); // Orchestrator API, triggers, tokens (emulator/triggers.ts)
+    registerWriterServices(this, { storage: this.router, public: this.publicRouter, admin: this.adminRouter, services: this.serviceIds }); // workspaces, Encryption API, GoodData (emulator/writer-services.ts)
   }
 
   get state(): StackState {
@@ -1071,7 +1075,7 @@ class Stack {
         version: 'v2',
       };
       if (!exclude.has('components')) out.components = this.stack.components.map((c) => this.componentJson(c.id, !exclude.has('componentDetails')));
-      out.services = ['docker-runner', 'import', 'syrup', 'queue', 'orchestrator', 'encryption', 'oauth', 'sandboxes', 'scheduler', 'sync-actions'].map(service);
+      out.services = ['docker-runner', 'import', 'syrup', 'queue', 'orchestrator', 'encryption', 'oauth', 'sandboxes', 'scheduler', 'sync-actions', ...this.serviceIds.filter((id) => id !== 'encryption')].map(service);
       out.features = this.stack.features ?? [];
       out.urlTemplates = { orchestrationJob: '/admin/projects/&&projectId&&/orchestrations/&&orchestrationId&&/jobs/&&jobId&&' };
       out.stack = { name: this.stack.name ?? null, region: this.stack.region, snowflakeHost: this.stack.snowflakeHost, outboundIpAddresses: this.stack.outboundIpAddresses };
@@ -1829,6 +1833,11 @@ class Stack {
     if (path === '/_emulator/requests' && method === 'DELETE') {
       for (const k of Object.keys(this.requestCounts)) delete this.requestCounts[k];
       return sendJson(res, 204, null);
+    }
+    const admin = this.adminRouter.match(method, path);
+    if (admin && 'route' in admin) {
+      const out = (await admin.route.handler({ req, res, url: new URL(req.url ?? '/', 'http://emulator.local'), body: () => parseBody(req) }, admin.params)) as Reply;
+      return sendJson(res, out.status, out.body, out.headers);
     }
     throw notFound('emulator.notFound', `Admin route ${method} ${path} not found`);
   }
