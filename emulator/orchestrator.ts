@@ -103,6 +103,8 @@ export interface TriggerRecord {
 
 export interface LegacyServicesState {
   nextId: { orchestration: number; task: number; trigger: number };
+  /** Expiry of tokens created with `expiresIn` (TokenRecord has no such field; shown by the token routes). */
+  tokenExpires?: Record<string, string>;
   orchestrations: OrchestrationRecord[];
   triggers: TriggerRecord[];
 }

@@ -17,7 +17,7 @@ import {
   type StorageCtx,
   type TriggerRecord,
 } from './orchestrator';
-import type { ProjectRecord } from './state';
+import type { ProjectRecord, TokenRecord } from './state';
 
 const reply = (status: number, body?: unknown): Reply => ({ status, body });
 
@@ -97,6 +97,11 @@ export function registerTriggerApi(host: StackHost, routes: RouteTable<StorageCt
 /** Token list, creation, detail and deletion (verify is served by the Stack itself and registered first). */
 export function registerTokenApi(host: StackHost, routes: RouteTable<StorageCtx>): void {
   const S = '/v2/storage/tokens';
+  const json = (p: ProjectRecord, t: TokenRecord) => {
+    const out = host.tokenJson(p, t, false);
+    const expires = legacyState(host.state).tokenExpires?.[t.id];
+    return expires ? { ...out, expires, isExpired: Date.parse(expires) < Date.now() } : out;
+  };
   const find = (p: ProjectRecord, id: string | undefined) => {
     const t = p.tokens.find((x) => x.id === id);
     if (!t) throw notFound('storage.tokens.notFound', `Token ${id} not found`);
@@ -104,7 +109,7 @@ export function registerTokenApi(host: StackHost, routes: RouteTable<StorageCtx>
   };
   routes.add('GET', S, (ctx) => {
     if (!ctx.token.canManageTokens) throw new ApiError(403, 'accessDenied', 'You do not have permission to list tokens');
-    return reply(200, ctx.project.tokens.map((t) => host.tokenJson(ctx.project, t, false)));
+    return reply(200, ctx.project.tokens.map((t) => json(ctx.project, t)));
   });
   routes.add('POST', S, async (ctx) => {
     const body = await ctx.body();
@@ -124,9 +129,15 @@ export function registerTokenApi(host: StackHost, routes: RouteTable<StorageCtx>
       bucketPermissions: Object.fromEntries(Object.entries(permissions).map(([k, v]) => [k, String(v)])),
       componentAccess: full ? strList(body.componentAccess) : [],
     });
-    return reply(201, host.tokenJson(ctx.project, t, false));
+    if (body.expiresIn !== undefined && body.expiresIn !== null && body.expiresIn !== '') {
+      const seconds = Number(body.expiresIn);
+      if (!Number.isFinite(seconds) || seconds <= 0) throw badRequest('Parameter "expiresIn" must be a positive number of seconds', 'storage.tokens.validation');
+      const legacy = legacyState(host.state);
+      (legacy.tokenExpires ??= {})[t.id] = new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, '+0000');
+    }
+    return reply(201, json(ctx.project, t));
   });
-  routes.add('GET', `${S}/{id}`, (ctx, prm) => reply(200, host.tokenJson(ctx.project, find(ctx.project, prm.id), false)));
+  routes.add('GET', `${S}/{id}`, (ctx, prm) => reply(200, json(ctx.project, find(ctx.project, prm.id))));
   routes.add('DELETE', `${S}/{id}`, (ctx, prm) => {
     const t = find(ctx.project, prm.id);
     if (!ctx.token.canManageTokens && ctx.token !== t) throw new ApiError(403, 'accessDenied', 'You do not have permission to delete tokens');
