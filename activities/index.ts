@@ -2,7 +2,9 @@
 import type { ActivityDeps } from './deps';
 import { withFailureMapping } from './failures';
 import { createBucketActivities } from './buckets';
+import { createCleanupActivities } from './cleanup';
 import { createConfigurationActivities } from './configurations';
+import { createOrchestrationActivities } from './orchestrations';
 import { createReportActivities } from './report';
 import { createSnapshotActivities } from './snapshot';
 import { createTableActivities } from './tables';
@@ -16,8 +18,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createBucketActivities(deps),
     ...createTableActivities(deps),
     ...createConfigurationActivities(deps),
+    ...createOrchestrationActivities(deps),
     ...createVerifyActivities(deps),
     ...createReportActivities(),
+    ...createCleanupActivities(deps),
   });
 }
 

@@ -1,2 +1,3 @@
-export { migrateProject, approveSignal, rejectSignal, statusQuery } from './migrate-project';
+export { migrateProject } from './migrate-project';
+export * from './controls';
 export { snapshotTableBatch, restoreTableBatch, batchProgressQuery } from './table-batches';

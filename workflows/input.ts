@@ -37,6 +37,10 @@ export const migrationOptionsSchema = z.object({
   tableConcurrency: z.number().int().min(1).max(64).default(4),
   configurationConcurrency: z.number().int().min(1).max(64).default(8),
   approvalTimeoutHours: z.number().positive().max(24 * 30).default(24 * 7),
+  /** Four-eyes rule: the approver must not be the person who started the migration. */
+  fourEyes: z.boolean().default(false),
+  /** On cancellation, delete what this migration created in the destination. */
+  cleanupOnCancel: z.boolean().default(false),
 });
 
 export const migrationInputSchema = z
@@ -44,6 +48,8 @@ export const migrationInputSchema = z
     source: stackRefSchema,
     destination: stackRefSchema,
     requireApproval: z.boolean().default(true),
+    /** Who started the migration (for the four-eyes rule and the report). */
+    requestedBy: z.string().trim().min(1).optional(),
     options: migrationOptionsSchema.default(() => migrationOptionsSchema.parse({})),
   })
   .refine(

@@ -1,6 +1,6 @@
 // Child workflows that move tables in batches, so the parent's history stays short however many tables a
 // project has (5,000 tables × 3 activities would pass Temporal's history limits in one workflow).
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { CancellationScope, CancelledFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { MigrationActivities } from '../activities';
 import type { StackRef } from './input';
 import { mapWithConcurrency } from './concurrency';
@@ -15,6 +15,22 @@ const { snapshotTableData, restoreTable, verifyTable } = proxyActivities<Migrati
 
 export const batchProgressQuery = defineQuery<Progress>('batchProgress');
 
+/**
+ * Runs `work` for each item, `concurrency` at a time. A cancellation request lets the items in flight finish
+ * and starts no new one: a table is never left half-imported.
+ */
+async function eachUntilCancelled<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  let cancelled = false;
+  CancellationScope.current().cancelRequested.catch(() => {
+    cancelled = true;
+  });
+  const results = await CancellationScope.nonCancellable(() =>
+    mapWithConcurrency(items, concurrency, async (item) => (cancelled ? undefined : await work(item))),
+  );
+  if (cancelled) throw new CancelledFailure('the batch was cancelled after its tables in flight finished');
+  return results as R[];
+}
+
 export interface SnapshotTableBatchInput {
   source: StackRef;
   snapshotDir: string;
@@ -25,7 +41,7 @@ export interface SnapshotTableBatchInput {
 export async function snapshotTableBatch(input: SnapshotTableBatchInput): Promise<TableDataSnapshot[]> {
   const progress: Progress = { total: input.tableIds.length, done: 0, failed: 0 };
   setHandler(batchProgressQuery, () => progress);
-  return mapWithConcurrency(input.tableIds, input.concurrency, async (tableId) => {
+  return eachUntilCancelled(input.tableIds, input.concurrency, async (tableId) => {
     const snapshot = await snapshotTableData({ source: input.source, snapshotDir: input.snapshotDir, tableId });
     progress.done++;
     return snapshot;
@@ -43,7 +59,7 @@ export interface RestoreTableBatchInput {
 export async function restoreTableBatch(input: RestoreTableBatchInput): Promise<TableVerification[]> {
   const progress: Progress = { total: input.tables.length, done: 0, failed: 0 };
   setHandler(batchProgressQuery, () => progress);
-  return mapWithConcurrency(input.tables, input.concurrency, async ({ tableId, expected }) => {
+  return eachUntilCancelled(input.tables, input.concurrency, async ({ tableId, expected }) => {
     await restoreTable({ destination: input.destination, snapshotDir: input.snapshotDir, tableId });
     const verification = await verifyTable({ destination: input.destination, tableId, expected });
     progress.done++;

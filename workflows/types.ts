@@ -10,6 +10,7 @@ export const MIGRATION_STEPS = [
   'completed',
   'blocked',
   'rejected',
+  'cancelled',
   'failed',
 ] as const;
 export type MigrationStep = (typeof MIGRATION_STEPS)[number];
@@ -106,6 +107,8 @@ export interface MigrationStatus {
   snapshotDir?: string;
   failures: Array<{ entity: string; message: string }>;
   report?: ReportLocation;
+  paused?: { by: string; reason?: string; at: string };
+  cleanup?: CleanupResult;
   startedAt: string;
   updatedAt: string;
 }
@@ -117,6 +120,14 @@ export interface MigrationResult {
   verification: TableVerification[];
   snapshotDir?: string;
   report?: ReportLocation;
+}
+
+export interface CleanupResult {
+  deletedBuckets: string[];
+  deletedConfigurations: string[];
+  /** True when nothing of the migration remains in the destination. */
+  destinationEmpty: boolean;
+  remaining: string[];
 }
 
 /** Where the worker wrote the report, and how many checklist items need a human. */

@@ -1,12 +1,15 @@
 import type { Client } from '@temporalio/client';
-import { approveSignal, rejectSignal } from '../../workflows';
-import { approvalPayloadSchema } from '../../workflows/migrate-project';
+import { decideUpdate, decisionPayloadSchema } from '../../workflows';
 import { describeIssues } from '../../workflows/input';
+import type { Approval } from '../../workflows/types';
 import { InputError } from './start';
 
-/** Sends the operator's approval or rejection to a migration waiting for it. */
-export async function decideMigration(client: Client, workflowId: string, decision: 'approve' | 'reject', payload: { by: string; comment?: string }) {
-  const valid = approvalPayloadSchema.safeParse(payload);
+/**
+ * Sends the operator's approval or rejection through the `decide` update: the migration's validator answers
+ * at once, so a refused decision (already decided, four-eyes rule, not waiting) is an error here, not a silent no-op.
+ */
+export async function decideMigration(client: Client, workflowId: string, decision: 'approve' | 'reject', payload: { by: string; comment?: string }): Promise<Approval> {
+  const valid = decisionPayloadSchema.safeParse(payload);
   if (!valid.success) throw new InputError(`cannot ${decision}: ${describeIssues(valid.error)}`);
-  await client.workflow.getHandle(workflowId).signal(decision === 'approve' ? approveSignal : rejectSignal, valid.data);
+  return client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [{ ...valid.data, decision }] });
 }

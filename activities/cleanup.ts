@@ -1,0 +1,46 @@
+// Removes from the destination what a migration created. The destination was empty when the migration was
+// validated (DESIGN §3), so what it holds under the snapshot's bucket and configuration IDs is the migration's.
+import * as path from 'node:path';
+import type { StackRef } from '../workflows/input';
+import type { CleanupResult } from '../workflows/types';
+import { loadSnapshotIndex } from '../snapshot/index-cache';
+import { files, readJsonIfExists } from '../snapshot/layout';
+import type { ActivityDeps } from './deps';
+import { translateComponentId } from './component-ids';
+
+export function createCleanupActivities(deps: ActivityDeps) {
+  return {
+    async cleanupDestination(input: { destination: StackRef; snapshotDir: string }): Promise<CleanupResult> {
+      const client = await deps.stackClient(input.destination);
+      const { buckets } = await loadSnapshotIndex(input.snapshotDir);
+      const snapshotBuckets = new Set(buckets.map((b) => b.id));
+      const deletedBuckets: string[] = [];
+      for (const bucket of await client.listBuckets()) {
+        if (!snapshotBuckets.has(bucket.id)) continue;
+        await client.deleteBucket(bucket.id, { force: true });
+        deletedBuckets.push(bucket.id);
+      }
+
+      const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
+      const snapshotConfigurations = new Set(
+        ((await readJsonIfExists<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(input.snapshotDir, files.configurations))) ?? []).flatMap(
+          (component) => (component.configurations ?? []).map((c) => `${translateComponentId(component.id, destinationComponents) ?? component.id}/${c.id}`),
+        ),
+      );
+      const deletedConfigurations: string[] = [];
+      for (const component of await client.listComponents()) {
+        for (const configuration of component.configurations ?? []) {
+          const id = `${component.id}/${configuration.id}`;
+          if (!snapshotConfigurations.has(id)) continue;
+          await client.deleteConfiguration(component.id, configuration.id);
+          deletedConfigurations.push(id);
+        }
+      }
+
+      const leftBuckets = (await client.listBuckets()).map((b) => `bucket ${b.id}`);
+      const leftConfigurations = (await client.listComponents()).flatMap((c) => (c.configurations ?? []).map((cfg) => `configuration ${c.id}/${cfg.id}`));
+      const remaining = [...leftBuckets, ...leftConfigurations];
+      return { deletedBuckets, deletedConfigurations, destinationEmpty: remaining.length === 0, remaining };
+    },
+  };
+}

@@ -1,0 +1,366 @@
+// Legacy orchestrations (Orchestrator API) and Storage triggers (DESIGN §3): snapshot, restore with new IDs,
+// references to old orchestration IDs rewritten through the ID map, triggers with new tokens. Every activity
+// looks before it creates, so a retry or a re-run never makes a second copy.
+import * as path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import {
+  createOrchestratorClient,
+  createToken,
+  createTrigger,
+  listTokens,
+  listTriggers,
+  type OrchestrationDetail,
+  type OrchestrationNotificationInput,
+  type OrchestrationTaskInput,
+  type OrchestratorClient,
+  type StackClient,
+  type Trigger,
+} from '../stack';
+import type { StackRef } from '../workflows/input';
+import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
+import type { ActivityDeps } from './deps';
+import { translateComponentId } from './component-ids';
+
+/** Our extension of Keboola's layout: every legacy orchestration in full (tasks, notifications, schedule). */
+export const ORCHESTRATIONS_FILE = 'orchestrations.json';
+/** The legacy Orchestrator's component: a task with it runs another orchestration (`actionParameters.config`). */
+export const LEGACY_ORCHESTRATOR = 'orchestrator';
+/** Storage triggers name legacy orchestrations with this component (blueprint, Group Triggers). */
+export const TRIGGER_ORCHESTRATION = 'orchestration';
+const FLOW = 'keboola.orchestrator';
+const SCHEDULER = 'keboola.scheduler';
+/** Change description of a configuration whose references this tool rewrote (makes a re-run a no-op). */
+export const REFERENCES_REWRITTEN = 'stack-migrate: legacy orchestration IDs rewritten to the destination';
+
+export interface OrchestrationIdMapping {
+  oldId: string;
+  newId: string;
+  name: string;
+}
+
+export interface RestoreOrchestrationsResult {
+  idMap: OrchestrationIdMapping[];
+  /** Destination IDs of the orchestrations this run created. */
+  created: string[];
+  /** Destination IDs of the orchestrations found from an earlier attempt. */
+  existing: string[];
+}
+
+export interface RestoreTriggersResult {
+  /** Destination IDs of the triggers this run created. */
+  created: string[];
+  /** Destination IDs of the triggers found from an earlier attempt. */
+  existing: string[];
+  /** Source trigger IDs that could not be restored, with the reason. */
+  skipped: Array<{ id: string; reason: string }>;
+}
+
+export function createOrchestrationActivities(deps: ActivityDeps) {
+  return {
+    /** Writes orchestrations.json and triggers.json; a snapshot that has orchestrations.json is left as it is. */
+    async snapshotOrchestrations(input: { source: StackRef; snapshotDir: string }): Promise<{ orchestrations: number; triggers: number }> {
+      const orchestrationsFile = path.join(input.snapshotDir, ORCHESTRATIONS_FILE);
+      const triggersFile = path.join(input.snapshotDir, files.triggers);
+      const done = await readJsonIfExists<unknown[]>(orchestrationsFile);
+      if (done) return { orchestrations: done.length, triggers: ((await readJsonIfExists<unknown[]>(triggersFile)) ?? []).length };
+
+      const client = await deps.stackClient(input.source);
+      const orchestrator = createOrchestratorClient({ stackClient: client });
+      const context = Context.current();
+      const details: OrchestrationDetail[] = [];
+      if (await orchestrator.serviceUrl()) {
+        for (const item of sortById(await orchestrator.listOrchestrations())) {
+          const detail = await orchestrator.getOrchestration(item.id);
+          if (detail) details.push(detail); // deleted in the meantime: nothing to migrate
+          context.heartbeat({ orchestrations: details.length });
+        }
+      }
+      const triggers = await listTriggers(client);
+      // triggers.json first: orchestrations.json marks the step as done (snapshotProjectMetadata writes an empty
+      // triggers.json placeholder, which this replaces).
+      await writeJsonAtomic(triggersFile, triggers);
+      await writeJsonAtomic(orchestrationsFile, details);
+      return { orchestrations: details.length, triggers: triggers.length };
+    },
+
+    /**
+     * Recreates every orchestration disabled (`active: false`) with its name, schedule and notifications, then
+     * sets the tasks with references to other orchestrations rewritten to their new IDs. An orchestration created
+     * by an earlier attempt is found by name and occurrence (the destination was empty when validated).
+     */
+    async restoreOrchestrations(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOrchestrationsResult> {
+      const snapshot = await readSnapshotOrchestrations(input.snapshotDir);
+      if (snapshot.length === 0) return { idMap: [], created: [], existing: [] };
+      const client = await deps.stackClient(input.destination);
+      const orchestrator = await requireOrchestrator(client, input.destination);
+      const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
+      const context = Context.current();
+
+      // Pass 1: find or create each orchestration (without tasks: they may name orchestrations not created yet).
+      const matched = matchExisting(snapshot, await orchestrator.listOrchestrations());
+      const idMap: OrchestrationIdMapping[] = [];
+      const created: string[] = [];
+      const existing: string[] = [];
+      for (const source of snapshot) {
+        let newId = matched.get(String(source.id));
+        if (newId === undefined) {
+          const orchestration = await orchestrator.createOrchestration({
+            name: source.name,
+            crontabRecord: source.crontabRecord ?? null,
+            crontabTimezone: source.crontabTimezone ?? undefined,
+            active: false,
+            notifications: notificationsOf(source),
+            tasks: [],
+          });
+          newId = String(orchestration.id);
+          created.push(newId);
+        } else existing.push(newId);
+        idMap.push({ oldId: String(source.id), newId, name: source.name });
+        context.heartbeat({ pass: 1, done: idMap.length, of: snapshot.length });
+      }
+
+      // Pass 2: tasks (and notifications, in case an earlier attempt died between create and here), only if different.
+      const byOld = new Map(idMap.map((m) => [m.oldId, m.newId]));
+      for (const [i, source] of snapshot.entries()) {
+        const newId = idMap[i]!.newId;
+        const current = await orchestrator.getOrchestration(newId);
+        if (!current) throw ApplicationFailure.create({ message: `orchestration ${newId} disappeared from ${input.destination.url} during the restore; retrying`, type: 'Conflict' });
+        const tasks = (source.tasks ?? []).map((task) => rewriteTask(task, byOld, destinationComponents));
+        if (!sameJson(tasks.map(normalizeTask), (current.tasks ?? []).map(normalizeTask))) await orchestrator.updateTasks(newId, tasks);
+        const notifications = notificationsOf(source);
+        if (!sameJson(notifications.map(normalizeNotification), (current.notifications ?? []).map(normalizeNotification))) await orchestrator.updateNotifications(newId, notifications);
+        context.heartbeat({ pass: 2, done: i + 1, of: snapshot.length });
+      }
+      return { idMap, created, existing };
+    },
+
+    /**
+     * Rewrites, in the destination's Flows (`keboola.orchestrator` tasks) and schedules (`keboola.scheduler`
+     * targets), every reference to a legacy orchestration from its old ID to its new one. Runs after the
+     * configurations are restored; a configuration it already rewrote is left alone.
+     */
+    async rewriteOrchestrationReferences(input: { destination: StackRef; idMap: Array<{ oldId: string; newId: string }> }): Promise<{ updated: string[] }> {
+      if (input.idMap.length === 0) return { updated: [] };
+      const byOld = new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)]));
+      const client = await deps.stackClient(input.destination);
+      const context = Context.current();
+      const updated: string[] = [];
+      for (const component of await client.listComponents()) {
+        if (component.id !== FLOW && component.id !== SCHEDULER) continue;
+        for (const configuration of component.configurations ?? []) {
+          const lastChange = (configuration as { currentVersion?: { changeDescription?: string } }).currentVersion?.changeDescription ?? configuration.changeDescription;
+          if (lastChange === REFERENCES_REWRITTEN) continue;
+          const body = structuredClone(configuration.configuration ?? {}) as Record<string, any>;
+          const changed = component.id === FLOW ? rewriteFlow(body, byOld) : rewriteSchedule(body, byOld);
+          if (!changed) continue;
+          await client.updateConfiguration(component.id, String(configuration.id), { configuration: body, changeDescription: REFERENCES_REWRITTEN });
+          updated.push(`${component.id}/${configuration.id}`);
+          context.heartbeat({ updated: updated.length });
+        }
+      }
+      return { updated };
+    },
+
+    /**
+     * Recreates each trigger with a new token of the destination (`[_internal] Token for triggering <configId>`,
+     * as Keboola's own restore does). Triggers of legacy orchestrations point to their new IDs: `idMap` when
+     * given, otherwise the same name-and-occurrence match as restoreOrchestrations. A trigger already in the
+     * destination is kept; a token created by an attempt that died before its trigger is reused.
+     */
+    async restoreTriggers(input: { destination: StackRef; snapshotDir: string; idMap?: Array<{ oldId: string; newId: string }> }): Promise<RestoreTriggersResult> {
+      const triggers = await readJsonIfExists<Trigger[]>(path.join(input.snapshotDir, files.triggers));
+      if (!triggers || triggers.length === 0) return { created: [], existing: [], skipped: [] };
+      if (!Array.isArray(triggers)) throw ApplicationFailure.nonRetryable(`${files.triggers} in ${input.snapshotDir} is not a list of triggers`, 'MalformedSnapshot');
+      const client = await deps.stackClient(input.destination);
+      const context = Context.current();
+      const byOld = input.idMap
+        ? new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)]))
+        : await orchestrationIdMap(client, input.snapshotDir);
+      const tables = new Set((await client.listTables()).map((t) => t.id));
+      const existingTriggers = await listTriggers(client);
+      const tokens = await listTokens(client);
+
+      const result: RestoreTriggersResult = { created: [], existing: [], skipped: [] };
+      for (const trigger of sortById(triggers)) {
+        const id = String(trigger.id);
+        let configurationId = String(trigger.configurationId);
+        if (trigger.component === TRIGGER_ORCHESTRATION) {
+          const mapped = byOld.get(configurationId);
+          if (!mapped) {
+            result.skipped.push({ id, reason: `it triggers orchestration ${configurationId}, which was not restored in the destination` });
+            continue;
+          }
+          configurationId = mapped;
+        }
+        const tableIds = [...new Set((trigger.tables ?? []).map((t) => t.tableId))].sort();
+        const missing = tableIds.filter((t) => !tables.has(t));
+        if (tableIds.length === 0 || missing.length > 0) {
+          result.skipped.push({ id, reason: tableIds.length ? `its tables do not exist in the destination: ${missing.join(', ')}` : 'it watches no table' });
+          continue;
+        }
+        const found = existingTriggers.find(
+          (t) => t.component === trigger.component && String(t.configurationId) === configurationId && sameJson([...new Set(t.tables.map((x) => x.tableId))].sort(), tableIds),
+        );
+        if (found) {
+          result.existing.push(String(found.id));
+          continue;
+        }
+        const description = `[_internal] Token for triggering ${configurationId}`;
+        const used = new Set(existingTriggers.map((t) => String(t.runWithTokenId)));
+        const spare = tokens.find((t) => t.description === description && !t.isMasterToken && !used.has(String(t.id)));
+        const token = spare ?? (await createToken(client, { description, canManageBuckets: true, canReadAllFileUploads: true }));
+        if (!spare) tokens.push(token);
+        const createdTrigger = await createTrigger(client, {
+          runWithTokenId: token.id,
+          component: trigger.component,
+          configurationId,
+          coolDownPeriodMinutes: Math.max(1, Number(trigger.coolDownPeriodMinutes) || 1),
+          tableIds,
+        });
+        existingTriggers.push(createdTrigger);
+        result.created.push(String(createdTrigger.id));
+        context.heartbeat({ created: result.created.length });
+      }
+      return result;
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ helpers
+
+type SnapshotOrchestration = OrchestrationDetail;
+
+async function readSnapshotOrchestrations(snapshotDir: string): Promise<SnapshotOrchestration[]> {
+  const list = await readJson<SnapshotOrchestration[]>(path.join(snapshotDir, ORCHESTRATIONS_FILE));
+  if (!Array.isArray(list) || list.some((o) => !o || (typeof o.id !== 'number' && typeof o.id !== 'string') || typeof o.name !== 'string')) {
+    throw ApplicationFailure.nonRetryable(`${ORCHESTRATIONS_FILE} in ${snapshotDir} is not a list of orchestrations: take a new snapshot`, 'MalformedSnapshot');
+  }
+  return sortById(list);
+}
+
+async function requireOrchestrator(client: StackClient, ref: StackRef): Promise<OrchestratorClient> {
+  const orchestrator = createOrchestratorClient({ stackClient: client });
+  if (await orchestrator.serviceUrl()) return orchestrator;
+  throw ApplicationFailure.nonRetryable(
+    `the destination stack ${ref.url} has no legacy Orchestrator (no "orchestrator" service in its API index): its legacy orchestrations cannot be restored; convert them to Flows first`,
+    'OrchestratorUnavailable',
+  );
+}
+
+/** Source orchestrations ordered by ID, so that "the k-th one named N" means the same thing on every attempt. */
+function sortById<T extends { id: string | number }>(items: T[]): T[] {
+  return [...items].sort((a, b) => compareIds(String(a.id), String(b.id)));
+}
+
+function compareIds(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Old ID → destination ID of orchestrations that exist already: the k-th source orchestration named N (by ID)
+ * is the k-th destination orchestration named N (by ID, i.e. creation order).
+ */
+export function matchExisting(source: Array<{ id: string | number; name: string }>, destination: Array<{ id: string | number; name: string }>): Map<string, string> {
+  const byName = new Map<string, string[]>();
+  for (const d of sortById(destination)) byName.set(d.name, [...(byName.get(d.name) ?? []), String(d.id)]);
+  const seen = new Map<string, number>();
+  const out = new Map<string, string>();
+  for (const s of sortById(source)) {
+    const k = seen.get(s.name) ?? 0;
+    seen.set(s.name, k + 1);
+    const match = byName.get(s.name)?.[k];
+    if (match !== undefined) out.set(String(s.id), match);
+  }
+  return out;
+}
+
+/** The ID map from the snapshot and the destination's orchestrations (for restoreTriggers without an idMap). */
+async function orchestrationIdMap(client: StackClient, snapshotDir: string): Promise<Map<string, string>> {
+  const snapshot = (await readJsonIfExists<SnapshotOrchestration[]>(path.join(snapshotDir, ORCHESTRATIONS_FILE))) ?? [];
+  if (snapshot.length === 0) return new Map();
+  const orchestrator = createOrchestratorClient({ stackClient: client });
+  if (!(await orchestrator.serviceUrl())) return new Map();
+  return matchExisting(snapshot, await orchestrator.listOrchestrations());
+}
+
+function notificationsOf(o: SnapshotOrchestration): OrchestrationNotificationInput[] {
+  return (o.notifications ?? []).map((n) => ({ email: n.email, channel: n.channel, parameters: { ...(n.parameters ?? {}) } }));
+}
+
+/**
+ * The task as the destination gets it: documented attributes only (no task ID), the component translated for the
+ * destination stack, and a task that runs another orchestration pointed to that orchestration's new ID.
+ */
+export function rewriteTask(task: SnapshotOrchestration['tasks'][number], byOld: ReadonlyMap<string, string>, destinationComponents: ReadonlySet<string>): OrchestrationTaskInput {
+  const out: OrchestrationTaskInput = {};
+  if (task.component) out.component = translateComponentId(task.component, destinationComponents) ?? task.component;
+  if (task.componentUrl) out.componentUrl = task.componentUrl;
+  out.action = task.action ?? 'run';
+  const parameters = structuredClone(task.actionParameters ?? {}) as Record<string, unknown>;
+  if (task.component === LEGACY_ORCHESTRATOR && parameters.config !== undefined && parameters.config !== null) {
+    const mapped = byOld.get(String(parameters.config));
+    if (mapped !== undefined) parameters.config = typeof parameters.config === 'number' ? Number(mapped) : mapped;
+  }
+  out.actionParameters = parameters;
+  out.continueOnFailure = task.continueOnFailure ?? false;
+  out.active = task.active ?? true;
+  out.timeoutMinutes = task.timeoutMinutes ?? null;
+  out.phase = task.phase ?? null;
+  return out;
+}
+
+function normalizeTask(t: OrchestrationTaskInput | SnapshotOrchestration['tasks'][number]): unknown {
+  return {
+    component: t.component ?? null,
+    componentUrl: t.componentUrl ?? null,
+    action: t.action ?? 'run',
+    actionParameters: t.actionParameters ?? {},
+    continueOnFailure: t.continueOnFailure ?? false,
+    active: t.active ?? true,
+    timeoutMinutes: t.timeoutMinutes ?? null,
+    phase: t.phase === undefined || t.phase === null ? null : String(t.phase),
+  };
+}
+
+function normalizeNotification(n: OrchestrationNotificationInput): unknown {
+  return { email: n.email, channel: n.channel, parameters: n.parameters ?? {} };
+}
+
+/** JSON equality with object keys in any order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  return v;
+}
+
+/** Flow tasks that run a legacy orchestration: `task.componentId` `orchestrator`, `task.configId` its ID. */
+export function rewriteFlow(configuration: Record<string, any>, byOld: ReadonlyMap<string, string>): boolean {
+  let changed = false;
+  for (const task of Array.isArray(configuration.tasks) ? configuration.tasks : []) {
+    const target = task?.task;
+    if (target?.componentId !== LEGACY_ORCHESTRATOR || target.configId === undefined) continue;
+    const mapped = byOld.get(String(target.configId));
+    if (mapped === undefined || mapped === String(target.configId)) continue;
+    target.configId = typeof target.configId === 'number' ? Number(mapped) : mapped;
+    changed = true;
+  }
+  return changed;
+}
+
+/** A schedule whose `target` runs a legacy orchestration (`componentId` `orchestrator`, `configurationId`). */
+export function rewriteSchedule(configuration: Record<string, any>, byOld: ReadonlyMap<string, string>): boolean {
+  const target = configuration.target;
+  if (target?.componentId !== LEGACY_ORCHESTRATOR || target.configurationId === undefined) return false;
+  const mapped = byOld.get(String(target.configurationId));
+  if (mapped === undefined || mapped === String(target.configurationId)) return false;
+  target.configurationId = typeof target.configurationId === 'number' ? Number(mapped) : mapped;
+  return true;
+}

@@ -1,0 +1,96 @@
+// Operator and support-tooling controls on a real Temporal server: the decide update with its validator and the
+// four-eyes rule, invalid signals, pause/resume, and cancellation with clean-up.
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { startMigration } from '../../client/commands/start';
+import { decideMigration } from '../../client/commands/decide';
+import { approveSignal, pauseSignal, resumeSignal, statusQuery } from '../../workflows';
+import { useHarness } from '../helpers/harness';
+import { waitForStep } from '../helpers/migration';
+
+const h = useHarness({ jobDelayMs: 10 });
+
+function start(taskQueue: string, extra: Record<string, unknown> = {}) {
+  return startMigration(h.temporal.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef, ...extra });
+}
+
+type Failure = Error & { cause?: Error & { type?: string } };
+
+async function failureOf(promise: Promise<unknown>): Promise<Failure> {
+  return promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error as Failure,
+  );
+}
+
+describe('controls', () => {
+  test('the decide update refuses the starter under the four-eyes rule and a second decision, with reasons', async () => {
+    await h.withWorker(async (taskQueue) => {
+      const handle = await start(taskQueue, { requestedBy: 'alice', options: { fourEyes: true } });
+      await waitForStep(handle, 'awaiting-approval');
+
+      const own = await failureOf(decideMigration(h.temporal.client, handle.workflowId, 'approve', { by: 'Alice' }));
+      expect(own).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(own.cause?.message).toContain('four-eyes rule');
+
+      const approval = await decideMigration(h.temporal.client, handle.workflowId, 'approve', { by: 'bob', comment: 'checked the plan' });
+      expect(approval).toMatchObject({ decision: 'approved', by: 'bob', comment: 'checked the plan' });
+
+      const again = await failureOf(decideMigration(h.temporal.client, handle.workflowId, 'reject', { by: 'carol' }));
+      expect(again.cause?.message).toContain('already approved by bob');
+      expect((await handle.result()).outcome).toBe('completed');
+    });
+  });
+
+  test('a signal with an invalid payload is ignored and shown in the status; the migration keeps waiting', async () => {
+    await h.withWorker(async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await waitForStep(handle, 'awaiting-approval');
+      await handle.signal(approveSignal, { by: '   ' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const status = await handle.query(statusQuery);
+      expect(status.step).toBe('awaiting-approval');
+      expect(status.approval).toBeUndefined();
+      expect(status.failures.map((f) => f.message).join('\n')).toContain('ignored approve signal: invalid decision: by: say who decides');
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow(WorkflowFailedError); // closed before the next test starts the same migration
+      expect((await handle.query(statusQuery)).step).toBe('cancelled');
+    });
+  });
+
+  test('pause holds the migration at the next entity boundary and resume lets it finish', async () => {
+    await h.withWorker(async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await waitForStep(handle, 'awaiting-approval');
+      await handle.signal(pauseSignal, { by: 'support', reason: 'destination maintenance tonight' });
+      await decideMigration(h.temporal.client, handle.workflowId, 'approve', { by: 'operator' });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const paused = await handle.query(statusQuery);
+      expect(paused.paused).toMatchObject({ by: 'support', reason: 'destination maintenance tonight' });
+      expect(paused.step).toBe('awaiting-approval'); // approved, but held at the boundary before the snapshot
+      expect(await h.destination.listBuckets()).toEqual([]);
+      await handle.signal(resumeSignal, { by: 'support' });
+      expect((await handle.result()).outcome).toBe('completed');
+    });
+  });
+
+  test('cancellation stops at a boundary and the clean-up leaves the destination empty again', async () => {
+    await h.withWorker(async (taskQueue) => {
+      const handle = await start(taskQueue, { requireApproval: false, options: { cleanupOnCancel: true } });
+      // Cancel once the restore has written something to the destination.
+      const deadline = Date.now() + 60_000;
+      while ((await h.destination.listBuckets()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect((await h.destination.listBuckets()).length).toBeGreaterThan(0);
+      await handle.cancel();
+      const failure = await failureOf(handle.result());
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      const status = await handle.query(statusQuery);
+      expect(status.step).toBe('cancelled');
+      expect(status.cleanup).toMatchObject({ destinationEmpty: true, remaining: [] });
+      expect(status.cleanup!.deletedBuckets.length).toBeGreaterThan(0);
+      expect(await h.destination.listBuckets()).toEqual([]);
+      expect((await h.destination.listComponents()).flatMap((c) => c.configurations ?? [])).toEqual([]);
+    });
+  });
+});
