@@ -146,8 +146,8 @@ export interface WaitForJobOptions {
   onPoll?: (job: Job) => void;
 }
 
-type Query = Record<string, string | number | boolean | undefined>;
-type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Query = Record<string, string | number | boolean | undefined>;
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 interface ApiResult {
   status: number;
@@ -588,17 +588,58 @@ export class StackClient {
 
   // ============================================================ internals: Storage API requests
 
+  /**
+   * One JSON request with this client's token, classified like every other call (stack/errors.ts) and its answer
+   * validated with `schema` (`list: true` checks a list item by item). Without `serviceUrl` the path is under
+   * `/v2/storage`; with it, under the URL of one of the stack's services as listed by its API index (the
+   * Orchestrator API). `allow404` answers null for a 404. For the modules that extend the client
+   * (stack/orchestrator.ts, stack/triggers.ts).
+   */
+  async request<S extends z.ZodType>(
+    method: HttpMethod,
+    path: string,
+    schema: S,
+    options: { query?: Query; json?: unknown; allow404?: boolean; serviceUrl?: string; list?: boolean } = {},
+  ): Promise<z.output<S> | null> {
+    let res: ApiResult;
+    if (options.serviceUrl === undefined) res = await this.#call(method, path, options);
+    else {
+      let service: URL;
+      try {
+        service = new URL(options.serviceUrl);
+      } catch {
+        throw new StackError({
+          kind: 'unexpected-response',
+          endpoint: `${method} ${path}`,
+          message: `the API index of ${this.url} lists the service URL "${options.serviceUrl}", which is not a URL`,
+        });
+      }
+      res = await this.#send(method, service.origin, `${service.pathname.replace(/\/+$/, '')}${path}`, options);
+    }
+    if (res.status === 404 && options.allow404) return null;
+    return options.list ? (this.#parseArray(schema, res) as z.output<S>) : this.#parse(schema, res);
+  }
+
   async #call(
     method: HttpMethod,
     path: string,
     options: { query?: Query; json?: unknown; allow404?: boolean } = {},
   ): Promise<ApiResult> {
-    const fullPath = `${STORAGE}${path}`;
+    return this.#send(method, this.url, `${STORAGE}${path}`, options);
+  }
+
+  /** A request to `origin` + `fullPath` (the stack's own URL or one of its services), never following redirects. */
+  async #send(
+    method: HttpMethod,
+    origin: string,
+    fullPath: string,
+    options: { query?: Query; json?: unknown; allow404?: boolean } = {},
+  ): Promise<ApiResult> {
     const endpoint = `${method} ${fullPath}`;
     const search = new URLSearchParams();
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) search.set(k, String(v));
     const qs = search.toString();
-    const target = `${this.url}${fullPath}${qs ? `?${qs}` : ''}`;
+    const target = `${origin}${fullPath}${qs ? `?${qs}` : ''}`;
 
     let response;
     try {

@@ -2,3 +2,5 @@
 export * from './errors';
 export * from './schemas';
 export * from './client';
+export * from './orchestrator';
+export * from './triggers';
