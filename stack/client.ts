@@ -29,6 +29,9 @@ import {
   TableMetadataResultSchema,
   TableSchema,
   TokenInfoSchema,
+  WorkspaceCreatedSchema,
+  WorkspacePasswordSchema,
+  WorkspaceSchema,
   type ApiIndex,
   type Bucket,
   type ComponentWithConfigurations,
@@ -43,6 +46,8 @@ import {
   type Table,
   type TableMetadataResult,
   type TokenInfo,
+  type Workspace,
+  type WorkspaceCreated,
 } from './schemas';
 
 export interface StackClientOptions {
@@ -140,6 +145,15 @@ export interface CreateConfigurationRowInput {
   state?: JsonObject;
   isDisabled?: boolean;
   changeDescription?: string;
+}
+
+export interface CreateWorkspaceInput {
+  /** Creates the workspace for this configuration (Storage lists it among the configuration's workspaces). */
+  configuration?: { componentId: string; configId: string };
+  backend?: 'snowflake';
+  backendSize?: string;
+  readOnlyStorageAccess?: boolean;
+  loginType?: string;
 }
 
 export interface WaitForJobOptions {
@@ -586,6 +600,34 @@ export class StackClient {
     return this.#parse(MetadataListSchema, res);
   }
 
+  // ============================================================ workspaces
+
+  /** A Snowflake workspace of the project (or of a configuration), created synchronously; the only answer with its password. */
+  async createWorkspace(input: CreateWorkspaceInput = {}): Promise<WorkspaceCreated> {
+    const { configuration, ...body } = input;
+    const path = configuration ? `${configPath(configuration.componentId)}/${seg(configuration.configId)}/workspaces` : '/branch/default/workspaces';
+    const res = await this.#call('POST', path, { json: compact({ backend: 'snowflake', ...body }) });
+    return this.#parse(WorkspaceCreatedSchema, res);
+  }
+
+  /** The project's workspaces, or those created for one configuration. */
+  async listWorkspaces(configuration?: { componentId: string; configId: string }): Promise<Workspace[]> {
+    const path = configuration ? `${configPath(configuration.componentId)}/${seg(configuration.configId)}/workspaces` : '/branch/default/workspaces';
+    const res = await this.#call('GET', path);
+    return this.#parseArray(WorkspaceSchema, res);
+  }
+
+  async getWorkspace(workspaceId: number | string): Promise<Workspace | null> {
+    const res = await this.#call('GET', `/branch/default/workspaces/${seg(workspaceId)}`, { allow404: true });
+    return res.status === 404 ? null : this.#parse(WorkspaceSchema, res);
+  }
+
+  /** A new password for a workspace (the old one stops working). */
+  async resetWorkspacePassword(workspaceId: number | string): Promise<string> {
+    const res = await this.#call('POST', `/branch/default/workspaces/${seg(workspaceId)}/password`);
+    return this.#parse(WorkspacePasswordSchema, res).password;
+  }
+
   // ============================================================ internals: Storage API requests
 
   /**
@@ -599,7 +641,7 @@ export class StackClient {
     method: HttpMethod,
     path: string,
     schema: S,
-    options: { query?: Query; json?: unknown; allow404?: boolean; serviceUrl?: string; list?: boolean } = {},
+    options: { query?: Query; json?: unknown; allow404?: boolean; serviceUrl?: string; list?: boolean; headers?: Record<string, string> } = {},
   ): Promise<z.output<S> | null> {
     let res: ApiResult;
     if (options.serviceUrl === undefined) res = await this.#call(method, path, options);
@@ -633,7 +675,7 @@ export class StackClient {
     method: HttpMethod,
     origin: string,
     fullPath: string,
-    options: { query?: Query; json?: unknown; allow404?: boolean } = {},
+    options: { query?: Query; json?: unknown; allow404?: boolean; headers?: Record<string, string> } = {},
   ): Promise<ApiResult> {
     const endpoint = `${method} ${fullPath}`;
     const search = new URLSearchParams();
@@ -643,7 +685,7 @@ export class StackClient {
 
     let response;
     try {
-      response = await this.#api(target, { method, ...(options.json !== undefined ? { json: options.json } : {}) });
+      response = await this.#api(target, { method, ...(options.headers ? { headers: options.headers } : {}), ...(options.json !== undefined ? { json: options.json } : {}) });
     } catch (error) {
       throw this.#transportError(error, endpoint);
     }

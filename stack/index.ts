@@ -4,3 +4,6 @@ export * from './schemas';
 export * from './client';
 export * from './orchestrator';
 export * from './triggers';
+export * from './services';
+export * from './encryption';
+export * from './gooddata';

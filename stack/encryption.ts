@@ -1,0 +1,108 @@
+/**
+ * Client of a stack's Encryption API (the `encryption` service of the API index):
+ * - `encrypt`: values under `#` keys come back encrypted for a component, and optionally a project and a
+ *   configuration, of that stack (Keboola's `POST /encrypt?componentId=&projectId=&configId=`, JSON in and out);
+ * - `migrateConfiguration`: Keboola's `POST /migrate-configuration[?dry-run=true]` with a Manage API token
+ *   (`X-KBC-ManageApiToken`): the source stack decrypts a configuration's values and has them re-encrypted for the
+ *   destination project, where it writes the configuration (not in a dry run).
+ * Requests and errors go through StackClient.request (classified StackErrors); the Manage token and the Storage
+ * tokens sent in the body are redacted from every error message.
+ */
+import { z } from 'zod';
+import type { StackClient } from './client';
+import { StackError, redact } from './errors';
+import type { JsonObject } from './schemas';
+import { serviceUrl } from './services';
+
+export const ENCRYPTION_SERVICE = 'encryption';
+
+export const EncryptedObjectSchema = z.record(z.string(), z.unknown());
+
+export const MigrateConfigurationResultSchema = z.looseObject({
+  message: z.string(),
+  data: z.looseObject({ destinationStack: z.string(), componentId: z.string(), configId: z.string(), branchId: z.string() }),
+});
+export type MigrateConfigurationResult = z.infer<typeof MigrateConfigurationResultSchema>;
+
+export interface EncryptionBinding {
+  componentId: string;
+  projectId?: number | string;
+  configId?: string;
+}
+
+export interface MigrateConfigurationInput {
+  /** Manage API token of the stack whose Encryption API is called (the source). */
+  manageToken: string;
+  sourceStorageApiToken: string;
+  /** The destination stack as Keboola names it: its host, e.g. `connection.eu-central-1.keboola.com`. */
+  destinationStack: string;
+  destinationStorageApiToken: string;
+  componentId: string;
+  configId: string;
+  /** Default `default`. */
+  branchId?: string;
+  dryRun?: boolean;
+}
+
+export class EncryptionApi {
+  private constructor(
+    readonly client: StackClient,
+    readonly url: string,
+  ) {}
+
+  /** The Encryption API of the client's stack, found in its API index. */
+  static async of(client: StackClient): Promise<EncryptionApi> {
+    return new EncryptionApi(client, await serviceUrl(client, ENCRYPTION_SERVICE));
+  }
+
+  /** Every string under a `#` key of `values` (recursively) encrypted; other values are returned as they are. */
+  async encrypt<T extends JsonObject>(values: T, binding: EncryptionBinding): Promise<T> {
+    const query = { componentId: binding.componentId, projectId: binding.projectId, configId: binding.configId };
+    return (await this.client.request('POST', '/encrypt', EncryptedObjectSchema, { serviceUrl: this.url, query, json: values })) as T;
+  }
+
+  async encryptValue(plain: string, binding: EncryptionBinding): Promise<string> {
+    const out = await this.encrypt({ '#value': plain }, binding);
+    if (typeof out['#value'] !== 'string') {
+      throw new StackError({ kind: 'unexpected-response', endpoint: 'POST /encrypt', message: `the Encryption API of ${this.client.url} answered without "#value"` });
+    }
+    return out['#value'];
+  }
+
+  async migrateConfiguration(input: MigrateConfigurationInput): Promise<MigrateConfigurationResult> {
+    const secrets = [input.manageToken, input.sourceStorageApiToken, input.destinationStorageApiToken];
+    try {
+      const result = await this.client.request('POST', '/migrate-configuration', MigrateConfigurationResultSchema, {
+        serviceUrl: this.url,
+        query: input.dryRun ? { 'dry-run': 'true' } : undefined,
+        headers: { 'x-kbc-manageapitoken': input.manageToken },
+        json: {
+          sourceStorageApiToken: input.sourceStorageApiToken,
+          destinationStack: input.destinationStack,
+          destinationStorageApiToken: input.destinationStorageApiToken,
+          componentId: input.componentId,
+          configId: input.configId,
+          branchId: input.branchId ?? 'default',
+        },
+      });
+      return result!;
+    } catch (error) {
+      if (!(error instanceof StackError)) throw error;
+      const plain = error.toJSON();
+      throw new StackError({
+        kind: error.kind,
+        endpoint: error.endpoint,
+        retryable: error.retryable,
+        message: redact(error.message, secrets),
+        ...(plain.status !== undefined ? { status: error.status } : {}),
+        ...(plain.code !== undefined ? { code: error.code } : {}),
+        ...(plain.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+      });
+    }
+  }
+}
+
+/** Keboola names a stack by its host (`connection.keboola.com`); a stack URL gives it. */
+export function stackHost(url: string): string {
+  return new URL(url).host;
+}
