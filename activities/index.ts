@@ -10,6 +10,7 @@ import { createSnapshotActivities } from './snapshot';
 import { createTableActivities } from './tables';
 import { createValidateActivities } from './validate';
 import { createVerifyActivities } from './verify';
+import { createWriterActivities } from './writers';
 
 export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVerifyActivities(deps),
     ...createReportActivities(),
     ...createCleanupActivities(deps),
+    ...createWriterActivities(deps),
   });
 }
 

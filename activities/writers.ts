@@ -1,0 +1,385 @@
+// Writers that cannot simply be copied (DESIGN §3): Keboola-provisioned Snowflake writers get a workspace in the
+// destination, GoodData writers get their project exported and imported into the destination's GoodData, and
+// (optionally) every configuration's encrypted values are re-encrypted for the destination through the Encryption
+// API. They run after the configurations are restored and rewrite those restored configurations.
+//
+// Idempotency: what a step provisioned is remembered in the destination itself, as configuration metadata
+// (KBC.stackMigrate.*), and written there before anything depends on it; a workspace also belongs to the
+// configuration it was created for. A retry finds them and never creates a second workspace or GoodData project.
+// Passwords, tokens and export tokens never leave the activity: not in results, heartbeats or logs.
+import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { EncryptionApi, GoodDataApi, StackError, stackHost, type Configuration, type JsonObject, type Workspace } from '../stack';
+import type { StackRef } from '../workflows/input';
+import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
+import { translateComponentId } from './component-ids';
+import { findEncryptedValues } from './configuration-rules';
+import { resolveTokenRef, type ActivityDeps } from './deps';
+
+export const WORKSPACE_METADATA_KEY = 'KBC.stackMigrate.workspaceId';
+export const SOURCE_DB_USER_METADATA_KEY = 'KBC.stackMigrate.sourceDbUser';
+export const GOODDATA_PROJECT_METADATA_KEY = 'KBC.stackMigrate.goodDataProjectId';
+export const GOODDATA_IMPORT_METADATA_KEY = 'KBC.stackMigrate.goodDataImportTask';
+export const GOODDATA_IMPORTED_METADATA_KEY = 'KBC.stackMigrate.goodDataImported';
+export const SECRETS_MIGRATED_METADATA_KEY = 'KBC.stackMigrate.secretsMigrated';
+
+/** Snowflake writer components of every stack type (their IDs differ between AWS, Azure and GCP stacks). */
+export const SNOWFLAKE_WRITERS: ReadonlySet<string> = new Set([
+  'keboola.wr-snowflake',
+  'keboola.wr-db-snowflake',
+  'keboola.wr-snowflake-blob-storage',
+  'keboola.wr-db-snowflake-gcs',
+  'keboola.wr-db-snowflake-gcs-s3',
+]);
+export const GOODDATA_WRITERS: ReadonlySet<string> = new Set(['keboola.gooddata-writer']);
+
+/** Where the report reads what these steps did. */
+export const WRITERS_RESULTS_FILE = path.join('.stack-migrate', 'results', 'writers.json');
+
+export interface SnowflakeWritersResult {
+  moved: Array<{ configuration: string; workspaceId: string; sharedWith: string[] }>;
+  customerOwned: Array<{ configuration: string; host: string }>;
+  skipped: Array<{ configuration: string; reason: string }>;
+}
+
+export interface GoodDataResult {
+  moved: Array<{ configuration: string; oldProjectId: string; newProjectId: string }>;
+  skipped: Array<{ configuration: string; reason: string }>;
+}
+
+export interface SecretsResult {
+  migrated: string[];
+  failed: Array<{ configuration: string; error: string }>;
+  /** Configurations whose secrets another step replaces (provisioned Snowflake writers, GoodData writers). */
+  skipped: Array<{ configuration: string; reason: string }>;
+}
+
+/** `<snapshotDir>/.stack-migrate/results/writers.json`: one section per step, written when the step ends. */
+export interface WritersResults {
+  snowflake?: SnowflakeWritersResult & { finishedAt: string };
+  gooddata?: GoodDataResult & { finishedAt: string };
+  secrets?: SecretsResult & { dryRun: boolean; finishedAt: string };
+}
+
+interface SnapshotConfiguration {
+  id: string;
+  name: string;
+  configuration?: Record<string, any>;
+  rows?: Array<{ id: string; configuration?: unknown }>;
+}
+
+interface WriterConfig {
+  componentId: string;
+  configId: string;
+  name: string;
+  configuration: Record<string, any>;
+  rows: SnapshotConfiguration['rows'];
+}
+
+interface StepInput {
+  source: StackRef;
+  destination: StackRef;
+  snapshotDir: string;
+}
+
+export function createWriterActivities(deps: ActivityDeps) {
+  return {
+    /**
+     * Keboola-provisioned Snowflake writers (database host = a Keboola Snowflake host of the source stack) get a new
+     * workspace in the destination, one per source database user (writers sharing a user share the workspace); the
+     * password is encrypted by the destination's Encryption API and the writer's `db` block replaced.
+     * Customer-owned writers stay as restored and are listed: their password must be entered again.
+     */
+    async provisionSnowflakeWriters(input: StepInput): Promise<SnowflakeWritersResult> {
+      const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
+      const [sourceIndex, destinationIndex] = await Promise.all([source.apiIndex(), destination.apiIndex()]);
+      const keboolaHost = (sourceIndex as { stack?: { snowflakeHost?: string } }).stack?.snowflakeHost;
+      const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
+      const writers = await readWriterConfigs(input.snapshotDir, SNOWFLAKE_WRITERS);
+      const result: SnowflakeWritersResult = { moved: [], customerOwned: [], skipped: [] };
+
+      const groups = new Map<string, Array<WriterConfig & { destinationComponentId: string }>>();
+      for (const writer of writers) {
+        const db = writer.configuration.parameters?.db as Record<string, unknown> | undefined;
+        const host = typeof db?.host === 'string' ? db.host : '';
+        const destinationComponentId = translateComponentId(writer.componentId, destinationComponents);
+        const id = `${destinationComponentId ?? writer.componentId}/${writer.configId}`;
+        if (!destinationComponentId) {
+          result.skipped.push({ configuration: id, reason: 'the component does not exist on the destination stack' });
+        } else if (!host || !isKeboolaSnowflakeHost(host, keboolaHost)) {
+          result.customerOwned.push({ configuration: id, host: host || '(no host)' });
+        } else {
+          const key = `${host.toLowerCase()}|${String(db?.user ?? '').toUpperCase()}`;
+          groups.set(key, [...(groups.get(key) ?? []), { ...writer, destinationComponentId }]);
+        }
+      }
+
+      const encryption = await EncryptionApi.of(destination);
+      const context = Context.current();
+      for (const [key, members] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        members.sort((a, b) => `${a.destinationComponentId}/${a.configId}`.localeCompare(`${b.destinationComponentId}/${b.configId}`));
+        const sourceUser = key.split('|')[1]!;
+        const restored: Array<{ member: (typeof members)[number]; config: Configuration; metadata: Map<string, string> }> = [];
+        for (const member of members) {
+          const config = await destination.getConfiguration(member.destinationComponentId, member.configId);
+          if (!config) {
+            result.skipped.push({ configuration: `${member.destinationComponentId}/${member.configId}`, reason: 'the configuration was not restored in the destination' });
+            continue;
+          }
+          const metadata = new Map((await destination.listConfigurationMetadata(member.destinationComponentId, member.configId)).map((m) => [m.key, m.value] as const));
+          restored.push({ member, config, metadata });
+        }
+        if (!restored.length) continue;
+        const owner = restored[0]!.member;
+        const ownerRef = { componentId: owner.destinationComponentId, configId: owner.configId };
+
+        // 1. the group's workspace: remembered in metadata, else the one created for the owner, else a new one
+        let workspace: Workspace | null = null;
+        let password: string | undefined;
+        for (const { metadata } of restored) {
+          const id = metadata.get(WORKSPACE_METADATA_KEY);
+          if (id && !workspace) workspace = await destination.getWorkspace(id);
+        }
+        workspace ??= (await destination.listWorkspaces(ownerRef))[0] ?? null;
+        if (!workspace) {
+          const created = await destination.createWorkspace({ configuration: ownerRef });
+          password = created.connection.password;
+          workspace = created;
+        }
+        const workspaceId = String(workspace.id);
+        if (restored[0]!.metadata.get(WORKSPACE_METADATA_KEY) !== workspaceId) {
+          await destination.setConfigurationMetadata(ownerRef.componentId, ownerRef.configId, [{ key: WORKSPACE_METADATA_KEY, value: workspaceId }]);
+        }
+        context.heartbeat({ group: key, workspaceId });
+
+        // 2. every writer of the group points at it; a lost password is reset, and then every writer gets the new one
+        const isDone = (r: (typeof restored)[number]) => {
+          const db = (r.config.configuration as Record<string, any> | undefined)?.parameters?.db ?? {};
+          return r.metadata.get(WORKSPACE_METADATA_KEY) === workspaceId && db.user === workspace!.connection.user && typeof db['#password'] === 'string' && db['#password'].startsWith('KBC::');
+        };
+        let pending = restored.filter((r) => !isDone(r));
+        if (pending.length && password === undefined) {
+          password = await destination.resetWorkspacePassword(workspace.id);
+          pending = restored;
+        }
+        for (const r of pending) {
+          const { member } = r;
+          const ciphertext = await encryption.encryptValue(password!, { componentId: member.destinationComponentId, projectId: input.destination.projectId });
+          const configuration = structuredClone((r.config.configuration ?? {}) as Record<string, any>);
+          configuration.parameters ??= {};
+          const connection = workspace.connection;
+          configuration.parameters.db = {
+            ...(configuration.parameters.db ?? {}),
+            driver: 'snowflake',
+            host: connection.host,
+            database: connection.database,
+            schema: connection.schema,
+            warehouse: connection.warehouse ?? configuration.parameters.db?.warehouse,
+            user: connection.user,
+            '#password': ciphertext,
+          };
+          await destination.updateConfiguration(member.destinationComponentId, member.configId, {
+            configuration: configuration as JsonObject,
+            changeDescription: `stack-migrate: Snowflake workspace ${workspaceId} of the destination stack`,
+          });
+          await destination.setConfigurationMetadata(member.destinationComponentId, member.configId, [
+            { key: WORKSPACE_METADATA_KEY, value: workspaceId },
+            { key: SOURCE_DB_USER_METADATA_KEY, value: sourceUser },
+          ]);
+          context.heartbeat({ group: key, workspaceId });
+        }
+        const ids = restored.map((r) => `${r.member.destinationComponentId}/${r.member.configId}`);
+        for (const id of ids) result.moved.push({ configuration: id, workspaceId, sharedWith: ids.filter((other) => other !== id) });
+      }
+      await writeSection(input.snapshotDir, 'snowflake', result);
+      return result;
+    },
+
+    /**
+     * GoodData writers: a new project in the destination's GoodData domain, the source project exported
+     * (cross-data-center) and imported into it, and the writer pointed at the new project.
+     */
+    async moveGoodDataProjects(input: StepInput): Promise<GoodDataResult> {
+      const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
+      const destinationComponents = new Set((await destination.apiIndex()).components.map((c) => c.id));
+      const writers = await readWriterConfigs(input.snapshotDir, GOODDATA_WRITERS);
+      const result: GoodDataResult = { moved: [], skipped: [] };
+      if (!writers.length) {
+        await writeSection(input.snapshotDir, 'gooddata', result);
+        return result;
+      }
+      const [sourceGoodData, destinationGoodData] = await Promise.all([GoodDataApi.of(source), GoodDataApi.of(destination)]);
+      const context = Context.current();
+      const poll = { onPoll: () => context.heartbeat(), pollMs: 100 };
+      for (const writer of writers) {
+        const componentId = translateComponentId(writer.componentId, destinationComponents);
+        const id = `${componentId ?? writer.componentId}/${writer.configId}`;
+        const oldPid = writer.configuration.parameters?.project?.pid;
+        if (!componentId) {
+          result.skipped.push({ configuration: id, reason: 'the component does not exist on the destination stack' });
+          continue;
+        }
+        if (typeof oldPid !== 'string' || !oldPid) {
+          result.skipped.push({ configuration: id, reason: 'the writer has no GoodData project (parameters.project.pid)' });
+          continue;
+        }
+        const config = await destination.getConfiguration(componentId, writer.configId);
+        if (!config) {
+          result.skipped.push({ configuration: id, reason: 'the configuration was not restored in the destination' });
+          continue;
+        }
+        const metadata = new Map((await destination.listConfigurationMetadata(componentId, writer.configId)).map((m) => [m.key, m.value] as const));
+        const remember = (key: string, value: string) => destination.setConfigurationMetadata(componentId, writer.configId, [{ key, value }]).then(() => metadata.set(key, value));
+
+        // 1. the destination project: remembered in metadata, else found by its marker, else created
+        const marker = `stack-migrate: copy of GoodData project ${oldPid} of ${stackHost(input.source.url)}`;
+        let newPid = metadata.get(GOODDATA_PROJECT_METADATA_KEY);
+        if (newPid && !(await destinationGoodData.getProject(newPid))) newPid = undefined;
+        if (!newPid) {
+          const sourceProject = await sourceGoodData.getProject(oldPid);
+          if (!sourceProject) {
+            result.skipped.push({ configuration: id, reason: `GoodData project ${oldPid} does not exist in the source stack's GoodData (or the source token cannot see it)` });
+            continue;
+          }
+          const existing = (await destinationGoodData.listProjects()).find((p) => p.summary === marker);
+          newPid = existing?.pid ?? (await destinationGoodData.createProject(sourceProject.title, marker));
+          await remember(GOODDATA_PROJECT_METADATA_KEY, newPid);
+        }
+        await destinationGoodData.waitForProject(newPid, poll);
+
+        // 2. model and data: export from the source, import into the new project (once)
+        if (metadata.get(GOODDATA_IMPORTED_METADATA_KEY) !== 'true') {
+          let imported = false;
+          const started = metadata.get(GOODDATA_IMPORT_METADATA_KEY);
+          if (started) {
+            const state = await destinationGoodData.taskStatus(started).catch((error: unknown) => {
+              if (error instanceof StackError && error.kind === 'not-found') return { status: 'ERROR' as const };
+              throw error;
+            });
+            if (state.status === 'RUNNING') await destinationGoodData.waitForTask(started, poll);
+            imported = state.status !== 'ERROR';
+          }
+          if (!imported) {
+            const exported = await sourceGoodData.exportProject(oldPid);
+            await sourceGoodData.waitForTask(exported.statusUri, poll);
+            const task = await destinationGoodData.importProject(newPid, exported.token);
+            await remember(GOODDATA_IMPORT_METADATA_KEY, task.statusUri);
+            await destinationGoodData.waitForTask(task.statusUri, poll);
+          }
+          await remember(GOODDATA_IMPORTED_METADATA_KEY, 'true');
+        }
+
+        // 3. the writer points at the new project
+        const configuration = structuredClone((config.configuration ?? {}) as Record<string, any>);
+        if (configuration.parameters?.project?.pid !== newPid) {
+          configuration.parameters ??= {};
+          configuration.parameters.project = { ...(configuration.parameters.project ?? {}), pid: newPid };
+          await destination.updateConfiguration(componentId, writer.configId, {
+            configuration: configuration as JsonObject,
+            changeDescription: `stack-migrate: GoodData project ${oldPid} moved to ${newPid}`,
+          });
+        }
+        result.moved.push({ configuration: id, oldProjectId: oldPid, newProjectId: newPid });
+        context.heartbeat();
+      }
+      await writeSection(input.snapshotDir, 'gooddata', result);
+      return result;
+    },
+
+    /**
+     * Re-encrypts each configuration's encrypted values for the destination through the source stack's Encryption
+     * API (`migrate-configuration`, after its dry run), with the operator's Manage API token. A configuration that
+     * fails is recorded and the others go on; a retry resumes after the last configuration done.
+     */
+    async migrateSecrets(input: StepInput & { manageTokenRef: string; dryRun?: boolean }): Promise<SecretsResult> {
+      const [manageToken, sourceToken, destinationToken] = await Promise.all([
+        resolveTokenRef(input.manageTokenRef),
+        resolveTokenRef(input.source.tokenRef),
+        resolveTokenRef(input.destination.tokenRef),
+      ]);
+      const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
+      const [sourceIndex, destinationIndex] = await Promise.all([source.apiIndex(), destination.apiIndex()]);
+      const keboolaHost = (sourceIndex as { stack?: { snowflakeHost?: string } }).stack?.snowflakeHost;
+      const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
+      const encryption = await EncryptionApi.of(source);
+      const candidates = (await readAllConfigs(input.snapshotDir)).filter(
+        (c) => findEncryptedValues(c.configuration).length > 0 || (c.rows ?? []).some((row) => findEncryptedValues(row.configuration).length > 0),
+      );
+
+      const context = Context.current();
+      const result: SecretsResult = (context.info.heartbeatDetails as SecretsResult | undefined) ?? { migrated: [], failed: [], skipped: [] };
+      const done = new Set([...result.migrated, ...result.failed.map((f) => f.configuration), ...result.skipped.map((s) => s.configuration)]);
+      for (const c of candidates) {
+        const componentId = translateComponentId(c.componentId, destinationComponents);
+        const id = `${componentId ?? c.componentId}/${c.configId}`;
+        if (done.has(id)) continue;
+        const db = c.configuration.parameters?.db as { host?: unknown } | undefined;
+        if (!componentId) {
+          result.failed.push({ configuration: id, error: 'the component does not exist on the destination stack' });
+        } else if (GOODDATA_WRITERS.has(c.componentId)) {
+          result.skipped.push({ configuration: id, reason: 'a GoodData writer: its project is moved by the GoodData step' });
+        } else if (SNOWFLAKE_WRITERS.has(c.componentId) && typeof db?.host === 'string' && isKeboolaSnowflakeHost(db.host, keboolaHost)) {
+          result.skipped.push({ configuration: id, reason: 'a Keboola-provisioned Snowflake writer: it gets a new workspace and password' });
+        } else if (componentId !== c.componentId) {
+          result.failed.push({ configuration: id, error: `the component is ${componentId} on the destination stack and ${c.componentId} on the source: the Encryption API migrates within one component ID, enter the values again` });
+        } else if ((await destination.listConfigurationMetadata(componentId, c.configId).catch(() => [])).some((m) => m.key === SECRETS_MIGRATED_METADATA_KEY && m.value === 'true')) {
+          result.migrated.push(id);
+        } else {
+          const request = {
+            manageToken,
+            sourceStorageApiToken: sourceToken,
+            destinationStack: stackHost(input.destination.url),
+            destinationStorageApiToken: destinationToken,
+            componentId: c.componentId,
+            configId: c.configId,
+          };
+          try {
+            await encryption.migrateConfiguration({ ...request, dryRun: true });
+            if (!input.dryRun) {
+              await encryption.migrateConfiguration(request);
+              await destination.setConfigurationMetadata(componentId, c.configId, [{ key: SECRETS_MIGRATED_METADATA_KEY, value: 'true' }]);
+            }
+            result.migrated.push(id);
+          } catch (error) {
+            // a stack outage is retried by Temporal (resuming here); anything else belongs to this configuration
+            if (!(error instanceof StackError) || error.retryable) throw error;
+            result.failed.push({ configuration: id, error: error.message });
+          }
+        }
+        context.heartbeat(result);
+      }
+      await writeSection(input.snapshotDir, 'secrets', { ...result, dryRun: input.dryRun === true });
+      return result;
+    },
+  };
+}
+
+/** A Keboola-provisioned Snowflake host: the source stack's own (from its API index) or any `keboola…snowflakecomputing.com`. */
+export function isKeboolaSnowflakeHost(host: string, stackSnowflakeHost?: string): boolean {
+  const h = host.trim().toLowerCase();
+  if (stackSnowflakeHost && h === stackSnowflakeHost.toLowerCase()) return true;
+  return /^keboola(\.[a-z0-9-]+)*\.snowflakecomputing\.com$/.test(h);
+}
+
+async function readAllConfigs(snapshotDir: string): Promise<WriterConfig[]> {
+  const components = await readJson<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(snapshotDir, files.configurations));
+  const out: WriterConfig[] = [];
+  for (const component of components) {
+    for (const ref of component.configurations ?? []) {
+      const c = await readJson<SnapshotConfiguration>(path.join(snapshotDir, files.configuration(component.id, String(ref.id))));
+      out.push({ componentId: component.id, configId: String(c.id), name: c.name, configuration: (c.configuration ?? {}) as Record<string, any>, rows: c.rows ?? [] });
+    }
+  }
+  return out;
+}
+
+async function readWriterConfigs(snapshotDir: string, components: ReadonlySet<string>): Promise<WriterConfig[]> {
+  return (await readAllConfigs(snapshotDir)).filter((c) => components.has(c.componentId));
+}
+
+async function writeSection<K extends keyof WritersResults>(snapshotDir: string, key: K, value: Omit<NonNullable<WritersResults[K]>, 'finishedAt'>): Promise<void> {
+  const file = path.join(snapshotDir, WRITERS_RESULTS_FILE);
+  const current = (await readJsonIfExists<WritersResults>(file)) ?? {};
+  await writeJsonAtomic(file, { ...current, [key]: { ...value, finishedAt: new Date().toISOString() } });
+}
+
