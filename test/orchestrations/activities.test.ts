@@ -1,0 +1,201 @@
+/**
+ * The orchestration and trigger activities against two emulated stacks (source US, destination EU), called
+ * directly in a MockActivityEnvironment: snapshot, restore with new IDs and rewritten cross-references, Flow and
+ * schedule references, triggers with new tokens; every step re-run to prove it creates nothing new.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { z } from 'zod';
+import { createActivityDeps } from '../../activities/deps';
+import { createOrchestrationActivities, ORCHESTRATIONS_FILE, REFERENCES_REWRITTEN } from '../../activities/orchestrations';
+import { createOrchestratorClient, createStackClient, createToken, createTrigger, listTokens, listTriggers, type StackClient } from '../../stack';
+import { readSeed, startStackPair, type StackPair } from '../../scripts/stack-pair';
+
+let pair: StackPair;
+let snapshotDir: string;
+let source: StackClient;
+let destination: StackClient;
+let activities: ReturnType<typeof createOrchestrationActivities>;
+const heartbeats: unknown[] = [];
+
+function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+  const env = new MockActivityEnvironment();
+  env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+  return env.run(fn, ...args);
+}
+
+beforeAll(async () => {
+  const env: NodeJS.ProcessEnv = {};
+  const destinationSeed = await readSeed('destination-eu');
+  // the destination offers the scheduler, so that a schedule of a legacy orchestration can be restored there
+  destinationSeed.stack.components.push({ id: 'keboola.scheduler', type: 'other', name: 'Scheduler' });
+  pair = await startStackPair({ jobDelayMs: 20, env, destinationSeed });
+  snapshotDir = await fs.mkdtemp(path.join(os.tmpdir(), 'orchestrations-snapshot-'));
+  source = createStackClient({ url: pair.source.url, token: pair.tokens.source });
+  destination = createStackClient({ url: pair.destination.url, token: pair.tokens.destination });
+  activities = createOrchestrationActivities(createActivityDeps({ snapshotRoot: snapshotDir, env }));
+
+  // a second source trigger, on a table that the destination will not have: it must be skipped, not fail
+  const runner = await createToken(source, { description: 'runner', canManageBuckets: true });
+  await createTrigger(source, { runWithTokenId: runner.id, component: 'orchestration', configurationId: '123450001', coolDownPeriodMinutes: 5, tableIds: ['in.c-crm.customers'] });
+  // the destination has the watched table of the seeded trigger (tables are restored before triggers)
+  await destination.createBucket({ name: 'crm', stage: 'in' });
+  await destination.createTableDefinition('in.c-crm', { name: 'orders', primaryKeysNames: ['id'], columns: [{ name: 'id', definition: { type: 'VARCHAR' } }] });
+});
+afterAll(() => pair?.close());
+
+describe('legacy orchestrations and triggers', () => {
+  let idMap: Array<{ oldId: string; newId: string; name: string }>;
+
+  test('snapshotOrchestrations writes orchestrations.json and triggers.json, once', async () => {
+    // the placeholder snapshotProjectMetadata writes is replaced
+    await fs.writeFile(path.join(snapshotDir, 'triggers.json'), '[]');
+    const counts = await run(activities.snapshotOrchestrations, { source: pair.sourceRef, snapshotDir });
+    expect(counts).toEqual({ orchestrations: 3, triggers: 2 });
+    const orchestrations = JSON.parse(await fs.readFile(path.join(snapshotDir, ORCHESTRATIONS_FILE), 'utf8'));
+    expect(orchestrations.map((o: { id: number }) => o.id)).toEqual([123450001, 123450002, 123450003]);
+    expect(orchestrations[2]).toMatchObject({ name: 'Nightly master', crontabRecord: '15 3 * * *', crontabTimezone: 'America/New_York' });
+    expect(orchestrations[2].notifications).toHaveLength(3);
+    expect(orchestrations[2].tasks).toHaveLength(3);
+    const triggers = JSON.parse(await fs.readFile(path.join(snapshotDir, 'triggers.json'), 'utf8'));
+    expect(triggers.map((t: { configurationId: string }) => t.configurationId).sort()).toEqual(['123450001', '123450002']);
+
+    // the source changes; the snapshot does not
+    await createOrchestratorClient({ stackClient: source }).createOrchestration({ name: 'after the snapshot' });
+    expect(await run(activities.snapshotOrchestrations, { source: pair.sourceRef, snapshotDir })).toEqual({ orchestrations: 3, triggers: 2 });
+    expect(JSON.parse(await fs.readFile(path.join(snapshotDir, ORCHESTRATIONS_FILE), 'utf8'))).toHaveLength(3);
+  });
+
+  test('restoreOrchestrations: new IDs, disabled, schedule, notifications and tasks copied, nested reference rewritten', async () => {
+    // an earlier attempt created the first orchestration and died before answering
+    const orchestrator = createOrchestratorClient({ stackClient: destination });
+    const early = await orchestrator.createOrchestration({ name: 'CRM extraction', active: false });
+
+    const result = await run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir });
+    idMap = result.idMap;
+    expect(idMap.map((m) => m.oldId)).toEqual(['123450001', '123450002', '123450003']);
+    expect(idMap.map((m) => m.name)).toEqual(['CRM extraction', 'Revenue reporting', 'Nightly master']);
+    for (const m of idMap) expect(m.newId).not.toBe(m.oldId);
+    expect(result.existing).toEqual([String(early.id)]);
+    expect(result.created).toHaveLength(2);
+    expect(heartbeats.length).toBeGreaterThan(0);
+
+    const newId = (old: string) => idMap.find((m) => m.oldId === old)!.newId;
+    const all = await orchestrator.listOrchestrations();
+    expect(all).toHaveLength(3);
+    expect(all.every((o) => o.active === false)).toBe(true);
+
+    const nightly = (await orchestrator.getOrchestration(newId('123450003')))!;
+    const original = (await createOrchestratorClient({ stackClient: source }).getOrchestration(123450003))!;
+    expect(nightly).toMatchObject({ name: 'Nightly master', crontabRecord: '15 3 * * *', crontabTimezone: 'America/New_York', active: false });
+    expect(nightly.notifications).toEqual(original.notifications);
+    expect(nightly.tasks.map((t) => t.actionParameters)).toEqual([{ config: newId('123450001') }, { config: newId('123450002') }, { config: 'tree-categories' }]);
+    const strip = ({ id: _id, actionParameters: _p, ...rest }: Record<string, unknown>) => rest;
+    expect(nightly.tasks.map(strip)).toEqual(original.tasks.map(strip));
+
+    const crm = (await orchestrator.getOrchestration(newId('123450001')))!;
+    expect(crm.tasks).toHaveLength(2); // the early copy got its tasks too
+    expect(crm.tasks[1]).toMatchObject({ component: 'keboola.ex-google-drive', continueOnFailure: true, timeoutMinutes: 30, phase: 'Extract' });
+    const reporting = (await orchestrator.getOrchestration(newId('123450002')))!;
+    expect(reporting.notifications).toEqual([{ email: 'analysts@acme.example', channel: 'error', parameters: {} }]);
+  });
+
+  test('restoreOrchestrations again creates nothing and changes nothing', async () => {
+    const requests = `${pair.destination.url}/_emulator/requests`;
+    const counts = await fetch(requests).then((r) => r.json() as Promise<Record<string, number>>);
+    const again = await run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir });
+    expect(again.created).toEqual([]);
+    expect(again.existing).toEqual(idMap.map((m) => m.newId));
+    expect(again.idMap).toEqual(idMap);
+    expect(await createOrchestratorClient({ stackClient: destination }).listOrchestrations()).toHaveLength(3);
+    const after = await fetch(requests).then((r) => r.json() as Promise<Record<string, number>>);
+    const writes = Object.keys(after).filter((k) => /^(POST|PUT) \/_services/.test(k) && after[k] !== counts[k]);
+    expect(writes).toEqual([]);
+  });
+
+  test('rewriteOrchestrationReferences updates Flows and schedules naming old IDs, once', async () => {
+    await destination.createConfiguration('keboola.orchestrator', {
+      configurationId: 'wrapper-flow',
+      name: 'Wrapper',
+      isDisabled: true,
+      configuration: {
+        phases: [{ id: 1, name: 'Run', dependsOn: [] }],
+        tasks: [
+          { id: 1, name: 'Legacy nightly', phase: 1, enabled: true, continueOnFailure: false, task: { componentId: 'orchestrator', configId: '123450003', mode: 'run' } },
+          { id: 2, name: 'MySQL', phase: 1, enabled: true, continueOnFailure: false, task: { componentId: 'keboola.ex-db-mysql', configId: 'mysql-crm', mode: 'run' } },
+        ],
+      },
+    });
+    await destination.createConfiguration('keboola.scheduler', {
+      configurationId: 'nightly-schedule',
+      name: 'Schedule of Nightly master',
+      isDisabled: true,
+      configuration: { schedule: { cronTab: '15 3 * * *', timezone: 'America/New_York', state: 'disabled' }, target: { componentId: 'orchestrator', configurationId: '123450003', mode: 'run' } },
+    });
+    const newNightly = idMap.find((m) => m.oldId === '123450003')!.newId;
+
+    const result = await run(activities.rewriteOrchestrationReferences, { destination: pair.destinationRef, idMap });
+    expect(result.updated.sort()).toEqual(['keboola.orchestrator/wrapper-flow', 'keboola.scheduler/nightly-schedule']);
+    const flow = (await destination.getConfiguration('keboola.orchestrator', 'wrapper-flow'))!;
+    expect((flow.configuration as any).tasks.map((t: any) => t.task.configId)).toEqual([newNightly, 'mysql-crm']);
+    expect(flow.isDisabled).toBe(true);
+    const schedule = (await destination.getConfiguration('keboola.scheduler', 'nightly-schedule'))!;
+    expect((schedule.configuration as any).target).toEqual({ componentId: 'orchestrator', configurationId: newNightly, mode: 'run' });
+    expect(schedule.changeDescription).toBe(REFERENCES_REWRITTEN);
+
+    expect(await run(activities.rewriteOrchestrationReferences, { destination: pair.destinationRef, idMap })).toEqual({ updated: [] });
+  });
+
+  test('restoreTriggers: a new [_internal] token per trigger, the new orchestration ID, missing tables skipped; once', async () => {
+    const newReporting = idMap.find((m) => m.oldId === '123450002')!.newId;
+    // an earlier attempt created the token and died before the trigger: the token is reused, not duplicated
+    const spare = await createToken(destination, { description: `[_internal] Token for triggering ${newReporting}`, canManageBuckets: true, canReadAllFileUploads: true });
+    const tokensBefore = (await listTokens(destination)).length;
+
+    const result = await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir });
+    expect(result.created).toHaveLength(1);
+    expect(result.existing).toEqual([]);
+    expect(result.skipped).toEqual([{ id: expect.any(String), reason: expect.stringContaining('in.c-crm.customers') }]);
+    const [trigger] = await listTriggers(destination);
+    expect(trigger).toMatchObject({ component: 'orchestration', configurationId: newReporting, coolDownPeriodMinutes: 30, tables: [{ tableId: 'in.c-crm.orders' }] });
+    expect(String(trigger!.runWithTokenId)).toBe(String(spare.id));
+    expect((await listTokens(destination)).length).toBe(tokensBefore);
+    const sourceTrigger = (await listTriggers(source, { configurationId: '123450002' }))[0]!;
+    const sourceRunner = (await listTokens(source)).find((t) => String(t.id) === String(sourceTrigger.runWithTokenId))!;
+    expect(sourceRunner.description).toBe('[_internal] Token for triggering 123450002');
+
+    const again = await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir, idMap });
+    expect(again).toMatchObject({ created: [], existing: [String(trigger!.id)] });
+    expect(await listTriggers(destination)).toHaveLength(1);
+    expect((await listTokens(destination)).length).toBe(tokensBefore);
+  });
+
+  test('restoreTriggers creates a new token when none is left over', async () => {
+    // drop the trigger: the re-run recreates it; its former token is free again and reused, so delete that too
+    const [trigger] = await listTriggers(destination);
+    await destination.request('DELETE', `/triggers/${trigger!.id}`, z.unknown());
+    await destination.request('DELETE', `/tokens/${trigger!.runWithTokenId}`, z.unknown());
+    const result = await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir, idMap });
+    expect(result.created).toHaveLength(1);
+    const [recreated] = await listTriggers(destination);
+    expect(String(recreated!.runWithTokenId)).not.toBe(String(trigger!.runWithTokenId));
+    const token = (await listTokens(destination)).find((t) => String(t.id) === String(recreated!.runWithTokenId))!;
+    expect(token).toMatchObject({ description: `[_internal] Token for triggering ${recreated!.configurationId}`, canManageBuckets: true, canReadAllFileUploads: true, isMasterToken: false });
+  });
+
+  test('an empty snapshot restores nothing and needs no Orchestrator', async () => {
+    const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'orchestrations-empty-'));
+    await fs.writeFile(path.join(empty, ORCHESTRATIONS_FILE), '[]');
+    await fs.writeFile(path.join(empty, 'triggers.json'), '[]');
+    expect(await run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: empty })).toEqual({ idMap: [], created: [], existing: [] });
+    expect(await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir: empty })).toEqual({ created: [], existing: [], skipped: [] });
+    expect(await run(activities.rewriteOrchestrationReferences, { destination: pair.destinationRef, idMap: [] })).toEqual({ updated: [] });
+  });
+
+  test('a snapshot without orchestrations.json is malformed (not retryable)', async () => {
+    const broken = await fs.mkdtemp(path.join(os.tmpdir(), 'orchestrations-broken-'));
+    await expect(run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: broken })).rejects.toMatchObject({ name: 'MalformedSnapshotError' });
+  });
+});
