@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { createDataConverter } from '../worker/payload-codec';
 
 export interface TemporalTarget {
   address: string;
@@ -18,5 +19,5 @@ export async function connectClient(target: TemporalTarget): Promise<Client> {
   const connection = await Connection.connect({ address: target.address }).catch((error: Error) => {
     throw new Error(`cannot reach Temporal at ${target.address} (${error.message}): start it with "npm run temporal" or set TEMPORAL_ADDRESS`);
   });
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, dataConverter: await createDataConverter() });
 }

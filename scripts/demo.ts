@@ -13,6 +13,7 @@ import { formatStatus, getMigrationStatus } from '../client/commands/status';
 import { decideMigration } from '../client/commands/decide';
 import { startDevServer, type DevServer } from './temporal-server';
 import { startStackPair } from './stack-pair';
+import { createDataConverter } from '../worker/payload-codec';
 
 async function main() {
   const opts = new Command('npm run demo --')
@@ -39,9 +40,10 @@ async function main() {
 
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const dataConverter = await createDataConverter();
+  const client = new Client({ connection, dataConverter });
   const taskQueue = 'stack-migrate-demo';
-  const worker = await createMigrationWorker({ connection: nativeConnection, taskQueue, snapshotRoot: path.join(dataDir, 'snapshots') });
+  const worker = await createMigrationWorker({ connection: nativeConnection, taskQueue, snapshotRoot: path.join(dataDir, 'snapshots'), dataConverter });
   try {
     await worker.runUntil(async () => {
       const handle = await startMigration(client, taskQueue, { source: stacks.sourceRef, destination: stacks.destinationRef });

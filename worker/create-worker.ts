@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createActivityDeps, type ActivityDeps } from '../activities';
 
@@ -10,6 +11,8 @@ export interface WorkerOptions {
   deps?: ActivityDeps;
   snapshotRoot?: string;
   maxConcurrentActivityTaskExecutions?: number;
+  /** Must match the clients' (worker/payload-codec.ts): payloads are encrypted at rest. */
+  dataConverter: DataConverter;
 }
 
 /** The migration worker: our workflows (bundled from workflows/) and every activity with its dependencies. */
@@ -22,5 +25,6 @@ export async function createMigrationWorker(options: WorkerOptions): Promise<Wor
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 16,
+    dataConverter: options.dataConverter,
   });
 }

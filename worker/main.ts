@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { createMigrationWorker, DEFAULT_TASK_QUEUE } from './create-worker';
+import { createDataConverter } from './payload-codec';
 
 async function main() {
   const address = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
@@ -11,7 +12,7 @@ async function main() {
   const snapshotRoot = path.resolve(process.env.STACK_MIGRATE_SNAPSHOT_ROOT ?? '.data/snapshots');
   const connection = await NativeConnection.connect({ address });
   try {
-    const worker = await createMigrationWorker({ connection, namespace, taskQueue, snapshotRoot });
+    const worker = await createMigrationWorker({ connection, namespace, taskQueue, snapshotRoot, dataConverter: await createDataConverter() });
     console.log(`stack-migrate worker: Temporal ${address}, namespace ${namespace}, task queue ${taskQueue}, snapshots in ${snapshotRoot}`);
     await worker.run();
   } finally {

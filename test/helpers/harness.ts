@@ -4,17 +4,31 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Client, type DataConverter } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createDataConverter } from '../../worker/payload-codec';
 import { createStackClient, type StackClient } from '../../stack';
 import { createMigrationWorker } from '../../worker/create-worker';
 import { startStackPair, type StackPair, type StackPairOptions } from '../../scripts/stack-pair';
 import { startTestTemporal, TEMPORAL_STARTUP_TIMEOUT_MS, type TestTemporal } from './temporal';
 
-// Worker state changes at INFO level would bury the test output; warnings and errors still show.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+/** Every line the SDK and our workflows logged in this test process, at any level, for tests that audit logs. */
+export const workerLogLines: string[] = [];
+// Worker state changes at INFO level would bury the test output: only warnings and errors are printed.
+Runtime.install({
+  logger: new DefaultLogger('DEBUG', (entry) => {
+    const line = `${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`;
+    workerLogLines.push(line);
+    if (entry.level === 'WARN' || entry.level === 'ERROR') console.warn(line);
+  }),
+});
 
 export interface Harness {
   temporal: TestTemporal;
+  /** A client with the same payload codec as the worker. */
+  client: Client;
+  dataConverter: DataConverter;
   snapshotRoot: string;
   stacks: StackPair;
   source: StackClient;
@@ -27,6 +41,8 @@ export function useHarness(stackOptions: StackPairOptions = { jobDelayMs: 10 }):
   const harness = {} as Harness;
   beforeAll(async () => {
     harness.temporal = await startTestTemporal();
+    harness.dataConverter = await createDataConverter({ STACK_MIGRATE_CODEC_KEY: randomBytes(32).toString('base64') });
+    harness.client = new Client({ connection: harness.temporal.client.connection, namespace: harness.temporal.namespace, dataConverter: harness.dataConverter });
     harness.snapshotRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'snapshots-'));
     harness.withWorker = async (fn) => {
       const taskQueue = `it-${randomUUID()}`;
@@ -35,6 +51,7 @@ export function useHarness(stackOptions: StackPairOptions = { jobDelayMs: 10 }):
         namespace: harness.temporal.namespace,
         taskQueue,
         snapshotRoot: harness.snapshotRoot,
+        dataConverter: harness.dataConverter,
       });
       return worker.runUntil(fn(taskQueue));
     };

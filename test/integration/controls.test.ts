@@ -10,7 +10,7 @@ import { waitForStep } from '../helpers/migration';
 const h = useHarness({ jobDelayMs: 10 });
 
 function start(taskQueue: string, extra: Record<string, unknown> = {}) {
-  return startMigration(h.temporal.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef, ...extra });
+  return startMigration(h.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef, ...extra });
 }
 
 type Failure = Error & { cause?: Error & { type?: string } };
@@ -30,14 +30,14 @@ describe('controls', () => {
       const handle = await start(taskQueue, { requestedBy: 'alice', options: { fourEyes: true } });
       await waitForStep(handle, 'awaiting-approval');
 
-      const own = await failureOf(decideMigration(h.temporal.client, handle.workflowId, 'approve', { by: 'Alice' }));
+      const own = await failureOf(decideMigration(h.client, handle.workflowId, 'approve', { by: 'Alice' }));
       expect(own).toBeInstanceOf(WorkflowUpdateFailedError);
       expect(own.cause?.message).toContain('four-eyes rule');
 
-      const approval = await decideMigration(h.temporal.client, handle.workflowId, 'approve', { by: 'bob', comment: 'checked the plan' });
+      const approval = await decideMigration(h.client, handle.workflowId, 'approve', { by: 'bob', comment: 'checked the plan' });
       expect(approval).toMatchObject({ decision: 'approved', by: 'bob', comment: 'checked the plan' });
 
-      const again = await failureOf(decideMigration(h.temporal.client, handle.workflowId, 'reject', { by: 'carol' }));
+      const again = await failureOf(decideMigration(h.client, handle.workflowId, 'reject', { by: 'carol' }));
       expect(again.cause?.message).toContain('already approved by bob');
       expect((await handle.result()).outcome).toBe('completed');
     });
@@ -64,7 +64,7 @@ describe('controls', () => {
       const handle = await start(taskQueue);
       await waitForStep(handle, 'awaiting-approval');
       await handle.signal(pauseSignal, { by: 'support', reason: 'destination maintenance tonight' });
-      await decideMigration(h.temporal.client, handle.workflowId, 'approve', { by: 'operator' });
+      await decideMigration(h.client, handle.workflowId, 'approve', { by: 'operator' });
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const paused = await handle.query(statusQuery);
       expect(paused.paused).toMatchObject({ by: 'support', reason: 'destination maintenance tonight' });

@@ -11,14 +11,14 @@ const h = useHarness();
 describe('migrateProject', () => {
   test('waits for approval, then copies buckets, tables with columns, primary keys, metadata and data, and aliases', async () => {
     await h.withWorker(async (taskQueue) => {
-      const handle = await startMigration(h.temporal.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
+      const handle = await startMigration(h.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
       const waiting = await waitForStep(handle, 'awaiting-approval');
       expect(waiting.validation?.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
       expect(waiting.validation?.plan.tables).toBeGreaterThan(0);
       expect(await h.destination.listBuckets()).toEqual([]); // nothing is written before the approval
 
       // A second start of the same migration finds the running one.
-      const again = await startMigration(h.temporal.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
+      const again = await startMigration(h.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
       expect(again.firstExecutionRunId).toBe(handle.firstExecutionRunId);
 
       await handle.signal(approveSignal, { by: 'operator@example.com', comment: 'go' });
@@ -60,7 +60,7 @@ describe('migrateProject', () => {
 
   test('a rejected migration writes nothing', async () => {
     await h.withWorker(async (taskQueue) => {
-      const handle = await startMigration(h.temporal.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
+      const handle = await startMigration(h.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
       await waitForStep(handle, 'awaiting-approval');
       await handle.signal(rejectSignal, { by: 'support', comment: 'wrong destination' });
       const result = await handle.result();
@@ -73,7 +73,7 @@ describe('migrateProject', () => {
   test('a destination that is not empty blocks the migration with a readable report', async () => {
     await h.destination.createBucket({ name: 'leftover', stage: 'in' });
     await h.withWorker(async (taskQueue) => {
-      const handle = await startMigration(h.temporal.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
+      const handle = await startMigration(h.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
       const failure = await handle.result().then(
         () => undefined,
         (error: unknown) => error,
