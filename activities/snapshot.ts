@@ -22,11 +22,24 @@ export function snapshotDirFor(root: string, snapshotId: string): string {
   return path.join(root, snapshotId.replace(/[^A-Za-z0-9._-]+/g, '_'));
 }
 
+/** The newest complete snapshot (one with a manifest) taken by a run of this migration, for a resumed run. */
+async function latestCompleteSnapshot(root: string, workflowId: string): Promise<string | undefined> {
+  const prefix = path.basename(snapshotDirFor(root, `${workflowId}-`));
+  const candidates: Array<{ dir: string; createdAt: string }> = [];
+  for (const entry of await fs.readdir(root).catch(() => [] as string[])) {
+    if (!entry.startsWith(prefix)) continue;
+    const manifest = await readJsonIfExists<SnapshotManifest>(path.join(root, entry, files.manifest));
+    if (manifest) candidates.push({ dir: path.join(root, entry), createdAt: manifest.createdAt });
+  }
+  return candidates.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]?.dir;
+}
+
 export function createSnapshotActivities(deps: ActivityDeps) {
   return {
     /** Buckets, tables, configurations and branch metadata as JSON files; answers the tables to export. */
-    async snapshotProjectMetadata(input: { source: StackRef; snapshotId: string }): Promise<SnapshotPlan> {
-      const snapshotDir = snapshotDirFor(deps.snapshotRoot, input.snapshotId);
+    async snapshotProjectMetadata(input: { source: StackRef; snapshotId: string; reuseLatestOf?: string }): Promise<SnapshotPlan> {
+      const reused = input.reuseLatestOf ? await latestCompleteSnapshot(deps.snapshotRoot, input.reuseLatestOf) : undefined;
+      const snapshotDir = reused ?? snapshotDirFor(deps.snapshotRoot, input.snapshotId);
       const manifest = await readJsonIfExists<SnapshotManifest>(path.join(snapshotDir, files.manifest));
       const client = await deps.stackClient(input.source);
       if (!manifest) {

@@ -26,7 +26,7 @@ const OWN_COMPONENTS = new Set<string>();
 
 export function createValidateActivities(deps: ActivityDeps) {
   return {
-    async validateMigration(input: { source: StackRef; destination: StackRef }): Promise<ValidationReport> {
+    async validateMigration(input: { source: StackRef; destination: StackRef; resume?: boolean }): Promise<ValidationReport> {
       const findings: Finding[] = [];
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
       const [sourceToken, destinationToken] = await Promise.all([
@@ -60,7 +60,7 @@ export function createValidateActivities(deps: ActivityDeps) {
         destination.listComponents(),
       ]);
 
-      checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings);
+      checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings, input.resume === true);
       checkComponents(components, sourceIndex, destinationIndex, findings);
       checkConfigurations(components, findings);
       for (const bucket of buckets.filter((b) => isLinked(b))) {
@@ -164,9 +164,19 @@ function checkBackends(source: TokenInfo, destination: TokenInfo, findings: Find
   }
 }
 
-function checkDestinationEmpty(bucketCount: number, components: ComponentWithConfigurations[], findings: Finding[]) {
+function checkDestinationEmpty(bucketCount: number, components: ComponentWithConfigurations[], findings: Finding[], resuming: boolean) {
   const configurations = components.filter((c) => !OWN_COMPONENTS.has(c.id)).flatMap((c) => (c.configurations ?? []).map((cfg) => `${c.id}/${cfg.id}`));
   if (bucketCount > 0 || configurations.length > 0) {
+    if (resuming) {
+      findings.push({
+        code: 'DESTINATION_RESUMED',
+        severity: 'warning',
+        entity: 'destination project',
+        message: `resuming into a destination that holds ${bucketCount} bucket(s) and ${configurations.length} configuration(s): what exists is kept and not duplicated`,
+        action: 'resume only a migration of this same source project into this destination',
+      });
+      return;
+    }
     findings.push({
       code: 'DESTINATION_NOT_EMPTY',
       severity: 'blocker',

@@ -41,6 +41,8 @@ export const migrationOptionsSchema = z.object({
   fourEyes: z.boolean().default(false),
   /** On cancellation, delete what this migration created in the destination. */
   cleanupOnCancel: z.boolean().default(false),
+  /** How long a long activity may go without a heartbeat before another worker takes it over. */
+  heartbeatTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
 });
 
 export const migrationInputSchema = z
@@ -50,6 +52,11 @@ export const migrationInputSchema = z
     requireApproval: z.boolean().default(true),
     /** Who started the migration (for the four-eyes rule and the report). */
     requestedBy: z.string().trim().min(1).optional(),
+    /**
+     * Continue a failed or cancelled migration into the same destination: what exists there is kept (nothing is
+     * duplicated) and the last complete snapshot of this migration is reused.
+     */
+    resume: z.boolean().default(false),
     options: migrationOptionsSchema.default(() => migrationOptionsSchema.parse({})),
   })
   .refine(

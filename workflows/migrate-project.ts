@@ -14,6 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities';
 import { describeIssues, migrationInputSchema, stackName, type MigrationInput, type MigrationInputDraft } from './input';
 import { MIGRATION_STEP, SOURCE_PROJECT_ID, SOURCE_STACK, DESTINATION_STACK } from './search-attributes';
@@ -45,7 +46,6 @@ import {
 export { approveSignal, rejectSignal, decideUpdate, pauseSignal, resumeSignal, statusQuery };
 
 const quick = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10m', retry: activityRetry });
-const long = proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout: '2m', retry: activityRetry });
 
 /** Tables moved by one child workflow: keeps every history far below Temporal's limits. */
 const TABLE_BATCH = 100;
@@ -59,6 +59,8 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
   }
   const input: MigrationInput = parsed.data;
   const info = workflowInfo();
+  const heartbeatTimeout: Duration = `${input.options.heartbeatTimeoutSeconds}s`;
+  const long = proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout, retry: activityRetry });
   const now = () => new Date().toISOString(); // deterministic in workflows: the time of the current task
   const status: MigrationStatus = {
     workflowId: info.workflowId,
@@ -146,7 +148,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
   try {
     return await CancellationScope.nonCancellable(async (): Promise<MigrationResult> => {
       setStep('validating');
-      const validation = await quick.validateMigration({ source: input.source, destination: input.destination });
+      const validation = await quick.validateMigration({ source: input.source, destination: input.destination, resume: input.resume });
       status.validation = validation;
       if (validation.findings.some((f) => f.severity === 'blocker')) {
         setStep('blocked');
@@ -170,7 +172,11 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
       }
 
       setStep('snapshotting');
-      const plan = await quick.snapshotProjectMetadata({ source: input.source, snapshotId: `${info.workflowId}-${info.firstExecutionRunId}` });
+      const plan = await quick.snapshotProjectMetadata({
+        source: input.source,
+        snapshotId: `${info.workflowId}-${info.firstExecutionRunId}`,
+        reuseLatestOf: input.resume ? info.workflowId : undefined,
+      });
       status.snapshotDir = plan.snapshotDir;
       const dataTables = plan.tables.filter((t) => !t.isAlias);
       status.progress.buckets.total = plan.bucketCount;
@@ -185,7 +191,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
         const batchSnapshots = await childScope.run(() =>
           executeChild(snapshotTableBatch, {
             workflowId: `${info.workflowId}-snapshot-tables-${n}`,
-            args: [{ source: input.source, snapshotDir: plan.snapshotDir, tableIds: batch.map((t) => t.id), concurrency: input.options.tableConcurrency }],
+            args: [{ source: input.source, snapshotDir: plan.snapshotDir, tableIds: batch.map((t) => t.id), concurrency: input.options.tableConcurrency, heartbeatTimeout }],
           }),
         );
         snapshots.push(...batchSnapshots);
@@ -214,6 +220,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
                 snapshotDir: plan.snapshotDir,
                 tables: batch.map((s) => ({ tableId: s.tableId, expected: { rows: s.rows, checksum: s.checksum } })),
                 concurrency: input.options.tableConcurrency,
+                heartbeatTimeout,
               },
             ],
           }),

@@ -1,17 +1,16 @@
 // Child workflows that move tables in batches, so the parent's history stays short however many tables a
 // project has (5,000 tables × 3 activities would pass Temporal's history limits in one workflow).
 import { CancellationScope, CancelledFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities';
 import type { StackRef } from './input';
 import { mapWithConcurrency } from './concurrency';
 import { activityRetry } from './retry';
 import type { Progress, TableDataSnapshot, TableFingerprint, TableVerification } from './types';
 
-const { snapshotTableData, restoreTable, verifyTable } = proxyActivities<MigrationActivities>({
-  startToCloseTimeout: '6h',
-  heartbeatTimeout: '2m',
-  retry: activityRetry,
-});
+function tableActivities(heartbeatTimeout: Duration) {
+  return proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout, retry: activityRetry });
+}
 
 export const batchProgressQuery = defineQuery<Progress>('batchProgress');
 
@@ -36,9 +35,11 @@ export interface SnapshotTableBatchInput {
   snapshotDir: string;
   tableIds: string[];
   concurrency: number;
+  heartbeatTimeout: Duration;
 }
 
 export async function snapshotTableBatch(input: SnapshotTableBatchInput): Promise<TableDataSnapshot[]> {
+  const { snapshotTableData } = tableActivities(input.heartbeatTimeout);
   const progress: Progress = { total: input.tableIds.length, done: 0, failed: 0 };
   setHandler(batchProgressQuery, () => progress);
   return eachUntilCancelled(input.tableIds, input.concurrency, async (tableId) => {
@@ -53,10 +54,12 @@ export interface RestoreTableBatchInput {
   snapshotDir: string;
   tables: Array<{ tableId: string; expected: TableFingerprint }>;
   concurrency: number;
+  heartbeatTimeout: Duration;
 }
 
 /** Restores each table (structure, metadata, data), then verifies it against its snapshot fingerprint. */
 export async function restoreTableBatch(input: RestoreTableBatchInput): Promise<TableVerification[]> {
+  const { restoreTable, verifyTable } = tableActivities(input.heartbeatTimeout);
   const progress: Progress = { total: input.tables.length, done: 0, failed: 0 };
   setHandler(batchProgressQuery, () => progress);
   return eachUntilCancelled(input.tables, input.concurrency, async ({ tableId, expected }) => {

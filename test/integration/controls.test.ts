@@ -93,4 +93,30 @@ describe('controls', () => {
       expect((await h.destination.listComponents()).flatMap((c) => c.configurations ?? [])).toEqual([]);
     });
   });
+
+  test('a cancelled migration resumed into the same destination finishes without duplicates', async () => {
+    await h.withWorker(async (taskQueue) => {
+      const first = await start(taskQueue, { requireApproval: false });
+      const deadline = Date.now() + 60_000;
+      while ((await h.destination.listBuckets()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await first.cancel();
+      await expect(first.result()).rejects.toThrow(WorkflowFailedError);
+      expect((await h.destination.listBuckets()).length).toBeGreaterThan(0); // partial destination, no clean-up
+
+      const blocked = await start(taskQueue, { requireApproval: false });
+      await expect(blocked.result()).rejects.toThrow(WorkflowFailedError); // without resume, a non-empty destination blocks
+
+      const resumed = await start(taskQueue, { requireApproval: false, resume: true });
+      const result = await resumed.result();
+      expect(result.outcome).toBe('completed');
+      expect(result.status.validation?.findings.map((f) => f.code)).toContain('DESTINATION_RESUMED');
+      expect(result.verification.every((v) => v.ok)).toBe(true);
+
+      const sourceConfigurations = (await h.source.listComponents()).flatMap((c) => (c.configurations ?? []).map((cfg) => `${c.id}/${cfg.id}:${cfg.rows?.length ?? 0}`));
+      const destinationConfigurations = (await h.destination.listComponents()).flatMap((c) => (c.configurations ?? []).map((cfg) => `${c.id}/${cfg.id}:${cfg.rows?.length ?? 0}`));
+      expect(destinationConfigurations.sort()).toEqual(sourceConfigurations.sort());
+      const sourceTables = new Map((await h.source.listTables()).map((t) => [t.id, t.rowsCount]));
+      for (const table of await h.destination.listTables()) expect(table.rowsCount).toBe(sourceTables.get(table.id));
+    });
+  });
 });
