@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { CsvRowParser, formatCsvRow } from '../../snapshot/csv';
-import { Fingerprinter, fingerprintStream } from '../../snapshot/fingerprint';
+import { Fingerprinter, fingerprintAlgorithmOf, fingerprintStream, murmur3x86x128 } from '../../snapshot/fingerprint';
 
 function parse(text: string, chunkSize = text.length): string[][] {
   const rows: string[][] = [];
@@ -77,5 +77,39 @@ describe('fingerprint', () => {
     await fingerprintStream(second, Readable.from([gzipSync(rows.slice(1).map(formatCsvRow).join(''))]), { gzipped: true, skipHeader: false });
     first.merge(second);
     expect(first.result()).toEqual(whole);
+  });
+});
+
+describe('row hash', () => {
+  const rows = [
+    ['1', 'Alice'],
+    ['2', 'Bob'],
+  ];
+
+  test('MurmurHash3 x86_128 of UTF-16LE matches a reference implementation', () => {
+    // Values from a direct port of the reference C code run on Buffer.from(s, 'utf16le').
+    const out = new Uint32Array(4);
+    murmur3x86x128('hello', out);
+    expect(Array.from(out)).toEqual([0x498e4989, 0x6c081b48, 0x2cf3f74, 0x2cf72941]);
+    murmur3x86x128('ünïcødé ✓ 😀x', out);
+    expect(Array.from(out)).toEqual([0xcb287cb1, 0xcb80a838, 0x6676c4a4, 0x1105bbfe]);
+    murmur3x86x128('abcdefghijklmnopq', out);
+    expect(Array.from(out)).toEqual([0xfec38c83, 0xea62e9e1, 0xc69074d6, 0x67a5f76d]);
+  });
+
+  test('new fingerprints say their algorithm; old SHA-1 checksums are still reproduced', () => {
+    const m3 = new Fingerprinter();
+    const sha1 = new Fingerprinter('sha1');
+    for (const row of rows) {
+      m3.addRow(row);
+      sha1.addRow(row);
+    }
+    expect(m3.result().checksum).toMatch(/^m3:[0-9a-f]{32}$/);
+    expect(sha1.result().checksum).toMatch(/^[0-9a-f]{40}$/);
+    const again = Fingerprinter.matching(sha1.result().checksum);
+    for (const row of [...rows].reverse()) again.addRow(row);
+    expect(again.result()).toEqual(sha1.result());
+    expect(fingerprintAlgorithmOf(m3.result().checksum)).toBe('m3');
+    expect(() => m3.merge(sha1)).toThrow(/cannot merge/);
   });
 });
