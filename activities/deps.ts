@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import { createStackClient, type StackClient } from '../stack';
+import { createStackClient, limiterForStack, type StackClient } from '../stack';
 import type { StackRef } from '../workflows/input';
+import type { MigrationMetrics } from './metrics';
 
 /** What activities need from the worker; tests and the worker build it with `createActivityDeps`. */
 export interface ActivityDeps {
@@ -9,6 +10,8 @@ export interface ActivityDeps {
   stackClient(ref: StackRef): Promise<StackClient>;
   /** Folder under which snapshots are written (shared by every worker that runs this task queue). */
   snapshotRoot: string;
+  /** Counters for the worker's /metrics endpoint; optional (tests omit it). */
+  metrics?: MigrationMetrics;
 }
 
 /**
@@ -42,7 +45,8 @@ export function createActivityDeps(options: { snapshotRoot: string; env?: NodeJS
   return {
     snapshotRoot: options.snapshotRoot,
     async stackClient(ref) {
-      return createStackClient({ url: ref.url, token: await resolveTokenRef(ref.tokenRef, options.env) });
+      // One adaptive limit per stack for the whole worker process: every activity's requests share it.
+      return createStackClient({ url: ref.url, token: await resolveTokenRef(ref.tokenRef, options.env), limiter: limiterForStack(ref.url) });
     },
   };
 }

@@ -14,6 +14,7 @@ import { PassThrough, Readable } from 'node:stream';
 import got, { RequestError, TimeoutError, type Got } from 'got';
 import { z } from 'zod';
 import { StackError, kindForJobErrorCode, kindForStatus, parseRetryAfter, redact, type StackErrorKind } from './errors';
+import { isOverloadStatus, type AdaptiveLimiter, type LimiterPermit } from './limiter';
 import {
   ApiIndexSchema,
   BucketSchema,
@@ -63,6 +64,11 @@ export interface StackClientOptions {
   jobTimeoutMs?: number;
   /** Called after every poll of a job (e.g. to heartbeat a Temporal activity during a long import). */
   onJobPoll?: (job: Job) => void;
+  /**
+   * Shared adaptive limit of in-flight requests to this stack (stack/limiter.ts): API calls and object-store
+   * transfers take a slot; 429/5xx answers shrink it, successes grow it back. Without it, no limit.
+   */
+  limiter?: AdaptiveLimiter;
 }
 
 export interface CreateBucketInput {
@@ -203,6 +209,7 @@ export class StackClient {
   readonly #pollMs: number;
   readonly #jobTimeoutMs: number;
   readonly #onJobPoll?: (job: Job) => void;
+  readonly #limiter?: AdaptiveLimiter;
   /** Storage API requests: carry the token, never follow redirects. */
   readonly #api: Got;
   /** Object store requests: never carry the Storage API token. */
@@ -232,6 +239,7 @@ export class StackClient {
     this.#pollMs = options.jobPollIntervalMs ?? DEFAULT_POLL_MS;
     this.#jobTimeoutMs = options.jobTimeoutMs ?? Number.POSITIVE_INFINITY;
     this.#onJobPoll = options.onJobPoll;
+    this.#limiter = options.limiter;
 
     this.#api = got.extend({
       headers: { 'x-storageapi-token': options.token, 'user-agent': 'stack-migrate', accept: 'application/json' },
@@ -497,12 +505,15 @@ export class StackClient {
     const endpoint = `GET ${this.#describeObjectUrl(file.url)}`;
     let text: string;
     let response;
+    const permit = await this.#limiter?.acquire();
     try {
       response = await this.#objects(file.url, { responseType: 'text', timeout: { request: this.#timeoutMs } });
       text = response.body;
     } catch (error) {
+      permit?.release();
       throw this.#transportError(error, endpoint);
     }
+    settlePermit(permit, response.statusCode);
     if (response.statusCode >= 400) {
       throw this.#objectStoreHttpError(response.statusCode, response.headers['retry-after'], endpoint);
     }
@@ -537,19 +548,29 @@ export class StackClient {
       return out;
     }
     const endpoint = `GET ${this.#describeObjectUrl(target)}`;
-    const request = this.#objects.stream(target, { headers });
-    request.on('error', (error: unknown) => out.destroy(this.#transportError(error, endpoint)));
-    request.once('response', (response: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => {
-      if (response.statusCode >= 400) {
-        request.destroy();
-        out.destroy(this.#objectStoreHttpError(response.statusCode, response.headers['retry-after'], endpoint));
-        return;
-      }
-      request.pipe(out);
-    });
-    out.once('close', () => {
-      if (!request.destroyed) request.destroy();
-    });
+    // A slot of the stack's limiter is held until the answer's headers arrive, not for the whole transfer.
+    const start = (permit?: LimiterPermit) => {
+      if (out.destroyed) return void permit?.release();
+      const request = this.#objects.stream(target, { headers });
+      request.on('error', (error: unknown) => {
+        permit?.release();
+        out.destroy(this.#transportError(error, endpoint));
+      });
+      request.once('response', (response: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => {
+        settlePermit(permit, response.statusCode);
+        if (response.statusCode >= 400) {
+          request.destroy();
+          out.destroy(this.#objectStoreHttpError(response.statusCode, response.headers['retry-after'], endpoint));
+          return;
+        }
+        request.pipe(out);
+      });
+      out.once('close', () => {
+        if (!request.destroyed) request.destroy();
+      });
+    };
+    if (this.#limiter) this.#limiter.acquire().then(start, (error: Error) => out.destroy(error));
+    else start();
     return out;
   }
 
@@ -684,11 +705,14 @@ export class StackClient {
     const target = `${origin}${fullPath}${qs ? `?${qs}` : ''}`;
 
     let response;
+    const permit = await this.#limiter?.acquire();
     try {
       response = await this.#api(target, { method, ...(options.headers ? { headers: options.headers } : {}), ...(options.json !== undefined ? { json: options.json } : {}) });
     } catch (error) {
+      permit?.release();
       throw this.#transportError(error, endpoint);
     }
+    settlePermit(permit, response.statusCode);
     const status = response.statusCode;
     const text = typeof response.body === 'string' ? response.body : '';
     if (status === 404 && options.allow404) return { status, body: null, endpoint };
@@ -1011,13 +1035,16 @@ export class StackClient {
     const endpoint = `PUT ${this.#describeObjectUrl(target)}`;
     const source = Buffer.isBuffer(body) ? body : toReadable(body());
     let response;
+    const permit = await this.#limiter?.acquire();
     try {
       response = await this.#objects.put(target, {
         body: source,
         headers: { authorization: `Bearer ${accessToken}`, 'content-type': contentType },
         responseType: 'text',
       });
+      settlePermit(permit, response.statusCode);
     } catch (error) {
+      permit?.release();
       throw this.#transportError(error, endpoint);
     } finally {
       if (source instanceof Readable && !source.destroyed && !source.readableEnded) source.destroy();
@@ -1065,6 +1092,14 @@ export class StackClient {
       return '(invalid url)';
     }
   }
+}
+
+/** Reports an HTTP answer to the stack's limiter: 429/5xx shrink it, other errors leave it, successes grow it. */
+function settlePermit(permit: LimiterPermit | undefined, status: number): void {
+  if (!permit) return;
+  if (isOverloadStatus(status)) permit.overloaded();
+  else if (status < 400) permit.success();
+  else permit.release();
 }
 
 function configPath(componentId: string): string {

@@ -7,3 +7,4 @@ export * from './triggers';
 export * from './services';
 export * from './encryption';
 export * from './gooddata';
+export * from './limiter';
