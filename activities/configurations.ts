@@ -13,6 +13,7 @@ import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel } from './conf
 /** Components whose configurations would run on their own: they arrive disabled, to be enabled by a human. */
 export const DISABLED_ON_ARRIVAL = new Set(['keboola.orchestrator', 'keboola.scheduler']);
 const DATA_APP = 'keboola.data-apps';
+const LEGACY_ORCHESTRATOR = 'orchestrator';
 const FLOW = 'keboola.orchestrator';
 
 export interface ConfigurationRef {
@@ -52,10 +53,39 @@ interface SnapshotConfiguration {
 
 export function createConfigurationActivities(deps: ActivityDeps) {
   return {
-    /** The configurations in the snapshot, in the order they are restored. */
+    /**
+     * The configurations in the snapshot, in the order they are restored. Those of the legacy `orchestrator`
+     * component are left out: the Orchestrator API creates them itself when an orchestration is restored.
+     */
     async listSnapshotConfigurations(input: { snapshotDir: string }): Promise<ConfigurationRef[]> {
-      const components = await readJson<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(input.snapshotDir, files.configurations));
-      return components.flatMap((component) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: String(c.id) })));
+      return snapshotConfigurationRefs(input.snapshotDir);
+    },
+
+    /**
+     * Compares each restored configuration with the snapshot after the documented changes (encrypted values
+     * emptied, OAuth ID removed, Flows disabled, component IDs translated): name, description, body, state,
+     * rows with their bodies and state, and the rows' order.
+     */
+    async verifyConfigurations(input: { destination: StackRef; snapshotDir: string }): Promise<{ checked: number; mismatches: Array<{ configuration: string; difference: string }> }> {
+      const client = await deps.stackClient(input.destination);
+      const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
+      const restored = new Map(
+        (await client.listComponents()).flatMap((component) => (component.configurations ?? []).map((cfg): [string, RestoredConfiguration] => [`${component.id}/${cfg.id}`, cfg])),
+      );
+      const mismatches: Array<{ configuration: string; difference: string }> = [];
+      let checked = 0;
+      for (const ref of await snapshotConfigurationRefs(input.snapshotDir)) {
+        const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
+        if (!destinationComponentId) continue; // skipped on purpose and reported
+        const id = `${destinationComponentId}/${ref.configId}`;
+        const snapshot = await readJson<SnapshotConfiguration>(path.join(input.snapshotDir, files.configuration(ref.componentId, ref.configId)));
+        const actual = restored.get(id);
+        checked++;
+        const difference = actual ? describeDifference(ref.componentId, snapshot, actual, destinationComponents) : 'missing in the destination';
+        if (difference) mismatches.push({ configuration: id, difference });
+        if (checked % 100 === 0) Context.current().heartbeat(checked);
+      }
+      return { checked, mismatches };
     },
 
     /**
@@ -72,6 +102,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
         context.heartbeat(results);
       }
       await writeJsonAtomic(path.join(input.snapshotDir, files.configurationResults(input.batchNumber)), results);
+      deps.metrics?.entitiesMigrated('configurations', results.filter((r) => r.created).length);
       return {
         restored: results.filter((r) => !r.skipped).length,
         created: results.filter((r) => r.created).length,
@@ -161,6 +192,62 @@ export function sanitize(componentId: string, value: unknown, destinationCompone
     }
   }
   return copy;
+}
+
+async function snapshotConfigurationRefs(snapshotDir: string): Promise<ConfigurationRef[]> {
+  const components = await readJson<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(snapshotDir, files.configurations));
+  return components
+    .filter((component) => component.id !== LEGACY_ORCHESTRATOR)
+    .flatMap((component) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: String(c.id) })));
+}
+
+interface RestoredConfiguration {
+  name?: string | null;
+  description?: string | null;
+  configuration?: unknown;
+  state?: unknown;
+  isDisabled?: boolean;
+  rowsSortOrder?: unknown;
+  rows?: Array<{ id: string; configuration?: unknown; state?: unknown }>;
+}
+
+/** What differs between a snapshot configuration (after the documented changes) and its restored copy, if anything. */
+function describeDifference(
+  componentId: string,
+  snapshot: SnapshotConfiguration,
+  actual: RestoredConfiguration,
+  destinationComponents: ReadonlySet<string>,
+): string | undefined {
+  const ignore = () => undefined;
+  if (actual.name !== snapshot.name) return 'name';
+  if ((actual.description ?? '') !== (snapshot.description ?? '')) return 'description';
+  if (!sameJson(actual.configuration, sanitize(componentId, snapshot.configuration, destinationComponents, ignore))) return 'configuration body';
+  if (!sameJson(actual.state ?? {}, snapshot.state ?? {})) return 'state';
+  if ((actual.isDisabled ?? false) !== (DISABLED_ON_ARRIVAL.has(componentId) || snapshot.isDisabled === true)) return 'disabled flag';
+  if (snapshot.rowsSortOrder?.length && !sameJson(actual.rowsSortOrder, snapshot.rowsSortOrder)) return 'rows sort order';
+  const rows = new Map((actual.rows ?? []).map((row) => [String(row.id), row]));
+  if (rows.size !== (snapshot.rows ?? []).length) return `rows: ${(snapshot.rows ?? []).length} expected, ${rows.size} found`;
+  for (const row of snapshot.rows ?? []) {
+    const copy = rows.get(String(row.id));
+    if (!copy) return `row ${row.id} missing`;
+    if (!sameJson(copy.configuration, sanitize(componentId, row.configuration, destinationComponents, ignore))) return `row ${row.id} body`;
+    if (!sameJson(copy.state ?? {}, row.state ?? {})) return `row ${row.id} state`;
+  }
+  return undefined;
+}
+
+/** JSON equality regardless of key order (PHP's empty `[]` and `{}` count as the same). */
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? '{}' : `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
 }
 
 function isEmptyObject(value: unknown): boolean {

@@ -5,6 +5,7 @@ import { createBucketActivities } from './buckets';
 import { createCleanupActivities } from './cleanup';
 import { createConfigurationActivities } from './configurations';
 import { createOrchestrationActivities } from './orchestrations';
+import { createProjectActivities } from './project';
 import { createReportActivities } from './report';
 import { createSnapshotActivities } from './snapshot';
 import { createTableActivities } from './tables';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
   return withFailureMapping({
     ...createValidateActivities(deps),
     ...createSnapshotActivities(deps),
+    ...createProjectActivities(deps),
     ...createBucketActivities(deps),
     ...createTableActivities(deps),
     ...createConfigurationActivities(deps),

@@ -18,7 +18,7 @@ import {
   type Trigger,
 } from '../stack';
 import type { StackRef } from '../workflows/input';
-import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
+import { files, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
 
@@ -232,7 +232,8 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
 type SnapshotOrchestration = OrchestrationDetail;
 
 async function readSnapshotOrchestrations(snapshotDir: string): Promise<SnapshotOrchestration[]> {
-  const list = await readJson<SnapshotOrchestration[]>(path.join(snapshotDir, ORCHESTRATIONS_FILE));
+  // Keboola's own backups have no orchestrations.json (it is our extension of the layout): nothing to restore.
+  const list = (await readJsonIfExists<SnapshotOrchestration[]>(path.join(snapshotDir, ORCHESTRATIONS_FILE))) ?? [];
   if (!Array.isArray(list) || list.some((o) => !o || (typeof o.id !== 'number' && typeof o.id !== 'string') || typeof o.name !== 'string')) {
     throw ApplicationFailure.nonRetryable(`${ORCHESTRATIONS_FILE} in ${snapshotDir} is not a list of orchestrations: take a new snapshot`, 'MalformedSnapshot');
   }

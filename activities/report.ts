@@ -9,7 +9,8 @@ import type { ConfigurationRestoreResult } from './configurations';
 
 export interface ReportInput {
   workflowId: string;
-  source: StackRef;
+  /** The source project, or the snapshot folder (`file://...`) a restore read from. */
+  source: Pick<StackRef, 'url' | 'projectId'>;
   destination: StackRef;
   snapshotDir: string;
   validation: ValidationReport;

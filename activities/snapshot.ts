@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
-import { files, readJsonIfExists, SNAPSHOT_FORMAT_VERSION, writeJsonAtomic, type SnapshotManifest } from '../snapshot/layout';
+import { files, MalformedSnapshotError, readJson, readJsonIfExists, SNAPSHOT_FORMAT_VERSION, tableDataFiles, writeJsonAtomic, type SnapshotManifest } from '../snapshot/layout';
 import { tee } from '../snapshot/tee';
 import type { ActivityDeps } from './deps';
 
@@ -118,7 +118,53 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       }
       const record: TableDataSnapshot = { tableId: input.tableId, files: written, bytes, ...fingerprinter.result() };
       await writeJsonAtomic(recordFile, record);
+      deps.metrics?.bytesCopied('export', bytes);
       return record;
+    },
+
+    /**
+     * Reads a snapshot folder (ours or one made by Keboola's backup) and checks that it can be restored:
+     * the index files parse and every table's data files are present and complete gzip streams.
+     */
+    async inspectSnapshot(input: { snapshotDir: string }): Promise<SnapshotPlan> {
+      const dir = input.snapshotDir;
+      const buckets = await readJson<Array<{ id: string }>>(path.join(dir, files.buckets));
+      const tables = await readJson<Array<{ id: string; isAlias?: boolean; rowsCount?: number | null; dataSizeBytes?: number | null; columns?: string[] }>>(path.join(dir, files.tables));
+      const components = (await readJsonIfExists<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(dir, files.configurations))) ?? [];
+      if (!Array.isArray(buckets) || !Array.isArray(tables) || !Array.isArray(components)) {
+        throw new MalformedSnapshotError(`${dir}: buckets.json, tables.json and configurations.json must each hold a list`);
+      }
+      for (const table of tables) {
+        if (typeof table?.id !== 'string' || !Array.isArray(table.columns)) throw new MalformedSnapshotError(`${dir}/tables.json: an entry has no id or no columns list`);
+      }
+      for (const component of components) {
+        for (const configuration of component.configurations ?? []) {
+          await readJson(path.join(dir, files.configuration(component.id, String(configuration.id))));
+        }
+      }
+      return {
+        snapshotDir: dir,
+        bucketCount: buckets.length,
+        configurationCount: components.reduce((sum, c) => sum + (c.configurations?.length ?? 0), 0),
+        tables: tables.map((t) => ({ id: t.id, isAlias: t.isAlias === true, rowsCount: t.rowsCount ?? 0, dataSizeBytes: t.dataSizeBytes ?? 0 })),
+      };
+    },
+
+    /** The fingerprint of one table's data files in a snapshot, read from disk; the snapshot is not changed. */
+    async fingerprintSnapshotTable(input: { snapshotDir: string; tableId: string }): Promise<TableDataSnapshot> {
+      const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(input.tableId)));
+      if (record) return record;
+      const data = await tableDataFiles(input.snapshotDir, input.tableId);
+      const fingerprinter = new Fingerprinter();
+      let bytes = 0;
+      for (const file of data.files) {
+        await fingerprintStream(fingerprinter, createReadStream(file), { gzipped: true, skipHeader: !data.sliced }).catch((error: Error) => {
+          throw new MalformedSnapshotError(`${file} cannot be read as gzipped CSV (${error.message}): the snapshot is truncated or corrupted`);
+        });
+        bytes += (await fs.stat(file)).size;
+        Context.current().heartbeat();
+      }
+      return { tableId: input.tableId, files: data.files.map((f) => path.relative(input.snapshotDir, f)), bytes, ...fingerprinter.result() };
     },
 
     /** Writes our manifest; after this the snapshot is complete and never changes. */

@@ -1,6 +1,8 @@
 // Pre-migration validation (DESIGN §3): reads both projects, writes nothing, and returns every blocker and
 // warning with a stable code and what to do about it, plus the plan (counts and bytes).
-import type { ApiIndex, ComponentWithConfigurations, StackClient, TokenInfo } from '../stack';
+import * as path from 'node:path';
+import type { ApiIndex, Bucket, ComponentWithConfigurations, Configuration, StackClient, Table, TokenInfo } from '../stack';
+import { files, readJson, readJsonIfExists } from '../snapshot/layout';
 import { StackError } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { Finding, Plan, ValidationReport } from '../workflows/types';
@@ -33,62 +35,131 @@ export function createValidateActivities(deps: ActivityDeps) {
         verify(source, 'source', findings),
         verify(destination, 'destination', findings),
       ]);
-      const emptyPlan: Plan = { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0, rows: 0, bytes: 0 };
       if (!sourceToken || !destinationToken) {
-        return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, plan: emptyPlan };
+        return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, plan: EMPTY_PLAN };
       }
       checkProject(sourceToken, input.source, 'source', findings);
       checkProject(destinationToken, input.destination, 'destination', findings);
-      if (!destinationToken.canManageBuckets) {
-        findings.push({
-          code: 'DESTINATION_TOKEN_READ_ONLY',
-          severity: 'blocker',
-          entity: `project ${input.destination.projectId}`,
-          message: 'the destination token cannot manage buckets, so nothing could be restored',
-          action: 'use a master token (or a token with "manage buckets") of the destination project',
-        });
-      }
       checkBackends(sourceToken, destinationToken, findings);
-
-      const [sourceIndex, destinationIndex, buckets, tables, components, destinationBuckets, destinationComponents] = await Promise.all([
-        source.apiIndex(),
-        destination.apiIndex(),
-        source.listBuckets(),
-        source.listTables(),
-        source.listComponents(),
-        destination.listBuckets(),
-        destination.listComponents(),
-      ]);
-
-      checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings, input.resume === true);
-      checkComponents(components, sourceIndex, destinationIndex, findings);
-      checkConfigurations(components, findings);
-      for (const bucket of buckets.filter((b) => isLinked(b))) {
-        findings.push({
-          code: 'LINKED_BUCKET',
-          severity: 'warning',
-          entity: `bucket ${bucket.id}`,
-          message: 'linked (shared) buckets are not migrated: they belong to another project',
-          action: 'share the source bucket again on the destination stack and link it in the new project',
-        });
-      }
-
-      const ownBuckets = buckets.filter((b) => !isLinked(b) && !b.id.startsWith('sys.'));
-      const ownBucketIds = new Set(ownBuckets.map((b) => b.id));
-      const ownTables = tables.filter((t) => ownBucketIds.has(t.bucket?.id ?? t.id.split('.').slice(0, 2).join('.')));
-      const configurations = components.flatMap((c) => c.configurations ?? []);
-      const plan: Plan = {
-        buckets: ownBuckets.length,
-        tables: ownTables.filter((t) => !t.isAlias).length,
-        aliases: ownTables.filter((t) => t.isAlias).length,
-        configurations: configurations.length,
-        configurationRows: configurations.reduce((sum, c) => sum + (c.rows?.length ?? 0), 0),
-        rows: ownTables.filter((t) => !t.isAlias).reduce((sum, t) => sum + (t.rowsCount ?? 0), 0),
-        bytes: ownTables.filter((t) => !t.isAlias).reduce((sum, t) => sum + (t.dataSizeBytes ?? 0), 0),
-      };
+      const [sourceIndex, buckets, tables, components] = await Promise.all([source.apiIndex(), source.listBuckets(), source.listTables(), source.listComponents()]);
+      const plan = await checkDestinationAndContent(destination, destinationToken, input.destination, { sourceIndex, buckets, tables, components }, findings, input.resume === true);
       return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, plan };
     },
+
+    /** Validation of a restore from a snapshot folder: the snapshot stands in for the source project. */
+    async validateRestore(input: { destination: StackRef; snapshotDir: string }): Promise<ValidationReport> {
+      const findings: Finding[] = [];
+      const destination = await deps.stackClient(input.destination);
+      const destinationToken = await verify(destination, 'destination', findings);
+      const snapshot = await readSnapshotContent(input.snapshotDir);
+      const sourceProject = { id: 0, name: `snapshot ${path.basename(input.snapshotDir)}`, region: '', backend: snapshot.backends[0] ?? '' };
+      if (!destinationToken) return { sourceProject, destinationProject: describe(undefined), findings, plan: EMPTY_PLAN };
+      checkProject(destinationToken, input.destination, 'destination', findings);
+      const available = new Set(backendsOf(destinationToken));
+      for (const backend of snapshot.backends.filter((b) => !available.has(b))) {
+        findings.push({
+          code: backend === 'redshift' ? 'REDSHIFT_BACKEND' : 'BACKEND_MISMATCH',
+          severity: 'blocker',
+          entity: `project ${destinationToken.owner.id}`,
+          message: `the snapshot has ${backend} buckets, which the destination project has no backend for`,
+          action: backend === 'redshift' ? 'migrate the source project to Snowflake first, then take a new backup' : `create the destination project with the ${backend} backend`,
+        });
+      }
+      const plan = await checkDestinationAndContent(destination, destinationToken, input.destination, snapshot, findings, false);
+      return { sourceProject, destinationProject: describe(destinationToken), findings, plan };
+    },
   };
+}
+
+const EMPTY_PLAN: Plan = { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0, rows: 0, bytes: 0 };
+
+/** What is to be migrated, from a live source project or from a snapshot. */
+interface SourceContent {
+  /** The source stack's API index; absent for a snapshot (component names and flags then come from the destination). */
+  sourceIndex?: ApiIndex;
+  buckets: Bucket[];
+  tables: Table[];
+  components: ComponentWithConfigurations[];
+}
+
+/** The checks of the destination and of what moves there, shared by migrations and restores; returns the plan. */
+async function checkDestinationAndContent(
+  destination: StackClient,
+  destinationToken: TokenInfo,
+  ref: StackRef,
+  content: SourceContent,
+  findings: Finding[],
+  resume: boolean,
+): Promise<Plan> {
+  if (!destinationToken.canManageBuckets) {
+    findings.push({
+      code: 'DESTINATION_TOKEN_READ_ONLY',
+      severity: 'blocker',
+      entity: `project ${ref.projectId}`,
+      message: 'the destination token cannot manage buckets, so nothing could be restored',
+      action: 'use a master token (or a token with "manage buckets") of the destination project',
+    });
+  }
+  const [destinationIndex, destinationBuckets, destinationComponents] = await Promise.all([
+    destination.apiIndex(),
+    destination.listBuckets(),
+    destination.listComponents(),
+  ]);
+  const { buckets, tables, components } = content;
+  checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings, resume);
+  checkComponents(components, content.sourceIndex ?? destinationIndex, destinationIndex, findings);
+  checkConfigurations(components, findings);
+  const legacyOrchestrations = components.find((c) => c.id === 'orchestrator')?.configurations?.length ?? 0;
+  if (legacyOrchestrations > 0 && !destinationIndex.services.some((service) => service.id === 'orchestrator')) {
+    findings.push({
+      code: 'ORCHESTRATOR_UNAVAILABLE',
+      severity: 'blocker',
+      entity: `${legacyOrchestrations} legacy orchestration(s)`,
+      message: 'the destination stack offers no Orchestrator API, so legacy orchestrations cannot be recreated',
+      action: 'convert the legacy orchestrations to Flows in the source project first',
+    });
+  }
+  for (const bucket of buckets.filter((b) => isLinked(b))) {
+    findings.push({
+      code: 'LINKED_BUCKET',
+      severity: 'warning',
+      entity: `bucket ${bucket.id}`,
+      message: 'linked (shared) buckets are not migrated: they belong to another project',
+      action: 'share the source bucket again on the destination stack and link it in the new project',
+    });
+  }
+
+  const ownBuckets = buckets.filter((b) => !isLinked(b) && !b.id.startsWith('sys.'));
+  const ownBucketIds = new Set(ownBuckets.map((b) => b.id));
+  const ownTables = tables.filter((t) => ownBucketIds.has(t.bucket?.id ?? t.id.split('.').slice(0, 2).join('.')));
+  const dataTables = ownTables.filter((t) => !t.isAlias);
+  const configurations = components.flatMap((c) => c.configurations ?? []);
+  return {
+    buckets: ownBuckets.length,
+    tables: dataTables.length,
+    aliases: ownTables.length - dataTables.length,
+    configurations: configurations.length,
+    configurationRows: configurations.reduce((sum, c) => sum + (c.rows?.length ?? 0), 0),
+    rows: dataTables.reduce((sum, t) => sum + (t.rowsCount ?? 0), 0),
+    bytes: dataTables.reduce((sum, t) => sum + (t.dataSizeBytes ?? 0), 0),
+  };
+}
+
+/** A snapshot folder read as the source: its buckets, tables and configurations with their bodies. */
+async function readSnapshotContent(snapshotDir: string): Promise<SourceContent & { backends: string[] }> {
+  const buckets = await readJson<Bucket[]>(path.join(snapshotDir, files.buckets));
+  const tables = await readJson<Table[]>(path.join(snapshotDir, files.tables));
+  const index = (await readJsonIfExists<Array<{ id: string; name?: string; configurations?: Array<{ id: string }> }>>(path.join(snapshotDir, files.configurations))) ?? [];
+  const components: ComponentWithConfigurations[] = [];
+  for (const component of index) {
+    const configurations = [];
+    for (const configuration of component.configurations ?? []) {
+      configurations.push(await readJson<Configuration>(path.join(snapshotDir, files.configuration(component.id, String(configuration.id)))));
+    }
+    components.push({ ...component, configurations } as ComponentWithConfigurations);
+  }
+  const backends = [...new Set(buckets.filter((b) => !isLinked(b)).map((b) => b.backend).filter((b): b is string => typeof b === 'string'))];
+  return { buckets, tables, components, backends };
 }
 
 async function verify(client: StackClient, side: 'source' | 'destination', findings: Finding[]): Promise<TokenInfo | undefined> {

@@ -49,6 +49,25 @@ export async function snapshotTableBatch(input: SnapshotTableBatchInput): Promis
   });
 }
 
+export interface FingerprintTableBatchInput {
+  snapshotDir: string;
+  tableIds: string[];
+  concurrency: number;
+  heartbeatTimeout: Duration;
+}
+
+/** Reads tables' data files from a snapshot on disk (e.g. one made by Keboola's backup) and fingerprints them. */
+export async function fingerprintTableBatch(input: FingerprintTableBatchInput): Promise<TableDataSnapshot[]> {
+  const { fingerprintSnapshotTable } = tableActivities(input.heartbeatTimeout);
+  const progress: Progress = { total: input.tableIds.length, done: 0, failed: 0 };
+  setHandler(batchProgressQuery, () => progress);
+  return eachUntilCancelled(input.tableIds, input.concurrency, async (tableId) => {
+    const snapshot = await fingerprintSnapshotTable({ snapshotDir: input.snapshotDir, tableId });
+    progress.done++;
+    return snapshot;
+  });
+}
+
 export interface RestoreTableBatchInput {
   destination: StackRef;
   snapshotDir: string;

@@ -1,0 +1,327 @@
+// What every migration-like workflow shares: its status and the handlers that operators and support tooling
+// use (decide, approve/reject, pause/resume, status), entity boundaries where pause and cancellation take effect,
+// and the restore of a snapshot into the destination in DESIGN §3's order.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  executeChild,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { MigrationActivities } from '../activities';
+import { describeIssues, type MigrationInput, type StackRef } from './input';
+import { MIGRATION_STEP } from './search-attributes';
+import { chunk, mapWithConcurrency } from './concurrency';
+import { activityRetry } from './retry';
+import { restoreTableBatch } from './table-batches';
+import {
+  approveSignal,
+  decideUpdate,
+  decisionPayloadSchema,
+  pausePayloadSchema,
+  pauseSignal,
+  rejectSignal,
+  resumeSignal,
+  statusQuery,
+  type DecisionPayload,
+} from './controls';
+import {
+  emptyProgress,
+  type EntityType,
+  type MigrationStatus,
+  type MigrationStep,
+  type ReportLocation,
+  type TableDataSnapshot,
+  type TableVerification,
+  type ValidationReport,
+} from './types';
+
+/** Tables moved by one child workflow: keeps every history far below Temporal's limits. */
+export const TABLE_BATCH = 100;
+/** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
+const CONFIGURATION_BATCH = 50;
+
+type RunOptions = Pick<MigrationInput, 'options' | 'requestedBy'>;
+
+export interface RestoreOutcomeSummary {
+  verification: TableVerification[];
+  idMap: Array<{ type: string; oldId: string; newId: string }>;
+}
+
+export class MigrationRun {
+  readonly info = workflowInfo();
+  readonly status: MigrationStatus;
+  readonly heartbeatTimeout: Duration;
+  readonly quick = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10m', retry: activityRetry });
+  readonly long: ReturnType<typeof proxyActivities<MigrationActivities>>;
+  /** Child workflows get the cancellation request too; they stop at their own next table boundary. */
+  readonly childScope = new CancellationScope();
+  private cancelRequested = false;
+
+  constructor(private readonly run: RunOptions) {
+    this.heartbeatTimeout = `${run.options.heartbeatTimeoutSeconds}s`;
+    this.long = proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout: this.heartbeatTimeout, retry: activityRetry });
+    this.status = {
+      workflowId: this.info.workflowId,
+      step: 'validating',
+      progress: emptyProgress(),
+      failures: [],
+      startedAt: now(),
+      updatedAt: now(),
+    };
+    // Cancellation is observed, not obeyed at once: the work in flight finishes and the run stops at the next
+    // entity boundary, so no entity is left half-written.
+    CancellationScope.current().cancelRequested.catch(() => {
+      this.cancelRequested = true;
+    });
+    this.installHandlers();
+  }
+
+  private installHandlers() {
+    const status = this.status;
+    setHandler(statusQuery, () => status);
+    const record = (decision: 'approved' | 'rejected', payload: DecisionPayload) => {
+      const valid = decisionPayloadSchema.parse(payload);
+      status.approval = { decision, by: valid.by, comment: valid.comment, at: now() };
+      status.updatedAt = now();
+      return status.approval;
+    };
+    const refusal = (payload: DecisionPayload): string | undefined => {
+      const valid = decisionPayloadSchema.safeParse(payload);
+      if (!valid.success) return `invalid decision: ${describeIssues(valid.error)}`;
+      if (status.approval) return `already ${status.approval.decision} by ${status.approval.by}`;
+      if (!['validating', 'awaiting-approval'].includes(status.step)) return `the migration is ${status.step}, not waiting for a decision`;
+      const starter = this.run.requestedBy;
+      if (this.run.options.fourEyes && starter && valid.data.by.toLowerCase() === starter.toLowerCase()) {
+        return `four-eyes rule: ${valid.data.by} started this migration and cannot also decide it; ask a colleague`;
+      }
+      return undefined;
+    };
+    const signalHandler = (decision: 'approved' | 'rejected') => (payload: DecisionPayload) => {
+      const why = refusal(payload);
+      if (why) {
+        const message = `ignored ${decision === 'approved' ? 'approve' : 'reject'} signal: ${why}`;
+        log.warn(message);
+        status.failures.push({ entity: 'signal', message });
+        return;
+      }
+      record(decision, payload);
+    };
+    setHandler(approveSignal, signalHandler('approved'));
+    setHandler(rejectSignal, signalHandler('rejected'));
+    setHandler(decideUpdate, (payload) => record(payload.decision === 'approve' ? 'approved' : 'rejected', payload), {
+      validator: (payload) => {
+        if (payload?.decision !== 'approve' && payload?.decision !== 'reject') throw new Error('decision must be "approve" or "reject"');
+        const why = refusal(payload);
+        if (why) throw new Error(why);
+      },
+    });
+    setHandler(pauseSignal, (payload) => {
+      const valid = pausePayloadSchema.safeParse(payload);
+      if (!valid.success) return void status.failures.push({ entity: 'signal', message: `ignored pause signal: ${describeIssues(valid.error)}` });
+      status.paused = { by: valid.data.by, reason: valid.data.reason, at: now() };
+    });
+    setHandler(resumeSignal, () => {
+      status.paused = undefined;
+    });
+  }
+
+  setStep(step: MigrationStep) {
+    this.status.step = step;
+    this.status.updatedAt = now();
+    upsertSearchAttributes([{ key: MIGRATION_STEP, value: step }]);
+  }
+
+  advance(type: EntityType, by = 1) {
+    this.status.progress[type].done += by;
+    this.status.updatedAt = now();
+  }
+
+  /** An entity boundary: waits while paused, and stops here when a cancellation was requested. */
+  async boundary() {
+    await condition(() => !this.status.paused || this.cancelRequested);
+    if (this.cancelRequested) throw new CancelledFailure('the migration was cancelled');
+  }
+
+  /** Records the validation; fails with a readable list when anything blocks. */
+  checkValidation(validation: ValidationReport) {
+    this.status.validation = validation;
+    const blockers = validation.findings.filter((f) => f.severity === 'blocker');
+    if (blockers.length === 0) return;
+    this.setStep('blocked');
+    throw ApplicationFailure.create({
+      type: 'ValidationBlocked',
+      nonRetryable: true,
+      message: [
+        `validation found ${blockers.length} blocker(s); nothing was written to the destination:`,
+        ...blockers.map((f) => `- [${f.code}] ${f.entity ? `${f.entity}: ` : ''}${f.message}. What to do: ${f.action}.`),
+      ].join('\n'),
+      details: [validation],
+    });
+  }
+
+  /** Waits for an approval or rejection (or cancellation); true when approved. */
+  async awaitApproval(required: boolean): Promise<boolean> {
+    if (required && !this.status.approval) {
+      this.setStep('awaiting-approval');
+      const hours = this.run.options.approvalTimeoutHours;
+      const decided = await condition(() => this.status.approval !== undefined || this.cancelRequested, `${hours}h`);
+      if (!decided) {
+        throw ApplicationFailure.nonRetryable(`nobody approved or rejected the migration within ${hours} hours: start it again when it can be approved`, 'ApprovalTimeout');
+      }
+    }
+    await this.boundary();
+    if (this.status.approval?.decision === 'rejected') {
+      this.setStep('rejected');
+      return false;
+    }
+    return true;
+  }
+
+  /** Everything of a snapshot into the destination, in DESIGN §3's order; tables verified as they land. */
+  async restore(destination: StackRef, snapshotDir: string, snapshots: TableDataSnapshot[]): Promise<RestoreOutcomeSummary> {
+    const { quick, long, status } = this;
+    const concurrency = this.run.options;
+    await this.boundary();
+    this.setStep('restoring');
+    await quick.restoreBranchMetadata({ destination, snapshotDir });
+    const buckets = await quick.restoreBuckets({ destination, snapshotDir });
+    this.advance('buckets', buckets.created.length + buckets.existing.length);
+    status.progress.buckets.total = buckets.created.length + buckets.existing.length;
+    for (const skipped of buckets.skipped) status.failures.push({ entity: `bucket ${skipped.id}`, message: `skipped: ${skipped.reason}` });
+
+    const restorable = new Set([...buckets.created, ...buckets.existing]);
+    const toRestore = snapshots.filter((s) => restorable.has(s.tableId.split('.').slice(0, 2).join('.')));
+    const verification: TableVerification[] = [];
+    for (const [n, batch] of chunk(toRestore, TABLE_BATCH).entries()) {
+      await this.boundary();
+      const batchVerification = await this.childScope.run(() =>
+        executeChild(restoreTableBatch, {
+          workflowId: `${this.info.workflowId}-restore-tables-${n}`,
+          args: [
+            {
+              destination,
+              snapshotDir,
+              tables: batch.map((s) => ({ tableId: s.tableId, expected: { rows: s.rows, checksum: s.checksum } })),
+              concurrency: concurrency.tableConcurrency,
+              heartbeatTimeout: this.heartbeatTimeout,
+            },
+          ],
+        }),
+      );
+      verification.push(...batchVerification);
+      this.advance('tables', batch.length);
+      this.advance('tableData', batch.length);
+    }
+
+    await this.boundary();
+    const aliases = await quick.restoreAliases({ destination, snapshotDir });
+    this.advance('aliases', aliases.created.length + aliases.existing.length);
+    for (const skipped of aliases.skipped) status.failures.push({ entity: `alias ${skipped.id}`, message: `skipped: ${skipped.reason}` });
+
+    const configurations = await quick.listSnapshotConfigurations({ snapshotDir });
+    status.progress.configurations.total = configurations.length;
+    await mapWithConcurrency(chunk(configurations, CONFIGURATION_BATCH), concurrency.configurationConcurrency, async (batch, batchNumber) => {
+      await this.boundary();
+      const summary = await long.restoreConfigurations({ destination, snapshotDir, batchNumber, batch });
+      this.advance('configurations', summary.restored);
+      status.progress.configurations.failed += summary.skipped.length;
+      for (const skipped of summary.skipped) status.failures.push({ entity: `configuration ${skipped.id}`, message: `skipped: ${skipped.reason}` });
+    });
+    const configurationCheck = await long.verifyConfigurations({ destination, snapshotDir });
+    if (configurationCheck.mismatches.length > 0) {
+      throw ApplicationFailure.create({
+        type: 'VerificationFailed',
+        nonRetryable: true,
+        message: `verification found ${configurationCheck.mismatches.length} configuration(s) that differ from the source beyond the documented changes: ${configurationCheck.mismatches
+          .slice(0, 10)
+          .map((m) => `${m.configuration} (${m.difference})`)
+          .join('; ')}`,
+        details: [configurationCheck.mismatches],
+      });
+    }
+
+    // Legacy orchestrations get new IDs: recreate them, then point Flows, schedules and triggers at the new ones.
+    await this.boundary();
+    const orchestrations = await long.restoreOrchestrations({ destination, snapshotDir });
+    if (orchestrations.idMap.length > 0) await long.rewriteOrchestrationReferences({ destination, idMap: orchestrations.idMap });
+    const triggers = await long.restoreTriggers({ destination, snapshotDir, idMap: orchestrations.idMap });
+    for (const skipped of triggers.skipped) status.failures.push({ entity: `trigger ${skipped.id}`, message: `skipped: ${skipped.reason}` });
+
+    return {
+      verification,
+      idMap: orchestrations.idMap.map((entry) => ({ type: 'orchestration', oldId: entry.oldId, newId: entry.newId })),
+    };
+  }
+
+  async writeReport(args: {
+    source: Pick<StackRef, 'url' | 'projectId'>;
+    destination: StackRef;
+    snapshotDir: string;
+    outcome: RestoreOutcomeSummary;
+  }): Promise<ReportLocation> {
+    this.setStep('reporting');
+    const report = await this.quick.writeReport({
+      workflowId: this.info.workflowId,
+      source: args.source,
+      destination: args.destination,
+      snapshotDir: args.snapshotDir,
+      validation: this.status.validation!,
+      approval: this.status.approval,
+      counts: this.counts(),
+      skipped: this.status.failures,
+      verification: args.outcome.verification,
+      idMap: args.outcome.idMap,
+    });
+    this.status.report = report;
+    const mismatches = args.outcome.verification.filter((v) => !v.ok);
+    if (mismatches.length > 0) {
+      throw ApplicationFailure.create({
+        type: 'VerificationFailed',
+        nonRetryable: true,
+        message: `verification found ${mismatches.length} table(s) whose data differs from the source: ${mismatches
+          .map((m) => `${m.tableId} (expected ${m.expected.rows} rows ${m.expected.checksum.slice(0, 12)}, found ${m.actual.rows} rows ${m.actual.checksum.slice(0, 12)})`)
+          .join('; ')}. The report lists them: ${report.markdown}`,
+        details: [mismatches],
+      });
+    }
+    return report;
+  }
+
+  counts(): Record<EntityType, number> {
+    return Object.fromEntries(Object.entries(this.status.progress).map(([type, p]) => [type, p.done])) as Record<EntityType, number>;
+  }
+
+  /**
+   * Ends the run after an error: a cancellation (optionally cleaning up what was created) ends as cancelled;
+   * anything else is recorded in the status and rethrown.
+   */
+  async fail(error: unknown, cleanup?: { destination: StackRef }): Promise<never> {
+    if (this.cancelRequested || isCancellation(error)) {
+      this.setStep('cancelled');
+      const snapshotDir = this.status.snapshotDir;
+      if (cleanup && snapshotDir) {
+        this.status.cleanup = await CancellationScope.nonCancellable(() => this.quick.cleanupDestination({ destination: cleanup.destination, snapshotDir }));
+      }
+      const cleaned = this.status.cleanup;
+      throw new CancelledFailure(
+        `the migration was cancelled at an entity boundary${cleaned ? `; clean-up ${cleaned.destinationEmpty ? 'left the destination empty' : `left ${cleaned.remaining.length} item(s)`}` : ''}`,
+      );
+    }
+    if (this.status.step !== 'blocked') this.setStep('failed');
+    this.status.failures.push({ entity: 'migration', message: error instanceof Error ? error.message : String(error) });
+    throw error;
+  }
+}
+
+/** Deterministic in workflows: the time of the current workflow task. */
+function now(): string {
+  return new Date().toISOString();
+}
