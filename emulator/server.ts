@@ -520,9 +520,22 @@ class Stack {
   }
 
   columnMetadataJson(t: TableRecord): Record<string, unknown> | [] {
-    const out: Record<string, unknown> = {};
-    for (const [col, items] of Object.entries(t.columnMetadata)) if (items.length) out[col] = items.map((m) => this.metaJson(m, true));
+    const out: Record<string, unknown[]> = {};
+    // Like Keboola, a typed table reports each column's type as `storage` metadata (what backups restore types from).
+    for (const column of t.typedColumns ?? []) out[column.name] = this.datatypeMetadata(t, column);
+    for (const [col, items] of Object.entries(t.columnMetadata)) if (items.length) out[col] = [...(out[col] ?? []), ...items.map((m) => this.metaJson(m, true))];
     return emptyAsArray(out);
+  }
+
+  private datatypeMetadata(t: TableRecord, column: NonNullable<TableRecord['typedColumns']>[number]): Record<string, unknown>[] {
+    const entries: Array<[string, string]> = [
+      ['KBC.datatype.type', column.definition.type],
+      ['KBC.datatype.nullable', column.definition.nullable === false ? '0' : '1'],
+      ['KBC.datatype.basetype', column.basetype ?? 'STRING'],
+      ...(column.definition.length !== undefined ? [['KBC.datatype.length', String(column.definition.length)] as [string, string]] : []),
+      ...(column.definition.default !== undefined ? [['KBC.datatype.default', String(column.definition.default)] as [string, string]] : []),
+    ];
+    return entries.map(([key, value], i) => ({ id: `${t.id}.${column.name}.${i}`, key, value, provider: 'storage', timestamp: t.created }));
   }
 
   tableJson(p: ProjectRecord, t: TableRecord, include: Set<string>, opts: { bucket?: boolean; detail?: boolean } = {}): Record<string, unknown> {
@@ -1692,8 +1705,13 @@ class Stack {
               : `${method} (unmatched)`;
       this.count(template);
 
+      let loseResponse = false;
       for (const fault of this.faults.match(method, path)) {
         if (fault.kind === 'latency') await sleep(fault.latencyMs ?? 200);
+        else if (fault.kind === 'lose-response') loseResponse = true;
+        else if (fault.kind === 'garbage') {
+          return sendJson(res, 200, { emulatorGarbage: true, note: 'a 200 answer of a shape no documented endpoint has' });
+        }
         else if (fault.kind === 'drop') {
           req.socket.destroy();
           return;
@@ -1730,6 +1748,7 @@ class Stack {
       if (!matched) throw notFound('storage.routeNotFound', `Route ${method} ${path} not found`);
       if (!('route' in matched)) throw new ApiError(405, 'storage.methodNotAllowed', `Method ${method} is not allowed on ${path} (allowed: ${matched.allowed.join(', ')})`);
       const out = (await matched.route.handler({ req, res, url, body, project, token }, matched.params)) as Reply;
+      if (loseResponse) return void req.socket.destroy(); // done on the stack, but the client never hears of it
       sendJson(res, out.status, out.body, out.headers);
     } catch (e) {
       if (res.headersSent) {
