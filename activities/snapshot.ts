@@ -11,6 +11,7 @@ import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import { files, MalformedSnapshotError, readJson, readJsonIfExists, SNAPSHOT_FORMAT_VERSION, tableDataFiles, writeJsonAtomic, type SnapshotManifest } from '../snapshot/layout';
 import { tee } from '../snapshot/tee';
 import type { ActivityDeps } from './deps';
+import { SLICE_CONCURRENCY } from './verify';
 
 /** Heartbeat cursor of a table export: a retry reuses the export and skips the slices already on disk. */
 interface ExportCursor {
@@ -94,28 +95,39 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       const file = cursor ? await client.getFile(cursor.fileId) : await client.exportTable(input.tableId);
       const sliceUrls = await client.fileSliceUrls(file);
       const fingerprinter = new Fingerprinter();
-      const written: string[] = [];
-      let bytes = 0;
-      for (let part = 0; part < sliceUrls.length; part++) {
-        // A sliced export becomes `.part_N.csv.gz` slices (no header); a plain one `<table>.csv.gz` (with header).
-        const relative = file.isSliced ? files.tableSlice(input.tableId, part) : `${files.tableBase(input.tableId)}.csv.gz`;
-        const target = path.join(input.snapshotDir, relative);
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        if (cursor && part < cursor.slicesDone) {
-          // Already on disk from the previous attempt: fingerprint the local copy instead of downloading again.
-          await fingerprintStream(fingerprinter, createReadStream(target), { gzipped: true, skipHeader: !file.isSliced });
-        } else {
-          const temp = `${target}.partial`;
-          await tee(client.openSlice(file, sliceUrls[part]) as Readable, [
-            (branch) => pipeline(branch, createWriteStream(temp)),
-            (branch) => fingerprintStream(fingerprinter, branch, { gzipped: true, skipHeader: !file.isSliced }),
-          ]);
-          await fs.rename(temp, target);
+      const written: string[] = new Array(sliceUrls.length);
+      const sizes: number[] = new Array(sliceUrls.length).fill(-1);
+      // Several slices at once (download, disk and parsing overlap); the cursor counts the finished prefix.
+      let next = 0;
+      let slicesDone = cursor?.slicesDone ?? 0;
+      const lane = async () => {
+        while (next < sliceUrls.length) {
+          const part = next++;
+          // A sliced export becomes `.part_N.csv.gz` slices (no header); a plain one `<table>.csv.gz` (with header).
+          const relative = file.isSliced ? files.tableSlice(input.tableId, part) : `${files.tableBase(input.tableId)}.csv.gz`;
+          const target = path.join(input.snapshotDir, relative);
+          await fs.mkdir(path.dirname(target), { recursive: true });
+          const slice = new Fingerprinter();
+          if (cursor && part < cursor.slicesDone) {
+            // Already on disk from the previous attempt: fingerprint the local copy instead of downloading again.
+            await fingerprintStream(slice, createReadStream(target), { gzipped: true, skipHeader: !file.isSliced });
+          } else {
+            const temp = `${target}.partial`;
+            await tee(client.openSlice(file, sliceUrls[part]) as Readable, [
+              (branch) => pipeline(branch, createWriteStream(temp)),
+              (branch) => fingerprintStream(slice, branch, { gzipped: true, skipHeader: !file.isSliced }),
+            ]);
+            await fs.rename(temp, target);
+          }
+          fingerprinter.merge(slice);
+          sizes[part] = (await fs.stat(target)).size;
+          written[part] = relative;
+          while (slicesDone < sizes.length && sizes[slicesDone] >= 0) slicesDone++;
+          context.heartbeat({ fileId: file.id, slicesDone } satisfies ExportCursor);
         }
-        bytes += (await fs.stat(target)).size;
-        written.push(relative);
-        context.heartbeat({ fileId: file.id, slicesDone: part + 1 } satisfies ExportCursor);
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(SLICE_CONCURRENCY, sliceUrls.length) }, lane));
+      const bytes = sizes.reduce((sum, size) => sum + size, 0);
       const record: TableDataSnapshot = { tableId: input.tableId, files: written, bytes, ...fingerprinter.result() };
       await writeJsonAtomic(recordFile, record);
       deps.metrics?.bytesCopied('export', bytes);

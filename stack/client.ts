@@ -466,28 +466,48 @@ export class StackClient {
 
   /**
    * Uploads a sliced file: prepare with `isSliced`, each slice under `{key}partNNNN{.csv.gz}`, then the
-   * manifest at `{key}manifest` (docs/CONTRACTS.md). Slices are uploaded one after another, each streamed.
+   * manifest at `{key}manifest` (docs/CONTRACTS.md). Up to `options.concurrency` slices (default 4) are streamed
+   * at once; the manifest lists them in order.
    */
   async uploadSlicedFile(
     name: string,
     slices: Array<() => NodeJS.ReadableStream>,
-    options: UploadOptions = {},
+    options: UploadOptions & { concurrency?: number } = {},
   ): Promise<FileInfo> {
     const prepared = await this.#prepareFile(name, { sizeBytes: options.sizeBytes, tags: options.tags, isSliced: true });
     let upload = this.#requireUploadParams(prepared);
     let expiresAt = Date.now() + (upload.expires_in ?? 3600) * 1000;
+    let refreshing: Promise<void> | undefined;
+    const fresh = async () => {
+      while (expiresAt - Date.now() < CREDENTIALS_REFRESH_MARGIN_S * 1000) {
+        refreshing ??= this.#refreshUploadParams(prepared.id).then((params) => {
+          upload = params;
+          expiresAt = Date.now() + (params.expires_in ?? 3600) * 1000;
+        }).finally(() => (refreshing = undefined));
+        await refreshing;
+      }
+      return upload;
+    };
     const base = this.#objectStoreBase(prepared.url, upload.bucket, upload.key, 'POST /v2/storage/files/prepare');
     const suffix = sliceSuffix(name);
-    const entries: Array<{ url: string }> = [];
-    for (let i = 0; i < slices.length; i++) {
-      if (expiresAt - Date.now() < CREDENTIALS_REFRESH_MARGIN_S * 1000) {
-        upload = await this.#refreshUploadParams(prepared.id);
-        expiresAt = Date.now() + (upload.expires_in ?? 3600) * 1000;
+    const entries = new Array<{ url: string }>(slices.length);
+    let next = 0;
+    let failed = false;
+    const lane = async () => {
+      while (next < slices.length && !failed) {
+        const i = next++;
+        try {
+          const params = await fresh();
+          const sliceKey = `${params.key}part${String(i + 1).padStart(4, '0')}${suffix}`;
+          await this.#putObject(base, params.bucket, sliceKey, params.access_token, slices[i]);
+          entries[i] = { url: `gs://${params.bucket}/${sliceKey}` };
+        } catch (error) {
+          failed = true; // the other lanes start no new slice
+          throw error;
+        }
       }
-      const sliceKey = `${upload.key}part${String(i + 1).padStart(4, '0')}${suffix}`;
-      await this.#putObject(base, upload.bucket, sliceKey, upload.access_token, slices[i]);
-      entries.push({ url: `gs://${upload.bucket}/${sliceKey}` });
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, slices.length)) }, lane));
     const manifest = Buffer.from(JSON.stringify({ entries }));
     await this.#putObject(base, upload.bucket, `${upload.key}manifest`, upload.access_token, manifest, 'application/json');
     return this.getFile(prepared.id);
