@@ -6,6 +6,7 @@ import type { StackRef } from '../workflows/input';
 import type { Approval, EntityType, Finding, TableVerification, ValidationReport } from '../workflows/types';
 import { files, readJson, writeJsonAtomic } from '../snapshot/layout';
 import type { ConfigurationRestoreResult } from './configurations';
+import { renderHtml } from './report-html';
 
 export interface ReportInput {
   workflowId: string;
@@ -47,15 +48,17 @@ export interface MigrationReport {
 
 export function createReportActivities() {
   return {
-    async writeReport(input: ReportInput): Promise<{ json: string; markdown: string; checklistItems: number }> {
+    async writeReport(input: ReportInput): Promise<{ json: string; markdown: string; html: string; checklistItems: number }> {
       const report = buildReport(input, await readConfigurationResults(input.snapshotDir));
       const dir = path.join(input.snapshotDir, '.stack-migrate');
       const json = path.join(dir, 'report.json');
       const markdown = path.join(dir, 'report.md');
       await writeJsonAtomic(json, report);
       await fs.writeFile(markdown, renderMarkdown(report));
+      const html = path.join(dir, 'report.html');
+      await fs.writeFile(html, renderHtml(report));
       const c = report.checklist;
-      return { json, markdown, checklistItems: c.reauthorize.length + c.secrets.length + c.sshTunnels.length + c.enable.length + c.fullLoadOnFirstRun.length };
+      return { json, markdown, html, checklistItems: c.reauthorize.length + c.secrets.length + c.sshTunnels.length + c.enable.length + c.fullLoadOnFirstRun.length };
     },
   };
 }
