@@ -32,6 +32,7 @@ export function createBucketActivities(deps: ActivityDeps) {
             color: bucket.color ?? undefined,
           });
           outcome.created.push(bucket.id);
+          deps.metrics?.entitiesMigrated('buckets');
         }
         for (const [provider, entries] of groupByProvider(bucket.metadata)) {
           await client.setBucketMetadata(bucket.id, provider, entries);

@@ -39,7 +39,10 @@ export function createTableActivities(deps: ActivityDeps) {
 
       let current = await client.getTable(table.id);
       const created = !current;
-      if (!current) current = await createTableStructure(client, table);
+      if (!current) {
+        current = await createTableStructure(client, table);
+        deps.metrics?.entitiesMigrated('tables');
+      }
       await restoreDisplayName(client, table, current);
       await restoreTableMetadata(client, table);
 
@@ -69,6 +72,7 @@ export function createTableActivities(deps: ActivityDeps) {
       } finally {
         clearInterval(heartbeat);
       }
+      deps.metrics?.bytesCopied('import', record?.bytes ?? 0);
       return { tableId: table.id, created, rowsImported: record?.rows ?? -1 };
     },
 
@@ -95,6 +99,7 @@ export function createTableActivities(deps: ActivityDeps) {
             aliasColumns: alias.aliasColumnsAutoSync === false ? alias.columns : undefined,
           });
           outcome.created.push(alias.id);
+          deps.metrics?.entitiesMigrated('aliases');
         }
         await restoreDisplayName(client, alias, current);
         await restoreTableMetadata(client, alias);

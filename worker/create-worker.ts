@@ -1,6 +1,8 @@
-import type { DataConverter } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createActivityDeps, type ActivityDeps } from '../activities';
+import type { MigrationMetrics } from '../activities/metrics';
+import { failureCountingInterceptor } from './metrics';
 
 export const DEFAULT_TASK_QUEUE = 'stack-migrate';
 
@@ -11,6 +13,14 @@ export interface WorkerOptions {
   deps?: ActivityDeps;
   snapshotRoot?: string;
   maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  /**
+   * On SIGINT/SIGTERM the worker stops polling and gives activities in flight this long to finish; then they are
+   * cancelled, and their last heartbeat cursor lets the next attempt (on any worker) resume from there.
+   */
+  shutdownGraceTime?: Duration;
+  /** Counters for /metrics (worker/metrics.ts): entities, bytes, and failed activity attempts by type. */
+  metrics?: MigrationMetrics;
   /** Must match the clients' (worker/payload-codec.ts): payloads are encrypted at rest. */
   dataConverter: DataConverter;
 }
@@ -23,8 +33,11 @@ export async function createMigrationWorker(options: WorkerOptions): Promise<Wor
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities(deps),
+    activities: createActivities(options.metrics ? { ...deps, metrics: options.metrics } : deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 16,
+    ...(options.maxConcurrentWorkflowTaskExecutions ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions } : {}),
+    ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
+    interceptors: options.metrics ? { activity: [failureCountingInterceptor(options.metrics)] } : undefined,
     dataConverter: options.dataConverter,
   });
 }
