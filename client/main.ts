@@ -1,87 +1,268 @@
 // `stack-migrate <command>`: the operator's CLI over Temporal. Each command is a small module in commands/.
-import { Command, Option } from 'commander';
-import { connectClient, targetFromEnv } from './connection';
+// Exit codes: 0 ok, 2 invalid input (flags, configuration, migration input), 1 anything else.
+import type { Writable } from 'node:stream';
+import { Command, CommanderError, Option } from 'commander';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { connectClient, targetFromEnv, type TemporalTarget } from './connection';
+import { ConfigError, type TemporalFlags } from './config';
 import { startMigration, InputError } from './commands/start';
 import { formatStatus, getMigrationStatus } from './commands/status';
 import { decideMigration } from './commands/decide';
+import { blockersOf, formatValidation, validateMigrationDryRun } from './commands/validate';
+import { cancelMigration, pauseMigration } from './commands/controls';
+import { htmlReport, locateReport, readReportFile } from './commands/report';
+import { watchMigration } from './commands/watch';
+import type { MigrationInputDraft } from '../workflows/input';
 
-const program = new Command('stack-migrate').description('Migrate a Keboola Connection project to another stack, durably, on Temporal');
-const target = targetFromEnv();
-const json = new Option('--json', 'print JSON for tooling');
-
-program
-  .command('start')
-  .description('validate and start a migration (it then waits for approval unless --no-approval)')
-  .requiredOption('--source-url <url>', 'source stack URL, e.g. https://connection.keboola.com')
-  .requiredOption('--source-project <id>', 'source project ID')
-  .requiredOption('--source-token-ref <ref>', 'where the worker finds the source token: env:NAME or file:/path')
-  .requiredOption('--destination-url <url>', 'destination stack URL')
-  .requiredOption('--destination-project <id>', 'destination project ID (a new, empty project)')
-  .requiredOption('--destination-token-ref <ref>', 'where the worker finds the destination token: env:NAME or file:/path')
-  .option('--source-name <name>', 'short name of the source stack (default: its host)')
-  .option('--destination-name <name>', 'short name of the destination stack (default: its host)')
-  .option('--no-approval', 'start without waiting for an approval')
-  .option('--table-concurrency <n>', 'tables copied at once', (v) => Number(v))
-  .addOption(json)
-  .action(async (opts) => {
-    const client = await connectClient(target);
-    const handle = await startMigration(client, target.taskQueue, {
-      source: { url: opts.sourceUrl, projectId: opts.sourceProject, tokenRef: opts.sourceTokenRef, name: opts.sourceName },
-      destination: { url: opts.destinationUrl, projectId: opts.destinationProject, tokenRef: opts.destinationTokenRef, name: opts.destinationName },
-      requireApproval: opts.approval,
-      options: opts.tableConcurrency ? { tableConcurrency: opts.tableConcurrency } : undefined,
-    });
-    if (opts.json) console.log(JSON.stringify({ workflowId: handle.workflowId }));
-    else console.log(`migration ${handle.workflowId} started (or already running).\n  follow it: stack-migrate status ${handle.workflowId}\n  approve it: stack-migrate approve ${handle.workflowId} --by <you>`);
-  });
-
-program
-  .command('status <workflowId>')
-  .description('show the step, progress per entity type, findings, failures and what it waits for')
-  .addOption(json)
-  .action(async (workflowId: string, opts) => {
-    const overview = await getMigrationStatus(await connectClient(target), workflowId);
-    console.log(opts.json ? JSON.stringify(overview, null, 2) : formatStatus(overview));
-  });
-
-for (const decision of ['approve', 'reject'] as const) {
-  program
-    .command(`${decision} <workflowId>`)
-    .description(`${decision} a migration waiting for approval`)
-    .option('--by <name>', 'who decides', process.env.USER)
-    .option('--comment <text>', 'why')
-    .action(async (workflowId: string, opts) => {
-      await decideMigration(await connectClient(target), workflowId, decision, { by: opts.by ?? '', comment: opts.comment });
-      console.log(`${decision === 'approve' ? 'approved' : 'rejected'} ${workflowId}`);
-    });
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdout: Writable;
+  stderr: Writable;
 }
 
-program
-  .command('list')
-  .description('list migrations (optionally filtered by a Temporal visibility query)')
-  .option('--query <query>', "e.g. \"MigrationStep='awaiting-approval'\"")
-  .addOption(json)
-  .action(async (opts) => {
-    const client = await connectClient(target);
-    const query = ["WorkflowType='migrateProject'", opts.query].filter(Boolean).join(' AND ');
-    const rows: Array<Record<string, unknown>> = [];
-    for await (const execution of client.workflow.list({ query })) {
-      rows.push({ workflowId: execution.workflowId, status: execution.status.name, step: execution.searchAttributes?.MigrationStep?.[0], started: execution.startTime.toISOString() });
+/** A command that finished with a non-zero exit code on purpose (blocked validation, failed migration). */
+class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+const parseInteger = (name: string) => (value: string) => {
+  if (!/^\d+$/.test(value.trim())) throw new InputError(`${name} "${value}": must be a whole number`);
+  return Number(value);
+};
+
+function migrationOptions(command: Command): Command {
+  return command
+    .requiredOption('--source-url <url>', 'source stack URL, e.g. https://connection.keboola.com')
+    .requiredOption('--source-project <id>', 'source project ID')
+    .requiredOption('--source-token-ref <ref>', 'where the worker finds the source token: env:NAME or file:/path')
+    .requiredOption('--destination-url <url>', 'destination stack URL')
+    .requiredOption('--destination-project <id>', 'destination project ID (a new, empty project)')
+    .requiredOption('--destination-token-ref <ref>', 'where the worker finds the destination token: env:NAME or file:/path')
+    .option('--source-name <name>', 'short name of the source stack (default: its host)')
+    .option('--destination-name <name>', 'short name of the destination stack (default: its host)')
+    .option('--resume', 'continue a failed or cancelled migration into the same destination (keeps what exists there)');
+}
+
+function draftFrom(opts: Record<string, unknown>): MigrationInputDraft {
+  const options: Record<string, unknown> = {};
+  if (opts.tableConcurrency !== undefined) options.tableConcurrency = opts.tableConcurrency;
+  if (opts.configurationConcurrency !== undefined) options.configurationConcurrency = opts.configurationConcurrency;
+  if (opts.cleanup) options.cleanupOnCancel = true;
+  if (opts.fourEyes) options.fourEyes = true;
+  if (opts.approvalTimeoutHours !== undefined) options.approvalTimeoutHours = opts.approvalTimeoutHours;
+  return {
+    source: { url: opts.sourceUrl as string, projectId: opts.sourceProject as string, tokenRef: opts.sourceTokenRef as string, name: opts.sourceName as string | undefined },
+    destination: {
+      url: opts.destinationUrl as string,
+      projectId: opts.destinationProject as string,
+      tokenRef: opts.destinationTokenRef as string,
+      name: opts.destinationName as string | undefined,
+    },
+    requireApproval: opts.approval !== false,
+    requestedBy: opts.requestedBy as string | undefined,
+    resume: Boolean(opts.resume),
+    options: options as MigrationInputDraft['options'],
+  };
+}
+
+export function buildProgram(io: CliIo): { program: Command; close(): Promise<void> } {
+  const out = (text: string) => io.stdout.write(`${text}\n`);
+  const program = new Command('stack-migrate')
+    .description('Migrate a Keboola Connection project to another stack, durably, on Temporal')
+    .option('--address <host:port>', 'Temporal frontend (env TEMPORAL_ADDRESS, default localhost:7233)')
+    .option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE, default "default")')
+    .option('--task-queue <name>', 'task queue of the workers (env STACK_MIGRATE_TASK_QUEUE, default stack-migrate)')
+    .option('--profile <name>', 'profile of the Temporal config file (env TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE)')
+    .option('--tls', 'connect with TLS (env TEMPORAL_TLS; implied by TEMPORAL_API_KEY or client certificates)')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+
+  // Configuration is read when a command runs, so a bad value fails that command with exit code 2.
+  let cached: { target: TemporalTarget; client?: Client } | undefined;
+  const target = (): TemporalTarget => {
+    const flags = program.opts<TemporalFlags>();
+    cached ??= { target: targetFromEnv(io.env, flags) };
+    return cached.target;
+  };
+  const client = async (): Promise<Client> => {
+    const t = target();
+    cached!.client ??= await connectClient(t, io.env);
+    return cached!.client;
+  };
+  const json = () => new Option('--json', 'print JSON for tooling');
+
+  migrationOptions(program.command('validate'))
+    .description('dry run: validate both projects and print the plan (counts and bytes per entity type); writes nothing')
+    .addOption(json())
+    .action(async (opts) => {
+      const report = await validateMigrationDryRun(await client(), target().taskQueue, draftFrom(opts));
+      out(opts.json ? JSON.stringify(report, null, 2) : formatValidation(report));
+      if (blockersOf(report).length > 0) throw new ExitCode(1);
+    });
+
+  migrationOptions(program.command('start'))
+    .description('validate and start a migration (it then waits for approval unless --no-approval)')
+    .option('--no-approval', 'start without waiting for an approval')
+    .option('--requested-by <name>', 'who starts it (for the four-eyes rule and the report)', io.env.USER)
+    .option('--four-eyes', 'the approver must be someone other than --requested-by')
+    .option('--cleanup', 'if the migration is cancelled, delete what it created in the destination (options.cleanupOnCancel)')
+    .option('--approval-timeout-hours <n>', 'fail if nobody decides within this many hours (default 168)', parseInteger('--approval-timeout-hours'))
+    .option('--table-concurrency <n>', 'tables copied at once (default 4)', parseInteger('--table-concurrency'))
+    .option('--configuration-concurrency <n>', 'configuration batches restored at once (default 8)', parseInteger('--configuration-concurrency'))
+    .option('--wait', 'follow the progress live until the migration ends (exit 1 unless it completes)')
+    .addOption(json())
+    .action(async (opts) => {
+      const c = await client();
+      const handle = await startMigration(c, target().taskQueue, draftFrom(opts));
+      if (opts.json) out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+      else
+        out(
+          `migration ${handle.workflowId} started (or already running).\n  watch it:   stack-migrate watch ${handle.workflowId}\n  approve it: stack-migrate approve ${handle.workflowId} --by <you>`,
+        );
+      if (!opts.wait) return;
+      const last = await watchMigration(c, handle.workflowId, { stream: opts.json ? io.stdout : io.stderr, json: opts.json });
+      if (!opts.json) out(formatStatus(last));
+      if (last.execution !== 'COMPLETED') throw new ExitCode(1);
+    });
+
+  program
+    .command('status <workflowId>')
+    .description('the step, progress per entity type, an estimate of the time left, findings, failures and what it waits for')
+    .addOption(json())
+    .action(async (workflowId: string, opts) => {
+      const overview = await getMigrationStatus(await client(), workflowId);
+      out(opts.json ? JSON.stringify(overview, null, 2) : formatStatus(overview));
+    });
+
+  program
+    .command('watch <workflowId>')
+    .description('live progress bars per entity type until the migration ends (--json: one JSON line per change)')
+    .option('--interval <ms>', 'how often to ask (default 1000)', parseInteger('--interval'))
+    .addOption(json())
+    .action(async (workflowId: string, opts) => {
+      const last = await watchMigration(await client(), workflowId, { stream: opts.json ? io.stdout : io.stderr, json: opts.json, intervalMs: opts.interval });
+      if (!opts.json) out(formatStatus(last));
+    });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    program
+      .command(`${decision} <workflowId>`)
+      .description(`${decision} a migration waiting for approval (the migration answers at once if it refuses, e.g. the four-eyes rule)`)
+      .option('--by <name>', 'who decides', io.env.USER)
+      .option('--comment <text>', 'why')
+      .addOption(json())
+      .action(async (workflowId: string, opts) => {
+        const approval = await decideMigration(await client(), workflowId, decision, { by: opts.by ?? '', comment: opts.comment });
+        out(opts.json ? JSON.stringify(approval) : `${approval.decision} ${workflowId} by ${approval.by}`);
+      });
+  }
+
+  for (const action of ['pause', 'resume'] as const) {
+    program
+      .command(`${action} <workflowId>`)
+      .description(action === 'pause' ? 'hold the migration at its next entity boundary (work in flight finishes)' : 'let a paused migration go on')
+      .option('--by <name>', `who ${action}s`, io.env.USER)
+      .option('--reason <text>', 'why')
+      .action(async (workflowId: string, opts) => {
+        await pauseMigration(await client(), workflowId, action, { by: opts.by ?? '', reason: opts.reason });
+        out(`${action === 'pause' ? 'pause' : 'resume'} sent to ${workflowId}${action === 'pause' ? ': it stops at the next entity boundary' : ''}`);
+      });
+  }
+
+  program
+    .command('cancel <workflowId>')
+    .description('request cancellation: it stops at the next entity boundary; clean-up runs if it was started with --cleanup')
+    .option('--wait', 'wait until it has stopped (and cleaned up) and print the outcome')
+    .addOption(json())
+    .action(async (workflowId: string, opts) => {
+      const c = await client();
+      await cancelMigration(c, workflowId);
+      if (!opts.wait) {
+        out(opts.json ? JSON.stringify({ workflowId, cancelRequested: true }) : `cancellation requested for ${workflowId}: it stops at the next entity boundary`);
+        return;
+      }
+      await c.workflow.getHandle(workflowId).result().catch(() => undefined);
+      const overview = await getMigrationStatus(c, workflowId);
+      out(opts.json ? JSON.stringify(overview, null, 2) : `${formatStatus(overview)}${overview.status?.cleanup ? `\n  clean-up: ${overview.status.cleanup.destinationEmpty ? 'the destination is empty again' : `left ${overview.status.cleanup.remaining.join(', ')}`}` : ''}`);
+    });
+
+  program
+    .command('report <workflowId>')
+    .description("print the migration report (Markdown), or --json, or --html [file] (the path of the HTML page, or a copy of it); the files are on the worker's machine")
+    .addOption(json())
+    .option('--html [file]', 'print the path of report.html, or copy it to <file>')
+    .action(async (workflowId: string, opts) => {
+      const files = await locateReport(await client(), workflowId);
+      if (opts.html !== undefined) out(await htmlReport(files, typeof opts.html === 'string' ? opts.html : undefined));
+      else out(await readReportFile(opts.json ? files.json : files.markdown));
+    });
+
+  program
+    .command('list')
+    .description('list migrations (optionally filtered by a Temporal visibility query)')
+    .option('--query <query>', "e.g. \"MigrationStep='awaiting-approval'\"")
+    .addOption(json())
+    .action(async (opts) => {
+      const c = await client();
+      const query = ["WorkflowType='migrateProject'", opts.query].filter(Boolean).join(' AND ');
+      const rows: Array<Record<string, unknown>> = [];
+      for await (const execution of c.workflow.list({ query })) {
+        rows.push({ workflowId: execution.workflowId, status: execution.status.name, step: execution.searchAttributes?.MigrationStep?.[0], started: execution.startTime.toISOString() });
+      }
+      out(opts.json ? JSON.stringify(rows, null, 2) : rows.map((r) => `${r.workflowId}  ${r.status}  ${r.step ?? ''}  ${r.started}`).join('\n') || 'no migrations');
+    });
+
+  program
+    .command('result <workflowId>')
+    .description('wait for a migration to end and print its result')
+    .addOption(json())
+    .action(async (workflowId: string, opts) => {
+      const result = await (await client()).workflow.getHandle(workflowId).result();
+      out(opts.json ? JSON.stringify(result, null, 2) : `${workflowId}: ${result.outcome}\n${JSON.stringify(result.counts)}`);
+    });
+
+  return {
+    program,
+    async close() {
+      await cached?.client?.connection.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Runs the CLI and returns its exit code: 0 ok, 2 invalid input, 1 other. */
+export async function runCli(argv: string[], io: CliIo = { env: process.env, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const { program, close } = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof ExitCode) return error.code;
+    if (error instanceof CommanderError) {
+      // help and --version end "with an error" too; unknown options and missing arguments are invalid input
+      return error.exitCode === 0 ? 0 : 2;
     }
-    console.log(opts.json ? JSON.stringify(rows, null, 2) : rows.map((r) => `${r.workflowId}  ${r.status}  ${r.step ?? ''}  ${r.started}`).join('\n') || 'no migrations');
-  });
+    const invalid = error instanceof InputError || error instanceof ConfigError;
+    io.stderr.write(`stack-migrate: ${invalid ? 'invalid input' : 'error'}: ${describeError(error)}\n`);
+    return invalid ? 2 : 1;
+  } finally {
+    await close();
+  }
+}
 
-program
-  .command('result <workflowId>')
-  .description('wait for a migration to end and print its result')
-  .addOption(json)
-  .action(async (workflowId: string, opts) => {
-    const result = await (await connectClient(target)).workflow.getHandle(workflowId).result();
-    console.log(opts.json ? JSON.stringify(result, null, 2) : `${workflowId}: ${result.outcome}\n${JSON.stringify(result.counts)}`);
-  });
+function describeError(error: unknown): string {
+  if (error instanceof WorkflowNotFoundError) return `no such migration: ${error.message}`;
+  if (error instanceof WorkflowUpdateFailedError) return `refused: ${error.cause?.message ?? error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
 
-program.parseAsync(process.argv).catch((error) => {
-  const prefix = error instanceof InputError ? 'invalid input' : 'error';
-  console.error(`stack-migrate: ${prefix}: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(error instanceof InputError ? 2 : 1);
-});
+/** Entry point of bin/stack-migrate.js and `npm run cli`. */
+export function main(): void {
+  void runCli(process.argv.slice(2)).then((code) => {
+    process.stdout.write('', () => process.exit(code));
+  });
+}
+
+if (require.main === module) main();

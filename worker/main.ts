@@ -1,26 +1,142 @@
-// `npm run worker`: connects to Temporal and runs migrations until SIGINT/SIGTERM, then lets in-flight
-// activities finish or checkpoint (Worker.run handles the signals and drains).
+// `npm run worker`: connects to Temporal (local, self-hosted, or Temporal Cloud with mTLS or an API key through
+// @temporalio/envconfig) and runs migrations until SIGINT/SIGTERM. Then it stops polling and gives activities in
+// flight STACK_MIGRATE_SHUTDOWN_GRACE to finish; an activity cut off resumes elsewhere from its heartbeat cursor.
+//
+// Environment (all optional; a wrong value stops the worker with a message that names it, exit code 2):
+//   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE
+//   STACK_MIGRATE_TASK_QUEUE            task queue (default stack-migrate)
+//   STACK_MIGRATE_SNAPSHOT_ROOT         snapshot folder shared by the workers (default .data/snapshots)
+//   STACK_MIGRATE_METRICS_ADDRESS       host:port of the SDK's Prometheus exporter (Temporal worker metrics)
+//   STACK_MIGRATE_APP_METRICS_ADDRESS   host:port of our GET /metrics (entities, bytes, failures by type)
+//   STACK_MIGRATE_MAX_ACTIVITIES        activities run at once (default 16)
+//   STACK_MIGRATE_MAX_WORKFLOW_TASKS    workflow tasks run at once (default: the SDK's)
+//   STACK_MIGRATE_SHUTDOWN_GRACE        e.g. 30s, 5m (default 30s)
+//   STACK_MIGRATE_LOG_LEVEL             TRACE | DEBUG | INFO | WARN | ERROR (default INFO); logs are JSON lines
 import * as path from 'node:path';
-import { NativeConnection } from '@temporalio/worker';
-import { createMigrationWorker, DEFAULT_TASK_QUEUE } from './create-worker';
+import type { Server } from 'node:http';
+import { z } from 'zod';
+import type { Duration } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { ConfigError, intFromEnv, listenAddressFromEnv, loadTemporalSettings, type TemporalSettings } from '../client/config';
+import { createMigrationWorker } from './create-worker';
+import { createMetricsServer, createWorkerMetrics, listen } from './metrics';
 import { createDataConverter } from './payload-codec';
 
-async function main() {
-  const address = process.env.TEMPORAL_ADDRESS ?? 'localhost:7233';
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-  const taskQueue = process.env.STACK_MIGRATE_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
-  const snapshotRoot = path.resolve(process.env.STACK_MIGRATE_SNAPSHOT_ROOT ?? '.data/snapshots');
-  const connection = await NativeConnection.connect({ address });
+export interface WorkerConfig {
+  temporal: TemporalSettings;
+  snapshotRoot: string;
+  sdkMetrics?: { address: string };
+  appMetrics?: { host: string; port: number };
+  maxActivities: number;
+  maxWorkflowTasks?: number;
+  shutdownGraceTime: Duration;
+  logLevel: LogLevel;
+}
+
+const durationSchema = z.string().trim().regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as 500ms, 30s, 5m or 1h').transform((v) => v as Duration);
+const logLevelSchema = z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { message: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' });
+
+function fromEnv<T>(env: NodeJS.ProcessEnv, name: string, schema: z.ZodType<T>, fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const parsed = schema.safeParse(raw.trim());
+  if (!parsed.success) throw new ConfigError(`${name}=${JSON.stringify(raw)}: ${parsed.error.issues[0].message}`);
+  return parsed.data;
+}
+
+/** Reads and validates the worker's whole configuration; throws ConfigError naming the wrong value. */
+export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const sdk = listenAddressFromEnv(env, 'STACK_MIGRATE_METRICS_ADDRESS');
+  const app = listenAddressFromEnv(env, 'STACK_MIGRATE_APP_METRICS_ADDRESS');
+  if (sdk && app && sdk.address === app.address) {
+    throw new ConfigError(`STACK_MIGRATE_APP_METRICS_ADDRESS=${JSON.stringify(app.address)}: must differ from STACK_MIGRATE_METRICS_ADDRESS (the SDK's exporter listens there)`);
+  }
+  const maxWorkflowTasks = env.STACK_MIGRATE_MAX_WORKFLOW_TASKS ? intFromEnv(env, 'STACK_MIGRATE_MAX_WORKFLOW_TASKS', 0, 1000) : undefined;
+  if (maxWorkflowTasks === 1) throw new ConfigError('STACK_MIGRATE_MAX_WORKFLOW_TASKS="1": must be at least 2 (the SDK needs 2 with a workflow cache)');
+  return {
+    temporal: loadTemporalSettings({}, env),
+    snapshotRoot: path.resolve(env.STACK_MIGRATE_SNAPSHOT_ROOT ?? '.data/snapshots'),
+    sdkMetrics: sdk ? { address: sdk.address } : undefined,
+    appMetrics: app ? { host: app.host, port: app.port } : undefined,
+    maxActivities: intFromEnv(env, 'STACK_MIGRATE_MAX_ACTIVITIES', 16, 1000),
+    maxWorkflowTasks,
+    shutdownGraceTime: fromEnv(env, 'STACK_MIGRATE_SHUTDOWN_GRACE', durationSchema, '30s'),
+    logLevel: fromEnv(env, 'STACK_MIGRATE_LOG_LEVEL', z.preprocess((v) => String(v).toUpperCase(), logLevelSchema), 'INFO'),
+  };
+}
+
+/** One JSON object per line: time, level, message and the SDK's context (workflowId, activityType, ...). */
+export function jsonLogLine(entry: LogEntry): string {
+  return JSON.stringify({
+    time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
+    level: entry.level,
+    message: entry.message,
+    ...(entry.meta ?? {}),
+  });
+}
+
+async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = workerConfigFromEnv(env);
+  const logger = new DefaultLogger(config.logLevel, (entry) => process.stdout.write(`${jsonLogLine(entry)}\n`));
+  Runtime.install({
+    logger,
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: config.logLevel === 'TRACE' || config.logLevel === 'DEBUG' ? config.logLevel : 'WARN' }), forward: {} },
+      ...(config.sdkMetrics ? { metrics: { prometheus: { bindAddress: config.sdkMetrics.address } } } : {}),
+    },
+  });
+
+  const metrics = createWorkerMetrics();
+  let metricsServer: Server | undefined;
+  if (config.appMetrics) {
+    metricsServer = createMetricsServer(metrics.registry);
+    const bound = await listen(metricsServer, config.appMetrics.host, config.appMetrics.port);
+    logger.info('metrics endpoint listening', { url: `http://${bound.host}:${bound.port}/metrics` });
+  }
+
+  const { temporal } = config;
+  const connection = await NativeConnection.connect(temporal.connection);
   try {
-    const worker = await createMigrationWorker({ connection, namespace, taskQueue, snapshotRoot, dataConverter: await createDataConverter() });
-    console.log(`stack-migrate worker: Temporal ${address}, namespace ${namespace}, task queue ${taskQueue}, snapshots in ${snapshotRoot}`);
+    const worker = await createMigrationWorker({
+      connection,
+      namespace: temporal.namespace,
+      taskQueue: temporal.taskQueue,
+      snapshotRoot: config.snapshotRoot,
+      maxConcurrentActivityTaskExecutions: config.maxActivities,
+      maxConcurrentWorkflowTaskExecutions: config.maxWorkflowTasks,
+      shutdownGraceTime: config.shutdownGraceTime,
+      metrics,
+      dataConverter: await createDataConverter(env),
+    });
+    logger.info('stack-migrate worker started', {
+      address: temporal.address,
+      namespace: temporal.namespace,
+      taskQueue: temporal.taskQueue,
+      tls: Boolean(temporal.connection.tls),
+      apiKey: Boolean(temporal.connection.apiKey),
+      snapshotRoot: config.snapshotRoot,
+      maxActivities: config.maxActivities,
+      shutdownGraceTime: config.shutdownGraceTime,
+      sdkMetrics: config.sdkMetrics?.address,
+    });
+    // Worker.run() stops on SIGINT/SIGTERM (Runtime shutdownSignals) and drains within shutdownGraceTime.
     await worker.run();
+    logger.info('stack-migrate worker stopped cleanly');
   } finally {
     await connection.close();
+    await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
   }
 }
 
-main().catch((error) => {
-  console.error(`stack-migrate worker stopped: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      const invalid = error instanceof ConfigError;
+      process.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: 'ERROR', message: `stack-migrate worker ${invalid ? 'configuration is invalid' : 'stopped'}: ${error instanceof Error ? error.message : String(error)}` })}\n`,
+      );
+      process.exit(invalid ? 2 : 1);
+    },
+  );
+}

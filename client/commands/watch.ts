@@ -1,0 +1,111 @@
+import type { Writable } from 'node:stream';
+import cliProgress from 'cli-progress';
+import type { Client } from '@temporalio/client';
+import { ENTITY_TYPES, type EntityType } from '../../workflows/types';
+import { formatEstimate, getMigrationStatus, type MigrationOverview } from './status';
+
+export interface WatchOptions {
+  /** Where the bars (or JSON lines) go. */
+  stream: Writable;
+  /** One JSON object per change (newline-delimited), for tooling, instead of bars. */
+  json?: boolean;
+  intervalMs?: number;
+  /** Draw bars even when the stream is not a terminal (one frame per interval). */
+  forceBars?: boolean;
+}
+
+const LABELS: Record<EntityType, string> = {
+  buckets: 'buckets',
+  tables: 'tables',
+  tableData: 'table data',
+  aliases: 'aliases',
+  configurations: 'configurations',
+};
+
+/**
+ * Follows a migration until it closes: a progress bar per entity type (cli-progress) with the step and the
+ * estimate above them, or JSON lines. Returns the last overview.
+ */
+export async function watchMigration(client: Client, workflowId: string, options: WatchOptions): Promise<MigrationOverview> {
+  const interval = options.intervalMs ?? 1000;
+  const write = (line: string) => options.stream.write(`${line}\n`);
+  let overview = await getMigrationStatus(client, workflowId);
+  if (options.json) {
+    let last = '';
+    for (;;) {
+      const line = JSON.stringify({ workflowId, execution: overview.execution, step: overview.status?.step, progress: overview.status?.progress, paused: overview.status?.paused, estimate: overview.estimate, waiting: overview.waiting });
+      if (line !== last) write(line);
+      last = line;
+      if (overview.execution !== 'RUNNING') return overview;
+      await sleep(interval);
+      overview = await getMigrationStatus(client, workflowId);
+    }
+  }
+
+  const tty = Boolean((options.stream as Writable & { isTTY?: boolean }).isTTY);
+  const bars = new cliProgress.MultiBar(
+    {
+      stream: options.stream,
+      format: ' {label} |{bar}| {value}/{total}{extra}',
+      barsize: 30,
+      hideCursor: tty ? true : null,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      noTTYOutput: options.forceBars ?? !tty,
+      notTTYSchedule: interval,
+      emptyOnZero: true,
+      gracefulExit: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const byType = new Map<EntityType, cliProgress.SingleBar>();
+  let overall: cliProgress.SingleBar | undefined;
+  let lastHeadline = '';
+  try {
+    for (;;) {
+      const status = overview.status;
+      const hint =
+        status?.step === 'awaiting-approval' && !status.approval
+          ? ` - waiting for approval: stack-migrate approve ${workflowId} --by <you>`
+          : status?.paused
+            ? ` - paused by ${status.paused.by}: stack-migrate resume ${workflowId}`
+            : '';
+      const headline = `${workflowId}: ${overview.execution}${status ? `, step ${status.step}` : ''}${hint}`;
+      if (headline !== lastHeadline) bars.log(`${headline}\n`);
+      lastHeadline = headline;
+      if (status) {
+        const all = Object.values(status.progress);
+        const total = all.reduce((sum, p) => sum + p.total, 0);
+        const done = all.reduce((sum, p) => sum + Math.min(p.done, p.total), 0);
+        const payload = { label: 'overall'.padEnd(15), extra: overview.estimate ? `  ${formatEstimate(overview.estimate)}` : '' };
+        if (total > 0 && !overall) overall = bars.create(total, done, payload);
+        else if (overall) {
+          overall.setTotal(total);
+          overall.update(done, payload);
+        }
+      }
+      for (const type of ENTITY_TYPES) {
+        const p = status?.progress[type];
+        if (!p || (p.total === 0 && p.done === 0)) continue;
+        const payload = { label: LABELS[type].padEnd(15), extra: p.failed ? `  (${p.failed} failed)` : '' };
+        const bar = byType.get(type);
+        if (!bar) byType.set(type, bars.create(p.total, Math.min(p.done, p.total), payload));
+        else {
+          bar.setTotal(p.total);
+          bar.update(Math.min(p.done, p.total), payload);
+        }
+      }
+      if (overview.execution !== 'RUNNING') break;
+      await sleep(interval);
+      overview = await getMigrationStatus(client, workflowId);
+    }
+  } finally {
+    bars.update();
+    bars.stop();
+  }
+  return overview;
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
