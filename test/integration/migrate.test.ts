@@ -1,5 +1,7 @@
 // End to end on a real Temporal dev server between two emulated stacks.
+import { promises as fs } from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
+import type { MigrationReport } from '../../activities/report';
 import { startMigration } from '../../client/commands/start';
 import { approveSignal, rejectSignal, statusQuery } from '../../workflows';
 import { useHarness } from '../helpers/harness';
@@ -55,6 +57,23 @@ describe('migrateProject', () => {
       expect(result.verification.length).toBe(sourceTables.filter((t) => !t.isAlias).length);
       expect(result.verification.every((v) => v.ok)).toBe(true);
       expect(result.counts.tables).toBe(sourceTables.filter((t) => !t.isAlias).length);
+
+      // The report: counts, the old→new ID map, what was skipped, and the operator's checklist.
+      const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
+      expect(await fs.readFile(result.report!.markdown, 'utf8')).toContain('## Checklist for the destination project');
+      expect(report.counts.tables).toBe(result.counts.tables);
+      expect(report.verification).toMatchObject({ tables: result.verification.length, ok: result.verification.length, mismatches: [] });
+      expect(report.idMap.filter((e) => e.type === 'orchestration')).toHaveLength(3);
+      expect(report.skipped.map((s) => s.entity)).toContain('bucket in.c-shared-marketing');
+      const checklist = report.checklist;
+      expect(checklist.reauthorize.map((i) => i.configuration)).toContain('keboola.ex-google-drive/gdrive-budget');
+      expect(checklist.secrets).toEqual(expect.arrayContaining([{ configuration: 'keboola.ex-db-mysql/mysql-crm', path: 'parameters.db.#password' }]));
+      expect(checklist.sshTunnels.map((i) => i.configuration)).toContain('keboola.ex-db-mysql/mysql-crm');
+      expect(checklist.enable.map((i) => i.configuration)).toContain('keboola.orchestrator/daily-flow');
+      expect(checklist.ipWhitelists).toContain(h.stacks.destination.url);
+      expect(checklist.usersToInvite).toContain('invite the users');
+      expect(checklist.notes.join(' ')).toContain('migration date as its internal timestamp');
+      expect(checklist.notes.join(' ')).toContain('Configuration creation dates and authors');
     });
   });
 
