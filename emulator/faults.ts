@@ -1,11 +1,14 @@
 /**
  * Fault injection: outages (503 maintenance + Retry-After), dropped connections, latency and rate limiting,
  * scoped by path pattern / method and limited by time or by a number of matching requests.
+ * Two more kinds prove idempotency and input checking: `lose-response` carries the request out and then closes
+ * the connection without an answer (the client cannot know it succeeded), and `garbage` answers 200 with a body
+ * of the wrong shape (a stack whose API differs from the documented one).
  */
 import { z } from 'zod';
 
 export const faultSpecSchema = z.object({
-  kind: z.enum(['outage', 'drop', 'latency', 'rate-limit']),
+  kind: z.enum(['outage', 'drop', 'latency', 'rate-limit', 'lose-response', 'garbage']),
   forSeconds: z.number().positive().optional(),
   forRequests: z.number().int().positive().optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
