@@ -9,7 +9,8 @@ import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
 import { loadSnapshotIndex } from '../snapshot/index-cache';
-import { files, readJsonIfExists, tableDataFiles } from '../snapshot/layout';
+import { files, MalformedSnapshotError, readJsonIfExists, tableDataFiles } from '../snapshot/layout';
+import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import type { ActivityDeps } from './deps';
 import { groupByProvider } from './metadata';
 import { chunk } from '../workflows/concurrency';
@@ -55,6 +56,7 @@ export function createTableActivities(deps: ActivityDeps) {
 
       const context = Context.current();
       const cursor = context.info.heartbeatDetails as ImportCursor | undefined;
+      if (!cursor) await checkSnapshotData(table.id, data, record);
       const name = `${table.id}.csv.gz`;
       const file = cursor
         ? { id: cursor.fileId }
@@ -107,6 +109,29 @@ export function createTableActivities(deps: ActivityDeps) {
       return outcome;
     },
   };
+}
+
+/**
+ * Reads the table's snapshot files before they are uploaded: a truncated gzip, a broken CSV or data that differs
+ * from the fingerprint taken at snapshot time is a malformed snapshot (non-retryable), not a stack failure.
+ */
+async function checkSnapshotData(tableId: string, data: { files: string[]; sliced: boolean }, record: TableDataSnapshot | undefined): Promise<void> {
+  const fingerprinter = new Fingerprinter();
+  for (const file of data.files) {
+    try {
+      await fingerprintStream(fingerprinter, createReadStream(file), { gzipped: true, skipHeader: !data.sliced });
+    } catch (error) {
+      throw new MalformedSnapshotError(
+        `${path.basename(file)} of table ${tableId} cannot be read (${error instanceof Error ? error.message : String(error)}): the snapshot is truncated or corrupted; take a new snapshot`,
+      );
+    }
+  }
+  const found = fingerprinter.result();
+  if (record && (found.rows !== record.rows || found.checksum !== record.checksum)) {
+    throw new MalformedSnapshotError(
+      `the data files of table ${tableId} hold ${found.rows} rows (checksum ${found.checksum.slice(0, 12)}), but the snapshot recorded ${record.rows} rows (checksum ${record.checksum.slice(0, 12)}): the snapshot was changed or damaged; take a new snapshot`,
+    );
+  }
 }
 
 async function createTableStructure(client: StackClient, table: Table): Promise<Table> {
