@@ -57,6 +57,11 @@ export const migrationInputSchema = z
      * duplicated) and the last complete snapshot of this migration is reused.
      */
     resume: z.boolean().default(false),
+    /**
+     * A Manage API token reference: when given, encrypted values are re-encrypted for the destination through
+     * the Encryption API instead of being left for a human to re-enter.
+     */
+    manageTokenRef: tokenRefSchema.optional(),
     options: migrationOptionsSchema.default(() => migrationOptionsSchema.parse({})),
   })
   .refine(

@@ -69,7 +69,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
       await quick.snapshotOrchestrations({ source: input.source, snapshotDir: plan.snapshotDir });
       await quick.finalizeSnapshot({ source: input.source, snapshotDir: plan.snapshotDir });
 
-      const outcome = await run.restore(input.destination, plan.snapshotDir, snapshots);
+      const outcome = await run.restore(input.destination, plan.snapshotDir, snapshots, { source: input.source, manageTokenRef: input.manageTokenRef });
       const report = await run.writeReport({ source: input.source, destination: input.destination, snapshotDir: plan.snapshotDir, outcome });
       run.setStep('completed');
       return { outcome: 'completed', status, counts: run.counts(), verification: outcome.verification, snapshotDir: plan.snapshotDir, report };

@@ -185,8 +185,16 @@ export class MigrationRun {
     return true;
   }
 
-  /** Everything of a snapshot into the destination, in DESIGN §3's order; tables verified as they land. */
-  async restore(destination: StackRef, snapshotDir: string, snapshots: TableDataSnapshot[]): Promise<RestoreOutcomeSummary> {
+  /**
+   * Everything of a snapshot into the destination, in DESIGN §3's order; tables verified as they land. Writers
+   * move to the destination's Snowflake and GoodData only when the source stack is known (not from a backup).
+   */
+  async restore(
+    destination: StackRef,
+    snapshotDir: string,
+    snapshots: TableDataSnapshot[],
+    live?: { source: StackRef; manageTokenRef?: string },
+  ): Promise<RestoreOutcomeSummary> {
     const { quick, long, status } = this;
     const concurrency = this.run.options;
     await this.boundary();
@@ -255,10 +263,20 @@ export class MigrationRun {
     const triggers = await long.restoreTriggers({ destination, snapshotDir, idMap: orchestrations.idMap });
     for (const skipped of triggers.skipped) status.failures.push({ entity: `trigger ${skipped.id}`, message: `skipped: ${skipped.reason}` });
 
-    return {
-      verification,
-      idMap: orchestrations.idMap.map((entry) => ({ type: 'orchestration', oldId: entry.oldId, newId: entry.newId })),
-    };
+    const idMap = orchestrations.idMap.map((entry) => ({ type: 'orchestration', oldId: entry.oldId, newId: entry.newId }));
+    if (live) {
+      await this.boundary();
+      const step = { source: live.source, destination, snapshotDir };
+      const snowflake = await long.provisionSnowflakeWriters(step);
+      const gooddata = await long.moveGoodDataProjects(step);
+      idMap.push(...gooddata.moved.map((move) => ({ type: `GoodData project (${move.configuration})`, oldId: move.oldProjectId, newId: move.newProjectId })));
+      for (const skipped of [...snowflake.skipped, ...gooddata.skipped]) status.failures.push({ entity: `writer ${skipped.configuration}`, message: `skipped: ${skipped.reason}` });
+      if (live.manageTokenRef) {
+        const secrets = await long.migrateSecrets({ ...step, manageTokenRef: live.manageTokenRef });
+        for (const failed of secrets.failed) status.failures.push({ entity: `secrets of ${failed.configuration}`, message: `not re-encrypted: ${failed.error}` });
+      }
+    }
+    return { verification, idMap };
   }
 
   async writeReport(args: {
