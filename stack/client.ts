@@ -477,14 +477,11 @@ export class StackClient {
     const prepared = await this.#prepareFile(name, { sizeBytes: options.sizeBytes, tags: options.tags, isSliced: true });
     let upload = this.#requireUploadParams(prepared);
     let expiresAt = Date.now() + (upload.expires_in ?? 3600) * 1000;
-    let refreshing: Promise<void> | undefined;
+    // Before each slice: fresh credentials when the current ones are about to expire.
     const fresh = async () => {
-      while (expiresAt - Date.now() < CREDENTIALS_REFRESH_MARGIN_S * 1000) {
-        refreshing ??= this.#refreshUploadParams(prepared.id).then((params) => {
-          upload = params;
-          expiresAt = Date.now() + (params.expires_in ?? 3600) * 1000;
-        }).finally(() => (refreshing = undefined));
-        await refreshing;
+      if (expiresAt - Date.now() < CREDENTIALS_REFRESH_MARGIN_S * 1000) {
+        upload = await this.#refreshUploadParams(prepared.id);
+        expiresAt = Date.now() + (upload.expires_in ?? 3600) * 1000;
       }
       return upload;
     };
