@@ -66,6 +66,6 @@ export const serviceUrl = (host: ServiceHost, id: string): string => `${host.url
 export function stackBaseUrl(stack: string): string {
   const trimmed = stack.trim().replace(/\/+$/, '');
   if (/^https?:\/\//.test(trimmed)) return trimmed;
-  // emulated stacks listen on plain HTTP on loopback; real ones on HTTPS
-  return /^(127\.|localhost|\[::1\])/.test(trimmed) ? `http://${trimmed}` : `https://${trimmed}`;
+  // emulated stacks listen on plain HTTP (on loopback, or on a host:port in compose); real ones on HTTPS
+  return /^(127\.|localhost|\[::1\])/.test(trimmed) || /:\d+$/.test(trimmed) ? `http://${trimmed}` : `https://${trimmed}`;
 }
