@@ -43,6 +43,8 @@ const LABELS: Record<string, string> = {
   configurations: 'Configurations',
   configurationRows: 'Configuration rows',
   orchestrations: 'Orchestrations',
+  orchestration: 'Legacy orchestrations',
+  configuration: 'Configurations',
   triggers: 'Triggers',
 };
 

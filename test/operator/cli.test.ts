@@ -29,7 +29,7 @@ describe('stack-migrate CLI', () => {
       expect(await h.destination.listBuckets()).toEqual([]);
       // the dry run is its own short workflow, never a migration
       const migrations = await op.cli(['list', '--json']);
-      expect(JSON.parse(migrations.stdout).filter((m: { workflowId: string }) => m.workflowId.startsWith(WORKFLOW_ID) && m.status === 'RUNNING')).toEqual([]);
+      expect(JSON.parse(migrations.stdout).filter((m: { workflowId: string; status: string }) => m.workflowId.startsWith(WORKFLOW_ID) && m.status === 'RUNNING')).toEqual([]);
     });
   });
 
