@@ -4,8 +4,9 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { StackRef } from '../workflows/input';
 import type { Approval, EntityType, Finding, TableVerification, ValidationReport } from '../workflows/types';
-import { files, readJson, writeJsonAtomic } from '../snapshot/layout';
+import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
 import type { ConfigurationRestoreResult } from './configurations';
+import { WRITERS_RESULTS_FILE, type WritersResults } from './writers';
 import { renderHtml } from './report-html';
 
 export interface ReportInput {
@@ -33,9 +34,17 @@ export interface MigrationReport {
   idMap: ReportInput['idMap'];
   skipped: ReportInput['skipped'];
   verification: { tables: number; ok: number; mismatches: TableVerification[]; rows: number };
+  /** Writers moved to the destination stack's Snowflake and GoodData, and secrets re-encrypted there. */
+  writers: {
+    snowflake: Array<{ configuration: string; workspaceId: string; sharedWith: string[] }>;
+    goodData: Array<{ configuration: string; oldProjectId: string; newProjectId: string }>;
+    secretsMigrated: string[];
+    secretsDryRun: boolean;
+  };
   checklist: {
     reauthorize: Array<{ configuration: string; name: string }>;
-    secrets: Array<{ configuration: string; row?: string; path: string }>;
+    secrets: Array<{ configuration: string; row?: string; path: string; error?: string }>;
+    customerOwnedWriters: Array<{ configuration: string; host: string }>;
     sshTunnels: Array<{ configuration: string; name: string }>;
     enable: Array<{ configuration: string; name: string }>;
     ipWhitelists: string;
@@ -49,7 +58,8 @@ export interface MigrationReport {
 export function createReportActivities() {
   return {
     async writeReport(input: ReportInput): Promise<{ json: string; markdown: string; html: string; checklistItems: number }> {
-      const report = buildReport(input, await readConfigurationResults(input.snapshotDir));
+      const writers = (await readJsonIfExists<WritersResults>(path.join(input.snapshotDir, WRITERS_RESULTS_FILE))) ?? {};
+      const report = buildReport(input, await readConfigurationResults(input.snapshotDir), writers);
       const dir = path.join(input.snapshotDir, '.stack-migrate');
       const json = path.join(dir, 'report.json');
       const markdown = path.join(dir, 'report.md');
@@ -58,7 +68,8 @@ export function createReportActivities() {
       const html = path.join(dir, 'report.html');
       await fs.writeFile(html, renderHtml(report));
       const c = report.checklist;
-      return { json, markdown, html, checklistItems: c.reauthorize.length + c.secrets.length + c.sshTunnels.length + c.enable.length + c.fullLoadOnFirstRun.length };
+      const checklistItems = c.reauthorize.length + c.secrets.length + c.customerOwnedWriters.length + c.sshTunnels.length + c.enable.length + c.fullLoadOnFirstRun.length;
+      return { json, markdown, html, checklistItems };
     },
   };
 }
@@ -70,8 +81,12 @@ async function readConfigurationResults(snapshotDir: string): Promise<Configurat
   return batches.flat();
 }
 
-export function buildReport(input: ReportInput, configurations: ConfigurationRestoreResult[]): MigrationReport {
+export function buildReport(input: ReportInput, configurations: ConfigurationRestoreResult[], writers: WritersResults = {}): MigrationReport {
   const id = (c: ConfigurationRestoreResult) => `${c.destinationComponentId}/${c.configId}`;
+  // Secrets that a later step replaced need no human: a provisioned writer's password, re-encrypted configurations.
+  const provisioned = new Set((writers.snowflake?.moved ?? []).map((m) => m.configuration));
+  const reEncrypted = new Set(writers.secrets?.dryRun ? [] : (writers.secrets?.migrated ?? []));
+  const secretFailures = new Map((writers.secrets?.failed ?? []).map((f) => [f.configuration, f.error]));
   const restored = configurations.filter((c) => !c.skipped);
   const translated = restored.filter((c) => c.destinationComponentId !== c.componentId);
   return {
@@ -89,9 +104,22 @@ export function buildReport(input: ReportInput, configurations: ConfigurationRes
       mismatches: input.verification.filter((v) => !v.ok),
       rows: input.verification.reduce((sum, v) => sum + v.actual.rows, 0),
     },
+    writers: {
+      snowflake: writers.snowflake?.moved ?? [],
+      goodData: writers.gooddata?.moved ?? [],
+      secretsMigrated: writers.secrets?.migrated ?? [],
+      secretsDryRun: writers.secrets?.dryRun ?? false,
+    },
     checklist: {
       reauthorize: restored.filter((c) => c.oauthRemoved).map((c) => ({ configuration: id(c), name: c.name })),
-      secrets: restored.flatMap((c) => c.secrets.map((s) => ({ configuration: id(c), row: s.rowId, path: s.path }))),
+      secrets: restored
+        .filter((c) => !reEncrypted.has(id(c)))
+        .flatMap((c) =>
+          c.secrets
+            .filter((s) => !(provisioned.has(id(c)) && s.path === 'parameters.db.#password' && s.rowId === undefined))
+            .map((s) => ({ configuration: id(c), row: s.rowId, path: s.path, ...(secretFailures.has(id(c)) ? { error: secretFailures.get(id(c)) } : {}) })),
+        ),
+      customerOwnedWriters: writers.snowflake?.customerOwned ?? [],
       sshTunnels: restored.filter((c) => c.sshTunnel).map((c) => ({ configuration: id(c), name: c.name })),
       enable: restored.filter((c) => c.disabled).map((c) => ({ configuration: id(c), name: c.name })),
       ipWhitelists: `The destination stack (${input.destination.url}) connects from other IP addresses than the source: add its addresses (https://help.keboola.com/components/ip-addresses/) to every firewall and database whitelist that admits Keboola, before the first run.`,
@@ -133,6 +161,15 @@ export function renderMarkdown(report: MigrationReport): string {
     '',
     report.idMap.length ? ['| type | old | new |', '| --- | --- | --- |', ...report.idMap.map((e) => `| ${e.type} | ${e.oldId} | ${e.newId} |`)].join('\n') : '_No ID changed._',
     '',
+    '## Writers moved to the destination stack',
+    '',
+    ...report.writers.snowflake.map((w) => `- ${w.configuration}: new Snowflake workspace ${w.workspaceId}${w.sharedWith.length ? ` (shared with ${w.sharedWith.join(', ')})` : ''}`),
+    ...report.writers.goodData.map((g) => `- ${g.configuration}: GoodData project ${g.oldProjectId} → ${g.newProjectId}`),
+    ...(report.writers.snowflake.length + report.writers.goodData.length === 0 ? ['_No Keboola-provisioned Snowflake or GoodData writer._'] : []),
+    ...(report.writers.secretsMigrated.length
+      ? ['', `Secrets re-encrypted for the destination${report.writers.secretsDryRun ? ' (dry run: nothing was written)' : ''}: ${report.writers.secretsMigrated.join(', ')}.`]
+      : []),
+    '',
     '## Not migrated',
     '',
     list(report.skipped, (s) => `${s.entity}: ${s.message}`),
@@ -143,7 +180,10 @@ export function renderMarkdown(report: MigrationReport): string {
     list(c.reauthorize, (i) => `${i.configuration} (${i.name})`),
     '',
     '### Re-enter encrypted values',
-    list(c.secrets, (i) => `${i.configuration}${i.row ? ` row ${i.row}` : ''}: \`${i.path}\``),
+    list(c.secrets, (i) => `${i.configuration}${i.row ? ` row ${i.row}` : ''}: \`${i.path}\`${i.error ? ` (re-encryption failed: ${i.error})` : ''}`),
+    '',
+    '### Re-enter the passwords of customer-owned Snowflake writers',
+    list(c.customerOwnedWriters, (i) => `${i.configuration} (database host ${i.host})`),
     '',
     '### Set up SSH tunnels',
     list(c.sshTunnels, (i) => `${i.configuration} (${i.name})`),
