@@ -86,7 +86,9 @@ export function renderHtml(report: MigrationReport): string {
   const v = report.verification;
   const verified = v.tables === v.ok;
   const counts = Object.entries(report.counts);
-  const checklistItems = c.reauthorize.length + c.secrets.length + c.sshTunnels.length + c.enable.length + c.fullLoadOnFirstRun.length + 2;
+  const customerWriters = c.customerOwnedWriters ?? [];
+  const writers = report.writers ?? { snowflake: [], goodData: [], secretsMigrated: [], secretsDryRun: false };
+  const checklistItems = c.reauthorize.length + c.secrets.length + customerWriters.length + c.sshTunnels.length + c.enable.length + c.fullLoadOnFirstRun.length + 2;
   const skippedByType = groupBy(report.skipped, (s) => s.entity.split(' ')[0] || 'other');
   const idsByType = groupBy(report.idMap, (e) => e.type);
 
@@ -142,10 +144,19 @@ ${skippedByType.length ? skippedByType.map(([type, items]) => html`<h3>${type}</
 ${report.warnings.length ? html`<h3>Warnings from the validation</h3>${table(['Code', 'Entity', 'Finding', 'What to do'], report.warnings.map((w) => [html`<code>${w.code}</code>`, w.entity ?? '', w.message, w.action]), '')}` : ''}
 </section>
 
+<section id="writers">
+<h2>Writers moved to the destination stack</h2>
+${writers.snowflake.length ? html`<h3>Keboola-provisioned Snowflake writers</h3>${table(['Configuration', 'New workspace', 'Shared with'], writers.snowflake.map((w) => [html`<code>${w.configuration}</code>`, html`<code>${w.workspaceId}</code>`, w.sharedWith.join(', ')]), '')}` : ''}
+${writers.goodData.length ? html`<h3>GoodData writers</h3>${table(['Configuration', 'Old GoodData project', 'New GoodData project'], writers.goodData.map((g) => [html`<code>${g.configuration}</code>`, html`<code>${g.oldProjectId}</code>`, html`<code>${g.newProjectId}</code>`]), '')}` : ''}
+${writers.snowflake.length + writers.goodData.length === 0 ? html`<p class="empty">No Keboola-provisioned Snowflake or GoodData writer.</p>` : ''}
+${writers.secretsMigrated.length ? html`<p>Secrets re-encrypted for the destination${writers.secretsDryRun ? ' (dry run: nothing was written)' : ''}: ${writers.secretsMigrated.join(', ')}.</p>` : ''}
+</section>
+
 <section id="checklist">
 <h2>Checklist for the destination project</h2>
 ${checklist('Re-authorize (OAuth)', c.reauthorize.map((i) => html`<code>${i.configuration}</code> (${i.name})`))}
-${checklist('Re-enter encrypted values', c.secrets.map((i) => html`<code>${i.configuration}</code>${i.row ? ` row ${i.row}` : ''}: <code>${i.path}</code>`))}
+${checklist('Re-enter encrypted values', c.secrets.map((i) => html`<code>${i.configuration}</code>${i.row ? ` row ${i.row}` : ''}: <code>${i.path}</code>${i.error ? ` (re-encryption failed: ${i.error})` : ''}`))}
+${checklist('Re-enter the passwords of customer-owned Snowflake writers', customerWriters.map((i) => html`<code>${i.configuration}</code> (database host ${i.host})`))}
 ${checklist('Set up SSH tunnels', c.sshTunnels.map((i) => html`<code>${i.configuration}</code> (${i.name})`))}
 ${checklist('Enable orchestrations and Flows', c.enable.map((i) => html`<code>${i.configuration}</code> (${i.name})`))}
 ${checklist('Incremental loads that will read everything on their first run', c.fullLoadOnFirstRun.map((i) => html`${i.entity}: ${i.message}`))}
