@@ -1,0 +1,126 @@
+// Crashes on a real Temporal server: a worker process killed with SIGKILL in the middle of a large table's
+// import (another worker process takes over and resumes from the heartbeat cursor: the data file is uploaded
+// once), and the Temporal server itself restarted on the same SQLite file in the middle of a migration.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { startMigration } from '../../client/commands/start';
+import { createDataConverter } from '../../worker/payload-codec';
+import { createMigrationWorker } from '../../worker/create-worker';
+import { startDevServer } from '../../scripts/temporal-server';
+import { statusQuery } from '../../workflows';
+import { useHarness } from '../helpers/harness';
+import { waitForStep } from '../helpers/migration';
+import { compareProjects, countRequests, injectFault, requestCounts, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
+
+const h = useHarness({ jobDelayMs: 10 });
+const BIG_TABLE = 'in.c-big.events';
+const BIG_ROWS = 150_000; // more than one export slice (100,000 rows): the restore uploads a sliced file
+
+/** A large untyped table in the source project, loaded through the Storage API. */
+async function addLargeTable(): Promise<void> {
+  const lines = ['"id","occurred_at","kind","amount","note"'];
+  for (let i = 1; i <= BIG_ROWS; i++) lines.push(`"${i}","2024-01-${String((i % 28) + 1).padStart(2, '0')} 10:00:00","${['view', 'click', 'buy'][i % 3]}","${(i * 7) % 1000}.${i % 100}","row ${i}, ""quoted"""`);
+  const csv = gzipSync(Buffer.from(`${lines.join('\n')}\n`));
+  await h.source.createBucket({ name: 'big', stage: 'in' });
+  const file = await h.source.uploadFile('events.csv.gz', csv);
+  await h.source.createTableFromFile('in.c-big', { name: 'events', dataFileId: file.id, primaryKey: ['id'] });
+}
+
+describe('crashes', () => {
+  test('a worker process killed (SIGKILL) during a large table import: another worker resumes from the heartbeat cursor', async () => {
+    await addLargeTable();
+    const codecKey = randomBytes(32).toString('base64');
+    const client = new Client({ connection: h.temporal.client.connection, namespace: h.temporal.namespace, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
+    const taskQueue = `crash-${randomUUID()}`;
+    const env = {
+      TEMPORAL_ADDRESS: h.temporal.address,
+      TEMPORAL_NAMESPACE: h.temporal.namespace,
+      STACK_MIGRATE_TASK_QUEUE: taskQueue,
+      STACK_MIGRATE_SNAPSHOT_ROOT: h.snapshotRoot,
+      STACK_MIGRATE_CODEC_KEY: codecKey,
+      STACK_MIGRATE_SOURCE_TOKEN: h.stacks.tokens.source,
+      STACK_MIGRATE_DESTINATION_TOKEN: h.stacks.tokens.destination,
+    };
+    const destination = h.stacks.destination.url;
+    // The big table's import request is held 4 s: the worker dies while the import is in flight.
+    const held = await injectFault(destination, { kind: 'latency', latencyMs: 4000, pathPattern: `/tables/${BIG_TABLE.replace(/\./g, '\\.')}/import-async$` });
+    const hits = async () => ((await (await fetch(`${destination}/_emulator/faults`)).json()) as Array<{ id: string; hits: number }>).find((f) => f.id === held.id)?.hits ?? 0;
+
+    let first: WorkerProcess | undefined = await spawnWorker(env);
+    let second: WorkerProcess | undefined;
+    try {
+      const handle = await startMigration(client, taskQueue, {
+        source: h.stacks.sourceRef,
+        destination: h.stacks.destinationRef,
+        requireApproval: false,
+        options: { heartbeatTimeoutSeconds: 5 },
+      });
+      await waitUntil('the big table import request', async () => (await hits()) >= 1, 120_000, 50);
+      await sleep(1000); // the cursor heartbeat (sent right after the upload) reaches the server
+      await first.kill();
+      const killedAt = Date.now();
+      const afterKill = await requestCounts(destination);
+      first = undefined;
+
+      second = await spawnWorker(env);
+      const result = await handle.result();
+      expect(result.outcome).toBe('completed');
+      console.log(`worker killed during the import of ${BIG_TABLE} (${BIG_ROWS} rows); the second worker finished ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`);
+
+      // The import was sent again by the second worker (after the kill) with the file uploaded before it.
+      expect(await hits()).toBeGreaterThanOrEqual(2);
+      const prepares = await countRequests(destination, /^POST \/v2\/storage\/files\/prepare$/);
+      const sourceTables = (await h.source.listTables()).filter((t) => !t.isAlias && !t.id.startsWith('sys.'));
+      const ownBuckets = new Set((await h.source.listBuckets()).filter((b) => !b.sourceBucket && !b.isLinkedBucket).map((b) => b.id));
+      const restored = sourceTables.filter((t) => ownBuckets.has(t.bucket?.id ?? ''));
+      // One upload per untyped table (its header, to create it) and one per table with data: nothing twice.
+      const expectedPrepares = restored.filter((t) => !t.isTyped).length + restored.filter((t) => (t.rowsCount ?? 0) > 0).length;
+      expect(prepares).toBe(expectedPrepares);
+      expect(afterKill['POST /v2/storage/files/prepare']).toBe(expectedPrepares); // every upload happened before the kill
+
+      const comparison = await compareProjects(h.source, h.destination);
+      expect(comparison.duplicates).toEqual([]);
+      expect(comparison.mismatches).toEqual([]);
+      expect((await h.destination.getTable(BIG_TABLE))?.rowsCount).toBe(BIG_ROWS);
+    } finally {
+      await first?.kill();
+      await second?.stop();
+    }
+  }, 300_000);
+
+  test('the Temporal server restarted (same SQLite file) in the middle of a migration: the migration completes', async () => {
+    const server = await startDevServer({ headless: true });
+    const dataConverter = await createDataConverter({ STACK_MIGRATE_CODEC_KEY: randomBytes(32).toString('base64') });
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection, namespace: server.namespace, dataConverter });
+    const taskQueue = `restart-${randomUUID()}`;
+    const worker = await createMigrationWorker({ connection: nativeConnection, namespace: server.namespace, taskQueue, snapshotRoot: h.snapshotRoot, dataConverter });
+    const running = worker.run();
+    try {
+      // Slow destination requests keep the restore going while the server restarts.
+      await injectFault(h.stacks.destination.url, { kind: 'latency', latencyMs: 250, pathPattern: '^/v2/storage' });
+      const handle = await startMigration(client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef, requireApproval: false, options: { tableConcurrency: 1 } });
+      await waitForStep(handle, 'restoring', 60_000);
+      const restartedAt = Date.now();
+      await server.restart();
+      const downMs = Date.now() - restartedAt;
+
+      const result = await waitUntil('the result after the restart', async () => client.workflow.getHandle(handle.workflowId).result(), 180_000, 1000);
+      expect(result.outcome).toBe('completed');
+      expect((await client.workflow.getHandle(handle.workflowId).query(statusQuery)).step).toBe('completed');
+      console.log(`Temporal server restarted during the restore (down ${downMs} ms); the migration completed ${Math.round((Date.now() - restartedAt) / 1000)} s after the restart began`);
+      const comparison = await compareProjects(h.source, h.destination);
+      expect(comparison.duplicates).toEqual([]);
+      expect(comparison.mismatches).toEqual([]);
+    } finally {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await nativeConnection.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await server.stop();
+    }
+  }, 300_000);
+});
