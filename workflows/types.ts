@@ -134,6 +134,7 @@ export interface CleanupResult {
 export interface ReportLocation {
   json: string;
   markdown: string;
+  html: string;
   checklistItems: number;
 }
 

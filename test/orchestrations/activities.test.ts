@@ -194,8 +194,14 @@ describe('legacy orchestrations and triggers', () => {
     expect(await run(activities.rewriteOrchestrationReferences, { destination: pair.destinationRef, idMap: [] })).toEqual({ updated: [] });
   });
 
-  test('a snapshot without orchestrations.json is malformed (not retryable)', async () => {
+  test("a snapshot without orchestrations.json (Keboola's own backups have none) restores no orchestration", async () => {
+    const keboolaBackup = await fs.mkdtemp(path.join(os.tmpdir(), 'orchestrations-none-'));
+    await expect(run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: keboolaBackup })).resolves.toEqual({ idMap: [], created: [], existing: [] });
+  });
+
+  test('an orchestrations.json that is not a list of orchestrations is malformed (not retryable)', async () => {
     const broken = await fs.mkdtemp(path.join(os.tmpdir(), 'orchestrations-broken-'));
-    await expect(run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: broken })).rejects.toMatchObject({ name: 'MalformedSnapshotError' });
+    await fs.writeFile(path.join(broken, 'orchestrations.json'), JSON.stringify({ id: 1 }));
+    await expect(run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: broken })).rejects.toMatchObject({ type: 'MalformedSnapshot', nonRetryable: true });
   });
 });
