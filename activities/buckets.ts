@@ -1,7 +1,7 @@
 // Restores buckets and their metadata. Looks before it creates, so a retry or a re-run never duplicates one.
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
-import { loadSnapshotIndex } from '../snapshot/index-cache';
+import { bucketSkipReason, loadSnapshotIndex } from '../snapshot/index-cache';
 import type { ActivityDeps } from './deps';
 import { groupByProvider } from './metadata';
 
@@ -13,12 +13,9 @@ export function createBucketActivities(deps: ActivityDeps) {
       const existing = new Set((await client.listBuckets()).map((b) => b.id));
       const outcome: RestoreOutcome = { created: [], existing: [], skipped: [] };
       for (const bucket of buckets) {
-        if (bucket.sourceBucket || bucket.isLinkedBucket) {
-          outcome.skipped.push({ id: bucket.id, reason: 'linked bucket: link the shared bucket again in the destination project' });
-          continue;
-        }
-        if (!bucket.name.startsWith('c-') || bucket.stage === 'sys') {
-          outcome.skipped.push({ id: bucket.id, reason: 'system bucket: created by the stack itself' });
+        const skipReason = bucketSkipReason(bucket);
+        if (skipReason) {
+          outcome.skipped.push({ id: bucket.id, reason: skipReason });
           continue;
         }
         if (existing.has(bucket.id)) {

@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import type { StackClient } from '../stack';
 import type { StackRef } from '../workflows/input';
 import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
+import { loadSnapshotIndex } from '../snapshot/index-cache';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
 import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel } from './configuration-rules';
@@ -13,7 +14,6 @@ import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel } from './conf
 /** Components whose configurations would run on their own: they arrive disabled, to be enabled by a human. */
 export const DISABLED_ON_ARRIVAL = new Set(['keboola.orchestrator', 'keboola.scheduler']);
 const DATA_APP = 'keboola.data-apps';
-const LEGACY_ORCHESTRATOR = 'orchestrator';
 const FLOW = 'keboola.orchestrator';
 
 export interface ConfigurationRef {
@@ -53,12 +53,9 @@ interface SnapshotConfiguration {
 
 export function createConfigurationActivities(deps: ActivityDeps) {
   return {
-    /**
-     * The configurations in the snapshot, in the order they are restored. Those of the legacy `orchestrator`
-     * component are left out: the Orchestrator API creates them itself when an orchestration is restored.
-     */
-    async listSnapshotConfigurations(input: { snapshotDir: string }): Promise<ConfigurationRef[]> {
-      return snapshotConfigurationRefs(input.snapshotDir);
+    /** How many configurations the snapshot restores (see SnapshotIndex.configurations); batches go by number. */
+    async countSnapshotConfigurations(input: { snapshotDir: string }): Promise<number> {
+      return (await loadSnapshotIndex(input.snapshotDir)).configurations.length;
     },
 
     /**
@@ -74,7 +71,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       );
       const mismatches: Array<{ configuration: string; difference: string }> = [];
       let checked = 0;
-      for (const ref of await snapshotConfigurationRefs(input.snapshotDir)) {
+      for (const ref of (await loadSnapshotIndex(input.snapshotDir)).configurations) {
         const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
         if (!destinationComponentId) continue; // skipped on purpose and reported
         const id = `${destinationComponentId}/${ref.configId}`;
@@ -92,12 +89,14 @@ export function createConfigurationActivities(deps: ActivityDeps) {
      * Restores a batch of configurations; a retry resumes after the last one it finished. The details go to
      * disk for the report (20,000 configurations would not fit in a Temporal payload); the workflow gets counts.
      */
-    async restoreConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batch: ConfigurationRef[] }): Promise<ConfigurationBatchSummary> {
+    async restoreConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batchSize: number }): Promise<ConfigurationBatchSummary> {
+      const { configurations } = await loadSnapshotIndex(input.snapshotDir);
+      const batch = configurations.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
       const context = Context.current();
       const results: ConfigurationRestoreResult[] = (context.info.heartbeatDetails as ConfigurationRestoreResult[] | undefined) ?? [];
-      for (const ref of input.batch.slice(results.length)) {
+      for (const ref of batch.slice(results.length)) {
         results.push(await restoreConfiguration(client, input.snapshotDir, ref, destinationComponents));
         context.heartbeat(results);
       }
@@ -192,13 +191,6 @@ export function sanitize(componentId: string, value: unknown, destinationCompone
     }
   }
   return copy;
-}
-
-async function snapshotConfigurationRefs(snapshotDir: string): Promise<ConfigurationRef[]> {
-  const components = await readJson<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(snapshotDir, files.configurations));
-  return components
-    .filter((component) => component.id !== LEGACY_ORCHESTRATOR)
-    .flatMap((component) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: String(c.id) })));
 }
 
 interface RestoredConfiguration {

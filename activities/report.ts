@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { StackRef } from '../workflows/input';
-import type { Approval, EntityType, Finding, TableVerification, ValidationReport } from '../workflows/types';
+import { summarizeVerification, type Approval, type EntityType, type Finding, type TableVerification, type ValidationReport, type VerificationSummary } from '../workflows/types';
 import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
 import type { ConfigurationRestoreResult } from './configurations';
 import { WRITERS_RESULTS_FILE, type WritersResults } from './writers';
@@ -19,7 +19,6 @@ export interface ReportInput {
   approval?: Approval;
   counts: Record<EntityType, number>;
   skipped: Array<{ entity: string; message: string }>;
-  verification: TableVerification[];
   /** Entities whose IDs changed (legacy orchestrations, translated components). */
   idMap: Array<{ type: string; oldId: string; newId: string }>;
 }
@@ -33,7 +32,7 @@ export interface MigrationReport {
   counts: Record<string, number>;
   idMap: ReportInput['idMap'];
   skipped: ReportInput['skipped'];
-  verification: { tables: number; ok: number; mismatches: TableVerification[]; rows: number };
+  verification: VerificationSummary & { perTable: TableVerification[] };
   /** Writers moved to the destination stack's Snowflake and GoodData, and secrets re-encrypted there. */
   writers: {
     snowflake: Array<{ configuration: string; workspaceId: string; sharedWith: string[] }>;
@@ -59,7 +58,8 @@ export function createReportActivities() {
   return {
     async writeReport(input: ReportInput): Promise<{ json: string; markdown: string; html: string; checklistItems: number }> {
       const writers = (await readJsonIfExists<WritersResults>(path.join(input.snapshotDir, WRITERS_RESULTS_FILE))) ?? {};
-      const report = buildReport(input, await readConfigurationResults(input.snapshotDir), writers);
+      const verification = await readRecords<TableVerification>(path.join(input.snapshotDir, path.dirname(files.verificationRecord('x'))));
+      const report = buildReport(input, await readConfigurationResults(input.snapshotDir), writers, verification);
       const dir = path.join(input.snapshotDir, '.stack-migrate');
       const json = path.join(dir, 'report.json');
       const markdown = path.join(dir, 'report.md');
@@ -74,6 +74,12 @@ export function createReportActivities() {
   };
 }
 
+/** Every JSON record in a folder of our working area (one file per table), or none when it does not exist. */
+async function readRecords<T>(dir: string): Promise<T[]> {
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
+  return Promise.all(names.map((name) => readJson<T>(path.join(dir, name))));
+}
+
 async function readConfigurationResults(snapshotDir: string): Promise<ConfigurationRestoreResult[]> {
   const dir = path.join(snapshotDir, path.dirname(files.configurationResults(0)));
   const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('configurations-')).sort();
@@ -81,7 +87,12 @@ async function readConfigurationResults(snapshotDir: string): Promise<Configurat
   return batches.flat();
 }
 
-export function buildReport(input: ReportInput, configurations: ConfigurationRestoreResult[], writers: WritersResults = {}): MigrationReport {
+export function buildReport(
+  input: ReportInput,
+  configurations: ConfigurationRestoreResult[],
+  writers: WritersResults = {},
+  verification: TableVerification[] = [],
+): MigrationReport {
   const id = (c: ConfigurationRestoreResult) => `${c.destinationComponentId}/${c.configId}`;
   // Secrets that a later step replaced need no human: a provisioned writer's password, re-encrypted configurations.
   const provisioned = new Set((writers.snowflake?.moved ?? []).map((m) => m.configuration));
@@ -99,10 +110,8 @@ export function buildReport(input: ReportInput, configurations: ConfigurationRes
     idMap: [...input.idMap, ...translated.map((c) => ({ type: 'configuration', oldId: `${c.componentId}/${c.configId}`, newId: id(c) }))],
     skipped: [...input.skipped, ...configurations.filter((c) => c.skipped).map((c) => ({ entity: `configuration ${c.componentId}/${c.configId}`, message: c.skipped! }))],
     verification: {
-      tables: input.verification.length,
-      ok: input.verification.filter((v) => v.ok).length,
-      mismatches: input.verification.filter((v) => !v.ok),
-      rows: input.verification.reduce((sum, v) => sum + v.actual.rows, 0),
+      ...summarizeVerification(verification),
+      perTable: verification.sort((a, b) => a.tableId.localeCompare(b.tableId)),
     },
     writers: {
       snowflake: writers.snowflake?.moved ?? [],

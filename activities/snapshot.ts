@@ -10,6 +10,7 @@ import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import { files, MalformedSnapshotError, readJson, readJsonIfExists, SNAPSHOT_FORMAT_VERSION, tableDataFiles, writeJsonAtomic, type SnapshotManifest } from '../snapshot/layout';
 import { tee } from '../snapshot/tee';
+import { loadSnapshotIndex } from '../snapshot/index-cache';
 import type { ActivityDeps } from './deps';
 import { SLICE_CONCURRENCY } from './verify';
 
@@ -35,9 +36,20 @@ async function latestCompleteSnapshot(root: string, workflowId: string): Promise
   return candidates.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]?.dir;
 }
 
+async function planOf(snapshotDir: string): Promise<SnapshotPlan> {
+  const index = await loadSnapshotIndex(snapshotDir);
+  return {
+    snapshotDir,
+    bucketCount: index.buckets.length,
+    dataTableCount: index.dataTableIds.length,
+    aliasCount: index.aliasCount,
+    configurationCount: index.configurations.length,
+  };
+}
+
 export function createSnapshotActivities(deps: ActivityDeps) {
   return {
-    /** Buckets, tables, configurations and branch metadata as JSON files; answers the tables to export. */
+    /** Buckets, tables, configurations and branch metadata as JSON files; answers what there is to move. */
     async snapshotProjectMetadata(input: { source: StackRef; snapshotId: string; reuseLatestOf?: string }): Promise<SnapshotPlan> {
       const reused = input.reuseLatestOf ? await latestCompleteSnapshot(deps.snapshotRoot, input.reuseLatestOf) : undefined;
       const snapshotDir = reused ?? snapshotDirFor(deps.snapshotRoot, input.snapshotId);
@@ -72,15 +84,13 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         await writeJsonAtomic(path.join(snapshotDir, files.triggers), []);
         await writeJsonAtomic(path.join(snapshotDir, files.notifications), []);
       }
-      const buckets = (await readJsonIfExists<Array<{ id: string }>>(path.join(snapshotDir, files.buckets))) ?? [];
-      const tables = (await readJsonIfExists<Array<{ id: string; isAlias?: boolean; rowsCount?: number | null; dataSizeBytes?: number | null; bucket?: { id: string } }>>(path.join(snapshotDir, files.tables))) ?? [];
-      const components = (await readJsonIfExists<Array<{ configurations?: unknown[] }>>(path.join(snapshotDir, files.configurations))) ?? [];
-      return {
-        snapshotDir,
-        bucketCount: buckets.length,
-        configurationCount: components.reduce((sum, c) => sum + (c.configurations?.length ?? 0), 0),
-        tables: tables.map((t) => ({ id: t.id, isAlias: t.isAlias === true, rowsCount: t.rowsCount ?? 0, dataSizeBytes: t.dataSizeBytes ?? 0 })),
-      };
+      return planOf(snapshotDir);
+    },
+
+    /** The IDs of one batch of the tables to move (see SnapshotIndex.dataTableIds), for a child workflow. */
+    async listTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<string[]> {
+      const { dataTableIds } = await loadSnapshotIndex(input.snapshotDir);
+      return dataTableIds.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
     },
 
     /** Exports one table and stores its slices as `<stage>/<c-bucket>/<table>.part_N.csv.gz`, with a fingerprint. */
@@ -154,17 +164,16 @@ export function createSnapshotActivities(deps: ActivityDeps) {
           await readJson(path.join(dir, files.configuration(component.id, String(configuration.id))));
         }
       }
-      return {
-        snapshotDir: dir,
-        bucketCount: buckets.length,
-        configurationCount: components.reduce((sum, c) => sum + (c.configurations?.length ?? 0), 0),
-        tables: tables.map((t) => ({ id: t.id, isAlias: t.isAlias === true, rowsCount: t.rowsCount ?? 0, dataSizeBytes: t.dataSizeBytes ?? 0 })),
-      };
+      return planOf(dir);
     },
 
-    /** The fingerprint of one table's data files in a snapshot, read from disk; the snapshot is not changed. */
+    /**
+     * The fingerprint of one table's data files in a snapshot, read from disk. The snapshot's own files are not
+     * changed; the fingerprint is recorded in our working folder `.stack-migrate/` inside it, like a migration's.
+     */
     async fingerprintSnapshotTable(input: { snapshotDir: string; tableId: string }): Promise<TableDataSnapshot> {
-      const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(input.tableId)));
+      const recordFile = path.join(input.snapshotDir, files.tableRecord(input.tableId));
+      const record = await readJsonIfExists<TableDataSnapshot>(recordFile);
       if (record) return record;
       const data = await tableDataFiles(input.snapshotDir, input.tableId);
       const fingerprinter = new Fingerprinter();
@@ -176,7 +185,9 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         bytes += (await fs.stat(file)).size;
         Context.current().heartbeat();
       }
-      return { tableId: input.tableId, files: data.files.map((f) => path.relative(input.snapshotDir, f)), bytes, ...fingerprinter.result() };
+      const fingerprint: TableDataSnapshot = { tableId: input.tableId, files: data.files.map((f) => path.relative(input.snapshotDir, f)), bytes, ...fingerprinter.result() };
+      await writeJsonAtomic(recordFile, fingerprint);
+      return fingerprint;
     },
 
     /** Writes our manifest; after this the snapshot is complete and never changes. */
@@ -184,30 +195,27 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       const manifestFile = path.join(input.snapshotDir, files.manifest);
       const existing = await readJsonIfExists<SnapshotManifest>(manifestFile);
       if (existing) return existing;
-      const tables = (await readJsonIfExists<Array<{ id: string; isAlias?: boolean }>>(path.join(input.snapshotDir, files.tables))) ?? [];
-      const buckets = (await readJsonIfExists<unknown[]>(path.join(input.snapshotDir, files.buckets))) ?? [];
-      const components = (await readJsonIfExists<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(input.snapshotDir, files.configurations))) ?? [];
+      const index = await loadSnapshotIndex(input.snapshotDir);
       let configurationRows = 0;
-      for (const component of components) {
-        for (const configuration of component.configurations ?? []) {
-          const detail = await readJsonIfExists<{ rows?: unknown[] }>(path.join(input.snapshotDir, files.configuration(component.id, configuration.id)));
-          configurationRows += detail?.rows?.length ?? 0;
-        }
+      for (const { componentId, configId } of index.configurations) {
+        const detail = await readJsonIfExists<{ rows?: unknown[] }>(path.join(input.snapshotDir, files.configuration(componentId, configId)));
+        configurationRows += detail?.rows?.length ?? 0;
       }
       const records: TableDataSnapshot[] = [];
-      for (const table of tables.filter((t) => !t.isAlias)) {
-        const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(table.id)));
-        if (record) records.push(record);
+      for (const tableId of index.dataTableIds) {
+        const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(tableId)));
+        if (!record) throw new Error(`the data of ${tableId} is not in the snapshot yet: snapshot every table before finalizing`);
+        records.push(record);
       }
       const manifest: SnapshotManifest = {
         formatVersion: SNAPSHOT_FORMAT_VERSION,
         createdAt: new Date().toISOString(),
         source: { url: input.source.url, projectId: input.source.projectId },
         counts: {
-          buckets: buckets.length,
-          tables: tables.filter((t) => !t.isAlias).length,
-          aliases: tables.filter((t) => t.isAlias).length,
-          configurations: components.reduce((sum, c) => sum + (c.configurations?.length ?? 0), 0),
+          buckets: index.buckets.length,
+          tables: index.dataTableIds.length,
+          aliases: index.aliasCount,
+          configurations: index.configurations.length,
           configurationRows,
         },
         bytes: records.reduce((sum, r) => sum + r.bytes, 0),

@@ -1,10 +1,12 @@
 // Verification: each destination table is exported again and its fingerprint (row count + content checksum)
 // compared with the one taken from the source during the snapshot. Several slices are read at once.
+import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
-import type { TableFingerprint, TableVerification } from '../workflows/types';
+import type { TableDataSnapshot, TableVerification } from '../workflows/types';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
+import { files, readJson, writeJsonAtomic } from '../snapshot/layout';
 import type { ActivityDeps } from './deps';
 
 /** Slices of one table fingerprinted at once: enough to overlap download and parsing, few enough for memory. */
@@ -12,16 +14,18 @@ export const SLICE_CONCURRENCY = 4;
 
 export function createVerifyActivities(deps: ActivityDeps) {
   return {
-    async verifyTable(input: { destination: StackRef; tableId: string; expected: TableFingerprint }): Promise<TableVerification> {
+    /** Compares the destination table with its snapshot fingerprint; the result is also recorded for the report. */
+    async verifyTable(input: { destination: StackRef; snapshotDir: string; tableId: string }): Promise<TableVerification> {
+      const { rows, checksum } = await readJson<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(input.tableId)));
+      const expected = { rows, checksum };
       const client = await deps.stackClient(input.destination);
       const file = await client.exportTable(input.tableId);
       const urls = await client.fileSliceUrls(file);
-      // The same row hash as the snapshot's fingerprint, whichever version recorded it.
-      const fingerprinter = Fingerprinter.matching(input.expected.checksum);
+      const fingerprinter = new Fingerprinter();
       let next = 0;
       const lane = async () => {
         while (next < urls.length) {
-          const part = Fingerprinter.matching(input.expected.checksum);
+          const part = new Fingerprinter();
           await fingerprintStream(part, client.openSlice(file, urls[next++]) as Readable, { gzipped: true, skipHeader: !file.isSliced });
           fingerprinter.merge(part);
           Context.current().heartbeat();
@@ -29,12 +33,9 @@ export function createVerifyActivities(deps: ActivityDeps) {
       };
       await Promise.all(Array.from({ length: Math.min(SLICE_CONCURRENCY, urls.length) }, lane));
       const actual = fingerprinter.result();
-      return {
-        tableId: input.tableId,
-        expected: input.expected,
-        actual,
-        ok: actual.rows === input.expected.rows && actual.checksum === input.expected.checksum,
-      };
+      const verification = { tableId: input.tableId, expected, actual, ok: actual.rows === expected.rows && actual.checksum === expected.checksum };
+      await writeJsonAtomic(path.join(input.snapshotDir, files.verificationRecord(input.tableId)), verification);
+      return verification;
     },
   };
 }

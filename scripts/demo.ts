@@ -74,7 +74,8 @@ async function main() {
       }
       const result = await resultPromise;
       console.log(`\n=== migration ${result.outcome} ===`);
-      console.log(JSON.stringify({ counts: result.counts, verification: result.verification.map((v) => `${v.tableId}: ${v.actual.rows} rows, ${v.ok ? 'checksum ok' : 'MISMATCH'}`), snapshot: result.snapshotDir }, null, 2));
+      const { verification } = result;
+      console.log(JSON.stringify({ counts: result.counts, verification: `${verification.ok} of ${verification.tables} tables match the source (${verification.rows} rows)`, snapshot: result.snapshotDir, report: result.report }, null, 2));
     });
   } finally {
     await nativeConnection.close();

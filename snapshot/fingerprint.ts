@@ -2,13 +2,10 @@
 // of each row. Source and destination stacks may export rows in any order and quote them differently; the
 // fingerprint compares parsed values, so it only changes when the data does.
 //
-// Two row hashes exist. `m3` (the default, checksums written as "m3:<32 hex>") is a 128-bit MurmurHash3
-// x86_128-style hash of the row's JSON, computed in JS: about 2x cheaper than `sha1` per row, because a native
-// hash call per row costs more than hashing ~100 bytes. `sha1` (checksums of 40 hex digits, the original
-// format) is kept so that snapshots recorded with it are still verified against themselves: compare a checksum
-// with one made by `Fingerprinter.matching(recorded)`. Neither is meant to resist an adversary (lane sums are
-// not collision-resistant whatever the row hash); both detect lost, duplicated or changed rows.
-import { createHash } from 'node:crypto';
+// The row hash is a 128-bit MurmurHash3 (x86_128) of the row's JSON, computed in JS: about twice as cheap as a
+// native SHA-1 call per row. Checksums read "m3:<32 hex>", naming the hash; a new one needs a new prefix and a
+// new SNAPSHOT_FORMAT_VERSION. Not meant to resist an adversary (lane sums are not collision-resistant); it
+// detects lost, duplicated or changed rows.
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
@@ -16,50 +13,24 @@ import { StringDecoder } from 'node:string_decoder';
 import { CsvRowParser } from './csv';
 import type { TableFingerprint } from '../workflows/types';
 
-export type FingerprintAlgorithm = 'm3' | 'sha1';
-
-const LANES: Record<FingerprintAlgorithm, number> = { m3: 4, sha1: 5 };
-const PREFIX: Record<FingerprintAlgorithm, string> = { m3: 'm3:', sha1: '' };
-
-/** The algorithm a recorded checksum was made with. */
-export function fingerprintAlgorithmOf(checksum: string): FingerprintAlgorithm {
-  return checksum.startsWith(PREFIX.m3) ? 'm3' : 'sha1';
-}
-
 export class Fingerprinter {
-  private readonly lanes: Uint32Array;
-  private readonly digest: Uint32Array;
+  private readonly lanes = new Uint32Array(4);
+  private readonly digest = new Uint32Array(4);
   rows = 0;
 
-  constructor(readonly algorithm: FingerprintAlgorithm = 'm3') {
-    this.lanes = new Uint32Array(LANES[algorithm]);
-    this.digest = new Uint32Array(LANES[algorithm]);
-  }
-
-  /** A fingerprinter whose result can be compared with `checksum` (same row hash). */
-  static matching(checksum: string): Fingerprinter {
-    return new Fingerprinter(fingerprintAlgorithmOf(checksum));
-  }
-
   addRow(row: readonly string[]): void {
-    const text = JSON.stringify(row);
-    if (this.algorithm === 'm3') murmur3x86x128(text, this.digest);
-    else {
-      const digest = createHash('sha1').update(text).digest();
-      for (let lane = 0; lane < 5; lane++) this.digest[lane] = digest.readUInt32BE(lane * 4);
-    }
+    murmur3x86x128(JSON.stringify(row), this.digest);
     for (let lane = 0; lane < this.lanes.length; lane++) this.lanes[lane] = (this.lanes[lane] + this.digest[lane]) >>> 0;
     this.rows++;
   }
 
   merge(other: Fingerprinter): void {
-    if (other.algorithm !== this.algorithm) throw new Error(`cannot merge a ${other.algorithm} fingerprint into a ${this.algorithm} one`);
     for (let lane = 0; lane < this.lanes.length; lane++) this.lanes[lane] = (this.lanes[lane] + other.lanes[lane]) >>> 0;
     this.rows += other.rows;
   }
 
   result(): TableFingerprint {
-    return { rows: this.rows, checksum: PREFIX[this.algorithm] + Array.from(this.lanes, (lane) => lane.toString(16).padStart(8, '0')).join('') };
+    return { rows: this.rows, checksum: `m3:${Array.from(this.lanes, (lane) => lane.toString(16).padStart(8, '0')).join('')}` };
   }
 }
 

@@ -21,6 +21,8 @@ export const files = {
   tableSlice: (tableId: string, part: number) => `${tableId.split('.').join('/')}.part_${part}.csv.gz`,
   /** Our per-table record, written when a table's data is complete; merged into the manifest at the end. */
   tableRecord: (tableId: string) => path.join('.stack-migrate', 'tables', `${tableId}.json`),
+  /** A table's verification in the destination, for the report. */
+  verificationRecord: (tableId: string) => path.join('.stack-migrate', 'verification', `${tableId}.json`),
   /** What one batch of the configuration restore did, for the report. */
   configurationResults: (batchNumber: number) => path.join('.stack-migrate', 'results', `configurations-${String(batchNumber).padStart(5, '0')}.json`),
 };

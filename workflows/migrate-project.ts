@@ -4,10 +4,9 @@
 import { ApplicationFailure, CancellationScope, executeChild, upsertSearchAttributes } from '@temporalio/workflow';
 import { describeIssues, migrationInputSchema, stackName, type MigrationInput, type MigrationInputDraft } from './input';
 import { SOURCE_PROJECT_ID, SOURCE_STACK, DESTINATION_STACK } from './search-attributes';
-import { chunk } from './concurrency';
 import { snapshotTableBatch } from './table-batches';
-import { MigrationRun, TABLE_BATCH } from './run';
-import type { MigrationResult, TableDataSnapshot } from './types';
+import { MigrationRun } from './run';
+import { NOTHING_VERIFIED, type MigrationResult } from './types';
 
 export async function migrateProject(rawInput: MigrationInputDraft): Promise<MigrationResult> {
   const parsed = migrationInputSchema.safeParse(rawInput);
@@ -29,7 +28,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
       run.setStep('validating');
       run.checkValidation(await quick.validateMigration({ source: input.source, destination: input.destination, resume: input.resume }));
       if (!(await run.awaitApproval(input.requireApproval))) {
-        return { outcome: 'rejected', status, counts: run.counts(), verification: [] };
+        return { outcome: 'rejected', status, counts: run.counts(), verification: NOTHING_VERIFIED };
       }
 
       run.setStep('snapshotting');
@@ -39,40 +38,29 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
         reuseLatestOf: input.resume ? info.workflowId : undefined,
       });
       status.snapshotDir = plan.snapshotDir;
-      const dataTables = plan.tables.filter((t) => !t.isAlias);
       status.progress.buckets.total = plan.bucketCount;
-      status.progress.tables.total = dataTables.length;
-      status.progress.tableData.total = dataTables.length * 2; // exported, then imported
-      status.progress.aliases.total = plan.tables.length - dataTables.length;
+      status.progress.tables.total = plan.dataTableCount;
+      status.progress.tableData.total = plan.dataTableCount * 2; // exported, then imported
+      status.progress.aliases.total = plan.aliasCount;
       status.progress.configurations.total = plan.configurationCount;
 
-      const snapshots: TableDataSnapshot[] = [];
-      for (const [n, batch] of chunk(dataTables, TABLE_BATCH).entries()) {
-        await run.boundary();
-        const batchSnapshots = await run.childScope.run(() =>
-          executeChild(snapshotTableBatch, {
-            workflowId: `${info.workflowId}-snapshot-tables-${n}`,
-            args: [
-              {
-                source: input.source,
-                snapshotDir: plan.snapshotDir,
-                tableIds: batch.map((t) => t.id),
-                concurrency: input.options.tableConcurrency,
-                heartbeatTimeout: run.heartbeatTimeout,
-              },
-            ],
-          }),
-        );
-        snapshots.push(...batchSnapshots);
-        run.advance('tableData', batch.length);
-      }
+      // Tables restore batch by batch while later batches are still being exported (run.moveTables).
+      await run.restoreStructure(input.destination, plan.snapshotDir);
+      const verification = await run.moveTables({
+        destination: input.destination,
+        snapshotDir: plan.snapshotDir,
+        dataTableCount: plan.dataTableCount,
+        take: (batch) =>
+          executeChild(snapshotTableBatch, { workflowId: `${info.workflowId}-snapshot-tables-${batch.batchNumber}`, args: [{ ...batch, source: input.source }] }),
+      });
       await quick.snapshotOrchestrations({ source: input.source, snapshotDir: plan.snapshotDir });
       await quick.finalizeSnapshot({ source: input.source, snapshotDir: plan.snapshotDir });
 
-      const outcome = await run.restore(input.destination, plan.snapshotDir, snapshots, { source: input.source, manageTokenRef: input.manageTokenRef });
-      const report = await run.writeReport({ source: input.source, destination: input.destination, snapshotDir: plan.snapshotDir, outcome });
+      run.setStep('restoring');
+      const idMap = await run.restoreRest(input.destination, plan.snapshotDir, { source: input.source, manageTokenRef: input.manageTokenRef });
+      const report = await run.writeReport({ source: input.source, destination: input.destination, snapshotDir: plan.snapshotDir, verification, idMap });
       run.setStep('completed');
-      return { outcome: 'completed', status, counts: run.counts(), verification: outcome.verification, snapshotDir: plan.snapshotDir, report };
+      return { outcome: 'completed', status, counts: run.counts(), verification, snapshotDir: plan.snapshotDir, report };
     });
   } catch (error) {
     return run.fail(error, input.options.cleanupOnCancel ? { destination: input.destination } : undefined);

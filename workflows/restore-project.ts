@@ -4,10 +4,9 @@ import { ApplicationFailure, CancellationScope, executeChild, upsertSearchAttrib
 import { z } from 'zod';
 import { describeIssues, migrationOptionsSchema, stackName, stackRefSchema } from './input';
 import { DESTINATION_STACK } from './search-attributes';
-import { chunk } from './concurrency';
 import { fingerprintTableBatch } from './table-batches';
-import { MigrationRun, TABLE_BATCH } from './run';
-import type { MigrationResult, TableDataSnapshot } from './types';
+import { MigrationRun } from './run';
+import { NOTHING_VERIFIED, type MigrationResult } from './types';
 
 export const restoreInputSchema = z.object({
   destination: stackRefSchema,
@@ -38,34 +37,27 @@ export async function restoreProject(rawInput: RestoreInputDraft): Promise<Migra
       const plan = await quick.inspectSnapshot({ snapshotDir: input.snapshotDir });
       run.checkValidation(await quick.validateRestore({ destination: input.destination, snapshotDir: input.snapshotDir }));
       if (!(await run.awaitApproval(input.requireApproval))) {
-        return { outcome: 'rejected', status, counts: run.counts(), verification: [] };
+        return { outcome: 'rejected', status, counts: run.counts(), verification: NOTHING_VERIFIED };
       }
 
-      // The snapshot is the source: fingerprint its tables (read from disk) to verify the restore against them.
+      // The snapshot is the source: every table is read from disk and fingerprinted before anything is written,
+      // which both proves the backup complete (a truncated file fails here) and gives what to verify against.
       run.setStep('snapshotting');
       status.snapshotDir = input.snapshotDir;
-      const dataTables = plan.tables.filter((t) => !t.isAlias);
-      status.progress.tables.total = dataTables.length;
-      status.progress.tableData.total = dataTables.length;
-      status.progress.aliases.total = plan.tables.length - dataTables.length;
-      const snapshots: TableDataSnapshot[] = [];
-      for (const [n, batch] of chunk(dataTables, TABLE_BATCH).entries()) {
-        await run.boundary();
-        snapshots.push(
-          ...(await run.childScope.run(() =>
-            executeChild(fingerprintTableBatch, {
-              workflowId: `${info.workflowId}-fingerprint-tables-${n}`,
-              args: [{ snapshotDir: input.snapshotDir, tableIds: batch.map((t) => t.id), concurrency: input.options.tableConcurrency, heartbeatTimeout: run.heartbeatTimeout }],
-            }),
-          )),
-        );
-      }
-
-      const outcome = await run.restore(input.destination, input.snapshotDir, snapshots);
+      status.progress.tables.total = plan.dataTableCount;
+      status.progress.tableData.total = plan.dataTableCount * 2; // fingerprinted, then imported
+      status.progress.aliases.total = plan.aliasCount;
+      await run.takeTables(input.snapshotDir, plan.dataTableCount, (batch) =>
+        executeChild(fingerprintTableBatch, { workflowId: `${info.workflowId}-fingerprint-tables-${batch.batchNumber}`, args: [batch] }),
+      );
+      run.setStep('restoring');
+      await run.restoreStructure(input.destination, input.snapshotDir);
+      const verification = await run.moveTables({ destination: input.destination, snapshotDir: input.snapshotDir, dataTableCount: plan.dataTableCount });
+      const idMap = await run.restoreRest(input.destination, input.snapshotDir);
       const source = { url: `file://${input.snapshotDir}`, projectId: status.validation?.sourceProject.id ?? 0 };
-      const report = await run.writeReport({ source, destination: input.destination, snapshotDir: input.snapshotDir, outcome });
+      const report = await run.writeReport({ source, destination: input.destination, snapshotDir: input.snapshotDir, verification, idMap });
       run.setStep('completed');
-      return { outcome: 'completed', status, counts: run.counts(), verification: outcome.verification, snapshotDir: input.snapshotDir, report };
+      return { outcome: 'completed', status, counts: run.counts(), verification, snapshotDir: input.snapshotDir, report };
     });
   } catch (error) {
     return run.fail(error, input.options.cleanupOnCancel ? { destination: input.destination } : undefined);

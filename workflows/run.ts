@@ -18,9 +18,9 @@ import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities';
 import { describeIssues, type MigrationInput, type StackRef } from './input';
 import { MIGRATION_STEP } from './search-attributes';
-import { chunk, mapWithConcurrency } from './concurrency';
+import { mapWithConcurrency } from './concurrency';
 import { activityRetry } from './retry';
-import { restoreTableBatch } from './table-batches';
+import { restoreTableBatch, type TableBatchInput } from './table-batches';
 import {
   approveSignal,
   decideUpdate,
@@ -33,14 +33,15 @@ import {
   type DecisionPayload,
 } from './controls';
 import {
+  addVerification,
   emptyProgress,
+  NOTHING_VERIFIED,
   type EntityType,
   type MigrationStatus,
   type MigrationStep,
   type ReportLocation,
-  type TableDataSnapshot,
-  type TableVerification,
   type ValidationReport,
+  type VerificationSummary,
 } from './types';
 
 /** Tables moved by one child workflow: keeps every history far below Temporal's limits. */
@@ -49,11 +50,6 @@ export const TABLE_BATCH = 100;
 const CONFIGURATION_BATCH = 50;
 
 type RunOptions = Pick<MigrationInput, 'options' | 'requestedBy'>;
-
-export interface RestoreOutcomeSummary {
-  verification: TableVerification[];
-  idMap: Array<{ type: string; oldId: string; newId: string }>;
-}
 
 export class MigrationRun {
   readonly info = workflowInfo();
@@ -185,60 +181,98 @@ export class MigrationRun {
     return true;
   }
 
-  /**
-   * Everything of a snapshot into the destination, in DESIGN §3's order; tables verified as they land. Writers
-   * move to the destination's Snowflake and GoodData only when the source stack is known (not from a backup).
-   */
-  async restore(
-    destination: StackRef,
-    snapshotDir: string,
-    snapshots: TableDataSnapshot[],
-    live?: { source: StackRef; manageTokenRef?: string },
-  ): Promise<RestoreOutcomeSummary> {
-    const { quick, long, status } = this;
-    const concurrency = this.run.options;
+  /** The project's skeleton first: branch metadata and buckets (tables need their buckets). */
+  async restoreStructure(destination: StackRef, snapshotDir: string): Promise<void> {
+    const { quick, status } = this;
     await this.boundary();
-    this.setStep('restoring');
     await quick.restoreBranchMetadata({ destination, snapshotDir });
     const buckets = await quick.restoreBuckets({ destination, snapshotDir });
     this.advance('buckets', buckets.created.length + buckets.existing.length);
     status.progress.buckets.total = buckets.created.length + buckets.existing.length;
     for (const skipped of buckets.skipped) status.failures.push({ entity: `bucket ${skipped.id}`, message: `skipped: ${skipped.reason}` });
+  }
 
-    const restorable = new Set([...buckets.created, ...buckets.existing]);
-    const toRestore = snapshots.filter((s) => restorable.has(s.tableId.split('.').slice(0, 2).join('.')));
-    const verification: TableVerification[] = [];
-    for (const [n, batch] of chunk(toRestore, TABLE_BATCH).entries()) {
+  /** The input of each batch of tables, for child workflows. */
+  tableBatches(snapshotDir: string, dataTableCount: number): TableBatchInput[] {
+    return Array.from({ length: Math.ceil(dataTableCount / TABLE_BATCH) }, (_, batchNumber) => ({
+      snapshotDir,
+      batchNumber,
+      batchSize: TABLE_BATCH,
+      concurrency: this.run.options.tableConcurrency,
+      heartbeatTimeout: this.heartbeatTimeout,
+    }));
+  }
+
+  /** Brings every batch of tables into the snapshot (exported, or fingerprinted from disk) before anything else. */
+  async takeTables(snapshotDir: string, dataTableCount: number, take: (batch: TableBatchInput) => Promise<number>): Promise<void> {
+    for (const batch of this.tableBatches(snapshotDir, dataTableCount)) {
       await this.boundary();
-      const batchVerification = await this.childScope.run(() =>
-        executeChild(restoreTableBatch, {
-          workflowId: `${this.info.workflowId}-restore-tables-${n}`,
-          args: [
-            {
-              destination,
-              snapshotDir,
-              tables: batch.map((s) => ({ tableId: s.tableId, expected: { rows: s.rows, checksum: s.checksum } })),
-              concurrency: concurrency.tableConcurrency,
-              heartbeatTimeout: this.heartbeatTimeout,
-            },
-          ],
-        }),
-      );
-      verification.push(...batchVerification);
-      this.advance('tables', batch.length);
-      this.advance('tableData', batch.length);
+      this.advance('tableData', await this.childScope.run(() => take(batch)));
     }
+  }
 
+  /**
+   * Restores and verifies the tables batch by batch in child workflows. With `take`, batch n is first brought
+   * into the snapshot and restored while batch n+1 is being taken, so both stacks work at once.
+   */
+  async moveTables(args: { destination: StackRef; snapshotDir: string; dataTableCount: number; take?: (batch: TableBatchInput) => Promise<number> }): Promise<VerificationSummary> {
+    const { destination, snapshotDir } = args;
+    let verification = NOTHING_VERIFIED;
+    let restoring: Promise<void> | undefined;
+    let restoreError: unknown;
+    const settle = async () => {
+      await restoring;
+      if (restoreError) throw restoreError;
+    };
+    try {
+      for (const batch of this.tableBatches(snapshotDir, args.dataTableCount)) {
+        await this.boundary();
+        const take = args.take;
+        if (take) this.advance('tableData', await this.childScope.run(() => take(batch)));
+        await settle(); // one restore at a time, overlapping the next batch's snapshot
+        restoring = this.childScope
+          .run(() =>
+            executeChild(restoreTableBatch, {
+              workflowId: `${this.info.workflowId}-restore-tables-${batch.batchNumber}`,
+              args: [{ ...batch, destination }],
+            }),
+          )
+          .then(
+            (summary) => {
+              verification = addVerification(verification, summary);
+              this.advance('tables', summary.tables);
+              this.advance('tableData', summary.tables);
+            },
+            (error: unknown) => {
+              restoreError = error;
+            },
+          );
+      }
+    } finally {
+      await restoring; // never leave a child running behind a failure or cancellation
+    }
+    await settle();
+    return verification;
+  }
+
+  /**
+   * Everything after the tables, in DESIGN §3's order: aliases, configurations (then their verification), legacy
+   * orchestrations and the references to them, triggers, and, when the source stack is known (not a backup),
+   * the writers' move to the destination's Snowflake and GoodData.
+   */
+  async restoreRest(destination: StackRef, snapshotDir: string, live?: { source: StackRef; manageTokenRef?: string }): Promise<Array<{ type: string; oldId: string; newId: string }>> {
+    const { quick, long, status } = this;
     await this.boundary();
     const aliases = await quick.restoreAliases({ destination, snapshotDir });
     this.advance('aliases', aliases.created.length + aliases.existing.length);
     for (const skipped of aliases.skipped) status.failures.push({ entity: `alias ${skipped.id}`, message: `skipped: ${skipped.reason}` });
 
-    const configurations = await quick.listSnapshotConfigurations({ snapshotDir });
-    status.progress.configurations.total = configurations.length;
-    await mapWithConcurrency(chunk(configurations, CONFIGURATION_BATCH), concurrency.configurationConcurrency, async (batch, batchNumber) => {
+    const configurationCount = await quick.countSnapshotConfigurations({ snapshotDir });
+    status.progress.configurations.total = configurationCount;
+    const batches = Array.from({ length: Math.ceil(configurationCount / CONFIGURATION_BATCH) }, (_, n) => n);
+    await mapWithConcurrency(batches, this.run.options.configurationConcurrency, async (batchNumber) => {
       await this.boundary();
-      const summary = await long.restoreConfigurations({ destination, snapshotDir, batchNumber, batch });
+      const summary = await long.restoreConfigurations({ destination, snapshotDir, batchNumber, batchSize: CONFIGURATION_BATCH });
       this.advance('configurations', summary.restored);
       status.progress.configurations.failed += summary.skipped.length;
       for (const skipped of summary.skipped) status.failures.push({ entity: `configuration ${skipped.id}`, message: `skipped: ${skipped.reason}` });
@@ -262,8 +296,8 @@ export class MigrationRun {
     if (orchestrations.idMap.length > 0) await long.rewriteOrchestrationReferences({ destination, idMap: orchestrations.idMap });
     const triggers = await long.restoreTriggers({ destination, snapshotDir, idMap: orchestrations.idMap });
     for (const skipped of triggers.skipped) status.failures.push({ entity: `trigger ${skipped.id}`, message: `skipped: ${skipped.reason}` });
-
     const idMap = orchestrations.idMap.map((entry) => ({ type: 'orchestration', oldId: entry.oldId, newId: entry.newId }));
+
     if (live) {
       await this.boundary();
       const step = { source: live.source, destination, snapshotDir };
@@ -276,14 +310,15 @@ export class MigrationRun {
         for (const failed of secrets.failed) status.failures.push({ entity: `secrets of ${failed.configuration}`, message: `not re-encrypted: ${failed.error}` });
       }
     }
-    return { verification, idMap };
+    return idMap;
   }
 
   async writeReport(args: {
     source: Pick<StackRef, 'url' | 'projectId'>;
     destination: StackRef;
     snapshotDir: string;
-    outcome: RestoreOutcomeSummary;
+    verification: VerificationSummary;
+    idMap: Array<{ type: string; oldId: string; newId: string }>;
   }): Promise<ReportLocation> {
     this.setStep('reporting');
     const report = await this.quick.writeReport({
@@ -295,11 +330,10 @@ export class MigrationRun {
       approval: this.status.approval,
       counts: this.counts(),
       skipped: this.status.failures,
-      verification: args.outcome.verification,
-      idMap: args.outcome.idMap,
+      idMap: args.idMap,
     });
     this.status.report = report;
-    const mismatches = args.outcome.verification.filter((v) => !v.ok);
+    const mismatches = args.verification.mismatches;
     if (mismatches.length > 0) {
       throw ApplicationFailure.create({
         type: 'VerificationFailed',

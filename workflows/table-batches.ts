@@ -1,12 +1,12 @@
-// Child workflows that move tables in batches, so the parent's history stays short however many tables a
-// project has (5,000 tables × 3 activities would pass Temporal's history limits in one workflow).
+// Child workflows that move tables in batches, so that no history grows with the size of a project. A child
+// gets a batch number, reads its table IDs from the snapshot, and answers counts; per-table results stay on disk.
 import { CancellationScope, CancelledFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities';
 import type { StackRef } from './input';
 import { mapWithConcurrency } from './concurrency';
 import { activityRetry } from './retry';
-import type { Progress, TableDataSnapshot, TableFingerprint, TableVerification } from './types';
+import { summarizeVerification, type Progress, type TableVerification, type VerificationSummary } from './types';
 
 function tableActivities(heartbeatTimeout: Duration) {
   return proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout, retry: activityRetry });
@@ -30,62 +30,45 @@ async function eachUntilCancelled<T, R>(items: readonly T[], concurrency: number
   return results as R[];
 }
 
-export interface SnapshotTableBatchInput {
-  source: StackRef;
+export interface TableBatchInput {
   snapshotDir: string;
-  tableIds: string[];
+  batchNumber: number;
+  batchSize: number;
   concurrency: number;
   heartbeatTimeout: Duration;
 }
 
-export async function snapshotTableBatch(input: SnapshotTableBatchInput): Promise<TableDataSnapshot[]> {
+/** Runs one activity per table of the batch, with progress for the `batchProgress` query. */
+async function eachTableOfBatch<R>(input: TableBatchInput, work: (tableId: string) => Promise<R>): Promise<R[]> {
+  const { listTableBatch } = tableActivities(input.heartbeatTimeout);
+  const tableIds = await listTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize });
+  const progress: Progress = { total: tableIds.length, done: 0, failed: 0 };
+  setHandler(batchProgressQuery, () => progress);
+  return eachUntilCancelled(tableIds, input.concurrency, async (tableId) => {
+    const result = await work(tableId);
+    progress.done++;
+    return result;
+  });
+}
+
+/** Exports a batch of source tables into the snapshot; answers how many. */
+export async function snapshotTableBatch(input: TableBatchInput & { source: StackRef }): Promise<number> {
   const { snapshotTableData } = tableActivities(input.heartbeatTimeout);
-  const progress: Progress = { total: input.tableIds.length, done: 0, failed: 0 };
-  setHandler(batchProgressQuery, () => progress);
-  return eachUntilCancelled(input.tableIds, input.concurrency, async (tableId) => {
-    const snapshot = await snapshotTableData({ source: input.source, snapshotDir: input.snapshotDir, tableId });
-    progress.done++;
-    return snapshot;
-  });
+  return (await eachTableOfBatch(input, (tableId) => snapshotTableData({ source: input.source, snapshotDir: input.snapshotDir, tableId }))).length;
 }
 
-export interface FingerprintTableBatchInput {
-  snapshotDir: string;
-  tableIds: string[];
-  concurrency: number;
-  heartbeatTimeout: Duration;
-}
-
-/** Reads tables' data files from a snapshot on disk (e.g. one made by Keboola's backup) and fingerprints them. */
-export async function fingerprintTableBatch(input: FingerprintTableBatchInput): Promise<TableDataSnapshot[]> {
+/** Fingerprints a batch of tables of a snapshot on disk (e.g. one made by Keboola's backup); answers how many. */
+export async function fingerprintTableBatch(input: TableBatchInput): Promise<number> {
   const { fingerprintSnapshotTable } = tableActivities(input.heartbeatTimeout);
-  const progress: Progress = { total: input.tableIds.length, done: 0, failed: 0 };
-  setHandler(batchProgressQuery, () => progress);
-  return eachUntilCancelled(input.tableIds, input.concurrency, async (tableId) => {
-    const snapshot = await fingerprintSnapshotTable({ snapshotDir: input.snapshotDir, tableId });
-    progress.done++;
-    return snapshot;
-  });
+  return (await eachTableOfBatch(input, (tableId) => fingerprintSnapshotTable({ snapshotDir: input.snapshotDir, tableId }))).length;
 }
 
-export interface RestoreTableBatchInput {
-  destination: StackRef;
-  snapshotDir: string;
-  tables: Array<{ tableId: string; expected: TableFingerprint }>;
-  concurrency: number;
-  heartbeatTimeout: Duration;
-}
-
-/** Restores each table (structure, metadata, data), then verifies it against its snapshot fingerprint. */
-export async function restoreTableBatch(input: RestoreTableBatchInput): Promise<TableVerification[]> {
+/** Restores a batch of tables (structure, metadata, data) and verifies each against its snapshot fingerprint. */
+export async function restoreTableBatch(input: TableBatchInput & { destination: StackRef }): Promise<VerificationSummary> {
   const { restoreTable, verifyTable } = tableActivities(input.heartbeatTimeout);
-  const progress: Progress = { total: input.tables.length, done: 0, failed: 0 };
-  setHandler(batchProgressQuery, () => progress);
-  return eachUntilCancelled(input.tables, input.concurrency, async ({ tableId, expected }) => {
+  const verifications: TableVerification[] = await eachTableOfBatch(input, async (tableId) => {
     await restoreTable({ destination: input.destination, snapshotDir: input.snapshotDir, tableId });
-    const verification = await verifyTable({ destination: input.destination, tableId, expected });
-    progress.done++;
-    if (!verification.ok) progress.failed++;
-    return verification;
+    return verifyTable({ destination: input.destination, snapshotDir: input.snapshotDir, tableId });
   });
+  return summarizeVerification(verifications);
 }

@@ -52,18 +52,22 @@ export interface ValidationReport {
   plan: Plan;
 }
 
-export interface TableSummary {
-  id: string;
-  isAlias: boolean;
-  rowsCount: number;
-  dataSizeBytes: number;
-}
-
+/** What a snapshot holds to restore, as counts: the lists stay on disk, so payloads stay small at any size. */
 export interface SnapshotPlan {
   snapshotDir: string;
-  tables: TableSummary[];
   bucketCount: number;
+  /** Tables with data in restorable buckets; they move in batches, by batch number. */
+  dataTableCount: number;
+  aliasCount: number;
   configurationCount: number;
+}
+
+/** Verification of every table, as counts; per-table results are on disk and in the report. */
+export interface VerificationSummary {
+  tables: number;
+  ok: number;
+  rows: number;
+  mismatches: TableVerification[];
 }
 
 /** Row count and an order-independent content checksum of one table's data. */
@@ -117,7 +121,7 @@ export interface MigrationResult {
   outcome: 'completed' | 'rejected';
   status: MigrationStatus;
   counts: Record<EntityType, number>;
-  verification: TableVerification[];
+  verification: VerificationSummary;
   snapshotDir?: string;
   report?: ReportLocation;
 }
@@ -136,6 +140,22 @@ export interface ReportLocation {
   markdown: string;
   html: string;
   checklistItems: number;
+}
+
+export const NOTHING_VERIFIED: VerificationSummary = { tables: 0, ok: 0, rows: 0, mismatches: [] };
+
+export function summarizeVerification(verification: readonly TableVerification[]): VerificationSummary {
+  return {
+    tables: verification.length,
+    ok: verification.filter((v) => v.ok).length,
+    rows: verification.reduce((sum, v) => sum + v.actual.rows, 0),
+    mismatches: verification.filter((v) => !v.ok),
+  };
+}
+
+/** Adds the verification of another batch to a running total. */
+export function addVerification(total: VerificationSummary, batch: VerificationSummary): VerificationSummary {
+  return { tables: total.tables + batch.tables, ok: total.ok + batch.ok, rows: total.rows + batch.rows, mismatches: [...total.mismatches, ...batch.mismatches] };
 }
 
 export function emptyProgress(): Record<EntityType, Progress> {

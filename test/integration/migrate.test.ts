@@ -54,15 +54,16 @@ describe('migrateProject', () => {
         const userMetadata = (entries: typeof table.metadata) => (entries ?? []).filter((m) => m.provider !== 'storage').map((m) => [m.provider, m.key, m.value]);
         expect(userMetadata(copy.metadata)).toEqual(userMetadata(table.metadata));
       }
-      expect(result.verification.length).toBe(sourceTables.filter((t) => !t.isAlias).length);
-      expect(result.verification.every((v) => v.ok)).toBe(true);
+      expect(result.verification).toMatchObject({ tables: sourceTables.filter((t) => !t.isAlias).length, mismatches: [] });
+      expect(result.verification.ok).toBe(result.verification.tables);
       expect(result.counts.tables).toBe(sourceTables.filter((t) => !t.isAlias).length);
 
       // The report: counts, the old→new ID map, what was skipped, and the operator's checklist.
       const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
       expect(await fs.readFile(result.report!.markdown, 'utf8')).toContain('## Checklist for the destination project');
       expect(report.counts.tables).toBe(result.counts.tables);
-      expect(report.verification).toMatchObject({ tables: result.verification.length, ok: result.verification.length, mismatches: [] });
+      expect(report.verification).toMatchObject({ tables: result.verification.tables, ok: result.verification.tables, rows: result.verification.rows, mismatches: [] });
+      expect(report.verification.perTable.map((v) => v.tableId)).toEqual(sourceTables.filter((t) => !t.isAlias).map((t) => t.id).sort());
       expect(report.idMap.filter((e) => e.type === 'orchestration')).toHaveLength(3);
       expect(report.skipped.map((s) => s.entity)).toContain('bucket in.c-shared-marketing');
       const checklist = report.checklist;

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import type { MigrationReport } from '../../activities/report';
 import { startRestore } from '../../client/commands/restore';
 import { decideMigration } from '../../client/commands/decide';
 import { statusQuery } from '../../workflows';
@@ -28,7 +29,9 @@ describe('restoreProject from a Keboola backup', () => {
       await decideMigration(h.client, handle.workflowId, 'approve', { by: 'support' });
       const result = await handle.result();
       expect(result.outcome).toBe('completed');
-      expect(result.verification.map((v) => [v.tableId, v.actual.rows, v.ok]).sort()).toEqual([
+      expect(result.verification).toEqual({ tables: 4, ok: 4, rows: 32, mismatches: [] });
+      const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
+      expect(report.verification.perTable.map((v) => [v.tableId, v.actual.rows, v.ok])).toEqual([
         ['in.c-main.empty', 0, true],
         ['in.c-main.plain', 4, true],
         ['in.c-main.sliced', 25, true],

@@ -33,16 +33,17 @@ function sampleReport() {
         { entity: 'bucket in.c-shared', message: 'linked bucket: link the shared bucket again in the destination project' },
         { entity: `configuration ${HOSTILE}`, message: 'the component does not exist on the destination stack' },
       ],
-      verification: [
-        { tableId: 'in.c-main.orders', expected: { rows: 10, checksum: 'a'.repeat(32) }, actual: { rows: 10, checksum: 'a'.repeat(32) }, ok: true },
-        { tableId: 'in.c-main.users', expected: { rows: 5, checksum: 'b'.repeat(32) }, actual: { rows: 4, checksum: 'c'.repeat(32) }, ok: false },
-      ],
       idMap: [{ type: 'orchestration', oldId: '111', newId: '999' }],
     },
     [
       { componentId: 'keboola.ex-db-mysql', destinationComponentId: 'keboola.ex-db-mysql', configId: '12', name: 'MySQL prod', created: true, rowsCreated: 1, secrets: [{ path: 'parameters.db.#password' }], oauthRemoved: false, sshTunnel: true, disabled: false },
       { componentId: 'keboola.orchestrator', destinationComponentId: 'keboola.orchestrator', configId: '34', name: 'Nightly flow', created: true, rowsCreated: 0, secrets: [], oauthRemoved: false, sshTunnel: false, disabled: true },
     ] as never,
+    {},
+    [
+      { tableId: 'in.c-main.orders', expected: { rows: 10, checksum: 'a'.repeat(32) }, actual: { rows: 10, checksum: 'a'.repeat(32) }, ok: true },
+      { tableId: 'in.c-main.users', expected: { rows: 5, checksum: 'b'.repeat(32) }, actual: { rows: 4, checksum: 'c'.repeat(32) }, ok: false },
+    ],
   );
 }
 

@@ -39,8 +39,8 @@ async function prepare(options: { destinationSeed?: Awaited<ReturnType<typeof re
   const snapshot = createSnapshotActivities(deps);
   const plan = await run(() => snapshot.snapshotProjectMetadata({ source: pair.sourceRef, snapshotId: `writers-${Date.now()}-${Math.random()}` }));
   const configurations = createConfigurationActivities(deps);
-  const refs = await run(() => configurations.listSnapshotConfigurations({ snapshotDir: plan.snapshotDir }));
-  await run(() => configurations.restoreConfigurations({ destination: pair.destinationRef, snapshotDir: plan.snapshotDir, batchNumber: 0, batch: refs }));
+  const count = await run(() => configurations.countSnapshotConfigurations({ snapshotDir: plan.snapshotDir }));
+  await run(() => configurations.restoreConfigurations({ destination: pair.destinationRef, snapshotDir: plan.snapshotDir, batchNumber: 0, batchSize: count }));
   return { pair, snapshotDir: plan.snapshotDir, writers: createWriterActivities(deps), src, dst, run };
 }
 
