@@ -23,6 +23,8 @@ export interface WorkerOptions {
   metrics?: MigrationMetrics;
   /** Must match the clients' (worker/payload-codec.ts): payloads are encrypted at rest. */
   dataConverter: DataConverter;
+  /** A workflow bundle built beforehand (worker/workflow-bundle.ts); without it, workflows/ is bundled here. */
+  workflowBundlePath?: string;
 }
 
 /** The migration worker: our workflows (bundled from workflows/) and every activity with its dependencies. */
@@ -32,7 +34,7 @@ export async function createMigrationWorker(options: WorkerOptions): Promise<Wor
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.metrics ? { ...deps, metrics: options.metrics } : deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 16,
     ...(options.maxConcurrentWorkflowTaskExecutions ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions } : {}),

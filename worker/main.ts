@@ -19,6 +19,8 @@ import type { Duration } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type LogEntry, type LogLevel } from '@temporalio/worker';
 import { ConfigError, intFromEnv, listenAddressFromEnv, loadTemporalSettings, type TemporalSettings } from '../client/config';
 import { createMigrationWorker } from './create-worker';
+import { buildWorkflowBundle } from './workflow-bundle';
+import { rmSync } from 'node:fs';
 import { createMetricsServer, createWorkerMetrics, listen } from './metrics';
 import { createDataConverter } from './payload-codec';
 
@@ -97,6 +99,7 @@ async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { temporal } = config;
   const connection = await NativeConnection.connect(temporal.connection);
   try {
+    const workflowBundlePath = buildWorkflowBundle();
     const worker = await createMigrationWorker({
       connection,
       namespace: temporal.namespace,
@@ -107,7 +110,9 @@ async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       shutdownGraceTime: config.shutdownGraceTime,
       metrics,
       dataConverter: await createDataConverter(env),
+      workflowBundlePath,
     });
+    rmSync(workflowBundlePath, { force: true }); // loaded into the worker; the file is no longer needed
     logger.info('stack-migrate worker started', {
       address: temporal.address,
       namespace: temporal.namespace,
