@@ -6,6 +6,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { connectClient, targetFromEnv, type TemporalTarget } from './connection';
 import { ConfigError, type TemporalFlags } from './config';
 import { startMigration, InputError } from './commands/start';
+import { startRestore } from './commands/restore';
 import { formatStatus, getMigrationStatus } from './commands/status';
 import { decideMigration } from './commands/decide';
 import { blockersOf, formatValidation, validateMigrationDryRun } from './commands/validate';
@@ -63,6 +64,7 @@ function draftFrom(opts: Record<string, unknown>): MigrationInputDraft {
     requireApproval: opts.approval !== false,
     requestedBy: opts.requestedBy as string | undefined,
     resume: Boolean(opts.resume),
+    manageTokenRef: opts.manageTokenRef as string | undefined,
     options: options as MigrationInputDraft['options'],
   };
 }
@@ -112,6 +114,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .option('--approval-timeout-hours <n>', 'fail if nobody decides within this many hours (default 168)', parseInteger('--approval-timeout-hours'))
     .option('--table-concurrency <n>', 'tables copied at once (default 4)', parseInteger('--table-concurrency'))
     .option('--configuration-concurrency <n>', 'configuration batches restored at once (default 8)', parseInteger('--configuration-concurrency'))
+    .option('--manage-token-ref <ref>', 'a Manage API token (env:NAME or file:/path on the worker): re-encrypt secrets for the destination')
     .option('--wait', 'follow the progress live until the migration ends (exit 1 unless it completes)')
     .addOption(json())
     .action(async (opts) => {
@@ -126,6 +129,31 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
       const last = await watchMigration(c, handle.workflowId, { stream: opts.json ? io.stdout : io.stderr, json: opts.json });
       if (!opts.json) out(formatStatus(last));
       if (last.execution !== 'COMPLETED') throw new ExitCode(1);
+    });
+
+  program
+    .command('restore')
+    .description("restore a snapshot folder (ours, or one made by Keboola's own project backup) into an empty project")
+    .requiredOption('--from-snapshot <dir>', 'the snapshot folder, as an absolute path on the worker')
+    .requiredOption('--destination-url <url>', 'destination stack URL')
+    .requiredOption('--destination-project <id>', 'destination project ID (a new, empty project)')
+    .requiredOption('--destination-token-ref <ref>', 'where the worker finds the destination token: env:NAME or file:/path')
+    .option('--destination-name <name>', 'short name of the destination stack (default: its host)')
+    .option('--no-approval', 'start without waiting for an approval')
+    .option('--requested-by <name>', 'who starts it (for the four-eyes rule and the report)', io.env.USER)
+    .addOption(json())
+    .action(async (opts) => {
+      const handle = await startRestore(await client(), target().taskQueue, {
+        snapshotDir: opts.fromSnapshot,
+        destination: { url: opts.destinationUrl, projectId: opts.destinationProject, tokenRef: opts.destinationTokenRef, name: opts.destinationName },
+        requireApproval: opts.approval !== false,
+        requestedBy: opts.requestedBy,
+      });
+      out(
+        opts.json
+          ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId })
+          : `restore ${handle.workflowId} started (or already running).\n  watch it:   stack-migrate watch ${handle.workflowId}\n  approve it: stack-migrate approve ${handle.workflowId} --by <you>`,
+      );
     });
 
   program

@@ -168,4 +168,27 @@ describe('stack-migrate CLI', () => {
       expect(await h.destination.listBuckets()).toEqual([]);
     });
   });
+
+  test("restore --from-snapshot restores a Keboola-format backup into the empty project", async () => {
+    const snapshotDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cli-backup-'));
+    await fs.cp(path.resolve(__dirname, '..', 'fixtures', 'keboola-backup'), snapshotDir, { recursive: true });
+    await withOperator(h, async (op) => {
+      const d = h.stacks.destinationRef;
+      const started = await op.cli([
+        'restore', '--from-snapshot', snapshotDir,
+        '--destination-url', d.url, '--destination-project', String(d.projectId), '--destination-token-ref', d.tokenRef, '--destination-name', d.name!,
+        '--no-approval', '--json',
+      ]);
+      expect(started.code).toBe(0);
+      const { workflowId } = JSON.parse(started.stdout);
+      expect(workflowId).toBe(`restore-snapshot-to-${d.name}-${d.projectId}`);
+      const result = await op.cli(['result', workflowId, '--json']);
+      expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'completed', verification: { tables: 4, ok: 4, mismatches: [] } });
+      expect((await h.destination.listBuckets()).map((b) => b.id).sort()).toEqual(['in.c-main', 'out.c-out']);
+
+      const relative = await op.cli(['restore', '--from-snapshot', 'backups/mine', '--destination-url', d.url, '--destination-project', '1', '--destination-token-ref', d.tokenRef]);
+      expect(relative.code).toBe(2);
+      expect(relative.stderr).toContain('snapshotDir: must be an absolute path on the worker');
+    });
+  });
 });
