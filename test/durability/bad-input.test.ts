@@ -10,10 +10,10 @@ import { InputError, startMigration } from '../../client/commands/start';
 import { resolveTemporalCli } from '../../scripts/temporal-cli';
 import { SEEDS_DIR } from '../../scripts/stack-pair';
 import type { SeedFile } from '../../emulator/seed';
-import { migrateProject, pauseSignal, resumeSignal, statusQuery } from '../../workflows';
+import { migrateProject, restoreProject, statusQuery } from '../../workflows';
 import type { MigrationInputDraft } from '../../workflows/input';
 import { useHarness } from '../helpers/harness';
-import { injectFault, waitUntil } from '../../scripts/durability-tools';
+import { injectFault } from '../../scripts/durability-tools';
 
 // The destination seed with a second token that cannot manage buckets (the source seed has such a token too).
 const destinationSeed = JSON.parse(readFileSync(path.join(SEEDS_DIR, 'destination-eu.json'), 'utf8')) as SeedFile;
@@ -163,29 +163,40 @@ describe('bad input', () => {
   });
 
   describe('a snapshot damaged between the snapshot and the restore fails with MalformedSnapshot', () => {
-    /** Runs the migration, holds it (pause) once the snapshot is complete, damages it, and lets it go on. */
-    async function damageThenRestore(damage: (snapshotDir: string) => Promise<void>): Promise<{ failure: FailureInfo; attempts: number }> {
-      // Slow exports: the pause arrives while the snapshot is being taken and holds the migration before the restore.
-      await injectFault(h.stacks.source.url, { kind: 'latency', latencyMs: 300, pathPattern: '^/v2/storage/jobs/' });
+    /**
+     * Takes a complete snapshot with a real migration, copies it, damages the copy, and restores the copy
+     * (restoreProject) into a new, empty project of the destination stack.
+     */
+    async function restoreDamaged(damage: (snapshotDir: string) => Promise<void>): Promise<{ failure: FailureInfo; attempts: number; target: number }> {
       return h.withWorker(async (taskQueue) => {
-        const handle = await startMigration(h.client, taskQueue, draft({ options: { tableConcurrency: 1 } }));
-        const snapshotDir = await waitUntil('the snapshot folder', async () => (await handle.query(statusQuery)).snapshotDir, 60_000);
-        await handle.signal(pauseSignal, { by: 'durability-test', reason: 'damage the snapshot' });
-        await waitUntil('the complete snapshot', async () => fs.access(path.join(snapshotDir, 'manifest.json')).then(() => true), 60_000);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const held = await handle.query(statusQuery);
-        expect(held.paused).toBeDefined();
-        expect(held.step).toBe('snapshotting'); // held at the boundary before the restore
-        expect(await h.destination.listBuckets()).toEqual([]);
-        await damage(snapshotDir);
-        await handle.signal(resumeSignal, { by: 'durability-test' });
-        const failure = await failureOf(h.client, handle.workflowId);
-        return { failure, attempts: await maxAttempt(h.client, [handle.workflowId, `${handle.workflowId}-restore-tables-0`]) };
+        const migration = await startMigration(h.client, taskQueue, draft());
+        const { snapshotDir } = await migration.result();
+        const copy = await fs.mkdtemp(path.join(h.snapshotRoot, 'damaged-'));
+        await fs.cp(snapshotDir!, copy, { recursive: true });
+        await damage(copy);
+        const target = 200 + Math.floor(Math.random() * 1000) + 10;
+        const token = `${target}-restore-target-token`;
+        const created = await fetch(`${h.stacks.destination.url}/_emulator/projects`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: target, name: 'Restore target', defaultBackend: 'snowflake', backends: ['snowflake'], tokens: [{ token, description: 'master', isMasterToken: true }] }),
+        });
+        expect(created.status).toBe(201);
+        process.env.DURABILITY_RESTORE_TOKEN = token;
+        const workflowId = `restore-damaged-${randomUUID()}`;
+        await h.client.workflow.start(restoreProject, {
+          taskQueue,
+          workflowId,
+          args: [{ destination: { url: h.stacks.destination.url, projectId: target, tokenRef: 'env:DURABILITY_RESTORE_TOKEN', name: 'eu' }, snapshotDir: copy, requireApproval: false }],
+        });
+        const failure = await failureOf(h.client, workflowId);
+        const children = [`${workflowId}-fingerprint-tables-0`, `${workflowId}-restore-tables-0`];
+        return { failure, attempts: await maxAttempt(h.client, [workflowId, ...children]), target };
       });
     }
 
     test('tables.json cut in the middle', async () => {
-      const { failure, attempts } = await damageThenRestore(async (dir) => {
+      const { failure, attempts } = await restoreDamaged(async (dir) => {
         const file = path.join(dir, 'tables.json');
         const text = await fs.readFile(file, 'utf8');
         await fs.writeFile(file, text.slice(0, Math.floor(text.length / 2)));
@@ -194,11 +205,11 @@ describe('bad input', () => {
       expect(failure.nonRetryable).toBe(true);
       expect(failure.messages).toMatch(/tables\.json is not valid JSON: the snapshot is truncated or corrupted/);
       expect(attempts).toBe(1);
-    });
+    }, 180_000);
 
     test('a table data file (gzip) truncated', async () => {
       let damaged = '';
-      const { failure, attempts } = await damageThenRestore(async (dir) => {
+      const { failure, attempts, target } = await restoreDamaged(async (dir) => {
         const [file] = (await fs.readdir(path.join(dir, 'in', 'c-crm'))).filter((f) => f.startsWith('customers') && f.endsWith('.csv.gz'));
         damaged = file;
         const full = path.join(dir, 'in', 'c-crm', file);
@@ -207,9 +218,11 @@ describe('bad input', () => {
       });
       expect(failure.types).toContain('MalformedSnapshot');
       expect(failure.nonRetryable).toBe(true);
-      expect(failure.messages).toContain(`${damaged} of table in.c-crm.customers cannot be read`);
+      expect(failure.messages).toContain(damaged);
       expect(attempts).toBe(1);
-      expect(await h.destination.getTable('in.c-crm.customers').then((t) => t?.rowsCount ?? 0)).toBe(0); // no partial data
-    });
+      // nothing half-imported: the damaged table holds no rows in the restore target
+      const tables = (await fetch(`${h.stacks.destination.url}/v2/storage/tables`, { headers: { 'X-StorageApi-Token': `${target}-restore-target-token` } }).then((r) => r.json())) as Array<{ id: string; rowsCount?: number }>;
+      expect(tables.find((t) => t.id === 'in.c-crm.customers')?.rowsCount ?? 0).toBe(0);
+    }, 180_000);
   });
 });
