@@ -1,4 +1,5 @@
 // Restores buckets and their metadata. Looks before it creates, so a retry or a re-run never duplicates one.
+import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
 import { bucketSkipReason, loadSnapshotIndex } from '../snapshot/index-cache';
@@ -34,6 +35,7 @@ export function createBucketActivities(deps: ActivityDeps) {
         for (const [provider, entries] of groupByProvider(bucket.metadata)) {
           await client.setBucketMetadata(bucket.id, provider, entries);
         }
+        Context.current().heartbeat();
       }
       return outcome;
     },

@@ -1,6 +1,7 @@
 // Removes from the destination what a migration created. The destination was empty when the migration was
 // validated (DESIGN §3), so what it holds under the snapshot's bucket and configuration IDs is the migration's.
 import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { CleanupResult } from '../workflows/types';
 import { loadSnapshotIndex } from '../snapshot/index-cache';
@@ -19,6 +20,7 @@ export function createCleanupActivities(deps: ActivityDeps) {
         if (!snapshotBuckets.has(bucket.id)) continue;
         await client.deleteBucket(bucket.id, { force: true });
         deletedBuckets.push(bucket.id);
+        Context.current().heartbeat();
       }
 
       const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
@@ -34,6 +36,7 @@ export function createCleanupActivities(deps: ActivityDeps) {
           if (!snapshotConfigurations.has(id)) continue;
           await client.deleteConfiguration(component.id, configuration.id);
           deletedConfigurations.push(id);
+          Context.current().heartbeat();
         }
       }
 

@@ -70,6 +70,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
             const metadata = await client.listConfigurationMetadata(component.id, configuration.id);
             await writeJsonAtomic(path.join(snapshotDir, files.configuration(component.id, configuration.id)), configuration);
             await writeJsonAtomic(path.join(snapshotDir, files.configurationMetadata(component.id, configuration.id)), metadata);
+            Context.current().heartbeat(); // one request per configuration: thousands in a large project
           }
         }
         // The index lists each component's configurations without their bodies; the bodies are in configurations/.

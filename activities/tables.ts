@@ -105,6 +105,7 @@ export function createTableActivities(deps: ActivityDeps) {
         }
         await restoreDisplayName(client, alias, current);
         await restoreTableMetadata(client, alias);
+        Context.current().heartbeat();
       }
       return outcome;
     },

@@ -32,7 +32,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
       }
 
       run.setStep('snapshotting');
-      const plan = await quick.snapshotProjectMetadata({
+      const plan = await run.long.snapshotProjectMetadata({
         source: input.source,
         snapshotId: `${info.workflowId}-${info.firstExecutionRunId}`,
         reuseLatestOf: input.resume ? info.workflowId : undefined,
@@ -53,7 +53,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
         take: (batch) =>
           executeChild(snapshotTableBatch, { workflowId: `${info.workflowId}-snapshot-tables-${batch.batchNumber}`, args: [{ ...batch, source: input.source }] }),
       });
-      await quick.snapshotOrchestrations({ source: input.source, snapshotDir: plan.snapshotDir });
+      await run.long.snapshotOrchestrations({ source: input.source, snapshotDir: plan.snapshotDir });
       await quick.finalizeSnapshot({ source: input.source, snapshotDir: plan.snapshotDir });
 
       run.setStep('restoring');

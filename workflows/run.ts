@@ -55,7 +55,11 @@ export class MigrationRun {
   readonly info = workflowInfo();
   readonly status: MigrationStatus;
   readonly heartbeatTimeout: Duration;
-  readonly quick = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10m', retry: activityRetry });
+  /**
+   * Short activities (reads and small writes): a worker that dies during one is noticed after 2 minutes. Anything
+   * that grows with the project runs as `long` and heartbeats, so a crash is noticed within the heartbeat timeout.
+   */
+  readonly quick = proxyActivities<MigrationActivities>({ startToCloseTimeout: '2m', retry: activityRetry });
   readonly long: ReturnType<typeof proxyActivities<MigrationActivities>>;
   /** Child workflows get the cancellation request too; they stop at their own next table boundary. */
   readonly childScope = new CancellationScope();
@@ -186,7 +190,7 @@ export class MigrationRun {
     const { quick, status } = this;
     await this.boundary();
     await quick.restoreBranchMetadata({ destination, snapshotDir });
-    const buckets = await quick.restoreBuckets({ destination, snapshotDir });
+    const buckets = await this.long.restoreBuckets({ destination, snapshotDir });
     this.advance('buckets', buckets.created.length + buckets.existing.length);
     status.progress.buckets.total = buckets.created.length + buckets.existing.length;
     for (const skipped of buckets.skipped) status.failures.push({ entity: `bucket ${skipped.id}`, message: `skipped: ${skipped.reason}` });
@@ -263,7 +267,7 @@ export class MigrationRun {
   async restoreRest(destination: StackRef, snapshotDir: string, live?: { source: StackRef; manageTokenRef?: string }): Promise<Array<{ type: string; oldId: string; newId: string }>> {
     const { quick, long, status } = this;
     await this.boundary();
-    const aliases = await quick.restoreAliases({ destination, snapshotDir });
+    const aliases = await long.restoreAliases({ destination, snapshotDir });
     this.advance('aliases', aliases.created.length + aliases.existing.length);
     for (const skipped of aliases.skipped) status.failures.push({ entity: `alias ${skipped.id}`, message: `skipped: ${skipped.reason}` });
 
@@ -360,7 +364,7 @@ export class MigrationRun {
       this.setStep('cancelled');
       const snapshotDir = this.status.snapshotDir;
       if (cleanup && snapshotDir) {
-        this.status.cleanup = await CancellationScope.nonCancellable(() => this.quick.cleanupDestination({ destination: cleanup.destination, snapshotDir }));
+        this.status.cleanup = await CancellationScope.nonCancellable(() => this.long.cleanupDestination({ destination: cleanup.destination, snapshotDir }));
       }
       const cleaned = this.status.cleanup;
       throw new CancelledFailure(
