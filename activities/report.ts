@@ -131,7 +131,9 @@ export function buildReport(
       customerOwnedWriters: writers.snowflake?.customerOwned ?? [],
       sshTunnels: restored.filter((c) => c.sshTunnel).map((c) => ({ configuration: id(c), name: c.name })),
       enable: restored.filter((c) => c.disabled).map((c) => ({ configuration: id(c), name: c.name })),
-      ipWhitelists: `The destination stack (${input.destination.url}) connects from other IP addresses than the source: add its addresses (https://help.keboola.com/components/ip-addresses/) to every firewall and database whitelist that admits Keboola, before the first run.`,
+      ipWhitelists: `The destination stack (${input.destination.url}) connects from other IP addresses than the source: add ${
+        input.validation.destinationOutboundIps?.length ? `its addresses ${input.validation.destinationOutboundIps.join(', ')}` : 'its addresses (https://help.keboola.com/components/ip-addresses/)'
+      } to every firewall and database whitelist that admits Keboola, before the first run.`,
       fullLoadOnFirstRun: input.validation.findings
         .filter((f) => f.code === 'INCREMENTAL_CHANGED_SINCE')
         .map((f) => ({ entity: f.entity ?? '', message: f.message })),

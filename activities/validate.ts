@@ -43,7 +43,7 @@ export function createValidateActivities(deps: ActivityDeps) {
       checkBackends(sourceToken, destinationToken, findings);
       const [sourceIndex, buckets, tables, components] = await Promise.all([source.apiIndex(), source.listBuckets(), source.listTables(), source.listComponents()]);
       const plan = await checkDestinationAndContent(destination, destinationToken, input.destination, { sourceIndex, buckets, tables, components }, findings, input.resume === true);
-      return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, plan };
+      return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, plan, destinationOutboundIps: outboundIps(await destination.apiIndex()) };
     },
 
     /** Validation of a restore from a snapshot folder: the snapshot stands in for the source project. */
@@ -66,9 +66,15 @@ export function createValidateActivities(deps: ActivityDeps) {
         });
       }
       const plan = await checkDestinationAndContent(destination, destinationToken, input.destination, snapshot, findings, false);
-      return { sourceProject, destinationProject: describe(destinationToken), findings, plan };
+      return { sourceProject, destinationProject: describe(destinationToken), findings, plan, destinationOutboundIps: outboundIps(await destination.apiIndex()) };
     },
   };
+}
+
+/** Keboola's documented index does not list a stack's outbound addresses; some stacks (and the emulator) add them. */
+function outboundIps(index: ApiIndex): string[] | undefined {
+  const ips = (index as { stack?: { outboundIpAddresses?: unknown } }).stack?.outboundIpAddresses;
+  return Array.isArray(ips) && ips.every((ip) => typeof ip === 'string') ? ips : undefined;
 }
 
 const EMPTY_PLAN: Plan = { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0, rows: 0, bytes: 0 };

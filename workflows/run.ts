@@ -9,6 +9,7 @@ import {
   executeChild,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -44,8 +45,10 @@ import {
   type VerificationSummary,
 } from './types';
 
-/** Tables moved by one child workflow: keeps every history far below Temporal's limits. */
+/** The most tables one child workflow moves: keeps every history far below Temporal's limits. */
 export const TABLE_BATCH = 100;
+/** patched() marker of the batch size that follows the project's size. */
+const ADAPTIVE_TABLE_BATCHES = 'adaptive-table-batches';
 /** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
 const CONFIGURATION_BATCH = 50;
 
@@ -196,13 +199,19 @@ export class MigrationRun {
     for (const skipped of buckets.skipped) status.failures.push({ entity: `bucket ${skipped.id}`, message: `skipped: ${skipped.reason}` });
   }
 
-  /** The input of each batch of tables, for child workflows. */
+  /**
+   * The input of each batch of tables, for child workflows. Batches hold about a tenth of the tables (at least
+   * the table concurrency, at most TABLE_BATCH), so that even a project of a few large tables has batches whose
+   * restore can overlap the next one's snapshot. Histories recorded before this used TABLE_BATCH always.
+   */
   tableBatches(snapshotDir: string, dataTableCount: number): TableBatchInput[] {
-    return Array.from({ length: Math.ceil(dataTableCount / TABLE_BATCH) }, (_, batchNumber) => ({
+    const concurrency = this.run.options.tableConcurrency;
+    const batchSize = patched(ADAPTIVE_TABLE_BATCHES) ? Math.min(TABLE_BATCH, Math.max(concurrency, Math.ceil(dataTableCount / 10))) : TABLE_BATCH;
+    return Array.from({ length: Math.ceil(dataTableCount / batchSize) }, (_, batchNumber) => ({
       snapshotDir,
       batchNumber,
-      batchSize: TABLE_BATCH,
-      concurrency: this.run.options.tableConcurrency,
+      batchSize,
+      concurrency,
       heartbeatTimeout: this.heartbeatTimeout,
     }));
   }

@@ -50,6 +50,8 @@ export interface ValidationReport {
   destinationProject: { id: number; name: string; region: string; backend: string };
   findings: Finding[];
   plan: Plan;
+  /** The destination stack's outbound IP addresses, when its API index tells them (for the whitelist checklist). */
+  destinationOutboundIps?: string[];
 }
 
 /** What a snapshot holds to restore, as counts: the lists stay on disk, so payloads stay small at any size. */

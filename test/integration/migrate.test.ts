@@ -5,6 +5,7 @@ import type { MigrationReport } from '../../activities/report';
 import { startMigration } from '../../client/commands/start';
 import { approveSignal, rejectSignal, statusQuery } from '../../workflows';
 import { useHarness } from '../helpers/harness';
+import { readSeed } from '../../scripts/stack-pair';
 import { readTableRows } from '../helpers/table-data';
 import { waitForStep } from '../helpers/migration';
 
@@ -72,6 +73,9 @@ describe('migrateProject', () => {
       expect(checklist.sshTunnels.map((i) => i.configuration)).toContain('keboola.ex-db-mysql/mysql-crm');
       expect(checklist.enable.map((i) => i.configuration)).toContain('keboola.orchestrator/daily-flow');
       expect(checklist.ipWhitelists).toContain(h.stacks.destination.url);
+      const destinationIps = (await readSeed('destination-eu')).stack.outboundIpAddresses;
+      expect(destinationIps.length).toBeGreaterThan(0);
+      for (const ip of destinationIps) expect(checklist.ipWhitelists).toContain(ip);
       expect(checklist.usersToInvite).toContain('invite the users');
       expect(checklist.notes.join(' ')).toContain('migration date as its internal timestamp');
       expect(checklist.notes.join(' ')).toContain('Configuration creation dates and authors');
