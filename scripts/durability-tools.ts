@@ -3,13 +3,8 @@
 // data mismatches. No jest globals here: scripts import it too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import type { StackClient } from '../stack';
-import { CsvRowParser } from '../snapshot/csv';
+import { exportTableRows } from '../snapshot/table-rows';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -105,32 +100,7 @@ export async function spawnWorker(env: NodeJS.ProcessEnv, readyTimeoutMs = 120_0
 
 /** Every row of a table, as JSON strings, sorted: two stacks may export rows in any order. */
 export async function tableRows(client: StackClient, tableId: string): Promise<string[]> {
-  const file = await client.exportTable(tableId);
-  const rows: string[] = [];
-  for (const url of await client.fileSliceUrls(file)) {
-    let skipHeader = !file.isSliced;
-    const parser = new CsvRowParser((row) => {
-      if (skipHeader) skipHeader = false;
-      else rows.push(JSON.stringify(row));
-    });
-    const decoder = new StringDecoder('utf8');
-    await pipeline(
-      client.openSlice(file, url) as Readable,
-      createGunzip(),
-      new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          parser.write(decoder.write(chunk));
-          callback();
-        },
-        final(callback) {
-          parser.write(decoder.end());
-          parser.end();
-          callback();
-        },
-      }),
-    );
-  }
-  return rows.sort();
+  return (await exportTableRows(client, tableId)).map((row) => JSON.stringify(row)).sort();
 }
 
 export interface Comparison {

@@ -1,5 +1,9 @@
 // Streaming RFC 4180 CSV row parser: quoted fields, doubled quotes, CR/LF and newlines inside quotes.
 // Rows are emitted one at a time, so a table of any size is read in constant memory.
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
 
 export class CsvRowParser {
   private field = '';
@@ -82,4 +86,38 @@ export class CsvRowParser {
 /** Formats one row as RFC 4180 CSV (always quoted, like Keboola's exports). */
 export function formatCsvRow(row: readonly string[]): string {
   return row.map((value) => `"${value.replace(/"/g, '""')}"`).join(',') + '\n';
+}
+
+/**
+ * Reads CSV (gzipped or not) to its end, calling `onRow` for each row. `skipHeader` drops the first row
+ * (plain Keboola files carry a header; slices do not).
+ */
+export async function forEachCsvRow(input: NodeJS.ReadableStream, options: { gzipped: boolean; skipHeader: boolean }, onRow: (row: string[]) => void): Promise<void> {
+  let skip = options.skipHeader;
+  const parser = new CsvRowParser((row) => {
+    if (skip) skip = false;
+    else onRow(row);
+  });
+  const decoder = new StringDecoder('utf8');
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      try {
+        parser.write(decoder.write(chunk));
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    final(callback) {
+      try {
+        parser.write(decoder.end());
+        parser.end();
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
+  if (options.gzipped) await pipeline(input, createGunzip(), sink);
+  else await pipeline(input, sink);
 }

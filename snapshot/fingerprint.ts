@@ -6,11 +6,7 @@
 // native SHA-1 call per row. Checksums read "m3:<32 hex>", naming the hash; a new one needs a new prefix and a
 // new SNAPSHOT_FORMAT_VERSION. Not meant to resist an adversary (lane sums are not collision-resistant); it
 // detects lost, duplicated or changed rows.
-import { createGunzip } from 'node:zlib';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { CsvRowParser } from './csv';
+import { forEachCsvRow } from './csv';
 import type { TableFingerprint } from '../workflows/types';
 
 export class Fingerprinter {
@@ -114,39 +110,6 @@ export function murmur3x86x128(s: string, out: Uint32Array): void {
  * Reads CSV (gzipped or not) to its end and adds each row to the fingerprinter.
  * `skipHeader` drops the first row (plain Keboola files carry a header; slices do not).
  */
-export async function fingerprintStream(
-  fingerprinter: Fingerprinter,
-  input: NodeJS.ReadableStream,
-  options: { gzipped: boolean; skipHeader: boolean },
-): Promise<void> {
-  let skip = options.skipHeader;
-  const parser = new CsvRowParser((row) => {
-    if (skip) {
-      skip = false;
-      return;
-    }
-    fingerprinter.addRow(row);
-  });
-  const decoder = new StringDecoder('utf8');
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      try {
-        parser.write(decoder.write(chunk));
-        callback();
-      } catch (error) {
-        callback(error as Error);
-      }
-    },
-    final(callback) {
-      try {
-        parser.write(decoder.end());
-        parser.end();
-        callback();
-      } catch (error) {
-        callback(error as Error);
-      }
-    },
-  });
-  if (options.gzipped) await pipeline(input, createGunzip(), sink);
-  else await pipeline(input, sink);
+export function fingerprintStream(fingerprinter: Fingerprinter, input: NodeJS.ReadableStream, options: { gzipped: boolean; skipHeader: boolean }): Promise<void> {
+  return forEachCsvRow(input, options, (row) => fingerprinter.addRow(row));
 }

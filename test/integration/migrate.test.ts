@@ -6,7 +6,7 @@ import { startMigration } from '../../client/commands/start';
 import { approveSignal, rejectSignal, statusQuery } from '../../workflows';
 import { useHarness } from '../helpers/harness';
 import { readSeed } from '../../scripts/stack-pair';
-import { readTableRows } from '../helpers/table-data';
+import { exportTableRows as readTableRows } from '../../snapshot/table-rows';
 import { waitForStep } from '../helpers/migration';
 
 const h = useHarness();

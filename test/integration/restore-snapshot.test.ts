@@ -9,7 +9,7 @@ import { decideMigration } from '../../client/commands/decide';
 import { statusQuery } from '../../workflows';
 import { useHarness } from '../helpers/harness';
 import { waitForStep } from '../helpers/migration';
-import { readTableRows } from '../helpers/table-data';
+import { exportTableRows as readTableRows } from '../../snapshot/table-rows';
 
 const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'keboola-backup');
 const h = useHarness();
