@@ -8,6 +8,7 @@ import type { StackRef } from '../workflows/input';
 import type { Finding, Plan, ValidationReport } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel, usesChangedSince } from './configuration-rules';
+import { isKeboolaSnowflakeHost, SNOWFLAKE_WRITERS } from './writers';
 
 /** Apps that exist only on the US stack (Keboola's migration guide); matched by component ID or name. */
 export const LEGACY_US_APPS: Array<{ name: string; pattern: RegExp }> = [
@@ -114,7 +115,7 @@ async function checkDestinationAndContent(
   const { buckets, tables, components } = content;
   checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings, resume);
   checkComponents(components, content.sourceIndex ?? destinationIndex, destinationIndex, findings);
-  checkConfigurations(components, findings);
+  checkConfigurations(components, findings, content.sourceIndex ? { sourceIndex: content.sourceIndex } : undefined);
   const legacyOrchestrations = components.find((c) => c.id === 'orchestrator')?.configurations?.length ?? 0;
   if (legacyOrchestrations > 0 && !destinationIndex.services.some((service) => service.id === 'orchestrator')) {
     findings.push({
@@ -305,7 +306,12 @@ function checkComponents(components: ComponentWithConfigurations[], sourceIndex:
   }
 }
 
-function checkConfigurations(components: ComponentWithConfigurations[], findings: Finding[]) {
+/**
+ * `movesWriters`: the source stack is live (not a backup), so Keboola-provisioned Snowflake writers get new
+ * credentials from the writer step, and their password needs no human.
+ */
+function checkConfigurations(components: ComponentWithConfigurations[], findings: Finding[], movesWriters?: { sourceIndex: ApiIndex }) {
+  const keboolaSnowflakeHost = (movesWriters?.sourceIndex as { stack?: { snowflakeHost?: string } } | undefined)?.stack?.snowflakeHost;
   for (const component of components) {
     for (const configuration of component.configurations ?? []) {
       const entity = `configuration ${component.id}/${configuration.id} (${configuration.name})`;
@@ -331,7 +337,12 @@ function checkConfigurations(components: ComponentWithConfigurations[], findings
           action: 're-authorize the configuration in the destination project after the migration',
         });
       }
-      const secrets = bodies.flatMap((body) => findEncryptedValues(body));
+      const db = (configuration.configuration as { parameters?: { db?: { host?: unknown } } } | undefined)?.parameters?.db;
+      const provisioned = movesWriters !== undefined && SNOWFLAKE_WRITERS.has(component.id) && typeof db?.host === 'string' && isKeboolaSnowflakeHost(db.host, keboolaSnowflakeHost);
+      const secrets = [
+        ...findEncryptedValues(configuration.configuration).filter((p) => !(provisioned && p === 'parameters.db.#password')),
+        ...(configuration.rows ?? []).flatMap((row) => findEncryptedValues(row.configuration)),
+      ];
       if (secrets.length > 0) {
         findings.push({
           code: 'ENCRYPTED_VALUES',

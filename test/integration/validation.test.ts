@@ -111,4 +111,15 @@ describe('validation', () => {
       expect(cause?.message).toContain('restart the worker');
     });
   });
+
+  test("a provisioned Snowflake writer's password is not reported for re-entry; a customer-owned writer's is", async () => {
+    await h.withWorker(async (taskQueue) => {
+      const report = await validate(taskQueue, h.stacks.sourceRef, h.stacks.destinationRef);
+      const secrets = report.findings.filter((f) => f.code === 'ENCRYPTED_VALUES').map((f) => f.entity ?? '');
+      expect(secrets.some((e) => e.includes('keboola.wr-db-snowflake/wr-customer-dwh'))).toBe(true);
+      for (const provisioned of ['keboola.wr-db-snowflake/wr-sales-mart', 'keboola.wr-db-snowflake/wr-finance-mart']) {
+        expect(secrets.some((e) => e.includes(provisioned))).toBe(false);
+      }
+    });
+  });
 });
