@@ -24,9 +24,6 @@ export const LEGACY_US_APPS: Array<{ name: string; pattern: RegExp }> = [
   { name: 'Table Content Overview application', pattern: /table[-_ ]?content[-_ ]?overview/i },
 ];
 
-/** Components the migration itself may have created in the destination; they do not make it non-empty. */
-const OWN_COMPONENTS = new Set<string>();
-
 export function createValidateActivities(deps: ActivityDeps) {
   return {
     async validateMigration(input: { source: StackRef; destination: StackRef; resume?: boolean }): Promise<ValidationReport> {
@@ -243,7 +240,7 @@ function checkBackends(source: TokenInfo, destination: TokenInfo, findings: Find
 }
 
 function checkDestinationEmpty(bucketCount: number, components: ComponentWithConfigurations[], findings: Finding[], resuming: boolean) {
-  const configurations = components.filter((c) => !OWN_COMPONENTS.has(c.id)).flatMap((c) => (c.configurations ?? []).map((cfg) => `${c.id}/${cfg.id}`));
+  const configurations = components.flatMap((c) => (c.configurations ?? []).map((cfg) => `${c.id}/${cfg.id}`));
   if (bucketCount > 0 || configurations.length > 0) {
     if (resuming) {
       findings.push({
