@@ -61,13 +61,7 @@ export class CsvParser {
         this.fieldStarted = false;
         i++;
       } else if (c === 10 || c === 13) {
-        if (this.record.length > 0 || this.field !== '' || this.fieldStarted) {
-          this.record.push(this.field);
-          out.push(this.record);
-        }
-        this.record = [];
-        this.field = '';
-        this.fieldStarted = false;
+        this.finishRecord(out);
         this.lastWasCR = c === 13;
         i++;
       } else if (c === 34 && !this.fieldStarted) {
@@ -90,6 +84,11 @@ export class CsvParser {
 
   end(out: string[][]): void {
     if (this.inQuotes) throw new Error('CSV ends inside a quoted field');
+    this.finishRecord(out);
+  }
+
+  /** Emits the record being read, unless the line was empty, and starts a new one. */
+  private finishRecord(out: string[][]): void {
     if (this.record.length > 0 || this.field !== '' || this.fieldStarted) {
       this.record.push(this.field);
       out.push(this.record);
