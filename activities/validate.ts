@@ -40,8 +40,8 @@ export function createValidateActivities(deps: ActivityDeps) {
       checkProject(destinationToken, input.destination, 'destination', findings);
       checkBackends(sourceToken, destinationToken, findings);
       const [sourceIndex, buckets, tables, components] = await Promise.all([source.apiIndex(), source.listBuckets(), source.listTables(), source.listComponents()]);
-      const plan = await checkDestinationAndContent(destination, destinationToken, input.destination, { sourceIndex, buckets, tables, components }, findings, input.resume === true);
-      return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, plan, destinationOutboundIps: outboundIps(await destination.apiIndex()) };
+      const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, { sourceIndex, buckets, tables, components }, findings, input.resume === true);
+      return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, ...checked };
     },
 
     /** Validation of a restore from a snapshot folder: the snapshot stands in for the source project. */
@@ -63,8 +63,8 @@ export function createValidateActivities(deps: ActivityDeps) {
           action: backend === 'redshift' ? 'migrate the source project to Snowflake first, then take a new backup' : `create the destination project with the ${backend} backend`,
         });
       }
-      const plan = await checkDestinationAndContent(destination, destinationToken, input.destination, snapshot, findings, false);
-      return { sourceProject, destinationProject: describe(destinationToken), findings, plan, destinationOutboundIps: outboundIps(await destination.apiIndex()) };
+      const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, snapshot, findings, false);
+      return { sourceProject, destinationProject: describe(destinationToken), findings, ...checked };
     },
   };
 }
@@ -86,7 +86,10 @@ interface SourceContent {
   components: ComponentWithConfigurations[];
 }
 
-/** The checks of the destination and of what moves there, shared by migrations and restores; returns the plan. */
+/**
+ * The checks of the destination and of what moves there, shared by migrations and restores; returns the plan and
+ * the destination's outbound addresses (from the index it reads anyway).
+ */
 async function checkDestinationAndContent(
   destination: StackClient,
   destinationToken: TokenInfo,
@@ -94,7 +97,7 @@ async function checkDestinationAndContent(
   content: SourceContent,
   findings: Finding[],
   resume: boolean,
-): Promise<Plan> {
+): Promise<{ plan: Plan; destinationOutboundIps?: string[] }> {
   if (!destinationToken.canManageBuckets) {
     findings.push({
       code: 'DESTINATION_TOKEN_READ_ONLY',
@@ -138,7 +141,7 @@ async function checkDestinationAndContent(
   const ownTables = tables.filter((t) => ownBucketIds.has(t.bucket?.id ?? t.id.split('.').slice(0, 2).join('.')));
   const dataTables = ownTables.filter((t) => !t.isAlias);
   const configurations = components.flatMap((c) => c.configurations ?? []);
-  return {
+  const plan: Plan = {
     buckets: ownBuckets.length,
     tables: dataTables.length,
     aliases: ownTables.length - dataTables.length,
@@ -147,6 +150,7 @@ async function checkDestinationAndContent(
     rows: dataTables.reduce((sum, t) => sum + (t.rowsCount ?? 0), 0),
     bytes: dataTables.reduce((sum, t) => sum + (t.dataSizeBytes ?? 0), 0),
   };
+  return { plan, destinationOutboundIps: outboundIps(destinationIndex) };
 }
 
 /** A snapshot folder read as the source: its buckets, tables and configurations with their bodies. */
