@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { StackClient } from '../stack';
 import type { StackRef } from '../workflows/input';
+import type { RestoreOutcome } from '../workflows/types';
 import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
 import { loadSnapshotIndex } from '../snapshot/index-cache';
 import type { ActivityDeps } from './deps';
@@ -32,12 +33,6 @@ export interface ConfigurationRestoreResult extends ConfigurationRef {
   sshTunnel: boolean;
   disabled: boolean;
   skipped?: string;
-}
-
-export interface ConfigurationBatchSummary {
-  restored: number;
-  created: number;
-  skipped: Array<{ id: string; reason: string }>;
 }
 
 interface SnapshotConfiguration {
@@ -89,7 +84,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
      * Restores a batch of configurations; a retry resumes after the last one it finished. The details go to
      * disk for the report (20,000 configurations would not fit in a Temporal payload); the workflow gets counts.
      */
-    async restoreConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batchSize: number }): Promise<ConfigurationBatchSummary> {
+    async restoreConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batchSize: number }): Promise<RestoreOutcome> {
       const { configurations } = await loadSnapshotIndex(input.snapshotDir);
       const batch = configurations.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
       const client = await deps.stackClient(input.destination);
@@ -102,9 +97,10 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       }
       await writeJsonAtomic(path.join(input.snapshotDir, files.configurationResults(input.batchNumber)), results);
       deps.metrics?.entitiesMigrated('configurations', results.filter((r) => r.created).length);
+      const idOf = (r: ConfigurationRestoreResult) => `${r.destinationComponentId}/${r.configId}`;
       return {
-        restored: results.filter((r) => !r.skipped).length,
-        created: results.filter((r) => r.created).length,
+        created: results.filter((r) => r.created).map(idOf),
+        existing: results.filter((r) => !r.created && !r.skipped).map(idOf),
         skipped: results.filter((r) => r.skipped).map((r) => ({ id: `${r.componentId}/${r.configId}`, reason: r.skipped! })),
       };
     },

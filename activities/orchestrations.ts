@@ -18,6 +18,7 @@ import {
   type Trigger,
 } from '../stack';
 import type { StackRef } from '../workflows/input';
+import type { IdMapEntry, RestoreOutcome } from '../workflows/types';
 import { files, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
@@ -26,6 +27,8 @@ import { translateComponentId } from './component-ids';
 export const ORCHESTRATIONS_FILE = 'orchestrations.json';
 /** The legacy Orchestrator's component: a task with it runs another orchestration (`actionParameters.config`). */
 export const LEGACY_ORCHESTRATOR = 'orchestrator';
+/** The ID map's type of legacy orchestrations (the report and the triggers' restore read it). */
+export const ORCHESTRATION_ID_TYPE = 'orchestration';
 /** Storage triggers name legacy orchestrations with this component (blueprint, Group Triggers). */
 export const TRIGGER_ORCHESTRATION = 'orchestration';
 const FLOW = 'keboola.orchestrator';
@@ -33,27 +36,14 @@ const SCHEDULER = 'keboola.scheduler';
 /** Change description of a configuration whose references this tool rewrote (makes a re-run a no-op). */
 export const REFERENCES_REWRITTEN = 'stack-migrate: legacy orchestration IDs rewritten to the destination';
 
-export interface OrchestrationIdMapping {
-  oldId: string;
-  newId: string;
+export interface OrchestrationIdMapping extends IdMapEntry {
+  type: typeof ORCHESTRATION_ID_TYPE;
   name: string;
 }
 
-export interface RestoreOrchestrationsResult {
+/** `created` and `existing` are destination IDs (new ones); `idMap` maps each source orchestration to its copy. */
+export interface RestoreOrchestrationsResult extends RestoreOutcome {
   idMap: OrchestrationIdMapping[];
-  /** Destination IDs of the orchestrations this run created. */
-  created: string[];
-  /** Destination IDs of the orchestrations found from an earlier attempt. */
-  existing: string[];
-}
-
-export interface RestoreTriggersResult {
-  /** Destination IDs of the triggers this run created. */
-  created: string[];
-  /** Destination IDs of the triggers found from an earlier attempt. */
-  existing: string[];
-  /** Source trigger IDs that could not be restored, with the reason. */
-  skipped: Array<{ id: string; reason: string }>;
 }
 
 export function createOrchestrationActivities(deps: ActivityDeps) {
@@ -91,7 +81,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
      */
     async restoreOrchestrations(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOrchestrationsResult> {
       const snapshot = await readSnapshotOrchestrations(input.snapshotDir);
-      if (snapshot.length === 0) return { idMap: [], created: [], existing: [] };
+      if (snapshot.length === 0) return { idMap: [], created: [], existing: [], skipped: [] };
       const client = await deps.stackClient(input.destination);
       const orchestrator = await requireOrchestrator(client, input.destination);
       const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
@@ -116,7 +106,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
           newId = String(orchestration.id);
           created.push(newId);
         } else existing.push(newId);
-        idMap.push({ oldId: String(source.id), newId, name: source.name });
+        idMap.push({ type: ORCHESTRATION_ID_TYPE, oldId: String(source.id), newId, name: source.name });
         context.heartbeat({ pass: 1, done: idMap.length, of: snapshot.length });
       }
 
@@ -132,7 +122,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
         if (!sameJson(notifications.map(normalizeNotification), (current.notifications ?? []).map(normalizeNotification))) await orchestrator.updateNotifications(newId, notifications);
         context.heartbeat({ pass: 2, done: i + 1, of: snapshot.length });
       }
-      return { idMap, created, existing };
+      return { idMap, created, existing, skipped: [] };
     },
 
     /**
@@ -168,7 +158,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
      * given, otherwise the same name-and-occurrence match as restoreOrchestrations. A trigger already in the
      * destination is kept; a token created by an attempt that died before its trigger is reused.
      */
-    async restoreTriggers(input: { destination: StackRef; snapshotDir: string; idMap?: Array<{ oldId: string; newId: string }> }): Promise<RestoreTriggersResult> {
+    async restoreTriggers(input: { destination: StackRef; snapshotDir: string; idMap?: Array<{ oldId: string; newId: string }> }): Promise<RestoreOutcome> {
       const triggers = await readJsonIfExists<Trigger[]>(path.join(input.snapshotDir, files.triggers));
       if (!triggers || triggers.length === 0) return { created: [], existing: [], skipped: [] };
       if (!Array.isArray(triggers)) throw ApplicationFailure.nonRetryable(`${files.triggers} in ${input.snapshotDir} is not a list of triggers`, 'MalformedSnapshot');
@@ -181,7 +171,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const existingTriggers = await listTriggers(client);
       const tokens = await listTokens(client);
 
-      const result: RestoreTriggersResult = { created: [], existing: [], skipped: [] };
+      const result: RestoreOutcome = { created: [], existing: [], skipped: [] };
       for (const trigger of sortById(triggers)) {
         const id = String(trigger.id);
         let configurationId = String(trigger.configurationId);

@@ -2,7 +2,8 @@
 // a browser or attach to a ticket: summary, what moved per entity type, the old→new ID map, what was not migrated,
 // and the checklist with tick boxes. Every value is escaped (names and messages come from the projects), and the
 // page's Content-Security-Policy forbids scripts and remote loads, so it stays inert whatever the data holds.
-import type { MigrationReport } from './report';
+import { ENTITIES, ENTITY_TYPES } from '../workflows/types';
+import type { MigrationReport } from './report-model';
 
 /** Markup that is already safe (built by `html` from escaped parts). */
 class Safe {
@@ -35,17 +36,14 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): Safe {
   return new Safe(strings.reduce((out, s, i) => out + s + (i < values.length ? render(values[i]) : ''), ''));
 }
 
+/** Headings of the counts (one per entity type) and of the ID map's types. */
 const LABELS: Record<string, string> = {
-  buckets: 'Buckets',
-  tables: 'Tables',
+  ...Object.fromEntries(ENTITY_TYPES.map((type) => [type, ENTITIES[type].label.charAt(0).toUpperCase() + ENTITIES[type].label.slice(1)])),
   tableData: 'Table data (exports and imports)',
   aliases: 'Alias tables',
-  configurations: 'Configurations',
   configurationRows: 'Configuration rows',
-  orchestrations: 'Orchestrations',
   orchestration: 'Legacy orchestrations',
   configuration: 'Configurations',
-  triggers: 'Triggers',
 };
 
 function table(headers: string[], rows: Part[][], empty: string, className = ''): Safe {

@@ -2,57 +2,12 @@
 // checklist of what a human must do in the destination project.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { StackRef } from '../workflows/input';
-import { summarizeVerification, type Approval, type EntityType, type Finding, type TableVerification, type ValidationReport, type VerificationSummary } from '../workflows/types';
+import { summarizeVerification, type TableVerification } from '../workflows/types';
 import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
 import type { ConfigurationRestoreResult } from './configurations';
 import { WRITERS_RESULTS_FILE, type WritersResults } from './writers';
 import { renderHtml } from './report-html';
-
-export interface ReportInput {
-  workflowId: string;
-  /** The source project, or the snapshot folder (`file://...`) a restore read from. */
-  source: Pick<StackRef, 'url' | 'projectId'>;
-  destination: StackRef;
-  snapshotDir: string;
-  validation: ValidationReport;
-  approval?: Approval;
-  counts: Record<EntityType, number>;
-  skipped: Array<{ entity: string; message: string }>;
-  /** Entities whose IDs changed (legacy orchestrations, translated components). */
-  idMap: Array<{ type: string; oldId: string; newId: string }>;
-}
-
-export interface MigrationReport {
-  workflowId: string;
-  generatedAt: string;
-  source: { url: string; projectId: number; name: string };
-  destination: { url: string; projectId: number; name: string };
-  approval?: Approval;
-  counts: Record<string, number>;
-  idMap: ReportInput['idMap'];
-  skipped: ReportInput['skipped'];
-  verification: VerificationSummary & { perTable: TableVerification[] };
-  /** Writers moved to the destination stack's Snowflake and GoodData, and secrets re-encrypted there. */
-  writers: {
-    snowflake: Array<{ configuration: string; workspaceId: string; sharedWith: string[] }>;
-    goodData: Array<{ configuration: string; oldProjectId: string; newProjectId: string }>;
-    secretsMigrated: string[];
-    secretsDryRun: boolean;
-  };
-  checklist: {
-    reauthorize: Array<{ configuration: string; name: string }>;
-    secrets: Array<{ configuration: string; row?: string; path: string; error?: string }>;
-    customerOwnedWriters: Array<{ configuration: string; host: string }>;
-    sshTunnels: Array<{ configuration: string; name: string }>;
-    enable: Array<{ configuration: string; name: string }>;
-    ipWhitelists: string;
-    fullLoadOnFirstRun: Array<{ entity: string; message: string }>;
-    usersToInvite: string;
-    notes: string[];
-  };
-  warnings: Finding[];
-}
+import type { MigrationReport, ReportInput } from './report-model';
 
 export function createReportActivities() {
   return {
@@ -108,7 +63,7 @@ export function buildReport(
     approval: input.approval,
     counts: { ...input.counts, configurationRows: restored.reduce((sum, c) => sum + c.rowsCreated, 0) },
     idMap: [...input.idMap, ...translated.map((c) => ({ type: 'configuration', oldId: `${c.componentId}/${c.configId}`, newId: id(c) }))],
-    skipped: [...input.skipped, ...configurations.filter((c) => c.skipped).map((c) => ({ entity: `configuration ${c.componentId}/${c.configId}`, message: c.skipped! }))],
+    skipped: input.skipped,
     verification: {
       ...summarizeVerification(verification),
       perTable: verification.sort((a, b) => a.tableId.localeCompare(b.tableId)),

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { EncryptionApi, GoodDataApi, StackError, stackHost, type Configuration, type JsonObject, type Workspace } from '../stack';
 import type { StackRef } from '../workflows/input';
+import type { RestoreOutcome } from '../workflows/types';
 import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
 import { translateComponentId } from './component-ids';
 import { findEncryptedValues } from './configuration-rules';
@@ -36,15 +37,15 @@ export const GOODDATA_WRITERS: ReadonlySet<string> = new Set(['keboola.gooddata-
 /** Where the report reads what these steps did. */
 export const WRITERS_RESULTS_FILE = path.join('.stack-migrate', 'results', 'writers.json');
 
-export interface SnowflakeWritersResult {
+/** `created`: the writers moved to a new workspace; `moved` and `customerOwned` say more, for the report. */
+export interface SnowflakeWritersResult extends RestoreOutcome {
   moved: Array<{ configuration: string; workspaceId: string; sharedWith: string[] }>;
   customerOwned: Array<{ configuration: string; host: string }>;
-  skipped: Array<{ configuration: string; reason: string }>;
 }
 
-export interface GoodDataResult {
+/** `created`: the writers pointed at a new GoodData project; `idMap` and `moved` say which. */
+export interface GoodDataResult extends RestoreOutcome {
   moved: Array<{ configuration: string; oldProjectId: string; newProjectId: string }>;
-  skipped: Array<{ configuration: string; reason: string }>;
 }
 
 export interface SecretsResult {
@@ -96,7 +97,7 @@ export function createWriterActivities(deps: ActivityDeps) {
       const keboolaHost = (sourceIndex as { stack?: { snowflakeHost?: string } }).stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
       const writers = await readWriterConfigs(input.snapshotDir, SNOWFLAKE_WRITERS);
-      const result: SnowflakeWritersResult = { moved: [], customerOwned: [], skipped: [] };
+      const result: SnowflakeWritersResult = { created: [], existing: [], skipped: [], moved: [], customerOwned: [] };
 
       const groups = new Map<string, Array<WriterConfig & { destinationComponentId: string }>>();
       for (const writer of writers) {
@@ -105,7 +106,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         const destinationComponentId = translateComponentId(writer.componentId, destinationComponents);
         const id = `${destinationComponentId ?? writer.componentId}/${writer.configId}`;
         if (!destinationComponentId) {
-          result.skipped.push({ configuration: id, reason: 'the component does not exist on the destination stack' });
+          result.skipped.push({ id, reason: 'the component does not exist on the destination stack' });
         } else if (!host || !isKeboolaSnowflakeHost(host, keboolaHost)) {
           result.customerOwned.push({ configuration: id, host: host || '(no host)' });
         } else {
@@ -123,7 +124,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         for (const member of members) {
           const config = await destination.getConfiguration(member.destinationComponentId, member.configId);
           if (!config) {
-            result.skipped.push({ configuration: `${member.destinationComponentId}/${member.configId}`, reason: 'the configuration was not restored in the destination' });
+            result.skipped.push({ id: `${member.destinationComponentId}/${member.configId}`, reason: 'the configuration was not restored in the destination' });
             continue;
           }
           const metadata = new Map((await destination.listConfigurationMetadata(member.destinationComponentId, member.configId)).map((m) => [m.key, m.value] as const));
@@ -190,6 +191,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         }
         const ids = restored.map((r) => `${r.member.destinationComponentId}/${r.member.configId}`);
         for (const id of ids) result.moved.push({ configuration: id, workspaceId, sharedWith: ids.filter((other) => other !== id) });
+        result.created.push(...ids);
       }
       await writeSection(input.snapshotDir, 'snowflake', result);
       return result;
@@ -203,7 +205,7 @@ export function createWriterActivities(deps: ActivityDeps) {
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
       const destinationComponents = new Set((await destination.apiIndex()).components.map((c) => c.id));
       const writers = await readWriterConfigs(input.snapshotDir, GOODDATA_WRITERS);
-      const result: GoodDataResult = { moved: [], skipped: [] };
+      const result: GoodDataResult = { created: [], existing: [], skipped: [], idMap: [], moved: [] };
       if (!writers.length) {
         await writeSection(input.snapshotDir, 'gooddata', result);
         return result;
@@ -216,16 +218,16 @@ export function createWriterActivities(deps: ActivityDeps) {
         const id = `${componentId ?? writer.componentId}/${writer.configId}`;
         const oldPid = writer.configuration.parameters?.project?.pid;
         if (!componentId) {
-          result.skipped.push({ configuration: id, reason: 'the component does not exist on the destination stack' });
+          result.skipped.push({ id, reason: 'the component does not exist on the destination stack' });
           continue;
         }
         if (typeof oldPid !== 'string' || !oldPid) {
-          result.skipped.push({ configuration: id, reason: 'the writer has no GoodData project (parameters.project.pid)' });
+          result.skipped.push({ id, reason: 'the writer has no GoodData project (parameters.project.pid)' });
           continue;
         }
         const config = await destination.getConfiguration(componentId, writer.configId);
         if (!config) {
-          result.skipped.push({ configuration: id, reason: 'the configuration was not restored in the destination' });
+          result.skipped.push({ id, reason: 'the configuration was not restored in the destination' });
           continue;
         }
         const metadata = new Map((await destination.listConfigurationMetadata(componentId, writer.configId)).map((m) => [m.key, m.value] as const));
@@ -238,7 +240,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         if (!newPid) {
           const sourceProject = await sourceGoodData.getProject(oldPid);
           if (!sourceProject) {
-            result.skipped.push({ configuration: id, reason: `GoodData project ${oldPid} does not exist in the source stack's GoodData (or the source token cannot see it)` });
+            result.skipped.push({ id, reason: `GoodData project ${oldPid} does not exist in the source stack's GoodData (or the source token cannot see it)` });
             continue;
           }
           const existing = (await destinationGoodData.listProjects()).find((p) => p.summary === marker);
@@ -280,6 +282,8 @@ export function createWriterActivities(deps: ActivityDeps) {
           });
         }
         result.moved.push({ configuration: id, oldProjectId: oldPid, newProjectId: newPid });
+        result.created.push(id);
+        result.idMap!.push({ type: `GoodData project (${id})`, oldId: oldPid, newId: newPid });
         context.heartbeat();
       }
       await writeSection(input.snapshotDir, 'gooddata', result);

@@ -1,10 +1,12 @@
 // migrateProject: validate → wait for approval → snapshot → restore → verify → report. Deterministic
 // orchestration only: every read and write of a stack happens in activities; this code holds the plan, the
-// progress and the results. Pause and cancellation take effect at entity boundaries (workflows/run.ts).
+// progress and the results. The restore order is workflows/restore-steps.ts; pause and cancellation take effect
+// at entity boundaries (workflows/run.ts).
 import { ApplicationFailure, CancellationScope, executeChild, upsertSearchAttributes } from '@temporalio/workflow';
 import { describeIssues, migrationInputSchema, stackName, type MigrationInput, type MigrationInputDraft } from './input';
 import { SOURCE_PROJECT_ID, SOURCE_STACK, DESTINATION_STACK } from './search-attributes';
 import { snapshotTableBatch } from './table-batches';
+import { restoreSnapshot } from './restore-steps';
 import { MigrationRun } from './run';
 import { NOTHING_VERIFIED, type MigrationResult } from './types';
 
@@ -44,21 +46,23 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
       status.progress.aliases.total = plan.aliasCount;
       status.progress.configurations.total = plan.configurationCount;
 
-      // Tables restore batch by batch while later batches are still being exported (run.moveTables).
-      await run.restoreStructure(input.destination, plan.snapshotDir);
-      const verification = await run.moveTables({
+      const verification = await restoreSnapshot(run, {
         destination: input.destination,
         snapshotDir: plan.snapshotDir,
         dataTableCount: plan.dataTableCount,
-        take: (batch) =>
-          executeChild(snapshotTableBatch, { workflowId: `${info.workflowId}-snapshot-tables-${batch.batchNumber}`, args: [{ ...batch, source: input.source }] }),
+        live: {
+          source: input.source,
+          manageTokenRef: input.manageTokenRef,
+          takeTables: (batch) =>
+            executeChild(snapshotTableBatch, { workflowId: `${info.workflowId}-snapshot-tables-${batch.batchNumber}`, args: [{ ...batch, source: input.source }] }),
+          finishSnapshot: async () => {
+            await run.long.snapshotOrchestrations({ source: input.source, snapshotDir: plan.snapshotDir });
+            await quick.finalizeSnapshot({ source: input.source, snapshotDir: plan.snapshotDir });
+            run.setStep('restoring');
+          },
+        },
       });
-      await run.long.snapshotOrchestrations({ source: input.source, snapshotDir: plan.snapshotDir });
-      await quick.finalizeSnapshot({ source: input.source, snapshotDir: plan.snapshotDir });
-
-      run.setStep('restoring');
-      const idMap = await run.restoreRest(input.destination, plan.snapshotDir, { source: input.source, manageTokenRef: input.manageTokenRef });
-      const report = await run.writeReport({ source: input.source, destination: input.destination, snapshotDir: plan.snapshotDir, verification, idMap });
+      const report = await run.writeReport({ source: input.source, destination: input.destination, snapshotDir: plan.snapshotDir, verification });
       run.setStep('completed');
       return { outcome: 'completed', status, counts: run.counts(), verification, snapshotDir: plan.snapshotDir, report };
     });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { describeIssues, migrationOptionsSchema, stackName, stackRefSchema } from './input';
 import { DESTINATION_STACK } from './search-attributes';
 import { fingerprintTableBatch } from './table-batches';
+import { restoreSnapshot } from './restore-steps';
 import { MigrationRun } from './run';
 import { NOTHING_VERIFIED, type MigrationResult } from './types';
 
@@ -51,11 +52,9 @@ export async function restoreProject(rawInput: RestoreInputDraft): Promise<Migra
         executeChild(fingerprintTableBatch, { workflowId: `${info.workflowId}-fingerprint-tables-${batch.batchNumber}`, args: [batch] }),
       );
       run.setStep('restoring');
-      await run.restoreStructure(input.destination, input.snapshotDir);
-      const verification = await run.moveTables({ destination: input.destination, snapshotDir: input.snapshotDir, dataTableCount: plan.dataTableCount });
-      const idMap = await run.restoreRest(input.destination, input.snapshotDir);
+      const verification = await restoreSnapshot(run, { destination: input.destination, snapshotDir: input.snapshotDir, dataTableCount: plan.dataTableCount });
       const source = { url: `file://${input.snapshotDir}`, projectId: status.validation?.sourceProject.id ?? 0 };
-      const report = await run.writeReport({ source, destination: input.destination, snapshotDir: input.snapshotDir, verification, idMap });
+      const report = await run.writeReport({ source, destination: input.destination, snapshotDir: input.snapshotDir, verification });
       run.setStep('completed');
       return { outcome: 'completed', status, counts: run.counts(), verification, snapshotDir: input.snapshotDir, report };
     });

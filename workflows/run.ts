@@ -19,7 +19,6 @@ import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities';
 import { describeIssues, type MigrationInput, type StackRef } from './input';
 import { MIGRATION_STEP } from './search-attributes';
-import { mapWithConcurrency } from './concurrency';
 import { activityRetry } from './retry';
 import { restoreTableBatch, type TableBatchInput } from './table-batches';
 import {
@@ -33,11 +32,15 @@ import {
   statusQuery,
   type DecisionPayload,
 } from './controls';
+import type { RestoreTarget } from './restore-steps';
 import {
   addVerification,
   emptyProgress,
+  ENTITIES,
   NOTHING_VERIFIED,
   type EntityType,
+  type IdMapEntry,
+  type RestoreOutcome,
   type MigrationStatus,
   type MigrationStep,
   type ReportLocation,
@@ -49,8 +52,6 @@ import {
 export const TABLE_BATCH = 100;
 /** patched() marker of the batch size that follows the project's size. */
 const ADAPTIVE_TABLE_BATCHES = 'adaptive-table-batches';
-/** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
-const CONFIGURATION_BATCH = 50;
 
 type RunOptions = Pick<MigrationInput, 'options' | 'requestedBy'>;
 
@@ -66,6 +67,8 @@ export class MigrationRun {
   readonly long: ReturnType<typeof proxyActivities<MigrationActivities>>;
   /** Child workflows get the cancellation request too; they stop at their own next table boundary. */
   readonly childScope = new CancellationScope();
+  /** Every table's verification so far, as counts and mismatches. */
+  tableVerification: VerificationSummary = NOTHING_VERIFIED;
   private cancelRequested = false;
 
   constructor(private readonly run: RunOptions) {
@@ -76,6 +79,7 @@ export class MigrationRun {
       step: 'validating',
       progress: emptyProgress(),
       failures: [],
+      idMap: [],
       startedAt: now(),
       updatedAt: now(),
     };
@@ -136,6 +140,10 @@ export class MigrationRun {
     });
   }
 
+  get options(): MigrationInput['options'] {
+    return this.run.options;
+  }
+
   setStep(step: MigrationStep) {
     this.status.step = step;
     this.status.updatedAt = now();
@@ -188,17 +196,6 @@ export class MigrationRun {
     return true;
   }
 
-  /** The project's skeleton first: branch metadata and buckets (tables need their buckets). */
-  async restoreStructure(destination: StackRef, snapshotDir: string): Promise<void> {
-    const { quick, status } = this;
-    await this.boundary();
-    await quick.restoreBranchMetadata({ destination, snapshotDir });
-    const buckets = await this.long.restoreBuckets({ destination, snapshotDir });
-    this.advance('buckets', buckets.created.length + buckets.existing.length);
-    status.progress.buckets.total = buckets.created.length + buckets.existing.length;
-    for (const skipped of buckets.skipped) status.failures.push({ entity: `bucket ${skipped.id}`, message: `skipped: ${skipped.reason}` });
-  }
-
   /**
    * The input of each batch of tables, for child workflows. Batches hold about a tenth of the tables (at least
    * the table concurrency, at most TABLE_BATCH), so that even a project of a few large tables has batches whose
@@ -225,12 +222,12 @@ export class MigrationRun {
   }
 
   /**
-   * Restores and verifies the tables batch by batch in child workflows. With `take`, batch n is first brought
-   * into the snapshot and restored while batch n+1 is being taken, so both stacks work at once.
+   * Restores and verifies the tables batch by batch in child workflows. In a migration, batch n is first taken
+   * into the snapshot and restored while batch n+1 is being taken, so both stacks work at once; when every table
+   * is in, the snapshot is completed.
    */
-  async moveTables(args: { destination: StackRef; snapshotDir: string; dataTableCount: number; take?: (batch: TableBatchInput) => Promise<number> }): Promise<VerificationSummary> {
-    const { destination, snapshotDir } = args;
-    let verification = NOTHING_VERIFIED;
+  async moveTables(target: RestoreTarget): Promise<RestoreOutcome> {
+    const { destination, snapshotDir, live } = target;
     let restoring: Promise<void> | undefined;
     let restoreError: unknown;
     const settle = async () => {
@@ -238,10 +235,9 @@ export class MigrationRun {
       if (restoreError) throw restoreError;
     };
     try {
-      for (const batch of this.tableBatches(snapshotDir, args.dataTableCount)) {
+      for (const batch of this.tableBatches(snapshotDir, target.dataTableCount)) {
         await this.boundary();
-        const take = args.take;
-        if (take) this.advance('tableData', await this.childScope.run(() => take(batch)));
+        if (live) this.advance('tableData', await this.childScope.run(() => live.takeTables(batch)));
         await settle(); // one restore at a time, overlapping the next batch's snapshot
         restoring = this.childScope
           .run(() =>
@@ -252,7 +248,7 @@ export class MigrationRun {
           )
           .then(
             (summary) => {
-              verification = addVerification(verification, summary);
+              this.tableVerification = addVerification(this.tableVerification, summary);
               this.advance('tables', summary.tables);
               this.advance('tableData', summary.tables);
             },
@@ -265,65 +261,30 @@ export class MigrationRun {
       await restoring; // never leave a child running behind a failure or cancellation
     }
     await settle();
-    return verification;
+    await live?.finishSnapshot();
+    // Counted batch by batch above: tables are too many to list in a payload.
+    return { created: [], existing: [], skipped: [] };
   }
 
   /**
-   * Everything after the tables, in DESIGN §3's order: aliases, configurations (then their verification), legacy
-   * orchestrations and the references to them, triggers, and, when the source stack is known (not a backup),
-   * the writers' move to the destination's Snowflake and GoodData.
+   * Records what a step did: progress, the reasons of its skips, and the IDs it changed. The one piece of
+   * bookkeeping behind `status`, `watch` and the report. Results recorded by earlier versions of the activities
+   * (test/histories) may lack fields or count instead of listing; they are read as far as they go.
    */
-  async restoreRest(destination: StackRef, snapshotDir: string, live?: { source: StackRef; manageTokenRef?: string }): Promise<Array<{ type: string; oldId: string; newId: string }>> {
-    const { quick, long, status } = this;
-    await this.boundary();
-    const aliases = await long.restoreAliases({ destination, snapshotDir });
-    this.advance('aliases', aliases.created.length + aliases.existing.length);
-    for (const skipped of aliases.skipped) status.failures.push({ entity: `alias ${skipped.id}`, message: `skipped: ${skipped.reason}` });
+  record(entity: EntityType, outcome: RestoreOutcome) {
+    const progress = this.status.progress[entity];
+    const listed = (ids: unknown) => (Array.isArray(ids) ? ids.length : 0);
+    progress.done += listed(outcome.created) + listed(outcome.existing);
+    progress.skipped = (progress.skipped ?? 0) + (outcome.skipped?.length ?? 0);
+    if (entity !== 'configurations' && entity !== 'tables') progress.total = Math.max(progress.total, progress.done + progress.skipped);
+    for (const skip of outcome.skipped ?? []) this.status.failures.push({ entity: `${ENTITIES[entity].one} ${skip.id}`, message: skip.reason.startsWith('not ') ? skip.reason : `skipped: ${skip.reason}` });
+    for (const entry of outcome.idMap ?? []) this.status.idMap.push(entry);
+    this.status.updatedAt = now();
+  }
 
-    const configurationCount = await quick.countSnapshotConfigurations({ snapshotDir });
-    status.progress.configurations.total = configurationCount;
-    const batches = Array.from({ length: Math.ceil(configurationCount / CONFIGURATION_BATCH) }, (_, n) => n);
-    await mapWithConcurrency(batches, this.run.options.configurationConcurrency, async (batchNumber) => {
-      await this.boundary();
-      const summary = await long.restoreConfigurations({ destination, snapshotDir, batchNumber, batchSize: CONFIGURATION_BATCH });
-      this.advance('configurations', summary.restored);
-      status.progress.configurations.failed += summary.skipped.length;
-      for (const skipped of summary.skipped) status.failures.push({ entity: `configuration ${skipped.id}`, message: `skipped: ${skipped.reason}` });
-    });
-    const configurationCheck = await long.verifyConfigurations({ destination, snapshotDir });
-    if (configurationCheck.mismatches.length > 0) {
-      throw ApplicationFailure.create({
-        type: 'VerificationFailed',
-        nonRetryable: true,
-        message: `verification found ${configurationCheck.mismatches.length} configuration(s) that differ from the source beyond the documented changes: ${configurationCheck.mismatches
-          .slice(0, 10)
-          .map((m) => `${m.configuration} (${m.difference})`)
-          .join('; ')}`,
-        details: [configurationCheck.mismatches],
-      });
-    }
-
-    // Legacy orchestrations get new IDs: recreate them, then point Flows, schedules and triggers at the new ones.
-    await this.boundary();
-    const orchestrations = await long.restoreOrchestrations({ destination, snapshotDir });
-    if (orchestrations.idMap.length > 0) await long.rewriteOrchestrationReferences({ destination, idMap: orchestrations.idMap });
-    const triggers = await long.restoreTriggers({ destination, snapshotDir, idMap: orchestrations.idMap });
-    for (const skipped of triggers.skipped) status.failures.push({ entity: `trigger ${skipped.id}`, message: `skipped: ${skipped.reason}` });
-    const idMap = orchestrations.idMap.map((entry) => ({ type: 'orchestration', oldId: entry.oldId, newId: entry.newId }));
-
-    if (live) {
-      await this.boundary();
-      const step = { source: live.source, destination, snapshotDir };
-      const snowflake = await long.provisionSnowflakeWriters(step);
-      const gooddata = await long.moveGoodDataProjects(step);
-      idMap.push(...gooddata.moved.map((move) => ({ type: `GoodData project (${move.configuration})`, oldId: move.oldProjectId, newId: move.newProjectId })));
-      for (const skipped of [...snowflake.skipped, ...gooddata.skipped]) status.failures.push({ entity: `writer ${skipped.configuration}`, message: `skipped: ${skipped.reason}` });
-      if (live.manageTokenRef) {
-        const secrets = await long.migrateSecrets({ ...step, manageTokenRef: live.manageTokenRef });
-        for (const failed of secrets.failed) status.failures.push({ entity: `secrets of ${failed.configuration}`, message: `not re-encrypted: ${failed.error}` });
-      }
-    }
-    return idMap;
+  /** The old → new IDs recorded so far for one type of entity (e.g. legacy orchestrations, for their triggers). */
+  idMapOf(type: string): IdMapEntry[] {
+    return this.status.idMap.filter((entry) => entry.type === type);
   }
 
   async writeReport(args: {
@@ -331,7 +292,6 @@ export class MigrationRun {
     destination: StackRef;
     snapshotDir: string;
     verification: VerificationSummary;
-    idMap: Array<{ type: string; oldId: string; newId: string }>;
   }): Promise<ReportLocation> {
     this.setStep('reporting');
     const report = await this.quick.writeReport({
@@ -343,7 +303,7 @@ export class MigrationRun {
       approval: this.status.approval,
       counts: this.counts(),
       skipped: this.status.failures,
-      idMap: args.idMap,
+      idMap: this.status.idMap,
     });
     this.status.report = report;
     const mismatches = args.verification.mismatches;

@@ -15,13 +15,56 @@ export const MIGRATION_STEPS = [
 ] as const;
 export type MigrationStep = (typeof MIGRATION_STEPS)[number];
 
-export const ENTITY_TYPES = ['buckets', 'tables', 'tableData', 'aliases', 'configurations'] as const;
-export type EntityType = (typeof ENTITY_TYPES)[number];
+/**
+ * What a migration restores, in the restore order of workflows/restore-steps.ts, with the word an operator reads
+ * in `status`, `watch` and the report. `tableData` counts two units per table (taken into the snapshot, imported).
+ */
+export const ENTITIES = {
+  branchMetadata: { label: 'project metadata', one: 'project metadata' },
+  buckets: { label: 'buckets', one: 'bucket' },
+  tables: { label: 'tables', one: 'table' },
+  tableData: { label: 'table data', one: 'table data of' },
+  aliases: { label: 'aliases', one: 'alias' },
+  configurations: { label: 'configurations', one: 'configuration' },
+  orchestrations: { label: 'legacy orchestrations', one: 'orchestration' },
+  triggers: { label: 'triggers', one: 'trigger' },
+  snowflakeWriters: { label: 'Snowflake writers', one: 'writer' },
+  gooddataProjects: { label: 'GoodData projects', one: 'writer' },
+  secrets: { label: 're-encrypted secrets', one: 'secrets of' },
+} as const;
+export type EntityType = keyof typeof ENTITIES;
+export const ENTITY_TYPES = Object.keys(ENTITIES) as EntityType[];
 
 export interface Progress {
   total: number;
   done: number;
   failed: number;
+  /** Left out on purpose (linked bucket, missing component, ...): each one has a reason in the status' failures. */
+  skipped?: number;
+}
+
+/** An entity a step left out, and why, in words for the operator. */
+export interface Skip {
+  id: string;
+  reason: string;
+}
+
+/**
+ * What one restore step did: the one shape every step answers (workflows/restore-steps.ts), recorded by
+ * MigrationRun.record. IDs are those of the snapshot (the destination keeps them), except where `idMap` says.
+ */
+export interface RestoreOutcome {
+  created: string[];
+  existing: string[];
+  skipped: Skip[];
+  /** Entities that get new IDs in the destination (legacy orchestrations, GoodData projects): old → new. */
+  idMap?: IdMapEntry[];
+}
+
+export interface IdMapEntry {
+  type: string;
+  oldId: string;
+  newId: string;
 }
 
 export type Severity = 'blocker' | 'warning';
@@ -84,12 +127,6 @@ export interface TableDataSnapshot extends TableFingerprint {
   bytes: number;
 }
 
-export interface RestoreOutcome {
-  created: string[];
-  existing: string[];
-  skipped: Array<{ id: string; reason: string }>;
-}
-
 export interface TableVerification {
   tableId: string;
   expected: TableFingerprint;
@@ -112,6 +149,8 @@ export interface MigrationStatus {
   progress: Record<EntityType, Progress>;
   snapshotDir?: string;
   failures: Array<{ entity: string; message: string }>;
+  /** Old → new IDs of the entities that get new ones in the destination. */
+  idMap: IdMapEntry[];
   report?: ReportLocation;
   paused?: { by: string; reason?: string; at: string };
   cleanup?: CleanupResult;
@@ -161,5 +200,5 @@ export function addVerification(total: VerificationSummary, batch: VerificationS
 }
 
 export function emptyProgress(): Record<EntityType, Progress> {
-  return Object.fromEntries(ENTITY_TYPES.map((type) => [type, { total: 0, done: 0, failed: 0 }])) as Record<EntityType, Progress>;
+  return Object.fromEntries(ENTITY_TYPES.map((type) => [type, { total: 0, done: 0, failed: 0, skipped: 0 }])) as Record<EntityType, Progress>;
 }

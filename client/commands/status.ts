@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { statusQuery } from '../../workflows';
-import type { MigrationStatus } from '../../workflows/types';
+import { ENTITIES, ENTITY_TYPES, type MigrationStatus } from '../../workflows/types';
 import { formatDuration } from '../format';
 
 export interface MigrationOverview {
@@ -28,7 +28,7 @@ const COPY_STEPS = new Set(['snapshotting', 'restoring', 'verifying', 'reporting
 export function estimateRemaining(status: MigrationStatus, now = Date.now()): Estimate | undefined {
   const progress = Object.values(status.progress);
   const total = progress.reduce((sum, p) => sum + p.total, 0);
-  const done = progress.reduce((sum, p) => sum + Math.min(p.done + p.failed, p.total), 0);
+  const done = progress.reduce((sum, p) => sum + Math.min(p.done + p.failed + (p.skipped ?? 0), p.total), 0);
   if (status.step === 'completed') return { fractionDone: 1, elapsedMs: 0, remainingMs: 0 };
   if (!COPY_STEPS.has(status.step)) return undefined;
   const began = Date.parse(status.approval?.decision === 'approved' ? status.approval.at : status.startedAt);
@@ -79,7 +79,12 @@ export function formatStatus(overview: MigrationOverview): string {
   const lines = [`${overview.workflowId}: ${overview.execution}${overview.status ? `, step ${overview.status.step}` : ''}`];
   const status = overview.status;
   if (status) {
-    for (const [type, p] of Object.entries(status.progress)) if (p.total > 0 || p.done > 0) lines.push(`  ${type.padEnd(15)} ${p.done}/${p.total}${p.failed ? ` (${p.failed} failed)` : ''}`);
+    for (const type of ENTITY_TYPES) {
+      const p = status.progress[type];
+      if (!p || (p.total === 0 && p.done === 0)) continue;
+      const notes = [p.failed ? `${p.failed} failed` : '', p.skipped ? `${p.skipped} skipped` : ''].filter(Boolean);
+      lines.push(`  ${ENTITIES[type].label.padEnd(22)} ${p.done}/${p.total}${notes.length ? ` (${notes.join(', ')})` : ''}`);
+    }
     if (status.approval) lines.push(`  ${status.approval.decision} by ${status.approval.by}${status.approval.comment ? `: ${status.approval.comment}` : ''}`);
     for (const finding of status.validation?.findings ?? []) lines.push(`  ${finding.severity.toUpperCase()} [${finding.code}] ${finding.entity ?? ''}: ${finding.message}. What to do: ${finding.action}.`);
     for (const failure of status.failures) lines.push(`  ! ${failure.entity}: ${failure.message}`);

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import type { Client } from '@temporalio/client';
-import { ENTITY_TYPES, type EntityType } from '../../workflows/types';
+import { ENTITIES, ENTITY_TYPES, type EntityType, type Progress } from '../../workflows/types';
 import { formatEstimate, getMigrationStatus, type MigrationOverview } from './status';
 
 export interface WatchOptions {
@@ -14,13 +14,6 @@ export interface WatchOptions {
   forceBars?: boolean;
 }
 
-const LABELS: Record<EntityType, string> = {
-  buckets: 'buckets',
-  tables: 'tables',
-  tableData: 'table data',
-  aliases: 'aliases',
-  configurations: 'configurations',
-};
 
 /**
  * Follows a migration until it closes: a progress bar per entity type (cli-progress) with the step and the
@@ -76,8 +69,8 @@ export async function watchMigration(client: Client, workflowId: string, options
       if (status) {
         const all = Object.values(status.progress);
         const total = all.reduce((sum, p) => sum + p.total, 0);
-        const done = all.reduce((sum, p) => sum + Math.min(p.done, p.total), 0);
-        const payload = { label: 'overall'.padEnd(15), extra: overview.estimate ? `  ${formatEstimate(overview.estimate)}` : '' };
+        const done = all.reduce((sum, p) => sum + settled(p), 0);
+        const payload = { label: 'overall'.padEnd(22), extra: overview.estimate ? `  ${formatEstimate(overview.estimate)}` : '' };
         if (total > 0 && !overall) overall = bars.create(total, done, payload);
         else if (overall) {
           overall.setTotal(total);
@@ -87,12 +80,13 @@ export async function watchMigration(client: Client, workflowId: string, options
       for (const type of ENTITY_TYPES) {
         const p = status?.progress[type];
         if (!p || (p.total === 0 && p.done === 0)) continue;
-        const payload = { label: LABELS[type].padEnd(15), extra: p.failed ? `  (${p.failed} failed)` : '' };
+        const notes = [p.failed ? `${p.failed} failed` : '', p.skipped ? `${p.skipped} skipped` : ''].filter(Boolean);
+        const payload = { label: ENTITIES[type].label.padEnd(22), extra: notes.length ? `  (${notes.join(', ')})` : '' };
         const bar = byType.get(type);
-        if (!bar) byType.set(type, bars.create(p.total, Math.min(p.done, p.total), payload));
+        if (!bar) byType.set(type, bars.create(p.total, settled(p), payload));
         else {
           bar.setTotal(p.total);
-          bar.update(Math.min(p.done, p.total), payload);
+          bar.update(settled(p), payload);
         }
       }
       if (overview.execution !== 'RUNNING') break;
@@ -108,4 +102,9 @@ export async function watchMigration(client: Client, workflowId: string, options
 
 function sleep(ms: number) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Entities done or left out on purpose: either way the step is through with them. */
+function settled(p: Progress): number {
+  return Math.min(p.done + (p.skipped ?? 0), p.total);
 }

@@ -1,7 +1,7 @@
 // End to end on a real Temporal dev server between two emulated stacks.
 import { promises as fs } from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { MigrationReport } from '../../activities/report';
+import type { MigrationReport } from '../../activities/report-model';
 import { startMigration } from '../../client/commands/start';
 import { approveSignal, rejectSignal, statusQuery } from '../../workflows';
 import { useHarness } from '../helpers/harness';

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { MigrationReport } from '../../activities/report';
+import type { MigrationReport } from '../../activities/report-model';
 import { startRestore } from '../../client/commands/restore';
 import { decideMigration } from '../../client/commands/decide';
 import { statusQuery } from '../../workflows';

@@ -3,7 +3,7 @@
 // project moves with its data, and secrets migration reports its one failing configuration while the rest succeed.
 import { promises as fs } from 'node:fs';
 import { startMigration } from '../../client/commands/start';
-import type { MigrationReport } from '../../activities/report';
+import type { MigrationReport } from '../../activities/report-model';
 import { useHarness } from '../helpers/harness';
 import { Api } from '../emulator/util';
 

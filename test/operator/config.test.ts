@@ -25,7 +25,7 @@ describe('configuration', () => {
 });
 
 describe('time left', () => {
-  const base = (): MigrationStatus => ({ workflowId: 'w', step: 'restoring', progress: emptyProgress(), failures: [], startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' });
+  const base = (): MigrationStatus => ({ workflowId: 'w', step: 'restoring', progress: emptyProgress(), failures: [], idMap: [], startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' });
 
   test('extrapolates the pace since the approval', () => {
     const status = base();

@@ -1,0 +1,110 @@
+// The restore order, in one place: what a snapshot becomes in the destination, step by step (docs/domain.md,
+// "Restore order"). Every step is one entity type, calls its activity (or its child workflows, for tables) and
+// answers one RestoreOutcome, which MigrationRun.record turns into progress, status and report counts.
+// To add an entity type: a snapshot schema, an activity module, one line here (docs/adding-an-entity-type.md).
+//
+// The order of activity calls is what the committed histories recorded (test/histories): a change that schedules
+// activities differently needs patched() (docs/architecture.md, "Temporal here").
+import { ApplicationFailure } from '@temporalio/workflow';
+import { mapWithConcurrency } from './concurrency';
+import type { StackRef } from './input';
+import type { MigrationRun } from './run';
+import type { TableBatchInput } from './table-batches';
+import type { EntityType, RestoreOutcome, VerificationSummary } from './types';
+
+/** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
+const CONFIGURATION_BATCH = 50;
+
+/** What the steps restore from, and into. */
+export interface RestoreTarget {
+  destination: StackRef;
+  snapshotDir: string;
+  dataTableCount: number;
+  /** A migration reads the source too: the writers move between the stacks' own Snowflake and GoodData. */
+  live?: {
+    source: StackRef;
+    manageTokenRef?: string;
+    /** Exports a batch of tables into the snapshot, overlapping the restore of the batch before. */
+    takeTables: (batch: TableBatchInput) => Promise<number>;
+    /** Completes the snapshot once every table is in it; from then on it never changes. */
+    finishSnapshot: () => Promise<void>;
+  };
+}
+
+interface RestoreStep {
+  entity: EntityType;
+  /** Answers the step's outcome, or undefined when the step does not apply to this restore. */
+  run(run: MigrationRun, target: RestoreTarget): Promise<RestoreOutcome | undefined>;
+}
+
+const at = ({ destination, snapshotDir }: RestoreTarget) => ({ destination, snapshotDir });
+
+export const RESTORE_STEPS: readonly RestoreStep[] = [
+  { entity: 'branchMetadata', run: (run, target) => run.quick.restoreBranchMetadata(at(target)) },
+  { entity: 'buckets', run: (run, target) => run.long.restoreBuckets(at(target)) },
+  // Structure, metadata and data, each table verified against its snapshot fingerprint as it lands.
+  { entity: 'tables', run: (run, target) => run.moveTables(target) },
+  // After their source tables.
+  { entity: 'aliases', run: (run, target) => run.long.restoreAliases(at(target)) },
+  // Component configurations with rows, state and metadata, IDs kept: transformations (legacy and new) and Flows
+  // (`keboola.orchestrator`, disabled) are configurations too. Verified before anything refers to them.
+  { entity: 'configurations', run: restoreConfigurations },
+  // Legacy orchestrations get new IDs; Flows, schedules and triggers then point at the new ones.
+  { entity: 'orchestrations', run: restoreOrchestrations },
+  { entity: 'triggers', run: (run, target) => run.long.restoreTriggers({ ...at(target), idMap: run.idMapOf('orchestration') }) },
+  // Keboola-provisioned writers move to the destination stack's own Snowflake and GoodData.
+  { entity: 'snowflakeWriters', run: (run, { live, ...target }) => (live ? run.long.provisionSnowflakeWriters({ ...at(target), source: live.source }) : none()) },
+  { entity: 'gooddataProjects', run: (run, { live, ...target }) => (live ? run.long.moveGoodDataProjects({ ...at(target), source: live.source }) : none()) },
+  { entity: 'secrets', run: migrateSecrets },
+];
+
+/** Runs every step in order, each after an entity boundary; answers the tables' verification. */
+export async function restoreSnapshot(run: MigrationRun, target: RestoreTarget): Promise<VerificationSummary> {
+  for (const step of RESTORE_STEPS) {
+    await run.boundary();
+    const outcome = await step.run(run, target);
+    if (outcome) run.record(step.entity, outcome);
+  }
+  return run.tableVerification;
+}
+
+const none = async (): Promise<undefined> => undefined;
+
+async function restoreConfigurations(run: MigrationRun, target: RestoreTarget): Promise<RestoreOutcome> {
+  const count = await run.quick.countSnapshotConfigurations({ snapshotDir: target.snapshotDir });
+  run.status.progress.configurations.total = count;
+  const batches = Array.from({ length: Math.ceil(count / CONFIGURATION_BATCH) }, (_, n) => n);
+  await mapWithConcurrency(batches, run.options.configurationConcurrency, async (batchNumber) => {
+    await run.boundary();
+    run.record('configurations', await run.long.restoreConfigurations({ ...at(target), batchNumber, batchSize: CONFIGURATION_BATCH }));
+  });
+  const check = await run.long.verifyConfigurations(at(target));
+  if (check.mismatches.length > 0) {
+    throw ApplicationFailure.create({
+      type: 'VerificationFailed',
+      nonRetryable: true,
+      message: `verification found ${check.mismatches.length} configuration(s) that differ from the source beyond the documented changes: ${check.mismatches
+        .slice(0, 10)
+        .map((m) => `${m.configuration} (${m.difference})`)
+        .join('; ')}`,
+      details: [check.mismatches],
+    });
+  }
+  return { created: [], existing: [], skipped: [] }; // every batch was recorded as it finished
+}
+
+async function restoreOrchestrations(run: MigrationRun, target: RestoreTarget): Promise<RestoreOutcome> {
+  const outcome = await run.long.restoreOrchestrations(at(target));
+  if (outcome.idMap.length > 0) await run.long.rewriteOrchestrationReferences({ destination: target.destination, idMap: outcome.idMap });
+  return outcome;
+}
+
+/**
+ * Re-encrypts the secrets for the destination when the operator gave a Manage token. Its result keeps the words
+ * of the Encryption API (migrated / failed); a failure is a skip whose reason the checklist shows.
+ */
+async function migrateSecrets(run: MigrationRun, { live, ...target }: RestoreTarget): Promise<RestoreOutcome | undefined> {
+  if (!live?.manageTokenRef) return undefined;
+  const secrets = await run.long.migrateSecrets({ ...at(target), source: live.source, manageTokenRef: live.manageTokenRef });
+  return { created: secrets.migrated, existing: [], skipped: secrets.failed.map((f) => ({ id: f.configuration, reason: `not re-encrypted: ${f.error}` })) };
+}
