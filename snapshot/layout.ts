@@ -13,6 +13,7 @@ export const files = {
   branchMetadata: 'defaultBranchMetadata.json',
   triggers: 'triggers.json',
   notifications: 'notifications.json',
+  permanentFiles: 'permanentFiles.json',
   manifest: 'manifest.json',
   configuration: (componentId: string, configId: string) => path.join('configurations', componentId, `${configId}.json`),
   configurationMetadata: (componentId: string, configId: string) => path.join('configurations', componentId, `${configId}.json.metadata`),

@@ -1,0 +1,222 @@
+// The one reader of a snapshot: it checks each file against its schema (snapshot/schemas.ts) and answers the
+// questions every step asks (which buckets and tables are restored, where a table's data is, which
+// configurations in which order), so validation, restore and clean-up decide by the same rules.
+//
+// The index files written first (buckets, tables, configurations, branch metadata) are read once per worker
+// process and kept: restoring 5,000 tables must not parse tables.json 5,000 times. Files that a migration writes
+// later (triggers, orchestrations, the manifest) and the configuration bodies (20,000 would not fit in memory)
+// are checked each time they are read.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { files, MalformedSnapshotError } from './layout';
+import {
+  BranchMetadataSchema,
+  ConfigurationsIndexSchema,
+  ManifestSchema,
+  NotificationsSchema,
+  PermanentFilesSchema,
+  SnapshotBucketSchema,
+  SnapshotConfigurationSchema,
+  SnapshotOrchestrationSchema,
+  SnapshotTableSchema,
+  SnapshotTriggerSchema,
+  type MetadataEntry,
+  type SnapshotBucket,
+  type SnapshotConfiguration,
+  type SnapshotManifest,
+  type SnapshotOrchestration,
+  type SnapshotTable,
+  type SnapshotTrigger,
+} from './schemas';
+
+export interface ConfigurationRef {
+  componentId: string;
+  configId: string;
+}
+
+/** The legacy Orchestrator's component: its configurations are recreated through the Orchestrator API. */
+export const LEGACY_ORCHESTRATOR = 'orchestrator';
+/** Our extension of Keboola's layout: every legacy orchestration in full (tasks, notifications, schedule). */
+export const ORCHESTRATIONS_FILE = 'orchestrations.json';
+
+/** Why a bucket is not restored (linked buckets belong to another project; system buckets to the stack), if it is not. */
+export function bucketSkipReason(bucket: Pick<SnapshotBucket, 'name' | 'stage' | 'sourceBucket' | 'isLinkedBucket'>): string | undefined {
+  if (bucket.sourceBucket || bucket.isLinkedBucket) return 'linked bucket: link the shared bucket again in the destination project';
+  if (!bucket.name.startsWith('c-') || bucket.stage === 'sys') return 'system bucket: created by the stack itself';
+  return undefined;
+}
+
+/** The bucket of a table: from its `bucket` field, or the first two parts of its ID (`in.c-crm.customers`). */
+export function bucketIdOf(table: Pick<SnapshotTable, 'id' | 'bucket'>): string {
+  return table.bucket?.id ?? table.id.split('.').slice(0, 2).join('.');
+}
+
+export class Snapshot {
+  /** Tables with data in restorable buckets, sorted: the order in which they move, in batches. */
+  readonly dataTableIds: string[];
+  /** Aliases in restorable buckets, restored after their source tables. */
+  readonly aliases: SnapshotTable[];
+  /** Configurations to restore, in order; the legacy orchestrator's are restored as orchestrations instead. */
+  readonly configurations: ConfigurationRef[];
+  private readonly tablesById: Map<string, SnapshotTable>;
+
+  constructor(
+    readonly dir: string,
+    readonly buckets: SnapshotBucket[],
+    readonly tables: SnapshotTable[],
+    readonly configurationsIndex: z.output<typeof ConfigurationsIndexSchema>,
+    readonly branchMetadata: MetadataEntry[],
+  ) {
+    const restorable = new Set(this.restorableBuckets().map((b) => b.id));
+    const restorableTables = tables.filter((t) => restorable.has(bucketIdOf(t)));
+    this.dataTableIds = restorableTables.filter((t) => !t.isAlias).map((t) => t.id).sort();
+    this.aliases = restorableTables.filter((t) => t.isAlias);
+    this.tablesById = new Map(tables.map((t) => [t.id, t]));
+    this.configurations = configurationsIndex
+      .filter((component) => component.id !== LEGACY_ORCHESTRATOR)
+      .flatMap((component) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: c.id })));
+  }
+
+  restorableBuckets(): SnapshotBucket[] {
+    return this.buckets.filter((b) => !bucketSkipReason(b));
+  }
+
+  /** The backends of the buckets that are restored (a destination must offer each). */
+  backends(): string[] {
+    return [...new Set(this.restorableBuckets().map((b) => b.backend).filter((b): b is string => typeof b === 'string' && b !== ''))];
+  }
+
+  table(tableId: string): SnapshotTable {
+    const table = this.tablesById.get(tableId);
+    if (!table) throw new MalformedSnapshotError(`table ${tableId} is not in ${files.tables} of the snapshot ${this.dir}`);
+    return table;
+  }
+
+  /** The IDs of one batch of the tables to move, for a child workflow. */
+  tableBatch(batchNumber: number, batchSize: number): string[] {
+    return this.dataTableIds.slice(batchNumber * batchSize, (batchNumber + 1) * batchSize);
+  }
+
+  configurationBatch(batchNumber: number, batchSize: number): ConfigurationRef[] {
+    return this.configurations.slice(batchNumber * batchSize, (batchNumber + 1) * batchSize);
+  }
+
+  /** One configuration with its rows; its ID is the one the listing gives, never a field of the file's body. */
+  async configuration(ref: ConfigurationRef): Promise<SnapshotConfiguration> {
+    const body = await readSnapshotFile(this.dir, files.configuration(ref.componentId, ref.configId), SnapshotConfigurationSchema);
+    return { ...body, id: ref.configId };
+  }
+
+  async configurationMetadata(ref: ConfigurationRef): Promise<MetadataEntry[]> {
+    return (await readSnapshotFile(this.dir, files.configurationMetadata(ref.componentId, ref.configId), BranchMetadataSchema, { optional: true })) ?? [];
+  }
+
+  /**
+   * The data files of one table: `[<table>.csv.gz]` (one file with a header row) or the `.part_N.csv.gz` slices
+   * (no header) in part order; empty for an empty table.
+   */
+  async tableData(tableId: string): Promise<{ files: string[]; sliced: boolean }> {
+    const base = files.tableBase(tableId);
+    const dir = path.join(this.dir, path.dirname(base));
+    const name = path.basename(base);
+    const entries = await fs.readdir(dir).catch(() => [] as string[]);
+    const parts = entries
+      .map((entry) => ({ entry, match: entry.startsWith(`${name}.part_`) ? /^\.part_(\d+)\.csv\.gz$/.exec(entry.slice(name.length)) : null }))
+      .filter((item): item is { entry: string; match: RegExpExecArray } => item.match !== null)
+      .sort((a, b) => Number(a.match[1]) - Number(b.match[1]))
+      .map((item) => path.join(dir, item.entry));
+    if (parts.length > 0) return { files: parts, sliced: true };
+    if (entries.includes(`${name}.csv.gz`)) return { files: [path.join(dir, `${name}.csv.gz`)], sliced: false };
+    return { files: [], sliced: false };
+  }
+
+  /** Storage triggers; a migration writes them after the tables, so they are read when asked for. */
+  async triggers(): Promise<SnapshotTrigger[]> {
+    return (await readSnapshotFile(this.dir, files.triggers, z.array(SnapshotTriggerSchema), { optional: true })) ?? [];
+  }
+
+  async notifications(): Promise<Array<Record<string, unknown>>> {
+    return (await readSnapshotFile(this.dir, files.notifications, NotificationsSchema, { optional: true })) ?? [];
+  }
+
+  async permanentFiles(): Promise<Array<Record<string, unknown>>> {
+    return (await readSnapshotFile(this.dir, files.permanentFiles, PermanentFilesSchema, { optional: true })) ?? [];
+  }
+
+  /** Legacy orchestrations ordered by ID. Keboola's own backups have none (the file is our extension). */
+  async orchestrations(): Promise<SnapshotOrchestration[]> {
+    const list = (await readSnapshotFile(this.dir, ORCHESTRATIONS_FILE, z.array(SnapshotOrchestrationSchema), { optional: true })) ?? [];
+    return sortById(list);
+  }
+
+  async manifest(): Promise<SnapshotManifest | undefined> {
+    return readSnapshotFile(this.dir, files.manifest, ManifestSchema, { optional: true });
+  }
+}
+
+const cache = new Map<string, Promise<Snapshot>>();
+const MAX_CACHED = 8;
+
+/** Opens a snapshot folder: its index files are checked once and kept for the life of the worker process. */
+export function openSnapshot(dir: string): Promise<Snapshot> {
+  let entry = cache.get(dir);
+  if (!entry) {
+    entry = (async () => {
+      const [buckets, tables, configurations, branchMetadata] = await Promise.all([
+        readSnapshotFile(dir, files.buckets, z.array(SnapshotBucketSchema)),
+        readSnapshotFile(dir, files.tables, z.array(SnapshotTableSchema)),
+        readSnapshotFile(dir, files.configurations, ConfigurationsIndexSchema, { optional: true }),
+        readSnapshotFile(dir, files.branchMetadata, BranchMetadataSchema, { optional: true }),
+      ]);
+      return new Snapshot(dir, buckets, tables, configurations ?? [], branchMetadata ?? []);
+    })();
+    entry.catch(() => cache.delete(dir)); // a failed read is retried, not remembered
+    cache.set(dir, entry);
+    while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  }
+  return entry;
+}
+
+/**
+ * Reads one file of a snapshot and checks it against its schema. A missing, unparsable or malformed file is a
+ * MalformedSnapshotError that names the file and what is wrong (non-retryable: docs/domain.md, "Failure policy").
+ */
+export async function readSnapshotFile<S extends z.ZodType>(dir: string, relative: string, schema: S): Promise<z.output<S>>;
+export async function readSnapshotFile<S extends z.ZodType>(dir: string, relative: string, schema: S, options: { optional: true }): Promise<z.output<S> | undefined>;
+export async function readSnapshotFile<S extends z.ZodType>(dir: string, relative: string, schema: S, options: { optional?: boolean } = {}): Promise<z.output<S> | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(dir, relative), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (options.optional) return undefined;
+    throw new MalformedSnapshotError(`${relative} is missing from the snapshot ${dir}: it is incomplete; take a new snapshot or restore a complete backup`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new MalformedSnapshotError(`${relative} in the snapshot ${dir} is not valid JSON (${(error as Error).message}): the file is truncated or corrupted; take a new snapshot`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.length ? issue.path.join('.') : '(the whole file)'}: ${issue.message}`);
+    throw new MalformedSnapshotError(
+      `${relative} in the snapshot ${dir} is not in Keboola's backup layout: ${problems.join('; ')}${parsed.error.issues.length > 5 ? ` (and ${parsed.error.issues.length - 5} more)` : ''}; fix the file or take a new snapshot`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Source orchestrations ordered by ID, so that "the k-th one named N" means the same thing on every attempt. */
+export function sortById<T extends { id: string | number }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => compareIds(String(a.id), String(b.id)));
+}
+
+function compareIds(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

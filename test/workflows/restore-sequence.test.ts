@@ -1,0 +1,208 @@
+// The workflows' step sequence with stubbed activities (the Temporal samples' style): a real Temporal server, no
+// stacks. What each step answers drives the status, the counts and the failures, so these tests pin the restore
+// order of workflows/restore-steps.ts and the bookkeeping of MigrationRun.record.
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { MigrationActivities } from '../../activities';
+import { migrateProject, restoreProject, statusQuery } from '../../workflows';
+import type { MigrationInputDraft } from '../../workflows/input';
+import type { RestoreOutcome, ValidationReport } from '../../workflows/types';
+import { startTestTemporal, TEMPORAL_STARTUP_TIMEOUT_MS, type TestTemporal } from '../helpers/temporal';
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+const project = { id: 1, name: 'p', region: 'us-east-1', backend: 'snowflake' };
+const validation = (blockers = 0): ValidationReport => ({
+  sourceProject: project,
+  destinationProject: { ...project, id: 2 },
+  findings: Array.from({ length: blockers }, (_, i) => ({ code: 'DESTINATION_NOT_EMPTY', severity: 'blocker' as const, entity: `bucket ${i}`, message: 'not empty', action: 'use an empty project' })),
+  plan: { buckets: 2, tables: 3, aliases: 1, configurations: 2, configurationRows: 0, rows: 30, bytes: 300 },
+});
+const outcome = (created: string[], skipped: RestoreOutcome['skipped'] = []): RestoreOutcome => ({ created, existing: [], skipped });
+const TABLES = ['in.c-a.one', 'in.c-a.two', 'in.c-b.three'];
+
+/** Every activity the workflows call, answering a small project; `calls` records their order. */
+function stubActivities(calls: string[], overrides: Partial<MigrationActivities> = {}): Partial<MigrationActivities> {
+  const fingerprint = { rows: 10, checksum: 'm3:00' };
+  const stubs: Partial<MigrationActivities> = {
+    validateMigration: async () => validation(),
+    validateRestore: async () => validation(),
+    inspectSnapshot: async () => ({ snapshotDir: '/snap', bucketCount: 3, dataTableCount: TABLES.length, aliasCount: 1, configurationCount: 2 }),
+    snapshotProjectMetadata: async () => ({ snapshotDir: '/snap', bucketCount: 3, dataTableCount: TABLES.length, aliasCount: 1, configurationCount: 2 }),
+    listTableBatch: async () => TABLES,
+    snapshotTableData: async ({ tableId }) => ({ tableId, files: [], bytes: 30, ...fingerprint }),
+    fingerprintSnapshotTable: async ({ tableId }) => ({ tableId, files: [], bytes: 30, ...fingerprint }),
+    restoreTable: async ({ tableId }) => ({ tableId, created: true, rowsImported: 10 }),
+    verifyTable: async ({ tableId }) => ({ tableId, expected: fingerprint, actual: fingerprint, ok: true }),
+    snapshotOrchestrations: async () => ({ orchestrations: 1, triggers: 2 }),
+    finalizeSnapshot: async () => ({ formatVersion: 1, createdAt: '', source: { url: '', projectId: 1 }, counts: { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0 }, bytes: 0, tables: [] }),
+    restoreBranchMetadata: async () => outcome(['KBC.projectDescription']),
+    restoreBuckets: async () => outcome(['in.c-a', 'in.c-b'], [{ id: 'in.c-shared', reason: 'linked bucket: link it again' }]),
+    restoreAliases: async () => outcome(['in.c-b.alias']),
+    countSnapshotConfigurations: async () => 2,
+    restoreConfigurations: async () => outcome(['keboola.ex-http/1'], [{ id: 'kds-team.app-gone/2', reason: 'the component does not exist on the destination stack' }]),
+    verifyConfigurations: async () => ({ checked: 1, mismatches: [] }),
+    restoreOrchestrations: async () => ({ created: ['901'], existing: [], skipped: [], idMap: [{ type: 'orchestration' as const, oldId: '11', newId: '901', name: 'nightly' }] }),
+    rewriteOrchestrationReferences: async () => ({ updated: ['keboola.orchestrator/flow'] }),
+    restoreTriggers: async ({ idMap }) => outcome(idMap?.length ? ['t-1'] : [], [{ id: '7', reason: 'its table in.c-x.gone is not in the destination' }]),
+    provisionSnowflakeWriters: async () => ({ ...outcome(['keboola.wr-db-snowflake/w1']), moved: [{ configuration: 'keboola.wr-db-snowflake/w1', workspaceId: '5', sharedWith: [] }], customerOwned: [] }),
+    moveGoodDataProjects: async () => ({ ...outcome(['keboola.gooddata-writer/g1']), moved: [], idMap: [{ type: 'GoodData project (keboola.gooddata-writer/g1)', oldId: 'old-pid', newId: 'new-pid' }] }),
+    migrateSecrets: async () => ({ migrated: ['keboola.ex-db-mysql/m1'], failed: [{ configuration: 'keboola.ex-db-mysql/m2', error: 'cannot be decrypted' }], skipped: [] }),
+    writeReport: async () => ({ json: '/r.json', markdown: '/r.md', html: '/r.html', checklistItems: 3 }),
+    cleanupDestination: async () => ({ deletedBuckets: [], deletedConfigurations: [], destinationEmpty: true, remaining: [] }),
+    ...overrides,
+  };
+  return Object.fromEntries(
+    Object.entries(stubs).map(([name, fn]) => [
+      name,
+      async (...args: unknown[]) => {
+        calls.push(name);
+        return (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      },
+    ]),
+  );
+}
+
+const ref = (name: string) => ({ url: `https://${name}.example.com`, projectId: 1, tokenRef: `env:${name.toUpperCase()}_TOKEN`, name });
+const migration = (extra: Partial<MigrationInputDraft> = {}): MigrationInputDraft => ({ source: ref('us'), destination: ref('eu'), requireApproval: false, ...extra });
+
+/** The parent's own activities in order (children's per-table calls are left out: they run concurrently). */
+const PER_TABLE = new Set(['listTableBatch', 'snapshotTableData', 'fingerprintSnapshotTable', 'restoreTable', 'verifyTable']);
+const parentCalls = (calls: string[]) => calls.filter((name) => !PER_TABLE.has(name));
+
+let temporal: TestTemporal;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  temporal = await startTestTemporal();
+  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+}, TEMPORAL_STARTUP_TIMEOUT_MS);
+afterAll(() => temporal?.teardown());
+
+async function run<T>(calls: string[], overrides: Partial<MigrationActivities>, body: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `steps-${randomUUID()}`;
+  const worker = await Worker.create({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: bundle, activities: stubActivities(calls, overrides) });
+  return worker.runUntil(body(taskQueue));
+}
+
+describe('migrateProject with stubbed activities', () => {
+  test('runs the restore steps in their order and shows every entity type in the status', async () => {
+    const calls: string[] = [];
+    const result = await run(calls, {}, (taskQueue) =>
+      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration({ manageTokenRef: 'env:MANAGE_TOKEN' })] }),
+    );
+    expect(parentCalls(calls)).toEqual([
+      'validateMigration',
+      'snapshotProjectMetadata',
+      'restoreBranchMetadata',
+      'restoreBuckets',
+      'snapshotOrchestrations',
+      'finalizeSnapshot',
+      'restoreAliases',
+      'countSnapshotConfigurations',
+      'restoreConfigurations',
+      'verifyConfigurations',
+      'restoreOrchestrations',
+      'rewriteOrchestrationReferences',
+      'restoreTriggers',
+      'provisionSnowflakeWriters',
+      'moveGoodDataProjects',
+      'migrateSecrets',
+      'writeReport',
+    ]);
+    expect(result.outcome).toBe('completed');
+    const { progress } = result.status;
+    expect(progress.buckets).toMatchObject({ total: 3, done: 2, skipped: 1 });
+    expect(progress.tables).toMatchObject({ total: 3, done: 3 });
+    expect(progress.tableData).toMatchObject({ total: 6, done: 6 });
+    expect(progress.configurations).toMatchObject({ total: 2, done: 1, skipped: 1 });
+    expect(progress.orchestrations).toMatchObject({ done: 1 });
+    // the triggers' step got the new orchestration IDs: one trigger created, one skipped with its reason
+    expect(progress.triggers).toMatchObject({ total: 2, done: 1, skipped: 1 });
+    expect(progress.snowflakeWriters.done).toBe(1);
+    expect(progress.gooddataProjects.done).toBe(1);
+    expect(progress.secrets).toMatchObject({ done: 1, skipped: 1 });
+    expect(result.status.idMap.map((e) => `${e.type}:${e.oldId}->${e.newId}`)).toEqual([
+      'orchestration:11->901',
+      'GoodData project (keboola.gooddata-writer/g1):old-pid->new-pid',
+    ]);
+    expect(result.status.failures).toEqual([
+      { entity: 'bucket in.c-shared', message: 'skipped: linked bucket: link it again' },
+      { entity: 'configuration kds-team.app-gone/2', message: 'skipped: the component does not exist on the destination stack' },
+      { entity: 'trigger 7', message: 'skipped: its table in.c-x.gone is not in the destination' },
+      { entity: 'secrets of keboola.ex-db-mysql/m2', message: 'not re-encrypted: cannot be decrypted' },
+    ]);
+    expect(result.counts).toMatchObject({ buckets: 2, tables: 3, aliases: 1, configurations: 1, orchestrations: 1, triggers: 1 });
+  });
+
+  test('without a Manage token no secrets are re-encrypted', async () => {
+    const calls: string[] = [];
+    await run(calls, {}, (taskQueue) => temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }));
+    expect(calls).not.toContain('migrateSecrets');
+    expect(calls).toContain('moveGoodDataProjects');
+  });
+
+  test('a validation blocker stops before anything is written', async () => {
+    const calls: string[] = [];
+    const failure = await run(calls, { validateMigration: async () => validation(1) }, (taskQueue) =>
+      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'ValidationBlocked', message: expect.stringContaining('[DESTINATION_NOT_EMPTY] bucket 0: not empty') });
+    expect(calls).toEqual(['validateMigration']);
+  });
+
+  test('configurations that differ stop the run before anything refers to them', async () => {
+    const calls: string[] = [];
+    const failure = await run(calls, { verifyConfigurations: async () => ({ checked: 1, mismatches: [{ configuration: 'keboola.ex-http/1', difference: 'state' }] }) }, (taskQueue) =>
+      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
+    );
+    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'VerificationFailed', message: expect.stringContaining('keboola.ex-http/1 (state)') });
+    expect(calls).not.toContain('restoreOrchestrations');
+    expect(calls).not.toContain('writeReport');
+  });
+
+  test('the status query shows a step in flight', async () => {
+    const calls: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await run(calls, { restoreAliases: async () => (await held, outcome(['in.c-b.alias'])) }, async (taskQueue) => {
+      const handle = await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] });
+      for (let i = 0; i < 100 && !calls.includes('restoreAliases'); i++) await new Promise((r) => setTimeout(r, 100));
+      const status = await handle.query(statusQuery);
+      expect(status.step).toBe('restoring');
+      expect(status.progress.buckets).toMatchObject({ done: 2, skipped: 1 });
+      expect(status.progress.tables.done).toBe(3);
+      expect(status.progress.aliases.done).toBe(0);
+      release();
+      await handle.result();
+    });
+  });
+});
+
+describe('restoreProject with stubbed activities', () => {
+  test('fingerprints the backup, restores in the same order, and moves no writer (there is no source stack)', async () => {
+    const calls: string[] = [];
+    const result = await run(calls, {}, (taskQueue) =>
+      temporal.client.workflow.execute(restoreProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [{ destination: ref('eu'), snapshotDir: '/snap', requireApproval: false }] }),
+    );
+    expect(parentCalls(calls)).toEqual([
+      'inspectSnapshot',
+      'validateRestore',
+      'restoreBranchMetadata',
+      'restoreBuckets',
+      'restoreAliases',
+      'countSnapshotConfigurations',
+      'restoreConfigurations',
+      'verifyConfigurations',
+      'restoreOrchestrations',
+      'rewriteOrchestrationReferences',
+      'restoreTriggers',
+      'writeReport',
+    ]);
+    expect(calls.filter((c) => c === 'fingerprintSnapshotTable')).toHaveLength(TABLES.length);
+    expect(result.status.progress.tables.done).toBe(TABLES.length);
+    expect(result.status.progress.snowflakeWriters.done).toBe(0);
+  });
+});
