@@ -8,6 +8,8 @@ import type { MigrationMetrics } from './metrics';
 export interface ActivityDeps {
   /** A client of the stack for a project, with its token resolved from the reference. */
   stackClient(ref: StackRef): Promise<StackClient>;
+  /** The secret behind a token reference (`env:NAME`, `file:/path`), resolved on the worker, never elsewhere. */
+  resolveToken(ref: string): Promise<string>;
   /** Folder under which snapshots are written (shared by every worker that runs this task queue). */
   snapshotRoot: string;
   /** Counters for the worker's /metrics endpoint; optional (tests omit it). */
@@ -18,7 +20,7 @@ export interface ActivityDeps {
  * Resolves a token reference (`env:NAME` or `file:/path`) on the worker, so the token itself never enters
  * workflow history.
  */
-export async function resolveTokenRef(ref: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+async function resolveTokenRef(ref: string, env: NodeJS.ProcessEnv): Promise<string> {
   if (ref.startsWith('env:')) {
     const name = ref.slice(4);
     const value = env[name]?.trim();
@@ -42,11 +44,13 @@ export async function resolveTokenRef(ref: string, env: NodeJS.ProcessEnv = proc
 }
 
 export function createActivityDeps(options: { snapshotRoot: string; env?: NodeJS.ProcessEnv }): ActivityDeps {
+  const env = options.env ?? process.env;
   return {
     snapshotRoot: options.snapshotRoot,
+    resolveToken: (ref) => resolveTokenRef(ref, env),
     async stackClient(ref) {
       // One adaptive limit per stack for the whole worker process: every activity's requests share it.
-      return createStackClient({ url: ref.url, token: await resolveTokenRef(ref.tokenRef, options.env), limiter: limiterForStack(ref.url) });
+      return createStackClient({ url: ref.url, token: await resolveTokenRef(ref.tokenRef, env), limiter: limiterForStack(ref.url) });
     },
   };
 }

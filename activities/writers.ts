@@ -15,7 +15,7 @@ import type { RestoreOutcome } from '../workflows/types';
 import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
 import { translateComponentId } from './component-ids';
 import { findEncryptedValues } from './configuration-rules';
-import { resolveTokenRef, type ActivityDeps } from './deps';
+import type { ActivityDeps } from './deps';
 
 export const WORKSPACE_METADATA_KEY = 'KBC.stackMigrate.workspaceId';
 export const SOURCE_DB_USER_METADATA_KEY = 'KBC.stackMigrate.sourceDbUser';
@@ -297,9 +297,9 @@ export function createWriterActivities(deps: ActivityDeps) {
      */
     async migrateSecrets(input: StepInput & { manageTokenRef: string; dryRun?: boolean }): Promise<SecretsResult> {
       const [manageToken, sourceToken, destinationToken] = await Promise.all([
-        resolveTokenRef(input.manageTokenRef),
-        resolveTokenRef(input.source.tokenRef),
-        resolveTokenRef(input.destination.tokenRef),
+        deps.resolveToken(input.manageTokenRef),
+        deps.resolveToken(input.source.tokenRef),
+        deps.resolveToken(input.destination.tokenRef),
       ]);
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
       const [sourceIndex, destinationIndex] = await Promise.all([source.apiIndex(), destination.apiIndex()]);

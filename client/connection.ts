@@ -1,8 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
-import { createDataConverter } from '../worker/payload-codec';
-import { loadTemporalSettings, type TemporalFlags, type TemporalSettings } from './config';
+import { createDataConverter } from '../temporal/payload-codec';
+import { loadTemporalSettings, type TemporalFlags, type TemporalSettings } from '../temporal/settings';
 
-/** What a command needs to reach the migrations: validated settings (client/config.ts). */
+/** What a command needs to reach the migrations: validated settings (temporal/settings.ts). */
 export type TemporalTarget = TemporalSettings;
 
 export function targetFromEnv(env: NodeJS.ProcessEnv = process.env, flags: TemporalFlags = {}): TemporalTarget {

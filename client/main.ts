@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { connectClient, targetFromEnv, type TemporalTarget } from './connection';
-import { ConfigError, type TemporalFlags } from './config';
+import { ConfigError, type TemporalFlags } from '../temporal/settings';
 import { startMigration, InputError } from './commands/start';
 import { startRestore } from './commands/restore';
 import { formatStatus, getMigrationStatus } from './commands/status';

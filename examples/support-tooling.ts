@@ -9,7 +9,7 @@
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
 import { decideUpdate, pauseSignal, resumeSignal, statusQuery } from '../workflows/controls';
 import type { Approval, MigrationStatus } from '../workflows/types';
-import { createDataConverter } from '../worker/payload-codec';
+import { createDataConverter } from '../temporal/payload-codec';
 
 export async function connect(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS ?? 'localhost:7233' });

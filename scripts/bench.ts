@@ -19,7 +19,7 @@ import { temporal } from '@temporalio/proto';
 import { startMigration } from '../client/commands/start';
 import { createStackClient, type StackClient } from '../stack';
 import type { StackRef } from '../workflows/input';
-import { createDataConverter } from '../worker/payload-codec';
+import { createDataConverter } from '../temporal/payload-codec';
 import { startDevServer, type DevServer } from './temporal-server';
 import { readSeed } from './stack-pair';
 

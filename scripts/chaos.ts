@@ -21,7 +21,7 @@ import { Command } from 'commander';
 import { getMigrationStatus } from '../client/commands/status';
 import { startMigration } from '../client/commands/start';
 import { createStackClient } from '../stack';
-import { createDataConverter } from '../worker/payload-codec';
+import { createDataConverter } from '../temporal/payload-codec';
 import { compareProjects, countRequests, injectFault, sleep, spawnWorker, waitUntil, type Fault, type WorkerProcess } from './durability-tools';
 import { startStackPair } from './stack-pair';
 import { startDevServer, type DevServer } from './temporal-server';

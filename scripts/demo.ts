@@ -13,7 +13,7 @@ import { formatStatus, getMigrationStatus } from '../client/commands/status';
 import { decideMigration } from '../client/commands/decide';
 import { startDevServer, type DevServer } from './temporal-server';
 import { startStackPair } from './stack-pair';
-import { createDataConverter } from '../worker/payload-codec';
+import { createDataConverter } from '../temporal/payload-codec';
 
 async function main() {
   const opts = new Command('npm run demo --')

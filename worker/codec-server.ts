@@ -3,7 +3,7 @@
 // loopback only: it decrypts for whoever can reach it.
 import * as http from 'node:http';
 import type { Payload } from '@temporalio/common';
-import { AesGcmPayloadCodec, loadCodecKey } from './payload-codec';
+import { AesGcmPayloadCodec, loadCodecKey } from '../temporal/payload-codec';
 
 interface JsonPayload {
   metadata?: Record<string, string>;

@@ -2,9 +2,9 @@ import type { DataConverter, Duration } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createActivityDeps, type ActivityDeps } from '../activities';
 import type { MigrationMetrics } from '../activities/metrics';
+import { DEFAULT_TASK_QUEUE } from '../temporal/settings';
 import { failureCountingInterceptor } from './metrics';
 
-export const DEFAULT_TASK_QUEUE = 'stack-migrate';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -21,7 +21,7 @@ export interface WorkerOptions {
   shutdownGraceTime?: Duration;
   /** Counters for /metrics (worker/metrics.ts): entities, bytes, and failed activity attempts by type. */
   metrics?: MigrationMetrics;
-  /** Must match the clients' (worker/payload-codec.ts): payloads are encrypted at rest. */
+  /** Must match the clients' (temporal/payload-codec.ts): payloads are encrypted at rest. */
   dataConverter: DataConverter;
   /** A workflow bundle built beforehand (worker/workflow-bundle.ts); without it, workflows/ is bundled here. */
   workflowBundlePath?: string;

@@ -17,12 +17,12 @@ import type { Server } from 'node:http';
 import { z } from 'zod';
 import type { Duration } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type LogEntry, type LogLevel } from '@temporalio/worker';
-import { ConfigError, intFromEnv, listenAddressFromEnv, loadTemporalSettings, type TemporalSettings } from '../client/config';
+import { ConfigError, intFromEnv, listenAddressFromEnv, loadTemporalSettings, type TemporalSettings } from '../temporal/settings';
 import { createMigrationWorker } from './create-worker';
 import { buildWorkflowBundle } from './workflow-bundle';
 import { rmSync } from 'node:fs';
 import { createMetricsServer, createWorkerMetrics, listen } from './metrics';
-import { createDataConverter } from './payload-codec';
+import { createDataConverter } from '../temporal/payload-codec';
 
 export interface WorkerConfig {
   temporal: TemporalSettings;

@@ -5,12 +5,12 @@
 //
 // The order of activity calls is what the committed histories recorded (test/histories): a change that schedules
 // activities differently needs patched() (docs/architecture.md, "Temporal here").
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild } from '@temporalio/workflow';
 import { mapWithConcurrency } from './concurrency';
 import type { StackRef } from './input';
 import type { MigrationRun } from './run';
-import type { TableBatchInput } from './table-batches';
-import type { EntityType, RestoreOutcome, VerificationSummary } from './types';
+import { restoreTableBatch, type TableBatchInput } from './table-batches';
+import { addVerification, type EntityType, type RestoreOutcome, type VerificationSummary } from './types';
 
 /** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
 const CONFIGURATION_BATCH = 50;
@@ -43,7 +43,7 @@ export const RESTORE_STEPS: readonly RestoreStep[] = [
   { entity: 'branchMetadata', run: (run, target) => run.quick.restoreBranchMetadata(at(target)) },
   { entity: 'buckets', run: (run, target) => run.long.restoreBuckets(at(target)) },
   // Structure, metadata and data, each table verified against its snapshot fingerprint as it lands.
-  { entity: 'tables', run: (run, target) => run.moveTables(target) },
+  { entity: 'tables', run: moveTables },
   // After their source tables.
   { entity: 'aliases', run: (run, target) => run.long.restoreAliases(at(target)) },
   // Component configurations with rows, state and metadata, IDs kept: transformations (legacy and new) and Flows
@@ -69,6 +69,51 @@ export async function restoreSnapshot(run: MigrationRun, target: RestoreTarget):
 }
 
 const none = async (): Promise<undefined> => undefined;
+
+/**
+ * Restores and verifies the tables batch by batch in child workflows. In a migration, batch n is first taken
+ * into the snapshot and restored while batch n+1 is being taken, so both stacks work at once; when every table
+ * is in, the snapshot is completed.
+ */
+async function moveTables(run: MigrationRun, target: RestoreTarget): Promise<RestoreOutcome> {
+  const { destination, snapshotDir, live } = target;
+  let restoring: Promise<void> | undefined;
+  let restoreError: unknown;
+  const settle = async () => {
+    await restoring;
+    if (restoreError) throw restoreError;
+  };
+  try {
+    for (const batch of run.tableBatches(snapshotDir, target.dataTableCount)) {
+      await run.boundary();
+      if (live) run.advance('tableData', await run.childScope.run(() => live.takeTables(batch)));
+      await settle(); // one restore at a time, overlapping the next batch's snapshot
+      restoring = run.childScope
+        .run(() =>
+          executeChild(restoreTableBatch, {
+            workflowId: `${run.info.workflowId}-restore-tables-${batch.batchNumber}`,
+            args: [{ ...batch, destination }],
+          }),
+        )
+        .then(
+          (summary) => {
+            run.tableVerification = addVerification(run.tableVerification, summary);
+            run.advance('tables', summary.tables);
+            run.advance('tableData', summary.tables);
+          },
+          (error: unknown) => {
+            restoreError = error;
+          },
+        );
+    }
+  } finally {
+    await restoring; // never leave a child running behind a failure or cancellation
+  }
+  await settle();
+  await live?.finishSnapshot();
+  // Counted batch by batch above: tables are too many to list in a payload.
+  return { created: [], existing: [], skipped: [] };
+}
 
 async function restoreConfigurations(run: MigrationRun, target: RestoreTarget): Promise<RestoreOutcome> {
   const count = await run.quick.countSnapshotConfigurations({ snapshotDir: target.snapshotDir });

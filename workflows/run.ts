@@ -6,7 +6,6 @@ import {
   CancellationScope,
   CancelledFailure,
   condition,
-  executeChild,
   isCancellation,
   log,
   patched,
@@ -20,7 +19,7 @@ import type { MigrationActivities } from '../activities';
 import { describeIssues, type MigrationInput, type StackRef } from './input';
 import { MIGRATION_STEP } from './search-attributes';
 import { activityRetry } from './retry';
-import { restoreTableBatch, type TableBatchInput } from './table-batches';
+import type { TableBatchInput } from './table-batches';
 import {
   approveSignal,
   decideUpdate,
@@ -32,9 +31,7 @@ import {
   statusQuery,
   type DecisionPayload,
 } from './controls';
-import type { RestoreTarget } from './restore-steps';
 import {
-  addVerification,
   emptyProgress,
   ENTITIES,
   NOTHING_VERIFIED,
@@ -219,51 +216,6 @@ export class MigrationRun {
       await this.boundary();
       this.advance('tableData', await this.childScope.run(() => take(batch)));
     }
-  }
-
-  /**
-   * Restores and verifies the tables batch by batch in child workflows. In a migration, batch n is first taken
-   * into the snapshot and restored while batch n+1 is being taken, so both stacks work at once; when every table
-   * is in, the snapshot is completed.
-   */
-  async moveTables(target: RestoreTarget): Promise<RestoreOutcome> {
-    const { destination, snapshotDir, live } = target;
-    let restoring: Promise<void> | undefined;
-    let restoreError: unknown;
-    const settle = async () => {
-      await restoring;
-      if (restoreError) throw restoreError;
-    };
-    try {
-      for (const batch of this.tableBatches(snapshotDir, target.dataTableCount)) {
-        await this.boundary();
-        if (live) this.advance('tableData', await this.childScope.run(() => live.takeTables(batch)));
-        await settle(); // one restore at a time, overlapping the next batch's snapshot
-        restoring = this.childScope
-          .run(() =>
-            executeChild(restoreTableBatch, {
-              workflowId: `${this.info.workflowId}-restore-tables-${batch.batchNumber}`,
-              args: [{ ...batch, destination }],
-            }),
-          )
-          .then(
-            (summary) => {
-              this.tableVerification = addVerification(this.tableVerification, summary);
-              this.advance('tables', summary.tables);
-              this.advance('tableData', summary.tables);
-            },
-            (error: unknown) => {
-              restoreError = error;
-            },
-          );
-      }
-    } finally {
-      await restoring; // never leave a child running behind a failure or cancellation
-    }
-    await settle();
-    await live?.finishSnapshot();
-    // Counted batch by batch above: tables are too many to list in a payload.
-    return { created: [], existing: [], skipped: [] };
   }
 
   /**

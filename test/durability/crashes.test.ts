@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startMigration } from '../../client/commands/start';
-import { createDataConverter } from '../../worker/payload-codec';
+import { createDataConverter } from '../../temporal/payload-codec';
 import { createMigrationWorker } from '../../worker/create-worker';
 import { startDevServer } from '../../scripts/temporal-server';
 import { statusQuery } from '../../workflows';

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
-import { createDataConverter } from '../../worker/payload-codec';
+import { createDataConverter } from '../../temporal/payload-codec';
 import { createMigrationWorker } from '../../worker/create-worker';
 import { startMigration } from '../../client/commands/start';
 import { statusQuery } from '../../workflows';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, type DataConverter } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createDataConverter } from '../../worker/payload-codec';
+import { createDataConverter } from '../../temporal/payload-codec';
 import { createStackClient, type StackClient } from '../../stack';
 import { createMigrationWorker } from '../../worker/create-worker';
 import { startStackPair, type StackPair, type StackPairOptions } from '../../scripts/stack-pair';

@@ -1,5 +1,5 @@
 // Configuration errors name the value that is wrong; the time-left estimate follows progress and elapsed time.
-import { loadTemporalSettings, ConfigError } from '../../client/config';
+import { loadTemporalSettings, ConfigError } from '../../temporal/settings';
 import { estimateRemaining, formatEstimate } from '../../client/commands/status';
 import { workerConfigFromEnv } from '../../worker/main';
 import { emptyProgress, type MigrationStatus } from '../../workflows/types';

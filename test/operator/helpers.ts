@@ -8,7 +8,7 @@ import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { runCli } from '../../client/main';
 import { createMigrationWorker } from '../../worker/create-worker';
-import { createDataConverter } from '../../worker/payload-codec';
+import { createDataConverter } from '../../temporal/payload-codec';
 import type { MigrationMetrics } from '../../activities/metrics';
 import type { Harness } from '../helpers/harness';
 

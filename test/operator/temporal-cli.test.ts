@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { resolveTemporalCli } from '../../scripts/temporal-cli';
 import { createCodecServer } from '../../worker/codec-server';
-import { AesGcmPayloadCodec } from '../../worker/payload-codec';
+import { AesGcmPayloadCodec } from '../../temporal/payload-codec';
 import { useHarness } from '../helpers/harness';
 import { waitForStep } from '../helpers/migration';
 import { eventually, withOperator } from './helpers';

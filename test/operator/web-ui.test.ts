@@ -16,7 +16,7 @@ import { startDevServer, type DevServer } from '../../scripts/temporal-server';
 import { startStackPair, type StackPair } from '../../scripts/stack-pair';
 import { createStackClient } from '../../stack';
 import { createMigrationWorker } from '../../worker/create-worker';
-import { createDataConverter } from '../../worker/payload-codec';
+import { createDataConverter } from '../../temporal/payload-codec';
 import type { migrateProject } from '../../workflows';
 import { waitForStep } from '../helpers/migration';
 import { TEMPORAL_STARTUP_TIMEOUT_MS } from '../helpers/temporal';

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { Client } from '@temporalio/client';
 import { startMigration } from '../../client/commands/start';
-import { createDataConverter } from '../../worker/payload-codec';
+import { createDataConverter } from '../../temporal/payload-codec';
 import { useHarness } from '../helpers/harness';
 import { eventually, PROJECT_ROOT } from './helpers';
 

@@ -11,6 +11,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The task queue the worker polls and the CLI starts migrations on, unless configured otherwise. */
 export const DEFAULT_TASK_QUEUE = 'stack-migrate';
 
 export interface TemporalFlags {
