@@ -2,7 +2,9 @@
 // use (decide, approve/reject, pause/resume, status), entity boundaries where pause and cancellation take effect,
 // and the restore of a snapshot into the destination in DESIGN §3's order.
 import {
+  ActivityFailure,
   ApplicationFailure,
+  ChildWorkflowFailure,
   CancellationScope,
   CancelledFailure,
   condition,
@@ -293,9 +295,20 @@ export class MigrationRun {
       );
     }
     if (this.status.step !== 'blocked') this.setStep('failed');
-    this.status.failures.push({ entity: 'migration', message: error instanceof Error ? error.message : String(error) });
+    this.status.failures.push({ entity: 'migration', message: describeFailure(error) });
     throw error;
   }
+}
+
+/**
+ * The root cause of a failure, with where it happened: `restoreAliases: POST buckets/in.c-x/table-aliases: 404 ...`
+ * rather than Temporal's "Activity task failed" or "Child Workflow execution failed".
+ */
+export function describeFailure(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return `${error.activityType}: ${describeFailure(error.cause)}`;
+  if (error instanceof ChildWorkflowFailure && error.cause) return `${error.execution?.workflowId ?? error.workflowType}: ${describeFailure(error.cause)}`;
+  if (error instanceof ApplicationFailure && error.type) return `${error.message} [${error.type}]`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Deterministic in workflows: the time of the current workflow task. */

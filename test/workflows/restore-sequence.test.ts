@@ -3,6 +3,7 @@
 // order of workflows/restore-steps.ts and the bookkeeping of MigrationRun.record.
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { MigrationActivities } from '../../activities';
 import { migrateProject, restoreProject, statusQuery } from '../../workflows';
@@ -161,6 +162,18 @@ describe('migrateProject with stubbed activities', () => {
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'VerificationFailed', message: expect.stringContaining('keboola.ex-http/1 (state)') });
     expect(calls).not.toContain('restoreOrchestrations');
     expect(calls).not.toContain('writeReport');
+  });
+
+  test('a failed step shows its root cause in the status, not "Activity task failed"', async () => {
+    const calls: string[] = [];
+    const notFound = ApplicationFailure.create({ message: 'POST buckets/in.c-b/table-aliases: 404 storage.buckets.notFound', type: 'NotFound', nonRetryable: true });
+    await run(calls, { restoreAliases: async () => Promise.reject(notFound) }, async (taskQueue) => {
+      const handle = await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] });
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      const status = await handle.query(statusQuery);
+      expect(status.step).toBe('failed');
+      expect(status.failures).toContainEqual({ entity: 'migration', message: 'restoreAliases: POST buckets/in.c-b/table-aliases: 404 storage.buckets.notFound [NotFound]' });
+    });
   });
 
   test('the status query shows a step in flight', async () => {
