@@ -1,6 +1,6 @@
 /**
  * Records the event histories of real migrations, for the replay test that guards determinism
- * (test/durability/replay.test.ts, DESIGN §2):
+ * (test/durability/replay.test.ts, docs/architecture.md#determinism):
  *
  *   npx tsx scripts/record-history.ts            # writes test/histories/<scenario>--<workflowId>.json
  *   npx tsx scripts/record-history.ts --out DIR
