@@ -125,7 +125,7 @@ function extras(label: string, sourceIds: string[], destinationIds: string[]): s
 
 /**
  * Compares what a migration copies: own buckets, tables (with every row), configurations with their rows.
- * Linked and system buckets are skipped on purpose (DESIGN §3), so they are not expected in the destination.
+ * Linked and system buckets are skipped on purpose (docs/domain.md#skipped-and-reported), so they are not expected in the destination.
  */
 export async function compareProjects(source: StackClient, destination: StackClient, options: { compareRows?: boolean } = {}): Promise<Comparison> {
   const duplicates: string[] = [];
@@ -156,7 +156,7 @@ export async function compareProjects(source: StackClient, destination: StackCli
     }
   }
 
-  // Legacy orchestrations get new IDs in the destination (DESIGN §3): they are matched by name instead.
+  // Legacy orchestrations get new IDs in the destination (docs/domain.md#restore-order): they are matched by name instead.
   const configurationKeys = async (client: StackClient) =>
     (await client.listComponents()).flatMap((c) =>
       (c.configurations ?? []).map((cfg) => {

@@ -1,6 +1,6 @@
 /**
  * Records the event histories of real migrations, for the replay test that guards determinism
- * (test/durability/replay.test.ts, DESIGN §2):
+ * (test/durability/replay.test.ts, docs/architecture.md#determinism):
  *
  *   npx tsx scripts/record-history.ts            # writes test/histories/<scenario>--<workflowId>.json
  *   npx tsx scripts/record-history.ts --out DIR
@@ -13,7 +13,7 @@
  * Record again only for a new scenario or after a deliberate, `patched()`-guarded change, and keep the old files:
  * the point is that histories written by older code still replay.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, realpathSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -27,6 +27,23 @@ import { startStackPair, type StackPair } from './stack-pair';
 import { startDevServer } from './temporal-server';
 
 const DEFAULT_OUT = path.resolve(__dirname, '..', 'test', 'histories');
+const ROOT = path.resolve(__dirname, '..');
+
+/**
+ * Failure stack traces in a history name files by absolute path (`/home/me/stack-migrate/activities/...`, or the
+ * real folder of a symlinked node_modules). Committed histories keep them relative to the checkout instead: they
+ * are data that replay never interprets, and the repository holds no machine's paths.
+ */
+function withoutCheckoutPaths(json: string): string {
+  const prefixes = [`${ROOT}${path.sep}`];
+  try {
+    const modules = realpathSync(path.join(ROOT, 'node_modules'));
+    prefixes.unshift(`${path.dirname(modules)}${path.sep}`);
+  } catch {
+    // no node_modules folder: nothing to map
+  }
+  return prefixes.reduce((text, prefix) => text.split(prefix).join(''), json);
+}
 
 interface Scenario {
   name: string;
@@ -122,7 +139,7 @@ async function main(argv: string[]): Promise<void> {
         const save = async (workflowId: string) => {
           const history = await client.workflow.getHandle(workflowId).fetchHistory();
           const file = path.join(out, `${scenario.name}--${workflowId}.json`);
-          await fs.writeFile(file, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+          await fs.writeFile(file, `${withoutCheckoutPaths(JSON.stringify(JSON.parse(historyToJSON(history)), null, 1))}\n`);
           written.push(`${path.basename(file)} (${history.events?.length ?? 0} events)`);
         };
         await save(handle.workflowId);

@@ -1,5 +1,5 @@
 /**
- * Finds (or obtains) the Temporal CLI binary that runs the dev server (DESIGN §2).
+ * Finds (or obtains) the Temporal CLI binary that runs the dev server (docs/architecture.md#getting-the-temporal-cli).
  *
  * Order:
  *   1. $TEMPORAL_CLI_PATH

@@ -16,7 +16,7 @@ import { Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { PROJECT_ROOT, SDK_DOWNLOAD, resolveTemporalCli } from './temporal-cli';
 
-/** Our custom search attributes (DESIGN §2), all Keyword. */
+/** Our custom search attributes (docs/architecture.md#search-attributes-and-memo), all Keyword. */
 export const SEARCH_ATTRIBUTE_NAMES = ['MigrationStep', 'SourceStack', 'DestinationStack', 'SourceProjectId'] as const;
 export const DEFAULT_DB_FILE = path.join(PROJECT_ROOT, '.data', 'temporal.sqlite');
 export const DEFAULT_NAMESPACE = 'default';

@@ -1,7 +1,7 @@
-// Determinism guard (DESIGN §2): every committed history (test/histories/*.json, written by
-// scripts/record-history.ts from real migrations on a real Temporal server) must replay against the current
-// workflow code. A change to workflow code that would make a running migration take another path fails here;
-// such a change must be guarded with `patched()` (see docs in the final report / BENCHMARKS.md).
+// Determinism guard (docs/architecture.md#determinism): every committed history (test/histories/*.json,
+// written by scripts/record-history.ts from real migrations on a real Temporal server) must replay against the
+// current workflow code. A change to workflow code that would make a running migration take another path fails
+// here; such a change must be guarded with `patched()`.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';

@@ -1,6 +1,7 @@
 /**
- * A real Temporal server for tests (DESIGN §2): `$TEMPORAL_ADDRESS` when set, otherwise the Temporal CLI dev server
- * started by the SDK from the binary that scripts/temporal-cli.ts resolves. Never a time-skipping or fake server.
+ * A real Temporal server for tests (docs/architecture.md#sdk-and-server): `$TEMPORAL_ADDRESS` when set, otherwise
+ * the Temporal CLI dev server started by the SDK from the binary that scripts/temporal-cli.ts resolves. Never a
+ * time-skipping or fake server.
  */
 import type { Client } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';

@@ -112,7 +112,7 @@ describe('controls', () => {
       expect(result.status.validation?.findings.map((f) => f.code)).toContain('DESTINATION_RESUMED');
       expect(result.verification.ok).toBe(result.verification.tables);
 
-      // Legacy orchestrations get new IDs (DESIGN §3): they are compared by count; everything else by ID and rows.
+      // Legacy orchestrations get new IDs (docs/domain.md#restore-order): they are compared by count; everything else by ID and rows.
       const describe = async (client: typeof h.source) =>
         (await client.listComponents()).flatMap((c) => (c.configurations ?? []).map((cfg) => (c.id === 'orchestrator' ? 'orchestrator' : `${c.id}/${cfg.id}:${cfg.rows?.length ?? 0}`)));
       expect((await describe(h.destination)).sort()).toEqual((await describe(h.source)).sort());

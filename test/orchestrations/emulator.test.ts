@@ -1,12 +1,12 @@
 /**
  * The emulator's legacy Orchestrator API, Storage triggers and token management: conformance with the blueprint
- * examples (every example key present with the same JSON type, same status code) and the behaviour the
- * migration relies on (new numeric IDs per stack, a run token per orchestration, validation, persistence).
+ * examples (every example key present with the same JSON type, same status code; the examples are checked-in
+ * reference fixtures under test/fixtures/reference) and the behaviour the migration relies on (new numeric IDs
+ * per stack, a run token per orchestration, validation, persistence).
  */
 import { startStack, type EmulatedStack } from '../../emulator/server';
-import { blueprintExample, shapeDiff } from '../helpers/blueprint';
+import { orchestratorExample, shapeDiff, storageExample } from '../helpers/reference';
 import { Api, DEST_SEED, DEST_TOKEN, SOURCE_SEED, SOURCE_TOKEN, tempDir } from '../emulator/util';
-import { orchestratorModel, orchestratorRequest } from './blueprint-models';
 
 const OPAQUE = { opaque: ['tasks[].actionParameters', '[].actionParameters', 'notifications[].parameters', '[].parameters'] };
 
@@ -44,18 +44,18 @@ describe('Orchestrator API conformance (orchestrator-api.apib)', () => {
     expect(res.status).toBe(200);
     expect(res.body.length).toBe(3);
     // without a schedule crontabRecord and nextScheduledTime are null (the blueprint's crontabRecord is optional)
-    expect(shapeDiff(orchestratorModel('Orchestrations Collection'), res.body, { ...OPAQUE, ignore: ['[].crontabRecord', '[].nextScheduledTime'] })).toEqual([]);
+    expect(shapeDiff(orchestratorExample('orchestrations-collection'), res.body, { ...OPAQUE, ignore: ['[].crontabRecord', '[].nextScheduledTime'] })).toEqual([]);
     const scheduled = res.body.filter((o: { crontabRecord: string | null }) => o.crontabRecord !== null);
-    expect(shapeDiff(orchestratorModel('Orchestrations Collection'), scheduled, OPAQUE)).toEqual([]);
+    expect(shapeDiff(orchestratorExample('orchestrations-collection'), scheduled, OPAQUE)).toEqual([]);
     expect(res.body[0]).not.toHaveProperty('tasks');
   });
 
   test('create (201), detail, update (200), delete (204): Manage Orchestration', async () => {
-    const request = orchestratorRequest('Create a Orchestration') as Record<string, unknown>;
+    const request = orchestratorExample('create-orchestration-request') as Record<string, unknown>;
     delete request.tokenId; // the example's token 1661 does not exist here: a new token is created instead
     const created = await api.post(`${service}/orchestrations`, request);
     expect(created.status).toBe(201);
-    const model = orchestratorModel('Manage Orchestration');
+    const model = orchestratorExample('manage-orchestration');
     expect(shapeDiff(model, created.body, OPAQUE)).toEqual([]);
     expect(created.body).toMatchObject({ name: 'Main orchestrator', crontabRecord: '0 * * * *', active: true });
     expect(created.body.tasks.map((t: Record<string, unknown>) => t.component ?? t.componentUrl)).toEqual(['ex-facebook', 'transformation', 'https://syrup.keboola.com/gooddata-writer/execute-reports']);
@@ -77,7 +77,7 @@ describe('Orchestrator API conformance (orchestrator-api.apib)', () => {
   });
 
   test('tasks GET/PUT (202): Orchestration Tasks', async () => {
-    const model = orchestratorModel('Orchestration Tasks') as unknown[];
+    const model = orchestratorExample('orchestration-tasks') as unknown[];
     const current = await api.get(`${service}/orchestrations/123450003/tasks`);
     expect(current.status).toBe(200);
     expect(shapeDiff(model, current.body, OPAQUE)).toEqual([]);
@@ -89,7 +89,7 @@ describe('Orchestrator API conformance (orchestrator-api.apib)', () => {
   });
 
   test('notifications GET/PUT (202), under both spellings: Orchestration Notifications', async () => {
-    const model = orchestratorModel('Orchestration Notifications') as unknown[];
+    const model = orchestratorExample('orchestration-notifications') as unknown[];
     const current = await api.get(`${service}/orchestrations/123450003/notifications`);
     expect(current.status).toBe(200);
     expect(shapeDiff(model, current.body, OPAQUE)).toEqual([]);
@@ -177,18 +177,18 @@ describe('Storage triggers and tokens (storage-api.apib)', () => {
     const body = { runWithTokenId: Number(token.body.id), component: 'orchestration', configurationId: '123450001', coolDownPeriodMinutes: 20, tableIds: ['in.c-crm.customers', 'in.c-crm.orders'] };
     const created = await api.post('triggers', body);
     expect(created.status).toBe(201);
-    expect(shapeDiff(blueprintExample('Create [POST /v2/storage/triggers/]').body, created.body)).toEqual([]);
+    expect(shapeDiff(storageExample('trigger-create').body, created.body)).toEqual([]);
     expect(created.body).toMatchObject({ runWithTokenId: Number(token.body.id), component: 'orchestration', configurationId: '123450001', coolDownPeriodMinutes: 20, tables: [{ tableId: 'in.c-crm.customers' }, { tableId: 'in.c-crm.orders' }] });
 
     const listed = await api.get('triggers?component=orchestration&configurationId=123450001');
-    expect(shapeDiff(blueprintExample('List [GET /v2/storage/triggers/').body, listed.body)).toEqual([]);
+    expect(shapeDiff(storageExample('trigger-list').body, listed.body)).toEqual([]);
     expect(listed.body.map((t: { id: string }) => t.id)).toEqual([created.body.id]);
 
     const detail = await api.get(`triggers/${created.body.id}`);
-    expect(shapeDiff(blueprintExample('Get, update or delete > Get detail [GET]').body, detail.body)).toEqual([]);
+    expect(shapeDiff(storageExample('trigger-detail').body, detail.body)).toEqual([]);
     const updated = await put(`/v2/storage/triggers/${created.body.id}`, { coolDownPeriodMinutes: 45, tableIds: ['in.c-crm.orders'] });
     expect(updated.status).toBe(200);
-    expect(shapeDiff(blueprintExample('Get, update or delete > Update [PUT]').body, updated.body)).toEqual([]);
+    expect(shapeDiff(storageExample('trigger-update').body, updated.body)).toEqual([]);
     expect(updated.body).toMatchObject({ coolDownPeriodMinutes: 45, tables: [{ tableId: 'in.c-crm.orders' }] });
 
     // a token that runs a trigger cannot be deleted; the trigger can
@@ -213,7 +213,7 @@ describe('Storage triggers and tokens (storage-api.apib)', () => {
   test('token create matches the blueprint; the seeded trigger runs with an [_internal] token', async () => {
     const created = await api.post('tokens', { description: 'my-new-token', bucketPermissions: { 'in.c-crm': 'read' }, componentAccess: ['keboola.ex-db-mysql'], expiresIn: 60 });
     expect(created.status).toBe(201);
-    expect(shapeDiff(blueprintExample('Tokens Collection > Create token [POST]').body, created.body, { maps: ['bucketPermissions'] })).toEqual([]);
+    expect(shapeDiff(storageExample('token-create').body, created.body, { maps: ['bucketPermissions'] })).toEqual([]);
     expect(created.body).toMatchObject({ description: 'my-new-token', isMasterToken: false, bucketPermissions: { 'in.c-crm': 'read' }, componentAccess: ['keboola.ex-db-mysql'] });
     const seeded = (await api.get('triggers')).body[0];
     expect(seeded).toMatchObject({ component: 'orchestration', configurationId: '123450002', coolDownPeriodMinutes: 30, tables: [{ tableId: 'in.c-crm.orders' }] });

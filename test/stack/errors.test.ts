@@ -1,4 +1,4 @@
-/** Error classification (DESIGN §4), job polling, and that the token never leaks into an error. */
+/** Error classification (docs/domain.md#failure-policy), job polling, and that the token never leaks into an error. */
 import { inspect } from 'node:util';
 import { createStackClient, parseRetryAfter, StackClient, StackError, kindForJobErrorCode } from '../../stack';
 import { job, sendJson, TestServer, TOKEN } from './helpers';

@@ -1,44 +1,11 @@
 /**
  * Emulator services for writers: Storage API workspaces field for field against the blueprint ("Group Workspaces":
- * the Workspace and WorkspaceCreated data structures, the password reset example), the Encryption API and the
- * GoodData domain.
+ * the Workspace and WorkspaceCreated data structures, the password reset example; checked-in as reference fixtures
+ * under test/fixtures/reference/storage-api), the Encryption API and the GoodData domain.
  */
-import { readFileSync } from 'node:fs';
 import { startStack, type EmulatedStack } from '../../emulator/server';
-import { BLUEPRINT_PATH, blueprintExample, shapeDiff } from '../helpers/blueprint';
+import { shapeDiff, storageDataStructure, storageExample } from '../helpers/reference';
 import { Api, DEST_SEED, DEST_TOKEN, SOURCE_SEED, SOURCE_TOKEN, tempDir } from '../emulator/util';
-
-/**
- * An example object built from an MSON data structure of the blueprint (`### Workspace`): `+ key: value (type)`
- * lines, nested by indentation. Nullable fields become null (shapeDiff accepts anything for null).
- */
-function msonExample(heading: string, base: Record<string, unknown> = {}): Record<string, unknown> {
-  const lines = readFileSync(BLUEPRINT_PATH, 'utf8').split(/\r?\n/);
-  const start = lines.findIndex((l) => l.trim() === `### ${heading}` || l.trim().startsWith(`### ${heading} (`));
-  if (start < 0) throw new Error(`data structure ${heading} not found`);
-  const root: Record<string, unknown> = structuredClone(base);
-  const stack: Array<{ indent: number; node: Record<string, unknown> }> = [{ indent: -1, node: root }];
-  for (let i = start + 1; i < lines.length && !/^#{1,3} /.test(lines[i]!); i++) {
-    // `+ key: value (type, nullable) - description`; the description may hold parentheses of its own
-    const m = /^(\s*)\+ ([A-Za-z]+)(?:\s*:\s*([^(]*))?\s*(?:\(([^)]*)\))?/.exec(lines[i]!);
-    if (!m) continue;
-    const indent = m[1]!.length;
-    while (stack[stack.length - 1]!.indent >= indent) stack.pop();
-    const parent = stack[stack.length - 1]!.node;
-    const typeText = m[4] ?? '';
-    const nested = !typeText && !m[3];
-    if (nested) {
-      const child = (parent[m[2]!] as Record<string, unknown>) ?? {};
-      parent[m[2]!] = child;
-      stack.push({ indent, node: child });
-      continue;
-    }
-    const nullable = /nullable/.test(typeText);
-    const type = /number/.test(typeText) ? 0 : /boolean/.test(typeText) ? false : /array/.test(typeText) ? [] : '';
-    parent[m[2]!] = nullable ? null : type;
-  }
-  return root;
-}
 
 let source: EmulatedStack;
 let destination: EmulatedStack;
@@ -60,8 +27,9 @@ afterAll(async () => {
 const FILE_OR_BIGQUERY_ONLY = ['connection.container', 'connection.connectionString', 'connection.credentials'];
 
 describe('workspaces conform to the blueprint', () => {
-  const workspace = msonExample('Workspace');
-  const created = msonExample('WorkspaceCreated (Workspace)', workspace);
+  // example objects of the MSON data structures: placeholder values of the declared types, null where nullable
+  const workspace = storageDataStructure('workspace');
+  const created = storageDataStructure('workspace-created');
 
   test('the data structures were read', () => {
     expect(Object.keys(workspace)).toEqual(expect.arrayContaining(['id', 'name', 'component', 'configurationId', 'connection', 'creatorToken', 'ssoLoginAvailable']));
@@ -99,7 +67,7 @@ describe('workspaces conform to the blueprint', () => {
     const made = (await destApi.post('workspaces', {})).body;
     const res = await destApi.post(`workspaces/${made.id}/password`);
     expect(res.status).toBe(201);
-    expect(shapeDiff(blueprintExample('Password Reset  [POST]', { status: 201 }).body, res.body)).toEqual([]);
+    expect(shapeDiff(storageExample('workspace-password-reset').body, res.body)).toEqual([]);
     const login = (password: string) => destApi.post('/_emulator/snowflake/login', { host: made.connection.host, user: made.connection.user, password });
     expect((await login(made.connection.password)).body.result).toBe('denied');
     expect((await login(res.body.password)).body.result).toBe('ok');
