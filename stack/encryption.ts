@@ -8,21 +8,12 @@
  * Requests and errors go through StackClient.request (classified StackErrors); the Manage token and the Storage
  * tokens sent in the body are redacted from every error message.
  */
-import { z } from 'zod';
 import type { StackClient } from './client';
 import { StackError, redact } from './errors';
-import type { JsonObject } from './schemas';
+import { EncryptedObjectSchema, MigrateConfigurationResultSchema, type JsonObject, type MigrateConfigurationResult } from './schemas';
 import { serviceUrl } from './services';
 
 export const ENCRYPTION_SERVICE = 'encryption';
-
-export const EncryptedObjectSchema = z.record(z.string(), z.unknown());
-
-export const MigrateConfigurationResultSchema = z.looseObject({
-  message: z.string(),
-  data: z.looseObject({ destinationStack: z.string(), componentId: z.string(), configId: z.string(), branchId: z.string() }),
-});
-export type MigrateConfigurationResult = z.infer<typeof MigrateConfigurationResultSchema>;
 
 export interface EncryptionBinding {
   componentId: string;

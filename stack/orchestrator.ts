@@ -1,59 +1,23 @@
 /**
- * Typed client of a stack's legacy Orchestrator API (/work/shared/reference/orchestrator-api.apib).
+ * Typed client of a stack's legacy Orchestrator API (Keboola's Orchestrator API blueprint).
  *
  * The service URL is discovered from the stack's API index (`services[]`, id `orchestrator`); requests carry the
  * project's Storage API token (`X-StorageApi-Token`) and go through StackClient.request, so failures are the same
- * classified StackErrors as for the Storage API and answers are validated with the zod schemas below.
+ * classified StackErrors as for the Storage API and answers are validated with the zod schemas of stack/schemas/orchestrator.ts.
  */
 import { z } from 'zod';
 import { StackError } from './errors';
-import { JsonObjectSchema } from './schemas';
+import {
+  OrchestrationDetailSchema,
+  OrchestrationNotificationSchema,
+  OrchestrationSchema,
+  OrchestrationTaskSchema,
+  type Orchestration,
+  type OrchestrationDetail,
+  type OrchestrationNotification,
+  type OrchestrationTask,
+} from './schemas';
 import { StackClient, type StackClientOptions } from './client';
-
-const idLike = z.union([z.string(), z.number()]);
-
-/** A task: one of `component` / `componentUrl` is set; `phase` and `id` are sent by the service but not documented. */
-export const OrchestrationTaskSchema = z.looseObject({
-  id: idLike.optional(),
-  component: z.string().nullable().optional(),
-  componentUrl: z.string().nullable().optional(),
-  action: z.string().nullable().optional(),
-  actionParameters: JsonObjectSchema.optional(),
-  continueOnFailure: z.boolean().optional(),
-  timeoutMinutes: z.number().nullable().optional(),
-  active: z.boolean().optional(),
-  phase: z.union([z.string(), z.number()]).nullable().optional(),
-});
-export type OrchestrationTask = z.infer<typeof OrchestrationTaskSchema>;
-
-export const OrchestrationNotificationSchema = z.looseObject({
-  email: z.string(),
-  channel: z.string(),
-  parameters: JsonObjectSchema.optional(),
-});
-export type OrchestrationNotification = z.infer<typeof OrchestrationNotificationSchema>;
-
-/** An item of the list (`GET /orchestrations`). */
-export const OrchestrationSchema = z.looseObject({
-  id: idLike,
-  name: z.string(),
-  crontabRecord: z.string().nullable(),
-  crontabTimezone: z.string().nullable().optional(),
-  createdTime: z.string(),
-  lastScheduledTime: z.string().nullable(),
-  nextScheduledTime: z.string().nullable(),
-  active: z.boolean(),
-  token: z.looseObject({ id: idLike, description: z.string().nullable().optional() }).nullable(),
-  uri: z.string(),
-});
-export type Orchestration = z.infer<typeof OrchestrationSchema>;
-
-/** The detail (`GET /orchestrations/{id}`, and the answer of create and update). */
-export const OrchestrationDetailSchema = OrchestrationSchema.extend({
-  notifications: z.array(OrchestrationNotificationSchema),
-  tasks: z.array(OrchestrationTaskSchema),
-});
-export type OrchestrationDetail = z.infer<typeof OrchestrationDetailSchema>;
 
 /** What is sent for a task (documented attributes only). */
 export interface OrchestrationTaskInput {

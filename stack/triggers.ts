@@ -4,20 +4,7 @@
  */
 import { z } from 'zod';
 import type { StackClient } from './client';
-
-const idLike = z.union([z.string(), z.number()]);
-
-export const TriggerSchema = z.looseObject({
-  id: idLike,
-  runWithTokenId: idLike,
-  component: z.string(),
-  configurationId: idLike,
-  lastRun: z.string().nullable().optional(),
-  coolDownPeriodMinutes: z.number(),
-  creatorToken: z.looseObject({ id: idLike.optional(), description: z.string().optional() }).optional(),
-  tables: z.array(z.looseObject({ tableId: z.string() })),
-});
-export type Trigger = z.infer<typeof TriggerSchema>;
+import { ProjectTokenSchema, TriggerSchema, type ProjectToken, type Trigger } from './schemas';
 
 export interface CreateTriggerInput {
   runWithTokenId: number | string;
@@ -27,26 +14,6 @@ export interface CreateTriggerInput {
   coolDownPeriodMinutes: number;
   tableIds: string[];
 }
-
-/**
- * A token as listed or created. The secret (`token`) is removed by the schema: callers only ever need the ID
- * (e.g. to run a trigger with it), and a token object can then be logged or kept in a heartbeat safely.
- */
-export const ProjectTokenSchema = z
-  .looseObject({
-    id: idLike,
-    description: z.string().nullable().optional(),
-    created: z.string().optional(),
-    isMasterToken: z.boolean().optional(),
-    canManageBuckets: z.boolean().optional(),
-    canReadAllFileUploads: z.boolean().optional(),
-    expires: z.string().nullable().optional(),
-  })
-  .transform((t) => {
-    const { token: _secret, ...rest } = t as typeof t & { token?: unknown };
-    return rest as typeof t;
-  });
-export type ProjectToken = z.infer<typeof ProjectTokenSchema>;
 
 export interface CreateTokenInput {
   description: string;
