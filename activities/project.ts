@@ -11,7 +11,7 @@ export function createProjectActivities(deps: ActivityDeps) {
       const entries = (await readJsonIfExists<Array<{ key: string; value: string }>>(path.join(input.snapshotDir, files.branchMetadata))) ?? [];
       if (entries.length === 0) return { entries: 0 };
       const client = await deps.stackClient(input.destination);
-      await client.setBranchMetadata(entries.map(({ key, value }) => ({ key, value })));
+      await client.branches.setMetadata(entries.map(({ key, value }) => ({ key, value })));
       return { entries: entries.length };
     },
   };

@@ -39,7 +39,7 @@ export function createValidateActivities(deps: ActivityDeps) {
       checkProject(sourceToken, input.source, 'source', findings);
       checkProject(destinationToken, input.destination, 'destination', findings);
       checkBackends(sourceToken, destinationToken, findings);
-      const [sourceIndex, buckets, tables, components] = await Promise.all([source.apiIndex(), source.listBuckets(), source.listTables(), source.listComponents()]);
+      const [sourceIndex, buckets, tables, components] = await Promise.all([source.services.index(), source.buckets.list(), source.tables.list(), source.components.list()]);
       const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, { sourceIndex, buckets, tables, components }, findings, input.resume === true);
       return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, ...checked };
     },
@@ -108,9 +108,9 @@ async function checkDestinationAndContent(
     });
   }
   const [destinationIndex, destinationBuckets, destinationComponents] = await Promise.all([
-    destination.apiIndex(),
-    destination.listBuckets(),
-    destination.listComponents(),
+    destination.services.index(),
+    destination.buckets.list(),
+    destination.components.list(),
   ]);
   const { buckets, tables, components } = content;
   checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings, resume);
@@ -172,7 +172,7 @@ async function readSnapshotContent(snapshotDir: string): Promise<SourceContent &
 
 async function verify(client: StackClient, side: 'source' | 'destination', findings: Finding[]): Promise<TokenInfo | undefined> {
   try {
-    return await client.verifyToken();
+    return await client.tokens.verify();
   } catch (error) {
     if (error instanceof StackError && (error.kind === 'invalid-token' || error.kind === 'forbidden')) {
       findings.push({

@@ -108,6 +108,14 @@ export function isOverloadStatus(status: number | undefined): boolean {
   return status === 429 || (status !== undefined && status >= 500 && status <= 599);
 }
 
+/** Reports an HTTP answer to the stack's limiter: 429/5xx shrink it, other errors leave it, successes grow it. */
+export function settlePermit(permit: LimiterPermit | undefined, status: number): void {
+  if (!permit) return;
+  if (isOverloadStatus(status)) permit.overloaded();
+  else if (status < 400) permit.success();
+  else permit.release();
+}
+
 const registry = new Map<string, AdaptiveLimiter>();
 
 /**

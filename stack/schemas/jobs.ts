@@ -33,3 +33,6 @@ export const ExportJobResultsSchema = z.looseObject({
   file: z.looseObject({ id: z.number() }),
   cacheHit: z.boolean().optional(),
 });
+
+/** `results` of a job that created or changed a table: the table when it names it (jobs may also set `tableId`). */
+export const TableJobResultsSchema = z.looseObject({ id: z.string().optional() });
