@@ -144,9 +144,9 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       for (const component of await client.components.list()) {
         if (component.id !== FLOW && component.id !== SCHEDULER) continue;
         for (const configuration of component.configurations ?? []) {
-          const lastChange = (configuration as { currentVersion?: { changeDescription?: string } }).currentVersion?.changeDescription ?? configuration.changeDescription;
+          const lastChange = configuration.currentVersion?.changeDescription ?? configuration.changeDescription;
           if (lastChange === REFERENCES_REWRITTEN) continue;
-          const body = structuredClone(configuration.configuration ?? {}) as Record<string, any>;
+          const body = structuredClone(configuration.configuration ?? {});
           const changed = component.id === FLOW ? rewriteFlow(body, byOld) : rewriteSchedule(body, byOld);
           if (!changed) continue;
           await client.configurations.update(component.id, String(configuration.id), { configuration: body, changeDescription: REFERENCES_REWRITTEN });
@@ -296,7 +296,7 @@ export function rewriteTask(task: SnapshotOrchestration['tasks'][number], byOld:
   if (task.component) out.component = translateComponentId(task.component, destinationComponents) ?? task.component;
   if (task.componentUrl) out.componentUrl = task.componentUrl;
   out.action = task.action ?? 'run';
-  const parameters = structuredClone(task.actionParameters ?? {}) as Record<string, unknown>;
+  const parameters = structuredClone(task.actionParameters ?? {});
   if (task.component === LEGACY_ORCHESTRATOR && parameters.config !== undefined && parameters.config !== null) {
     const mapped = byOld.get(String(parameters.config));
     if (mapped !== undefined) parameters.config = typeof parameters.config === 'number' ? Number(mapped) : mapped;

@@ -3,7 +3,6 @@
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
@@ -124,7 +123,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
             await fingerprintStream(slice, createReadStream(target), { gzipped: true, skipHeader: !file.isSliced });
           } else {
             const temp = `${target}.partial`;
-            await tee(client.files.openSlice(file, sliceUrls[part]) as Readable, [
+            await tee(client.files.openSlice(file, sliceUrls[part]), [
               (branch) => pipeline(branch, createWriteStream(temp)),
               (branch) => fingerprintStream(slice, branch, { gzipped: true, skipHeader: !file.isSliced }),
             ]);

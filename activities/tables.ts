@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { StackClient, Table } from '../stack';
+import type { ColumnDefinitionInput, StackClient, Table } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
@@ -147,12 +147,12 @@ async function createTableStructure(client: StackClient, table: Table): Promise<
   return client.tables.createFromFile(bucketId, { name: table.name, dataFileId: file.id, primaryKey: table.primaryKey ?? [] });
 }
 
-type TypedColumn = { name: string; definition: { type: string; nullable?: boolean; length?: string; default?: string }; basetype?: string };
+type TypedColumn = ColumnDefinitionInput;
 
 /** Column definitions of a typed table: from its `definition`, or rebuilt from `storage` column metadata. */
 function typedDefinition(table: Table): TypedColumn[] | undefined {
   if (!table.isTyped) return undefined;
-  const definition = (table as { definition?: { columns?: TypedColumn[] } }).definition;
+  const definition = table.definition;
   if (definition?.columns?.length) return definition.columns;
   return table.columns.map((name) => {
     const storage = Object.fromEntries(

@@ -71,8 +71,7 @@ export function createValidateActivities(deps: ActivityDeps) {
 
 /** Keboola's documented index does not list a stack's outbound addresses; some stacks (and the emulator) add them. */
 function outboundIps(index: ApiIndex): string[] | undefined {
-  const ips = (index as { stack?: { outboundIpAddresses?: unknown } }).stack?.outboundIpAddresses;
-  return Array.isArray(ips) && ips.every((ip) => typeof ip === 'string') ? ips : undefined;
+  return index.stack?.outboundIpAddresses;
 }
 
 const EMPTY_PLAN: Plan = { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0, rows: 0, bytes: 0 };
@@ -312,7 +311,7 @@ function checkComponents(components: ComponentWithConfigurations[], sourceIndex:
  * credentials from the writer step, and their password needs no human.
  */
 function checkConfigurations(components: ComponentWithConfigurations[], findings: Finding[], movesWriters?: { sourceIndex: ApiIndex }) {
-  const keboolaSnowflakeHost = (movesWriters?.sourceIndex as { stack?: { snowflakeHost?: string } } | undefined)?.stack?.snowflakeHost;
+  const keboolaSnowflakeHost = movesWriters?.sourceIndex.stack?.snowflakeHost;
   for (const component of components) {
     for (const configuration of component.configurations ?? []) {
       const entity = `configuration ${component.id}/${configuration.id} (${configuration.name})`;

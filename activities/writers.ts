@@ -9,7 +9,7 @@
 // Passwords, tokens and export tokens never leave the activity: not in results, heartbeats or logs.
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { StackError, stackHost, type Configuration, type JsonObject, type Workspace } from '../stack';
+import { StackError, stackHost, type Configuration, type Workspace } from '../stack';
 import type { StackRef } from '../workflows/input';
 import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
 import { translateComponentId } from './component-ids';
@@ -93,7 +93,7 @@ export function createWriterActivities(deps: ActivityDeps) {
     async provisionSnowflakeWriters(input: StepInput): Promise<SnowflakeWritersResult> {
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
       const [sourceIndex, destinationIndex] = await Promise.all([source.services.index(), destination.services.index()]);
-      const keboolaHost = (sourceIndex as { stack?: { snowflakeHost?: string } }).stack?.snowflakeHost;
+      const keboolaHost = sourceIndex.stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
       const writers = await readWriterConfigs(input.snapshotDir, SNOWFLAKE_WRITERS);
       const result: SnowflakeWritersResult = { moved: [], customerOwned: [], skipped: [] };
@@ -179,7 +179,7 @@ export function createWriterActivities(deps: ActivityDeps) {
             '#password': ciphertext,
           };
           await destination.configurations.update(member.destinationComponentId, member.configId, {
-            configuration: configuration as JsonObject,
+            configuration,
             changeDescription: `stack-migrate: Snowflake workspace ${workspaceId} of the destination stack`,
           });
           await destination.configurations.setMetadata(member.destinationComponentId, member.configId, [
@@ -275,7 +275,7 @@ export function createWriterActivities(deps: ActivityDeps) {
           configuration.parameters ??= {};
           configuration.parameters.project = { ...(configuration.parameters.project ?? {}), pid: newPid };
           await destination.configurations.update(componentId, writer.configId, {
-            configuration: configuration as JsonObject,
+            configuration,
             changeDescription: `stack-migrate: GoodData project ${oldPid} moved to ${newPid}`,
           });
         }
@@ -299,7 +299,7 @@ export function createWriterActivities(deps: ActivityDeps) {
       ]);
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
       const [sourceIndex, destinationIndex] = await Promise.all([source.services.index(), destination.services.index()]);
-      const keboolaHost = (sourceIndex as { stack?: { snowflakeHost?: string } }).stack?.snowflakeHost;
+      const keboolaHost = sourceIndex.stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
       const encryption = source.encryption;
       const candidates = (await readAllConfigs(input.snapshotDir)).filter(

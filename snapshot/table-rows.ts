@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { StackClient } from '../stack';
 import { forEachCsvRow } from './csv';
 
@@ -10,7 +9,7 @@ export async function exportTableRows(client: StackClient, tableId: string): Pro
   const file = await client.tables.export(tableId);
   const rows: string[][] = [];
   for (const url of await client.files.sliceUrls(file)) {
-    await forEachCsvRow(client.files.openSlice(file, url) as Readable, { gzipped: true, skipHeader: !file.isSliced }, (row) => rows.push(row));
+    await forEachCsvRow(client.files.openSlice(file, url), { gzipped: true, skipHeader: !file.isSliced }, (row) => rows.push(row));
   }
   return rows.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }

@@ -17,8 +17,8 @@ import { StackResource, compact, keyValues } from './resource';
 
 export interface ColumnDefinitionInput {
   name: string;
-  definition: { type: string; nullable?: boolean; length?: string | number; default?: string | number | boolean | null };
-  basetype?: string;
+  definition: { type: string; nullable?: boolean; length?: string | number | null; default?: string | number | boolean | null };
+  basetype?: string | null;
 }
 
 export interface CreateTableDefinitionInput {
