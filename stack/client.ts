@@ -12,7 +12,6 @@ import { ConfigurationsResource } from './resources/configurations';
 import { EncryptionResource } from './resources/encryption';
 import { FilesResource } from './resources/files';
 import { GoodDataResource } from './resources/gooddata';
-import { JobsResource } from './resources/jobs';
 import { OrchestratorResource } from './resources/orchestrator';
 import { ServicesResource } from './resources/services';
 import { TablesResource } from './resources/tables';
@@ -33,7 +32,6 @@ export class StackClient {
   readonly buckets: BucketsResource;
   readonly tables: TablesResource;
   readonly files: FilesResource;
-  readonly jobs: JobsResource;
   readonly components: ComponentsResource;
   readonly configurations: ConfigurationsResource;
   readonly workspaces: WorkspacesResource;
@@ -53,7 +51,6 @@ export class StackClient {
     this.buckets = new BucketsResource(transport);
     this.tables = new TablesResource(transport);
     this.files = new FilesResource(transport);
-    this.jobs = new JobsResource(transport);
     this.components = new ComponentsResource(transport);
     this.configurations = new ConfigurationsResource(transport);
     this.workspaces = new WorkspacesResource(transport);

@@ -11,8 +11,7 @@ export type { ConfigurationsResource, CreateConfigurationInput, CreateConfigurat
 export { stackHost, type EncryptionBinding, type EncryptionResource, type MigrateConfigurationInput } from './resources/encryption';
 export type { FileBody, FilesResource, UploadOptions } from './resources/files';
 export type { GoodDataProject, GoodDataResource, WaitOptions } from './resources/gooddata';
-export type { JobsResource } from './resources/jobs';
-export type { CreateOrchestrationInput, OrchestrationNotificationInput, OrchestrationTaskInput, OrchestratorResource, UpdateOrchestrationInput } from './resources/orchestrator';
+export type { CreateOrchestrationInput, OrchestrationNotificationInput, OrchestrationTaskInput, OrchestratorResource } from './resources/orchestrator';
 export type { ServicesResource } from './resources/services';
 export type { ColumnDefinitionInput, CreateAliasInput, CreateTableDefinitionInput, CreateTableFromFileInput, ImportTableInput, TableMetadataInput, TablesResource } from './resources/tables';
 export type { CreateTokenInput, TokensResource } from './resources/tokens';

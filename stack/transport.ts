@@ -294,11 +294,10 @@ export class Transport {
   }
 
   /**
-   * Polls a job until it ends (calling `onPoll`, by default the client's `onJobPoll`, after each poll); throws a
-   * StackError carrying the job id when it ends in error or outlasts `jobTimeoutMs`. `endpoint` is the request
-   * that started it.
+   * Polls a job until it ends (calling the client's `onJobPoll` after each poll); throws a StackError carrying the
+   * job id when it ends in error or outlasts `jobTimeoutMs`. `endpoint` is the request that started it.
    */
-  async waitForJob(job: Job, endpoint = `GET ${STORAGE}/jobs/${job.id}`, onPoll = this.#onJobPoll): Promise<Job> {
+  async waitForJob(job: Job, endpoint = `GET ${STORAGE}/jobs/${job.id}`): Promise<Job> {
     const done = await poll(
       job,
       () => this.request('GET', `/jobs/${seg(job.id)}`, JobSchema),
@@ -306,7 +305,7 @@ export class Transport {
       {
         intervalMs: this.#pollMs,
         timeoutMs: this.#jobTimeoutMs,
-        onPoll,
+        onPoll: this.#onJobPoll,
         timedOut: (current, elapsedMs) =>
           new StackError({
             kind: 'timeout',

@@ -1,12 +1,8 @@
-/** Development branches, and the default branch's own metadata (project description and the like). */
-import { DevBranchSchema, MetadataListSchema, type DevBranch, type MetadataEntry, type MetadataInput } from '../schemas';
+/** The default branch's own metadata (project description and the like). */
+import { MetadataListSchema, type MetadataEntry, type MetadataInput } from '../schemas';
 import { StackResource, keyValues } from './resource';
 
 export class BranchesResource extends StackResource {
-  async list(): Promise<DevBranch[]> {
-    return this.transport.list('GET', '/dev-branches', DevBranchSchema);
-  }
-
   async listMetadata(): Promise<MetadataEntry[]> {
     return this.transport.request('GET', '/branch/default/metadata', MetadataListSchema);
   }

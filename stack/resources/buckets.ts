@@ -18,11 +18,6 @@ export class BucketsResource extends StackResource {
     return this.transport.list('GET', '/buckets', BucketSchema, { query: { include: 'metadata' } });
   }
 
-  /** The bucket, or null when it does not exist. */
-  async get(bucketId: string): Promise<Bucket | null> {
-    return this.transport.request('GET', `/buckets/${seg(bucketId)}`, BucketSchema, { allow404: true });
-  }
-
   async create(input: CreateBucketInput): Promise<Bucket> {
     return this.transport.request('POST', '/buckets', BucketSchema, { json: compact({ ...input }) });
   }

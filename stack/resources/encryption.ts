@@ -1,14 +1,14 @@
 /**
  * The stack's Encryption API (the `encryption` service of the API index, discovered on first use):
- * - `encrypt`: values under `#` keys come back encrypted for a component, and optionally a project and a
- *   configuration, of that stack (Keboola's `POST /encrypt?componentId=&projectId=&configId=`, JSON in and out);
+ * - `encryptValue`: a value encrypted for a component, and optionally a project and a configuration, of that stack
+ *   (Keboola's `POST /encrypt?componentId=&projectId=&configId=`, JSON in and out);
  * - `migrateConfiguration`: Keboola's `POST /migrate-configuration[?dry-run=true]` with a Manage API token
  *   (`X-KBC-ManageApiToken`): the source stack decrypts a configuration's values and has them re-encrypted for the
  *   destination project, where it writes the configuration (not in a dry run).
  * The Manage token and the Storage tokens sent in the body are redacted from every error message.
  */
 import { StackError } from '../errors';
-import { EncryptedObjectSchema, MigrateConfigurationResultSchema, type JsonObject, type MigrateConfigurationResult } from '../schemas';
+import { EncryptedObjectSchema, MigrateConfigurationResultSchema, type MigrateConfigurationResult } from '../schemas';
 import { StackResource } from './resource';
 
 export interface EncryptionBinding {
@@ -34,15 +34,10 @@ export interface MigrateConfigurationInput {
 const SERVICE = 'encryption';
 
 export class EncryptionResource extends StackResource {
-  /** Every string under a `#` key of `values` (recursively) encrypted; other values are returned as they are. */
-  async encrypt<T extends JsonObject>(values: T, binding: EncryptionBinding): Promise<T> {
-    const query = { componentId: binding.componentId, projectId: binding.projectId, configId: binding.configId };
-    return (await this.transport.request('POST', '/encrypt', EncryptedObjectSchema, { service: SERVICE, query, json: values })) as T;
-  }
-
   /** `plain` encrypted for the binding (the ciphertext starts with `KBC::`). */
   async encryptValue(plain: string, binding: EncryptionBinding): Promise<string> {
-    const out = await this.encrypt({ '#value': plain }, binding);
+    const query = { componentId: binding.componentId, projectId: binding.projectId, configId: binding.configId };
+    const out = await this.transport.request('POST', '/encrypt', EncryptedObjectSchema, { service: SERVICE, query, json: { '#value': plain } });
     if (typeof out['#value'] !== 'string') {
       throw new StackError({ kind: 'unexpected-response', endpoint: 'POST /encrypt', message: `the Encryption API of ${this.transport.url} answered without "#value"` });
     }

@@ -45,8 +45,6 @@ export interface CreateOrchestrationInput {
   tasks?: OrchestrationTaskInput[];
 }
 
-export type UpdateOrchestrationInput = Partial<CreateOrchestrationInput>;
-
 const SERVICE = 'orchestrator';
 
 export class OrchestratorResource extends StackResource {
@@ -68,10 +66,6 @@ export class OrchestratorResource extends StackResource {
     return this.transport.request('POST', '/orchestrations', OrchestrationDetailSchema, { service: SERVICE, json: compact({ ...input }) });
   }
 
-  async update(id: number | string, input: UpdateOrchestrationInput): Promise<OrchestrationDetail> {
-    return this.transport.request('PUT', `/orchestrations/${seg(id)}`, OrchestrationDetailSchema, { service: SERVICE, json: compact({ ...input }) });
-  }
-
   /** Replaces the tasks (the service answers 202 with the new list). */
   async updateTasks(id: number | string, tasks: OrchestrationTaskInput[]): Promise<OrchestrationTask[]> {
     return this.transport.list('PUT', `/orchestrations/${seg(id)}/tasks`, OrchestrationTaskSchema, { service: SERVICE, json: tasks });
@@ -80,9 +74,5 @@ export class OrchestratorResource extends StackResource {
   /** Replaces the notifications (the service answers 202 with the new list). */
   async updateNotifications(id: number | string, notifications: OrchestrationNotificationInput[]): Promise<OrchestrationNotification[]> {
     return this.transport.list('PUT', `/orchestrations/${seg(id)}/notifications`, OrchestrationNotificationSchema, { service: SERVICE, json: notifications });
-  }
-
-  async delete(id: number | string): Promise<void> {
-    await this.transport.send('DELETE', `/orchestrations/${seg(id)}`, { service: SERVICE });
   }
 }

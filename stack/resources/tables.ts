@@ -122,16 +122,6 @@ export class TablesResource extends StackResource {
     return this.#tableOf(res, `${bucketId}.${input.name}`);
   }
 
-  async setPrimaryKey(tableId: string, columns: string[]): Promise<void> {
-    const res = await this.transport.send('POST', `/tables/${seg(tableId)}/primary-key`, { json: { columns } });
-    if (res.status === 202) await this.transport.jobOf(res);
-  }
-
-  async removePrimaryKey(tableId: string): Promise<void> {
-    const res = await this.transport.send('DELETE', `/tables/${seg(tableId)}/primary-key`);
-    if (res.status === 202) await this.transport.jobOf(res);
-  }
-
   async update(tableId: string, input: { displayName: string }): Promise<Table> {
     const res = await this.transport.send('PUT', `/tables/${seg(tableId)}`, { json: { displayName: input.displayName } });
     return this.#tableOf(res, tableId);
@@ -153,11 +143,6 @@ export class TablesResource extends StackResource {
     return this.transport.request('POST', `/tables/${seg(tableId)}/metadata`, TableMetadataResultSchema, {
       json: compact({ provider, metadata: input.metadata ? keyValues(input.metadata) : undefined, columnsMetadata }),
     });
-  }
-
-  async delete(tableId: string): Promise<void> {
-    const res = await this.transport.send('DELETE', `/tables/${seg(tableId)}`, { query: { async: 1 } });
-    if (res.status === 202) await this.transport.jobOf(res);
   }
 
   /** A table answered synchronously, or by a 202 job after which the table is read. */

@@ -1,6 +1,5 @@
 /** Storage API triggers (blueprint "Group Triggers"): run a configuration when its tables change. */
 import { TriggerSchema, type Trigger } from '../schemas';
-import { seg } from '../transport';
 import { StackResource } from './resource';
 
 export interface CreateTriggerInput {
@@ -19,9 +18,5 @@ export class TriggersResource extends StackResource {
 
   async create(input: CreateTriggerInput): Promise<Trigger> {
     return this.transport.request('POST', '/triggers', TriggerSchema, { json: { ...input, runWithTokenId: Number(input.runWithTokenId) } });
-  }
-
-  async delete(id: number | string): Promise<void> {
-    await this.transport.send('DELETE', `/triggers/${seg(id)}`);
   }
 }

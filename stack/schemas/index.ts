@@ -5,7 +5,6 @@
 export * from './common';
 export * from './tokens';
 export * from './services';
-export * from './branches';
 export * from './buckets';
 export * from './tables';
 export * from './jobs';

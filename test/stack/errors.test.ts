@@ -1,6 +1,6 @@
 /** Error classification (DESIGN §4), job polling, and that the token never leaks into an error. */
 import { inspect } from 'node:util';
-import { createStackClient, parseRetryAfter, StackClient, StackError, kindForJobErrorCode } from '../../stack';
+import { createStackClient, JobSchema, parseRetryAfter, StackClient, StackError, kindForJobErrorCode, type Job } from '../../stack';
 import { job, sendJson, TestServer, TOKEN } from './helpers';
 
 let server: TestServer;
@@ -16,6 +16,11 @@ beforeEach(() => {
   server.reset();
   client = createStackClient({ url: server.url, token: TOKEN, jobPollIntervalMs: 5, timeoutMs: 500 });
 });
+
+/** A job by its id, awaited (the client has no method for it: the transport's own job waiting). */
+async function waitForJobId(c: StackClient, id: number): Promise<Job> {
+  return c.transport.waitForJob(await c.transport.request('GET', `/jobs/${id}`, JobSchema));
+}
 
 async function failure(promise: Promise<unknown>): Promise<StackError> {
   const error = await promise.then(
@@ -137,10 +142,10 @@ describe('job polling', () => {
     expect(seen).toEqual(['processing', 'processing', 'success']);
   });
 
-  it('jobs.wait accepts a job id and a job', async () => {
+  it('transport.waitForJob accepts a job read by its id and a job', async () => {
     server.reply('GET', '/v2/storage/jobs/8', 200, job(8, 'success'));
-    expect((await client.jobs.wait(8)).status).toBe('success');
-    expect((await client.jobs.wait(job(8, 'waiting') as never)).status).toBe('success');
+    expect((await waitForJobId(client, 8)).status).toBe('success');
+    expect((await client.transport.waitForJob(job(8, 'waiting') as never)).status).toBe('success');
   });
 
   it('a job ending in a user error throws a non-retryable StackError carrying the job id', async () => {
@@ -161,7 +166,7 @@ describe('job polling', () => {
 
   it('a job ending in an internal error is retryable', async () => {
     server.reply('GET', '/v2/storage/jobs/10', 200, job(10, 'error', { error: { code: 'APPLICATION_ERROR', message: 'Application error' } }));
-    const error = await failure(client.jobs.wait(10));
+    const error = await failure(waitForJobId(client, 10));
     expect(error.kind).toBe('server');
     expect(error.retryable).toBe(true);
     expect(error.jobId).toBe(10);
@@ -170,7 +175,7 @@ describe('job polling', () => {
   it('gives up after jobTimeoutMs with a retryable timeout carrying the job id', async () => {
     server.reply('GET', '/v2/storage/jobs/11', 200, job(11, 'processing'));
     const c = createStackClient({ url: server.url, token: TOKEN, jobPollIntervalMs: 5, jobTimeoutMs: 60 });
-    const error = await failure(c.jobs.wait(11));
+    const error = await failure(waitForJobId(c, 11));
     expect(error.kind).toBe('timeout');
     expect(error.retryable).toBe(true);
     expect(error.jobId).toBe(11);
@@ -179,7 +184,7 @@ describe('job polling', () => {
 
   it('a polling request failing surfaces as the HTTP error of jobs/{id}', async () => {
     server.reply('GET', '/v2/storage/jobs/12', 503, { status: 'maintenance', reason: 'upgrade' }, { 'retry-after': '30' });
-    const error = await failure(client.jobs.wait(job(12, 'waiting') as never));
+    const error = await failure(client.transport.waitForJob(job(12, 'waiting') as never));
     expect(error).toMatchObject({ kind: 'maintenance', retryable: true, retryAfterSeconds: 30, endpoint: 'GET /v2/storage/jobs/12' });
   });
 });

@@ -1,6 +1,6 @@
 /** stack/ clients of workspaces, the Encryption API and the GoodData domain, against emulated stacks. */
 import { startStack, type EmulatedStack } from '../../emulator/server';
-import { createStackClient, StackError, stackHost, type StackClient } from '../../stack';
+import { createStackClient, EncryptedObjectSchema, StackError, stackHost, type StackClient } from '../../stack';
 import { Api, DEST_SEED, DEST_TOKEN, SOURCE_SEED, SOURCE_TOKEN, tempDir } from '../emulator/util';
 
 const MANAGE_TOKEN = 'us-manage-token-stack-migrate';
@@ -41,7 +41,9 @@ test('Encryption API: encrypt finds the service in the API index; an unknown com
   expect(await dst.transport.serviceUrl('encryption')).toBe(`${destination.url}/_services/encryption`);
   const cipher = await encryption.encryptValue('p4ss', { componentId: 'keboola.ex-db-mysql', projectId: 201 });
   expect(cipher).toMatch(/^KBC::ProjectSecure::/);
-  const nested = await encryption.encrypt({ a: 1, b: { '#c': 'x' } }, { componentId: 'keboola.ex-db-mysql', projectId: 201, configId: 'cfg' });
+  // a whole object (the client itself encrypts single values only): the raw request path
+  const query = { componentId: 'keboola.ex-db-mysql', projectId: 201, configId: 'cfg' };
+  const nested = await dst.transport.request('POST', '/encrypt', EncryptedObjectSchema, { service: 'encryption', query, json: { a: 1, b: { '#c': 'x' } } });
   expect(nested).toMatchObject({ a: 1, b: { '#c': expect.stringMatching(/^KBC::ConfigSecure::/) } });
   await expect(encryption.encryptValue('x', { componentId: 'keboola.ex-restbox' })).rejects.toMatchObject({ kind: 'bad-request', retryable: false });
 });
