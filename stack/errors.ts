@@ -27,21 +27,6 @@ export type StackErrorKind =
   | 'unexpected-response'
   | 'job-failed';
 
-export const STACK_ERROR_KINDS: readonly StackErrorKind[] = [
-  'invalid-token',
-  'forbidden',
-  'not-found',
-  'bad-request',
-  'conflict',
-  'maintenance',
-  'rate-limited',
-  'server',
-  'network',
-  'timeout',
-  'unexpected-response',
-  'job-failed',
-];
-
 /** Kinds that a later attempt can fix by itself (docs/domain.md). */
 const RETRYABLE_KINDS: ReadonlySet<StackErrorKind> = new Set(['maintenance', 'rate-limited', 'server', 'network', 'timeout']);
 
@@ -102,10 +87,6 @@ export class StackError extends Error {
       ...(this.jobId !== undefined ? { jobId: this.jobId } : {}),
     };
   }
-}
-
-export function isStackError(error: unknown): error is StackError {
-  return error instanceof StackError;
 }
 
 /** HTTP status → kind (before looking at the body). */

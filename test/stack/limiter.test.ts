@@ -13,17 +13,14 @@ describe('AdaptiveLimiter', () => {
     let running = 0;
     let peak = 0;
     await Promise.all(
-      Array.from({ length: 20 }, () =>
-        limiter.run(
-          async () => {
-            running++;
-            peak = Math.max(peak, running);
-            await tick();
-            running--;
-          },
-          () => 'success',
-        ),
-      ),
+      Array.from({ length: 20 }, async () => {
+        const permit = await limiter.acquire();
+        running++;
+        peak = Math.max(peak, running);
+        await tick();
+        running--;
+        permit.success();
+      }),
     );
     expect(peak).toBe(3);
     expect(limiter.stats()).toMatchObject({ inFlight: 0, waiting: 0, limit: 3 });
