@@ -11,7 +11,7 @@ export function createBucketActivities(deps: ActivityDeps) {
     async restoreBuckets(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
       const client = await deps.stackClient(input.destination);
       const { buckets } = await loadSnapshotIndex(input.snapshotDir);
-      const existing = new Set((await client.listBuckets()).map((b) => b.id));
+      const existing = new Set((await client.buckets.list()).map((b) => b.id));
       const outcome: RestoreOutcome = { created: [], existing: [], skipped: [] };
       for (const bucket of buckets) {
         const skipReason = bucketSkipReason(bucket);
@@ -22,7 +22,7 @@ export function createBucketActivities(deps: ActivityDeps) {
         if (existing.has(bucket.id)) {
           outcome.existing.push(bucket.id);
         } else {
-          await client.createBucket({
+          await client.buckets.create({
             name: bucket.name.slice(2),
             stage: bucket.stage,
             description: bucket.description ?? undefined,
@@ -33,7 +33,7 @@ export function createBucketActivities(deps: ActivityDeps) {
           deps.metrics?.entitiesMigrated('buckets');
         }
         for (const [provider, entries] of groupByProvider(bucket.metadata)) {
-          await client.setBucketMetadata(bucket.id, provider, entries);
+          await client.buckets.setMetadata(bucket.id, provider, entries);
         }
         Context.current().heartbeat();
       }

@@ -16,32 +16,32 @@ export function createCleanupActivities(deps: ActivityDeps) {
       const { buckets } = await loadSnapshotIndex(input.snapshotDir);
       const snapshotBuckets = new Set(buckets.map((b) => b.id));
       const deletedBuckets: string[] = [];
-      for (const bucket of await client.listBuckets()) {
+      for (const bucket of await client.buckets.list()) {
         if (!snapshotBuckets.has(bucket.id)) continue;
-        await client.deleteBucket(bucket.id, { force: true });
+        await client.buckets.delete(bucket.id, { force: true });
         deletedBuckets.push(bucket.id);
         Context.current().heartbeat();
       }
 
-      const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
+      const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const snapshotConfigurations = new Set(
         ((await readJsonIfExists<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(input.snapshotDir, files.configurations))) ?? []).flatMap(
           (component) => (component.configurations ?? []).map((c) => `${translateComponentId(component.id, destinationComponents) ?? component.id}/${c.id}`),
         ),
       );
       const deletedConfigurations: string[] = [];
-      for (const component of await client.listComponents()) {
+      for (const component of await client.components.list()) {
         for (const configuration of component.configurations ?? []) {
           const id = `${component.id}/${configuration.id}`;
           if (!snapshotConfigurations.has(id)) continue;
-          await client.deleteConfiguration(component.id, configuration.id);
+          await client.configurations.delete(component.id, configuration.id);
           deletedConfigurations.push(id);
           Context.current().heartbeat();
         }
       }
 
-      const leftBuckets = (await client.listBuckets()).map((b) => `bucket ${b.id}`);
-      const leftConfigurations = (await client.listComponents()).flatMap((c) => (c.configurations ?? []).map((cfg) => `configuration ${c.id}/${cfg.id}`));
+      const leftBuckets = (await client.buckets.list()).map((b) => `bucket ${b.id}`);
+      const leftConfigurations = (await client.components.list()).flatMap((c) => (c.configurations ?? []).map((cfg) => `configuration ${c.id}/${cfg.id}`));
       const remaining = [...leftBuckets, ...leftConfigurations];
       return { deletedBuckets, deletedConfigurations, destinationEmpty: remaining.length === 0, remaining };
     },

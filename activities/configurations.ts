@@ -60,9 +60,9 @@ export function createConfigurationActivities(deps: ActivityDeps) {
      */
     async verifyConfigurations(input: { destination: StackRef; snapshotDir: string }): Promise<{ checked: number; mismatches: Array<{ configuration: string; difference: string }> }> {
       const client = await deps.stackClient(input.destination);
-      const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
+      const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const restored = new Map(
-        (await client.listComponents()).flatMap((component) => (component.configurations ?? []).map((cfg): [string, RestoredConfiguration] => [`${component.id}/${cfg.id}`, cfg])),
+        (await client.components.list()).flatMap((component) => (component.configurations ?? []).map((cfg): [string, RestoredConfiguration] => [`${component.id}/${cfg.id}`, cfg])),
       );
       const mismatches: Array<{ configuration: string; difference: string }> = [];
       let checked = 0;
@@ -88,7 +88,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       const { configurations } = await loadSnapshotIndex(input.snapshotDir);
       const batch = configurations.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
       const client = await deps.stackClient(input.destination);
-      const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
+      const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const context = Context.current();
       const results: ConfigurationRestoreResult[] = (context.info.heartbeatDetails as ConfigurationRestoreResult[] | undefined) ?? [];
       for (const ref of batch.slice(results.length)) {
@@ -126,10 +126,10 @@ async function restoreConfiguration(
   const disabled = DISABLED_ON_ARRIVAL.has(ref.componentId) || snapshot.isDisabled === true;
   const sshTunnel = hasSshTunnel(snapshot.configuration) || (snapshot.rows ?? []).some((row) => hasSshTunnel(row.configuration));
 
-  let existing = await client.getConfiguration(destinationComponentId, ref.configId);
+  let existing = await client.configurations.get(destinationComponentId, ref.configId);
   const created = !existing;
   if (!existing) {
-    existing = await client.createConfiguration(destinationComponentId, {
+    existing = await client.configurations.create(destinationComponentId, {
       configurationId: ref.configId,
       name: snapshot.name,
       description: snapshot.description ?? '',
@@ -145,7 +145,7 @@ async function restoreConfiguration(
   for (const row of snapshot.rows ?? []) {
     const rowConfiguration = sanitize(ref.componentId, row.configuration, destinationComponents, (p) => secrets.push({ rowId: String(row.id), path: p }));
     if (existingRows.has(String(row.id))) continue;
-    await client.createConfigurationRow(destinationComponentId, ref.configId, {
+    await client.configurations.createRow(destinationComponentId, ref.configId, {
       rowId: String(row.id),
       name: row.name ?? '',
       description: row.description ?? '',
@@ -156,11 +156,11 @@ async function restoreConfiguration(
     rowsCreated++;
   }
   if (snapshot.rowsSortOrder?.length && JSON.stringify(existing.rowsSortOrder ?? []) !== JSON.stringify(snapshot.rowsSortOrder)) {
-    await client.updateConfiguration(destinationComponentId, ref.configId, { rowsSortOrder: snapshot.rowsSortOrder, changeDescription: 'Rows sort order restored by stack-migrate' });
+    await client.configurations.update(destinationComponentId, ref.configId, { rowsSortOrder: snapshot.rowsSortOrder, changeDescription: 'Rows sort order restored by stack-migrate' });
   }
   const metadata = await readJsonIfExists<Array<{ key: string; value: string }>>(path.join(snapshotDir, files.configurationMetadata(ref.componentId, ref.configId)));
   if (metadata?.length) {
-    await client.setConfigurationMetadata(destinationComponentId, ref.configId, metadata.map(({ key, value }) => ({ key, value })));
+    await client.configurations.setMetadata(destinationComponentId, ref.configId, metadata.map(({ key, value }) => ({ key, value })));
   }
   return { ...base, created, rowsCreated, secrets, oauthRemoved, sshTunnel, disabled };
 }

@@ -5,15 +5,10 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import {
-  createOrchestratorClient,
-  createToken,
-  createTrigger,
-  listTokens,
-  listTriggers,
   type OrchestrationDetail,
   type OrchestrationNotificationInput,
   type OrchestrationTaskInput,
-  type OrchestratorClient,
+  type OrchestratorResource,
   type StackClient,
   type Trigger,
 } from '../stack';
@@ -56,17 +51,17 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       if (done) return { orchestrations: done.length, triggers: ((await readJsonIfExists<unknown[]>(triggersFile)) ?? []).length };
 
       const client = await deps.stackClient(input.source);
-      const orchestrator = createOrchestratorClient({ stackClient: client });
+      const orchestrator = client.orchestrator;
       const context = Context.current();
       const details: OrchestrationDetail[] = [];
       if (await orchestrator.serviceUrl()) {
-        for (const item of sortById(await orchestrator.listOrchestrations())) {
-          const detail = await orchestrator.getOrchestration(item.id);
+        for (const item of sortById(await orchestrator.list())) {
+          const detail = await orchestrator.get(item.id);
           if (detail) details.push(detail); // deleted in the meantime: nothing to migrate
           context.heartbeat({ orchestrations: details.length });
         }
       }
-      const triggers = await listTriggers(client);
+      const triggers = await client.triggers.list();
       // triggers.json first: orchestrations.json marks the step as done (snapshotProjectMetadata writes an empty
       // triggers.json placeholder, which this replaces).
       await writeJsonAtomic(triggersFile, triggers);
@@ -84,18 +79,18 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       if (snapshot.length === 0) return { idMap: [], created: [], existing: [], skipped: [] };
       const client = await deps.stackClient(input.destination);
       const orchestrator = await requireOrchestrator(client, input.destination);
-      const destinationComponents = new Set((await client.apiIndex()).components.map((c) => c.id));
+      const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const context = Context.current();
 
       // Pass 1: find or create each orchestration (without tasks: they may name orchestrations not created yet).
-      const matched = matchExisting(snapshot, await orchestrator.listOrchestrations());
+      const matched = matchExisting(snapshot, await orchestrator.list());
       const idMap: OrchestrationIdMapping[] = [];
       const created: string[] = [];
       const existing: string[] = [];
       for (const source of snapshot) {
         let newId = matched.get(String(source.id));
         if (newId === undefined) {
-          const orchestration = await orchestrator.createOrchestration({
+          const orchestration = await orchestrator.create({
             name: source.name,
             crontabRecord: source.crontabRecord ?? null,
             crontabTimezone: source.crontabTimezone ?? undefined,
@@ -114,7 +109,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const byOld = new Map(idMap.map((m) => [m.oldId, m.newId]));
       for (const [i, source] of snapshot.entries()) {
         const newId = idMap[i]!.newId;
-        const current = await orchestrator.getOrchestration(newId);
+        const current = await orchestrator.get(newId);
         if (!current) throw ApplicationFailure.create({ message: `orchestration ${newId} disappeared from ${input.destination.url} during the restore; retrying`, type: 'Conflict' });
         const tasks = (source.tasks ?? []).map((task) => rewriteTask(task, byOld, destinationComponents));
         if (!sameJson(tasks.map(normalizeTask), (current.tasks ?? []).map(normalizeTask))) await orchestrator.updateTasks(newId, tasks);
@@ -136,15 +131,15 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const client = await deps.stackClient(input.destination);
       const context = Context.current();
       const updated: string[] = [];
-      for (const component of await client.listComponents()) {
+      for (const component of await client.components.list()) {
         if (component.id !== FLOW && component.id !== SCHEDULER) continue;
         for (const configuration of component.configurations ?? []) {
-          const lastChange = (configuration as { currentVersion?: { changeDescription?: string } }).currentVersion?.changeDescription ?? configuration.changeDescription;
+          const lastChange = configuration.currentVersion?.changeDescription ?? configuration.changeDescription;
           if (lastChange === REFERENCES_REWRITTEN) continue;
-          const body = structuredClone(configuration.configuration ?? {}) as Record<string, any>;
+          const body = structuredClone(configuration.configuration ?? {});
           const changed = component.id === FLOW ? rewriteFlow(body, byOld) : rewriteSchedule(body, byOld);
           if (!changed) continue;
-          await client.updateConfiguration(component.id, String(configuration.id), { configuration: body, changeDescription: REFERENCES_REWRITTEN });
+          await client.configurations.update(component.id, String(configuration.id), { configuration: body, changeDescription: REFERENCES_REWRITTEN });
           updated.push(`${component.id}/${configuration.id}`);
           context.heartbeat({ updated: updated.length });
         }
@@ -167,9 +162,9 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const byOld = input.idMap
         ? new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)]))
         : await orchestrationIdMap(client, input.snapshotDir);
-      const tables = new Set((await client.listTables()).map((t) => t.id));
-      const existingTriggers = await listTriggers(client);
-      const tokens = await listTokens(client);
+      const tables = new Set((await client.tables.list()).map((t) => t.id));
+      const existingTriggers = await client.triggers.list();
+      const tokens = await client.tokens.list();
 
       const result: RestoreOutcome = { created: [], existing: [], skipped: [] };
       for (const trigger of sortById(triggers)) {
@@ -199,9 +194,9 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
         const description = `[_internal] Token for triggering ${configurationId}`;
         const used = new Set(existingTriggers.map((t) => String(t.runWithTokenId)));
         const spare = tokens.find((t) => t.description === description && !t.isMasterToken && !used.has(String(t.id)));
-        const token = spare ?? (await createToken(client, { description, canManageBuckets: true, canReadAllFileUploads: true }));
+        const token = spare ?? (await client.tokens.create({ description, canManageBuckets: true, canReadAllFileUploads: true }));
         if (!spare) tokens.push(token);
-        const createdTrigger = await createTrigger(client, {
+        const createdTrigger = await client.triggers.create({
           runWithTokenId: token.id,
           component: trigger.component,
           configurationId,
@@ -230,8 +225,8 @@ async function readSnapshotOrchestrations(snapshotDir: string): Promise<Snapshot
   return sortById(list);
 }
 
-async function requireOrchestrator(client: StackClient, ref: StackRef): Promise<OrchestratorClient> {
-  const orchestrator = createOrchestratorClient({ stackClient: client });
+async function requireOrchestrator(client: StackClient, ref: StackRef): Promise<OrchestratorResource> {
+  const orchestrator = client.orchestrator;
   if (await orchestrator.serviceUrl()) return orchestrator;
   throw ApplicationFailure.nonRetryable(
     `the destination stack ${ref.url} has no legacy Orchestrator (no "orchestrator" service in its API index): its legacy orchestrations cannot be restored; convert them to Flows first`,
@@ -273,9 +268,9 @@ export function matchExisting(source: Array<{ id: string | number; name: string 
 async function orchestrationIdMap(client: StackClient, snapshotDir: string): Promise<Map<string, string>> {
   const snapshot = (await readJsonIfExists<SnapshotOrchestration[]>(path.join(snapshotDir, ORCHESTRATIONS_FILE))) ?? [];
   if (snapshot.length === 0) return new Map();
-  const orchestrator = createOrchestratorClient({ stackClient: client });
+  const orchestrator = client.orchestrator;
   if (!(await orchestrator.serviceUrl())) return new Map();
-  return matchExisting(snapshot, await orchestrator.listOrchestrations());
+  return matchExisting(snapshot, await orchestrator.list());
 }
 
 function notificationsOf(o: SnapshotOrchestration): OrchestrationNotificationInput[] {
@@ -291,7 +286,7 @@ export function rewriteTask(task: SnapshotOrchestration['tasks'][number], byOld:
   if (task.component) out.component = translateComponentId(task.component, destinationComponents) ?? task.component;
   if (task.componentUrl) out.componentUrl = task.componentUrl;
   out.action = task.action ?? 'run';
-  const parameters = structuredClone(task.actionParameters ?? {}) as Record<string, unknown>;
+  const parameters = structuredClone(task.actionParameters ?? {});
   if (task.component === LEGACY_ORCHESTRATOR && parameters.config !== undefined && parameters.config !== null) {
     const mapped = byOld.get(String(parameters.config));
     if (mapped !== undefined) parameters.config = typeof parameters.config === 'number' ? Number(mapped) : mapped;

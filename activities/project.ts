@@ -1,20 +1,19 @@
 // Project-level metadata of the default branch (`defaultBranchMetadata.json` in Keboola's layout).
-import * as path from 'node:path';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
-import { files, readJsonIfExists } from '../snapshot/layout';
+import { openSnapshot } from '../snapshot/reader';
 import type { ActivityDeps } from './deps';
 
 export function createProjectActivities(deps: ActivityDeps) {
   return {
     /** Writes the branch metadata entries of the snapshot; setting a key again is harmless, so retries are safe. */
     async restoreBranchMetadata(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
-      const entries = (await readJsonIfExists<Array<{ key: string; value: string }>>(path.join(input.snapshotDir, files.branchMetadata))) ?? [];
-      if (entries.length > 0) {
+      const { branchMetadata } = await openSnapshot(input.snapshotDir);
+      if (branchMetadata.length > 0) {
         const client = await deps.stackClient(input.destination);
-        await client.setBranchMetadata(entries.map(({ key, value }) => ({ key, value })));
+        await client.branches.setMetadata(branchMetadata.map(({ key, value }) => ({ key, value })));
       }
-      return { created: entries.map((entry) => entry.key), existing: [], skipped: [] };
+      return { created: branchMetadata.map((entry) => entry.key), existing: [], skipped: [] };
     },
   };
 }

@@ -3,7 +3,6 @@
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
@@ -57,17 +56,17 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       const client = await deps.stackClient(input.source);
       if (!manifest) {
         const [branchMetadata, buckets, tables, components] = await Promise.all([
-          client.listBranchMetadata(),
-          client.listBuckets(),
-          client.listTables(),
-          client.listComponents(),
+          client.branches.listMetadata(),
+          client.buckets.list(),
+          client.tables.list(),
+          client.components.list(),
         ]);
         await writeJsonAtomic(path.join(snapshotDir, files.branchMetadata), branchMetadata);
         await writeJsonAtomic(path.join(snapshotDir, files.buckets), buckets);
         await writeJsonAtomic(path.join(snapshotDir, files.tables), tables);
         for (const component of components) {
           for (const configuration of component.configurations ?? []) {
-            const metadata = await client.listConfigurationMetadata(component.id, configuration.id);
+            const metadata = await client.configurations.listMetadata(component.id, configuration.id);
             await writeJsonAtomic(path.join(snapshotDir, files.configuration(component.id, configuration.id)), configuration);
             await writeJsonAtomic(path.join(snapshotDir, files.configurationMetadata(component.id, configuration.id)), metadata);
             Context.current().heartbeat(); // one request per configuration: thousands in a large project
@@ -103,8 +102,8 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       const client = await deps.stackClient(input.source);
       const context = Context.current();
       const cursor = context.info.heartbeatDetails as ExportCursor | undefined;
-      const file = cursor ? await client.getFile(cursor.fileId) : await client.exportTable(input.tableId);
-      const sliceUrls = await client.fileSliceUrls(file);
+      const file = cursor ? await client.files.get(cursor.fileId) : await client.tables.export(input.tableId);
+      const sliceUrls = await client.files.sliceUrls(file);
       const fingerprinter = new Fingerprinter();
       const written: string[] = new Array(sliceUrls.length);
       const sizes: number[] = new Array(sliceUrls.length).fill(-1);
@@ -124,7 +123,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
             await fingerprintStream(slice, createReadStream(target), { gzipped: true, skipHeader: !file.isSliced });
           } else {
             const temp = `${target}.partial`;
-            await tee(client.openSlice(file, sliceUrls[part]) as Readable, [
+            await tee(client.files.openSlice(file, sliceUrls[part]), [
               (branch) => pipeline(branch, createWriteStream(temp)),
               (branch) => fingerprintStream(slice, branch, { gzipped: true, skipHeader: !file.isSliced }),
             ]);

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { StackClient, Table } from '../stack';
+import type { ColumnDefinitionInput, StackClient, Table } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
@@ -38,7 +38,7 @@ export function createTableActivities(deps: ActivityDeps) {
       const table = index.tablesById.get(input.tableId);
       if (!table) throw ApplicationFailure.nonRetryable(`table ${input.tableId} is not in the snapshot's tables.json`, 'MalformedSnapshot');
 
-      let current = await client.getTable(table.id);
+      let current = await client.tables.get(table.id);
       const created = !current;
       if (!current) {
         current = await createTableStructure(client, table);
@@ -61,12 +61,12 @@ export function createTableActivities(deps: ActivityDeps) {
       const file = cursor
         ? { id: cursor.fileId }
         : data.sliced
-          ? await client.uploadSlicedFile(name, data.files.map((f) => () => createReadStream(f)))
-          : await client.uploadFile(name, () => createReadStream(data.files[0]));
+          ? await client.files.uploadSliced(name, data.files.map((f) => () => createReadStream(f)))
+          : await client.files.upload(name, () => createReadStream(data.files[0]));
       context.heartbeat({ fileId: file.id } satisfies ImportCursor);
       const heartbeat = setInterval(() => context.heartbeat({ fileId: file.id } satisfies ImportCursor), 5000);
       try {
-        await client.importTable(table.id, {
+        await client.tables.import(table.id, {
           dataFileId: file.id,
           incremental: false,
           ...(data.sliced ? { withoutHeaders: true, columns: table.columns } : {}),
@@ -82,7 +82,7 @@ export function createTableActivities(deps: ActivityDeps) {
     async restoreAliases(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
       const client = await deps.stackClient(input.destination);
       const { tables } = await loadSnapshotIndex(input.snapshotDir);
-      const destinationTables = new Map((await client.listTables()).map((t) => [t.id, t]));
+      const destinationTables = new Map((await client.tables.list()).map((t) => [t.id, t]));
       const outcome: RestoreOutcome = { created: [], existing: [], skipped: [] };
       for (const alias of tables.filter((t) => t.isAlias)) {
         const sourceTableId = alias.sourceTable?.id;
@@ -94,7 +94,7 @@ export function createTableActivities(deps: ActivityDeps) {
         if (current) {
           outcome.existing.push(alias.id);
         } else {
-          current = await client.createAlias(alias.bucket?.id ?? alias.id.split('.').slice(0, 2).join('.'), {
+          current = await client.tables.createAlias(alias.bucket?.id ?? alias.id.split('.').slice(0, 2).join('.'), {
             sourceTable: sourceTableId,
             name: alias.name,
             aliasFilter: alias.aliasFilter ?? undefined,
@@ -139,20 +139,20 @@ async function createTableStructure(client: StackClient, table: Table): Promise<
   const bucketId = table.bucket?.id ?? table.id.split('.').slice(0, 2).join('.');
   const typedColumns = typedDefinition(table);
   if (typedColumns) {
-    return client.createTableDefinition(bucketId, { name: table.name, primaryKeysNames: table.primaryKey ?? [], columns: typedColumns });
+    return client.tables.createDefinition(bucketId, { name: table.name, primaryKeysNames: table.primaryKey ?? [], columns: typedColumns });
   }
   // An untyped table is created from a CSV that holds only its header row.
   const header = Buffer.from(formatCsvRow(table.columns));
-  const file = await client.uploadFile(`${table.id}.header.csv`, header, { sizeBytes: header.length });
-  return client.createTableFromFile(bucketId, { name: table.name, dataFileId: file.id, primaryKey: table.primaryKey ?? [] });
+  const file = await client.files.upload(`${table.id}.header.csv`, header, { sizeBytes: header.length });
+  return client.tables.createFromFile(bucketId, { name: table.name, dataFileId: file.id, primaryKey: table.primaryKey ?? [] });
 }
 
-type TypedColumn = { name: string; definition: { type: string; nullable?: boolean; length?: string; default?: string }; basetype?: string };
+type TypedColumn = ColumnDefinitionInput;
 
 /** Column definitions of a typed table: from its `definition`, or rebuilt from `storage` column metadata. */
 function typedDefinition(table: Table): TypedColumn[] | undefined {
   if (!table.isTyped) return undefined;
-  const definition = (table as { definition?: { columns?: TypedColumn[] } }).definition;
+  const definition = table.definition;
   if (definition?.columns?.length) return definition.columns;
   return table.columns.map((name) => {
     const storage = Object.fromEntries(
@@ -173,7 +173,7 @@ function typedDefinition(table: Table): TypedColumn[] | undefined {
 
 async function restoreDisplayName(client: StackClient, table: Table, current: Table): Promise<void> {
   if (table.displayName && table.displayName !== table.name && current.displayName !== table.displayName) {
-    await client.updateTable(table.id, { displayName: table.displayName });
+    await client.tables.update(table.id, { displayName: table.displayName });
   }
 }
 
@@ -191,7 +191,7 @@ async function restoreTableMetadata(client: StackClient, table: Table): Promise<
     const columnBatches = chunk(Object.entries(columnGroups.get(provider) ?? {}), COLUMN_METADATA_BATCH);
     const batches = columnBatches.length ? columnBatches : [[]];
     for (const [i, batch] of batches.entries()) {
-      await client.setTableMetadata(table.id, provider, {
+      await client.tables.setMetadata(table.id, provider, {
         metadata: i === 0 ? tableGroups.get(provider) : undefined,
         columnsMetadata: batch.length ? Object.fromEntries(batch) : undefined,
       });

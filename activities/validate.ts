@@ -39,7 +39,7 @@ export function createValidateActivities(deps: ActivityDeps) {
       checkProject(sourceToken, input.source, 'source', findings);
       checkProject(destinationToken, input.destination, 'destination', findings);
       checkBackends(sourceToken, destinationToken, findings);
-      const [sourceIndex, buckets, tables, components] = await Promise.all([source.apiIndex(), source.listBuckets(), source.listTables(), source.listComponents()]);
+      const [sourceIndex, buckets, tables, components] = await Promise.all([source.services.index(), source.buckets.list(), source.tables.list(), source.components.list()]);
       const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, { sourceIndex, buckets, tables, components }, findings, input.resume === true);
       return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, ...checked };
     },
@@ -71,8 +71,7 @@ export function createValidateActivities(deps: ActivityDeps) {
 
 /** Keboola's documented index does not list a stack's outbound addresses; some stacks (and the emulator) add them. */
 function outboundIps(index: ApiIndex): string[] | undefined {
-  const ips = (index as { stack?: { outboundIpAddresses?: unknown } }).stack?.outboundIpAddresses;
-  return Array.isArray(ips) && ips.every((ip) => typeof ip === 'string') ? ips : undefined;
+  return index.stack?.outboundIpAddresses;
 }
 
 const EMPTY_PLAN: Plan = { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0, rows: 0, bytes: 0 };
@@ -108,9 +107,9 @@ async function checkDestinationAndContent(
     });
   }
   const [destinationIndex, destinationBuckets, destinationComponents] = await Promise.all([
-    destination.apiIndex(),
-    destination.listBuckets(),
-    destination.listComponents(),
+    destination.services.index(),
+    destination.buckets.list(),
+    destination.components.list(),
   ]);
   const { buckets, tables, components } = content;
   checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings, resume);
@@ -172,7 +171,7 @@ async function readSnapshotContent(snapshotDir: string): Promise<SourceContent &
 
 async function verify(client: StackClient, side: 'source' | 'destination', findings: Finding[]): Promise<TokenInfo | undefined> {
   try {
-    return await client.verifyToken();
+    return await client.tokens.verify();
   } catch (error) {
     if (error instanceof StackError && (error.kind === 'invalid-token' || error.kind === 'forbidden')) {
       findings.push({
@@ -312,7 +311,7 @@ function checkComponents(components: ComponentWithConfigurations[], sourceIndex:
  * credentials from the writer step, and their password needs no human.
  */
 function checkConfigurations(components: ComponentWithConfigurations[], findings: Finding[], movesWriters?: { sourceIndex: ApiIndex }) {
-  const keboolaSnowflakeHost = (movesWriters?.sourceIndex as { stack?: { snowflakeHost?: string } } | undefined)?.stack?.snowflakeHost;
+  const keboolaSnowflakeHost = movesWriters?.sourceIndex.stack?.snowflakeHost;
   for (const component of components) {
     for (const configuration of component.configurations ?? []) {
       const entity = `configuration ${component.id}/${configuration.id} (${configuration.name})`;

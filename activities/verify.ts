@@ -1,7 +1,6 @@
 // Verification: each destination table is exported again and its fingerprint (row count + content checksum)
 // compared with the one taken from the source during the snapshot. Several slices are read at once.
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { TableDataSnapshot, TableVerification } from '../workflows/types';
@@ -19,14 +18,14 @@ export function createVerifyActivities(deps: ActivityDeps) {
       const { rows, checksum } = await readJson<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(input.tableId)));
       const expected = { rows, checksum };
       const client = await deps.stackClient(input.destination);
-      const file = await client.exportTable(input.tableId);
-      const urls = await client.fileSliceUrls(file);
+      const file = await client.tables.export(input.tableId);
+      const urls = await client.files.sliceUrls(file);
       const fingerprinter = new Fingerprinter();
       let next = 0;
       const lane = async () => {
         while (next < urls.length) {
           const part = new Fingerprinter();
-          await fingerprintStream(part, client.openSlice(file, urls[next++]) as Readable, { gzipped: true, skipHeader: !file.isSliced });
+          await fingerprintStream(part, client.files.openSlice(file, urls[next++]), { gzipped: true, skipHeader: !file.isSliced });
           fingerprinter.merge(part);
           Context.current().heartbeat();
         }

@@ -9,7 +9,7 @@
 // Passwords, tokens and export tokens never leave the activity: not in results, heartbeats or logs.
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { EncryptionApi, GoodDataApi, StackError, stackHost, type Configuration, type JsonObject, type Workspace } from '../stack';
+import { StackError, stackHost, type Configuration, type Workspace } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
 import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
@@ -93,8 +93,8 @@ export function createWriterActivities(deps: ActivityDeps) {
      */
     async provisionSnowflakeWriters(input: StepInput): Promise<SnowflakeWritersResult> {
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
-      const [sourceIndex, destinationIndex] = await Promise.all([source.apiIndex(), destination.apiIndex()]);
-      const keboolaHost = (sourceIndex as { stack?: { snowflakeHost?: string } }).stack?.snowflakeHost;
+      const [sourceIndex, destinationIndex] = await Promise.all([source.services.index(), destination.services.index()]);
+      const keboolaHost = sourceIndex.stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
       const writers = await readWriterConfigs(input.snapshotDir, SNOWFLAKE_WRITERS);
       const result: SnowflakeWritersResult = { created: [], existing: [], skipped: [], moved: [], customerOwned: [] };
@@ -115,19 +115,19 @@ export function createWriterActivities(deps: ActivityDeps) {
         }
       }
 
-      const encryption = await EncryptionApi.of(destination);
+      const encryption = destination.encryption;
       const context = Context.current();
       for (const [key, members] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
         members.sort((a, b) => `${a.destinationComponentId}/${a.configId}`.localeCompare(`${b.destinationComponentId}/${b.configId}`));
         const sourceUser = key.split('|')[1]!;
         const restored: Array<{ member: (typeof members)[number]; config: Configuration; metadata: Map<string, string> }> = [];
         for (const member of members) {
-          const config = await destination.getConfiguration(member.destinationComponentId, member.configId);
+          const config = await destination.configurations.get(member.destinationComponentId, member.configId);
           if (!config) {
             result.skipped.push({ id: `${member.destinationComponentId}/${member.configId}`, reason: 'the configuration was not restored in the destination' });
             continue;
           }
-          const metadata = new Map((await destination.listConfigurationMetadata(member.destinationComponentId, member.configId)).map((m) => [m.key, m.value] as const));
+          const metadata = new Map((await destination.configurations.listMetadata(member.destinationComponentId, member.configId)).map((m) => [m.key, m.value] as const));
           restored.push({ member, config, metadata });
         }
         if (!restored.length) continue;
@@ -139,17 +139,17 @@ export function createWriterActivities(deps: ActivityDeps) {
         let password: string | undefined;
         for (const { metadata } of restored) {
           const id = metadata.get(WORKSPACE_METADATA_KEY);
-          if (id && !workspace) workspace = await destination.getWorkspace(id);
+          if (id && !workspace) workspace = await destination.workspaces.get(id);
         }
-        workspace ??= (await destination.listWorkspaces(ownerRef))[0] ?? null;
+        workspace ??= (await destination.workspaces.list(ownerRef))[0] ?? null;
         if (!workspace) {
-          const created = await destination.createWorkspace({ configuration: ownerRef });
+          const created = await destination.workspaces.create({ configuration: ownerRef });
           password = created.connection.password;
           workspace = created;
         }
         const workspaceId = String(workspace.id);
         if (restored[0]!.metadata.get(WORKSPACE_METADATA_KEY) !== workspaceId) {
-          await destination.setConfigurationMetadata(ownerRef.componentId, ownerRef.configId, [{ key: WORKSPACE_METADATA_KEY, value: workspaceId }]);
+          await destination.configurations.setMetadata(ownerRef.componentId, ownerRef.configId, [{ key: WORKSPACE_METADATA_KEY, value: workspaceId }]);
         }
         context.heartbeat({ group: key, workspaceId });
 
@@ -160,7 +160,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         };
         let pending = restored.filter((r) => !isDone(r));
         if (pending.length && password === undefined) {
-          password = await destination.resetWorkspacePassword(workspace.id);
+          password = await destination.workspaces.resetPassword(workspace.id);
           pending = restored;
         }
         for (const r of pending) {
@@ -179,11 +179,11 @@ export function createWriterActivities(deps: ActivityDeps) {
             user: connection.user,
             '#password': ciphertext,
           };
-          await destination.updateConfiguration(member.destinationComponentId, member.configId, {
-            configuration: configuration as JsonObject,
+          await destination.configurations.update(member.destinationComponentId, member.configId, {
+            configuration,
             changeDescription: `stack-migrate: Snowflake workspace ${workspaceId} of the destination stack`,
           });
-          await destination.setConfigurationMetadata(member.destinationComponentId, member.configId, [
+          await destination.configurations.setMetadata(member.destinationComponentId, member.configId, [
             { key: WORKSPACE_METADATA_KEY, value: workspaceId },
             { key: SOURCE_DB_USER_METADATA_KEY, value: sourceUser },
           ]);
@@ -203,14 +203,14 @@ export function createWriterActivities(deps: ActivityDeps) {
      */
     async moveGoodDataProjects(input: StepInput): Promise<GoodDataResult> {
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
-      const destinationComponents = new Set((await destination.apiIndex()).components.map((c) => c.id));
+      const destinationComponents = new Set((await destination.services.index()).components.map((c) => c.id));
       const writers = await readWriterConfigs(input.snapshotDir, GOODDATA_WRITERS);
       const result: GoodDataResult = { created: [], existing: [], skipped: [], idMap: [], moved: [] };
       if (!writers.length) {
         await writeSection(input.snapshotDir, 'gooddata', result);
         return result;
       }
-      const [sourceGoodData, destinationGoodData] = await Promise.all([GoodDataApi.of(source), GoodDataApi.of(destination)]);
+      const [sourceGoodData, destinationGoodData] = [source.gooddata, destination.gooddata];
       const context = Context.current();
       const poll = { onPoll: () => context.heartbeat(), pollMs: 100 };
       for (const writer of writers) {
@@ -225,13 +225,13 @@ export function createWriterActivities(deps: ActivityDeps) {
           result.skipped.push({ id, reason: 'the writer has no GoodData project (parameters.project.pid)' });
           continue;
         }
-        const config = await destination.getConfiguration(componentId, writer.configId);
+        const config = await destination.configurations.get(componentId, writer.configId);
         if (!config) {
           result.skipped.push({ id, reason: 'the configuration was not restored in the destination' });
           continue;
         }
-        const metadata = new Map((await destination.listConfigurationMetadata(componentId, writer.configId)).map((m) => [m.key, m.value] as const));
-        const remember = (key: string, value: string) => destination.setConfigurationMetadata(componentId, writer.configId, [{ key, value }]).then(() => metadata.set(key, value));
+        const metadata = new Map((await destination.configurations.listMetadata(componentId, writer.configId)).map((m) => [m.key, m.value] as const));
+        const remember = (key: string, value: string) => destination.configurations.setMetadata(componentId, writer.configId, [{ key, value }]).then(() => metadata.set(key, value));
 
         // 1. the destination project: remembered in metadata, else found by its marker, else created
         const marker = `stack-migrate: copy of GoodData project ${oldPid} of ${stackHost(input.source.url)}`;
@@ -276,8 +276,8 @@ export function createWriterActivities(deps: ActivityDeps) {
         if (configuration.parameters?.project?.pid !== newPid) {
           configuration.parameters ??= {};
           configuration.parameters.project = { ...(configuration.parameters.project ?? {}), pid: newPid };
-          await destination.updateConfiguration(componentId, writer.configId, {
-            configuration: configuration as JsonObject,
+          await destination.configurations.update(componentId, writer.configId, {
+            configuration,
             changeDescription: `stack-migrate: GoodData project ${oldPid} moved to ${newPid}`,
           });
         }
@@ -302,10 +302,10 @@ export function createWriterActivities(deps: ActivityDeps) {
         deps.resolveToken(input.destination.tokenRef),
       ]);
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
-      const [sourceIndex, destinationIndex] = await Promise.all([source.apiIndex(), destination.apiIndex()]);
-      const keboolaHost = (sourceIndex as { stack?: { snowflakeHost?: string } }).stack?.snowflakeHost;
+      const [sourceIndex, destinationIndex] = await Promise.all([source.services.index(), destination.services.index()]);
+      const keboolaHost = sourceIndex.stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
-      const encryption = await EncryptionApi.of(source);
+      const encryption = source.encryption;
       const candidates = (await readAllConfigs(input.snapshotDir)).filter(
         (c) => findEncryptedValues(c.configuration).length > 0 || (c.rows ?? []).some((row) => findEncryptedValues(row.configuration).length > 0),
       );
@@ -326,7 +326,7 @@ export function createWriterActivities(deps: ActivityDeps) {
           result.skipped.push({ configuration: id, reason: 'a Keboola-provisioned Snowflake writer: it gets a new workspace and password' });
         } else if (componentId !== c.componentId) {
           result.failed.push({ configuration: id, error: `the component is ${componentId} on the destination stack and ${c.componentId} on the source: the Encryption API migrates within one component ID, enter the values again` });
-        } else if ((await destination.listConfigurationMetadata(componentId, c.configId).catch(() => [])).some((m) => m.key === SECRETS_MIGRATED_METADATA_KEY && m.value === 'true')) {
+        } else if ((await destination.configurations.listMetadata(componentId, c.configId).catch(() => [])).some((m) => m.key === SECRETS_MIGRATED_METADATA_KEY && m.value === 'true')) {
           result.migrated.push(id);
         } else {
           const request = {
@@ -341,7 +341,7 @@ export function createWriterActivities(deps: ActivityDeps) {
             await encryption.migrateConfiguration({ ...request, dryRun: true });
             if (!input.dryRun) {
               await encryption.migrateConfiguration(request);
-              await destination.setConfigurationMetadata(componentId, c.configId, [{ key: SECRETS_MIGRATED_METADATA_KEY, value: 'true' }]);
+              await destination.configurations.setMetadata(componentId, c.configId, [{ key: SECRETS_MIGRATED_METADATA_KEY, value: 'true' }]);
             }
             result.migrated.push(id);
           } catch (error) {

@@ -208,8 +208,8 @@ function projectSeed(id: number, token: string, size: Size | undefined, withTabl
 /** Loads each table's data as a streamed gzip CSV through the Storage API. */
 async function loadData(client: StackClient, size: Size): Promise<void> {
   await pool(tableIds(size), 4, async (tableId, i) => {
-    const file = await client.uploadFile(`${tableId}.csv.gz`, () => generateCsvGz(i + 1, size.rows));
-    await client.importTable(tableId, { dataFileId: file.id, incremental: false });
+    const file = await client.files.upload(`${tableId}.csv.gz`, () => generateCsvGz(i + 1, size.rows));
+    await client.tables.import(tableId, { dataFileId: file.id, incremental: false });
   });
 }
 
@@ -217,10 +217,10 @@ async function loadData(client: StackClient, size: Size): Promise<void> {
 async function rawCopy(source: StackClient, destination: StackClient, size: Size): Promise<number> {
   const started = Date.now();
   await pool(tableIds(size), size.tableConcurrency, async (tableId) => {
-    const file = await source.exportTable(tableId);
-    const urls = await source.fileSliceUrls(file);
-    const uploaded = await destination.uploadSlicedFile(`${tableId}.csv.gz`, urls.map((url) => () => source.openSlice(file, url)));
-    await destination.importTable(tableId, { dataFileId: uploaded.id, incremental: false, ...(file.isSliced ? { withoutHeaders: true, columns: COLUMNS } : {}) });
+    const file = await source.tables.export(tableId);
+    const urls = await source.files.sliceUrls(file);
+    const uploaded = await destination.files.uploadSliced(`${tableId}.csv.gz`, urls.map((url) => () => source.files.openSlice(file, url)));
+    await destination.tables.import(tableId, { dataFileId: uploaded.id, incremental: false, ...(file.isSliced ? { withoutHeaders: true, columns: COLUMNS } : {}) });
   });
   return (Date.now() - started) / 1000;
 }
@@ -287,7 +287,7 @@ async function benchSize(ctx: { client: Client; address: string; codecKey: strin
   const rawDestination = createStackClient({ url: ctx.destinationUrl, token: tokens.raw, jobPollIntervalMs: 100 });
   if (!inline) await loadData(source, size);
   const generateSeconds = (Date.now() - genStart) / 1000;
-  const tables = await source.listTables();
+  const tables = await source.tables.list();
   const dataBytes = tables.reduce((sum, t) => sum + (t.dataSizeBytes ?? 0), 0); // the stack's own CSV size
   log(`${size.name}: ${(dataBytes / 1e6).toFixed(1)} MB of CSV generated in ${generateSeconds.toFixed(1)} s`);
 

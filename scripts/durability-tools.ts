@@ -130,14 +130,14 @@ function extras(label: string, sourceIds: string[], destinationIds: string[]): s
 export async function compareProjects(source: StackClient, destination: StackClient, options: { compareRows?: boolean } = {}): Promise<Comparison> {
   const duplicates: string[] = [];
   const mismatches: string[] = [];
-  const sourceBuckets = (await source.listBuckets()).filter((b) => !b.sourceBucket && !b.isLinkedBucket && !b.id.startsWith('sys.'));
-  const destinationBuckets = await destination.listBuckets();
+  const sourceBuckets = (await source.buckets.list()).filter((b) => !b.sourceBucket && !b.isLinkedBucket && !b.id.startsWith('sys.'));
+  const destinationBuckets = await destination.buckets.list();
   duplicates.push(...extras('bucket', sourceBuckets.map((b) => b.id), destinationBuckets.map((b) => b.id)));
   const bucketIds = new Set(sourceBuckets.map((b) => b.id));
   for (const id of bucketIds) if (!destinationBuckets.some((b) => b.id === id)) mismatches.push(`bucket ${id} is missing`);
 
-  const sourceTables = (await source.listTables()).filter((t) => bucketIds.has(t.bucket?.id ?? t.id.split('.').slice(0, 2).join('.')));
-  const destinationTables = await destination.listTables();
+  const sourceTables = (await source.tables.list()).filter((t) => bucketIds.has(t.bucket?.id ?? t.id.split('.').slice(0, 2).join('.')));
+  const destinationTables = await destination.tables.list();
   duplicates.push(...extras('table', sourceTables.map((t) => t.id), destinationTables.map((t) => t.id)));
   let rows = 0;
   for (const table of sourceTables) {
@@ -158,7 +158,7 @@ export async function compareProjects(source: StackClient, destination: StackCli
 
   // Legacy orchestrations get new IDs in the destination (docs/domain.md#restore-order): they are matched by name instead.
   const configurationKeys = async (client: StackClient) =>
-    (await client.listComponents()).flatMap((c) =>
+    (await client.components.list()).flatMap((c) =>
       (c.configurations ?? []).map((cfg) => {
         const key = c.id === 'orchestrator' ? `${c.id}/name:${cfg.name}` : `${c.id}/${cfg.id}`;
         return { key, rows: (cfg.rows ?? []).map((r) => `${key}/${r.id}`) };

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { StackClient } from '../stack';
 import { forEachCsvRow } from './csv';
 
@@ -7,10 +6,10 @@ import { forEachCsvRow } from './csv';
  * Holds the whole table in memory: for comparing projects in tests and chaos runs, not for the data path.
  */
 export async function exportTableRows(client: StackClient, tableId: string): Promise<string[][]> {
-  const file = await client.exportTable(tableId);
+  const file = await client.tables.export(tableId);
   const rows: string[][] = [];
-  for (const url of await client.fileSliceUrls(file)) {
-    await forEachCsvRow(client.openSlice(file, url) as Readable, { gzipped: true, skipHeader: !file.isSliced }, (row) => rows.push(row));
+  for (const url of await client.files.sliceUrls(file)) {
+    await forEachCsvRow(client.files.openSlice(file, url), { gzipped: true, skipHeader: !file.isSliced }, (row) => rows.push(row));
   }
   return rows.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }

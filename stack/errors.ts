@@ -1,11 +1,17 @@
 /**
- * Errors of the stack client, classified per DESIGN §4 (failure policy).
+ * Errors of the stack client, classified per the failure policy of docs/domain.md.
  *
  * The client never retries by itself: every failure is thrown as a StackError whose `retryable` flag and
  * `retryAfterSeconds` tell the caller (a Temporal activity) whether and when a retry can help.
  * A StackError never carries the Storage API token: not in its message, not in any of its fields, and it
  * never keeps the underlying got error (whose options hold the request headers) as a cause.
+ *
+ * The classifiers at the end (HTTP answers, got's errors, failed jobs, unexpected shapes, the object store) build
+ * every StackError the transport (stack/transport.ts) and the object store (stack/object-store.ts) throw.
  */
+import { RequestError, TimeoutError } from 'got';
+import type { z } from 'zod';
+import type { Job } from './schemas';
 
 export type StackErrorKind =
   | 'invalid-token'
@@ -21,22 +27,7 @@ export type StackErrorKind =
   | 'unexpected-response'
   | 'job-failed';
 
-export const STACK_ERROR_KINDS: readonly StackErrorKind[] = [
-  'invalid-token',
-  'forbidden',
-  'not-found',
-  'bad-request',
-  'conflict',
-  'maintenance',
-  'rate-limited',
-  'server',
-  'network',
-  'timeout',
-  'unexpected-response',
-  'job-failed',
-];
-
-/** Kinds that a later attempt can fix by itself (DESIGN §4). */
+/** Kinds that a later attempt can fix by itself (docs/domain.md). */
 const RETRYABLE_KINDS: ReadonlySet<StackErrorKind> = new Set(['maintenance', 'rate-limited', 'server', 'network', 'timeout']);
 
 export function isRetryableKind(kind: StackErrorKind): boolean {
@@ -98,10 +89,6 @@ export class StackError extends Error {
   }
 }
 
-export function isStackError(error: unknown): error is StackError {
-  return error instanceof StackError;
-}
-
 /** HTTP status → kind (before looking at the body). */
 export function kindForStatus(status: number): StackErrorKind {
   if (status === 401) return 'invalid-token';
@@ -149,4 +136,173 @@ export function redact(text: string, secrets: ReadonlyArray<string | undefined>)
     if (secret && secret.length >= 4) out = out.split(secret).join('***');
   }
   return out;
+}
+
+// ---------------------------------------------------------------- classifiers
+
+/** Who produced an error: the stack named in its message, and how secrets are scrubbed from that message. */
+export interface ErrorContext {
+  readonly url: string;
+  redact(text: string): string;
+}
+
+/** An HTTP error answer of the Storage API or of one of the stack's services. */
+export function httpError(
+  ctx: ErrorContext,
+  status: number,
+  text: string,
+  retryAfterHeader: string | string[] | undefined,
+  endpoint: string,
+): StackError {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+  } catch {
+    // not JSON (a proxy's HTML page, an empty body): classified by status alone
+  }
+  const code = body.code !== undefined && body.code !== null ? String(body.code) : undefined;
+  const serverText = typeof body.error === 'string' ? body.error : typeof body.message === 'string' ? body.message : undefined;
+  const retryAfterSeconds = parseRetryAfter(retryAfterHeader);
+  let kind: StackErrorKind = kindForStatus(status);
+  if (status === 503 && body.status !== 'maintenance' && retryAfterSeconds === undefined) kind = 'server';
+  const detail = serverText ? `: ${serverText}` : '';
+  const codeText = code ? `, ${code}` : '';
+  const after = retryAfterSeconds !== undefined ? ` in ${retryAfterSeconds} s` : ' later';
+  const url = ctx.url;
+  let message: string;
+  switch (kind) {
+    case 'invalid-token':
+      message = `the token for ${url} was rejected (${endpoint}, HTTP 401${codeText})${detail}: check that the token exists, belongs to this stack and is not expired`;
+      break;
+    case 'forbidden':
+      message = `the token for ${url} is not allowed to do ${endpoint} (HTTP 403${codeText})${detail}: use a master token or a token with the needed permissions (canManageBuckets, component access)`;
+      break;
+    case 'not-found':
+      message = `${endpoint} on ${url}: not found (HTTP 404${codeText})${detail}`;
+      break;
+    case 'conflict':
+      message = `${endpoint} on ${url} conflicts with the current state (HTTP ${status}${codeText})${detail}: the object probably exists already`;
+      break;
+    case 'rate-limited':
+      message = `${url} is rate limiting requests (${endpoint}, HTTP 429${codeText})${detail}: retry${after}`;
+      break;
+    case 'maintenance': {
+      const reason = typeof body.reason === 'string' ? ` (${body.reason})` : '';
+      const until = typeof body.estimatedEndTime === 'string' ? `, expected to end at ${body.estimatedEndTime}` : '';
+      message = `${url} is under maintenance${reason}${until} (${endpoint}, HTTP 503): retry${after}`;
+      break;
+    }
+    case 'server':
+      message = `${url} failed on ${endpoint} (HTTP ${status}${codeText})${detail}: a problem of the stack, retry${after}`;
+      break;
+    case 'timeout':
+      message = `${url} timed out on ${endpoint} (HTTP ${status}${codeText})${detail}: retry${after}`;
+      break;
+    default:
+      message = `${url} refused ${endpoint} as invalid (HTTP ${status}${codeText})${detail}: the request or its data must be fixed, a retry will not help`;
+  }
+  return new StackError({
+    kind,
+    status,
+    endpoint,
+    message: ctx.redact(message),
+    ...(code !== undefined ? { code } : {}),
+    ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+  });
+}
+
+/** got's own errors (network, timeout) → StackError; the got error itself (which holds the headers) is dropped. */
+export function requestError(ctx: ErrorContext, error: unknown, endpoint: string): StackError {
+  if (error instanceof StackError) return error;
+  if (error instanceof TimeoutError || (error instanceof RequestError && error.code === 'ETIMEDOUT')) {
+    return new StackError({
+      kind: 'timeout',
+      endpoint,
+      code: error.code,
+      message: ctx.redact(`${endpoint} on ${ctx.url} did not answer in time (${error.message}): the stack is slow or unreachable, retry later`),
+    });
+  }
+  if (error instanceof RequestError) {
+    return new StackError({
+      kind: 'network',
+      endpoint,
+      code: error.code,
+      message: ctx.redact(
+        `could not talk to ${ctx.url} (${endpoint}): ${error.code && !error.message.includes(error.code) ? `${error.code} ` : ''}${error.message}: check the stack URL and the network, retry later`,
+      ),
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new StackError({ kind: 'network', endpoint, message: ctx.redact(`${endpoint} on ${ctx.url} failed: ${message}: retry later`) });
+}
+
+/** A Storage job that ended in error: its error code decides the kind (kindForJobErrorCode). */
+export function jobError(ctx: ErrorContext, job: Job, endpoint: string): StackError {
+  const error = job.error;
+  let code: string | undefined;
+  let text: string | undefined;
+  if (typeof error === 'string') text = error;
+  else if (error) {
+    code = error.code !== undefined ? String(error.code) : undefined;
+    text = error.message;
+  }
+  const { kind, retryable } = kindForJobErrorCode(code);
+  const advice = retryable ? 'a problem of the stack, retry later' : 'the request or its data must be fixed';
+  return new StackError({
+    kind,
+    retryable,
+    endpoint,
+    jobId: job.id,
+    ...(code !== undefined ? { code } : {}),
+    message: ctx.redact(
+      `job ${job.id} (${job.operationName}) started by ${endpoint} on ${ctx.url} failed${code ? ` [${code}]` : ''}: ${text ?? 'no error message'}: ${advice}`,
+    ),
+  });
+}
+
+/** An answer that does not match its schema: names the first failing fields and the endpoint. */
+export function schemaError(ctx: ErrorContext, error: z.ZodError, endpoint: string): StackError {
+  const issues = error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
+    return `${path}: ${issue.message}`;
+  });
+  const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
+  return new StackError({
+    kind: 'unexpected-response',
+    endpoint,
+    message: ctx.redact(
+      `${ctx.url} answered ${endpoint} with an unexpected shape: ${issues.join('; ')}${more}. The stack's API differs from the documented one; the client cannot go on safely`,
+    ),
+  });
+}
+
+/**
+ * Object store failures. 401/403 there mean the short-lived file credentials were refused (typically expired):
+ * a new attempt prepares the file again and gets fresh ones, so they are retryable, unlike the API's own 401/403.
+ */
+export function objectStoreError(ctx: ErrorContext, status: number, retryAfterHeader: string | string[] | undefined, endpoint: string): StackError {
+  const retryAfterSeconds = parseRetryAfter(retryAfterHeader);
+  const base = { status, endpoint, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
+  if (status === 401 || status === 403) {
+    return new StackError({
+      ...base,
+      kind: 'forbidden',
+      retryable: true,
+      message: `the file storage of ${ctx.url} refused the file credentials (${endpoint}, HTTP ${status}): they have probably expired, a new attempt gets fresh ones`,
+    });
+  }
+  if (status === 404) {
+    return new StackError({
+      ...base,
+      kind: 'not-found',
+      message: `the file storage of ${ctx.url} has no object at ${endpoint} (HTTP 404): the file has expired or was never fully uploaded`,
+    });
+  }
+  const kind = kindForStatus(status);
+  return new StackError({
+    ...base,
+    kind,
+    message: `the file storage of ${ctx.url} failed on ${endpoint} (HTTP ${status})${kind === 'bad-request' ? ': the request was refused' : ': retry later'}`,
+  });
 }

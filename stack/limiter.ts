@@ -77,19 +77,6 @@ export class AdaptiveLimiter {
     return { success: () => finish('success'), overloaded: () => finish('overloaded'), release: () => finish('other') };
   }
 
-  /** Runs `fn` in a slot; `classify` says from its result or error whether the stack was overloaded. */
-  async run<T>(fn: () => Promise<T>, classify: (outcome: { value?: T; error?: unknown }) => 'success' | 'overloaded' | 'other'): Promise<T> {
-    const permit = await this.acquire();
-    try {
-      const value = await fn();
-      settle(permit, classify({ value }));
-      return value;
-    } catch (error) {
-      settle(permit, classify({ error }));
-      throw error;
-    }
-  }
-
   #wake(): void {
     // Wake as many waiters as there are free slots; each re-checks the limit when it runs.
     let free = this.#limit - this.#inFlight;
@@ -97,15 +84,17 @@ export class AdaptiveLimiter {
   }
 }
 
-function settle(permit: LimiterPermit, outcome: 'success' | 'overloaded' | 'other'): void {
-  if (outcome === 'success') permit.success();
-  else if (outcome === 'overloaded') permit.overloaded();
-  else permit.release();
-}
-
 /** 429 and 5xx mean "send less"; everything else does not. */
 export function isOverloadStatus(status: number | undefined): boolean {
   return status === 429 || (status !== undefined && status >= 500 && status <= 599);
+}
+
+/** Reports an HTTP answer to the stack's limiter: 429/5xx shrink it, other errors leave it, successes grow it. */
+export function settlePermit(permit: LimiterPermit | undefined, status: number): void {
+  if (!permit) return;
+  if (isOverloadStatus(status)) permit.overloaded();
+  else if (status < 400) permit.success();
+  else permit.release();
 }
 
 const registry = new Map<string, AdaptiveLimiter>();
@@ -132,9 +121,4 @@ export function limiterForStack(url: string, max = defaultStackConcurrency()): A
 export function defaultStackConcurrency(env: NodeJS.ProcessEnv = process.env): number {
   const value = Number(env.STACK_MIGRATE_STACK_CONCURRENCY);
   return Number.isInteger(value) && value > 0 ? value : 16;
-}
-
-/** Every stack's limiter state, for logs and benchmarks. */
-export function limiterStats(): Record<string, LimiterStats> {
-  return Object.fromEntries([...registry].map(([key, limiter]) => [key, limiter.stats()]));
 }

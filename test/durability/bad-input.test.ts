@@ -123,7 +123,7 @@ describe('bad input', () => {
       expect(failure.messages).toContain('[SOURCE_TOKEN_INVALID]');
       expect(failure.messages).toContain('What to do');
       expect(await maxAttempt(h.client, [handle.workflowId])).toBe(1);
-      expect(await h.destination.listBuckets()).toEqual([]);
+      expect(await h.destination.buckets.list()).toEqual([]);
     });
   });
 
@@ -140,7 +140,7 @@ describe('bad input', () => {
   });
 
   test('a non-empty destination blocks the migration with DESTINATION_NOT_EMPTY, without retries', async () => {
-    await h.destination.createBucket({ name: 'leftover', stage: 'out' });
+    await h.destination.buckets.create({ name: 'leftover', stage: 'out' });
     await h.withWorker(async (taskQueue) => {
       const handle = await startMigration(h.client, taskQueue, draft());
       const failure = await failureOf(h.client, handle.workflowId);

@@ -23,9 +23,9 @@ async function addLargeTable(): Promise<void> {
   const lines = ['"id","occurred_at","kind","amount","note"'];
   for (let i = 1; i <= BIG_ROWS; i++) lines.push(`"${i}","2024-01-${String((i % 28) + 1).padStart(2, '0')} 10:00:00","${['view', 'click', 'buy'][i % 3]}","${(i * 7) % 1000}.${i % 100}","row ${i}, ""quoted"""`);
   const csv = gzipSync(Buffer.from(`${lines.join('\n')}\n`));
-  await h.source.createBucket({ name: 'big', stage: 'in' });
-  const file = await h.source.uploadFile('events.csv.gz', csv);
-  await h.source.createTableFromFile('in.c-big', { name: 'events', dataFileId: file.id, primaryKey: ['id'] });
+  await h.source.buckets.create({ name: 'big', stage: 'in' });
+  const file = await h.source.files.upload('events.csv.gz', csv);
+  await h.source.tables.createFromFile('in.c-big', { name: 'events', dataFileId: file.id, primaryKey: ['id'] });
 }
 
 describe('crashes', () => {
@@ -72,8 +72,8 @@ describe('crashes', () => {
       // The import was sent again by the second worker (after the kill) with the file uploaded before it.
       expect(await hits()).toBeGreaterThanOrEqual(2);
       const prepares = await countRequests(destination, /^POST \/v2\/storage\/files\/prepare$/);
-      const sourceTables = (await h.source.listTables()).filter((t) => !t.isAlias && !t.id.startsWith('sys.'));
-      const ownBuckets = new Set((await h.source.listBuckets()).filter((b) => !b.sourceBucket && !b.isLinkedBucket).map((b) => b.id));
+      const sourceTables = (await h.source.tables.list()).filter((t) => !t.isAlias && !t.id.startsWith('sys.'));
+      const ownBuckets = new Set((await h.source.buckets.list()).filter((b) => !b.sourceBucket && !b.isLinkedBucket).map((b) => b.id));
       const restored = sourceTables.filter((t) => ownBuckets.has(t.bucket?.id ?? ''));
       // One upload per untyped table (its header, to create it) and one per table with data: nothing twice.
       const expectedPrepares = restored.filter((t) => !t.isTyped).length + restored.filter((t) => (t.rowsCount ?? 0) > 0).length;
@@ -83,7 +83,7 @@ describe('crashes', () => {
       const comparison = await compareProjects(h.source, h.destination);
       expect(comparison.duplicates).toEqual([]);
       expect(comparison.mismatches).toEqual([]);
-      expect((await h.destination.getTable(BIG_TABLE))?.rowsCount).toBe(BIG_ROWS);
+      expect((await h.destination.tables.get(BIG_TABLE))?.rowsCount).toBe(BIG_ROWS);
     } finally {
       await first?.kill();
       await second?.stop();

@@ -69,7 +69,7 @@ describe('controls', () => {
       const paused = await handle.query(statusQuery);
       expect(paused.paused).toMatchObject({ by: 'support', reason: 'destination maintenance tonight' });
       expect(paused.step).toBe('awaiting-approval'); // approved, but held at the boundary before the snapshot
-      expect(await h.destination.listBuckets()).toEqual([]);
+      expect(await h.destination.buckets.list()).toEqual([]);
       await handle.signal(resumeSignal, { by: 'support' });
       expect((await handle.result()).outcome).toBe('completed');
     });
@@ -80,8 +80,8 @@ describe('controls', () => {
       const handle = await start(taskQueue, { requireApproval: false, options: { cleanupOnCancel: true } });
       // Cancel once the restore has written something to the destination.
       const deadline = Date.now() + 60_000;
-      while ((await h.destination.listBuckets()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect((await h.destination.listBuckets()).length).toBeGreaterThan(0);
+      while ((await h.destination.buckets.list()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect((await h.destination.buckets.list()).length).toBeGreaterThan(0);
       await handle.cancel();
       const failure = await failureOf(handle.result());
       expect(failure).toBeInstanceOf(WorkflowFailedError);
@@ -89,8 +89,8 @@ describe('controls', () => {
       expect(status.step).toBe('cancelled');
       expect(status.cleanup).toMatchObject({ destinationEmpty: true, remaining: [] });
       expect(status.cleanup!.deletedBuckets.length).toBeGreaterThan(0);
-      expect(await h.destination.listBuckets()).toEqual([]);
-      expect((await h.destination.listComponents()).flatMap((c) => c.configurations ?? [])).toEqual([]);
+      expect(await h.destination.buckets.list()).toEqual([]);
+      expect((await h.destination.components.list()).flatMap((c) => c.configurations ?? [])).toEqual([]);
     });
   });
 
@@ -98,10 +98,10 @@ describe('controls', () => {
     await h.withWorker(async (taskQueue) => {
       const first = await start(taskQueue, { requireApproval: false });
       const deadline = Date.now() + 60_000;
-      while ((await h.destination.listBuckets()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while ((await h.destination.buckets.list()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await first.cancel();
       await expect(first.result()).rejects.toThrow(WorkflowFailedError);
-      expect((await h.destination.listBuckets()).length).toBeGreaterThan(0); // partial destination, no clean-up
+      expect((await h.destination.buckets.list()).length).toBeGreaterThan(0); // partial destination, no clean-up
 
       const blocked = await start(taskQueue, { requireApproval: false });
       await expect(blocked.result()).rejects.toThrow(WorkflowFailedError); // without resume, a non-empty destination blocks
@@ -114,10 +114,10 @@ describe('controls', () => {
 
       // Legacy orchestrations get new IDs (docs/domain.md#restore-order): they are compared by count; everything else by ID and rows.
       const describe = async (client: typeof h.source) =>
-        (await client.listComponents()).flatMap((c) => (c.configurations ?? []).map((cfg) => (c.id === 'orchestrator' ? 'orchestrator' : `${c.id}/${cfg.id}:${cfg.rows?.length ?? 0}`)));
+        (await client.components.list()).flatMap((c) => (c.configurations ?? []).map((cfg) => (c.id === 'orchestrator' ? 'orchestrator' : `${c.id}/${cfg.id}:${cfg.rows?.length ?? 0}`)));
       expect((await describe(h.destination)).sort()).toEqual((await describe(h.source)).sort());
-      const sourceTables = new Map((await h.source.listTables()).map((t) => [t.id, t.rowsCount]));
-      for (const table of await h.destination.listTables()) expect(table.rowsCount).toBe(sourceTables.get(table.id));
+      const sourceTables = new Map((await h.source.tables.list()).map((t) => [t.id, t.rowsCount]));
+      for (const table of await h.destination.tables.list()) expect(table.rowsCount).toBe(sourceTables.get(table.id));
     });
   });
 });

@@ -18,7 +18,7 @@ describe('migrateProject', () => {
       const waiting = await waitForStep(handle, 'awaiting-approval');
       expect(waiting.validation?.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
       expect(waiting.validation?.plan.tables).toBeGreaterThan(0);
-      expect(await h.destination.listBuckets()).toEqual([]); // nothing is written before the approval
+      expect(await h.destination.buckets.list()).toEqual([]); // nothing is written before the approval
 
       // A second start of the same migration finds the running one.
       const again = await startMigration(h.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
@@ -29,12 +29,12 @@ describe('migrateProject', () => {
       expect(result.outcome).toBe('completed');
       expect(result.status.approval).toMatchObject({ decision: 'approved', by: 'operator@example.com' });
 
-      const sourceBuckets = (await h.source.listBuckets()).filter((b) => !b.sourceBucket && !b.isLinkedBucket);
-      const destinationBuckets = await h.destination.listBuckets();
+      const sourceBuckets = (await h.source.buckets.list()).filter((b) => !b.sourceBucket && !b.isLinkedBucket);
+      const destinationBuckets = await h.destination.buckets.list();
       expect(destinationBuckets.map((b) => b.id).sort()).toEqual(sourceBuckets.map((b) => b.id).sort());
 
-      const sourceTables = (await h.source.listTables()).filter((t) => destinationBuckets.some((b) => b.id === t.bucket?.id));
-      const destinationTables = new Map((await h.destination.listTables()).map((t) => [t.id, t]));
+      const sourceTables = (await h.source.tables.list()).filter((t) => destinationBuckets.some((b) => b.id === t.bucket?.id));
+      const destinationTables = new Map((await h.destination.tables.list()).map((t) => [t.id, t]));
       expect([...destinationTables.keys()].sort()).toEqual(sourceTables.map((t) => t.id).sort());
       for (const table of sourceTables) {
         const copy = destinationTables.get(table.id)!;
@@ -90,12 +90,12 @@ describe('migrateProject', () => {
       const result = await handle.result();
       expect(result.outcome).toBe('rejected');
       expect(await handle.query(statusQuery)).toMatchObject({ step: 'rejected', approval: { decision: 'rejected', by: 'support' } });
-      expect(await h.destination.listBuckets()).toEqual([]);
+      expect(await h.destination.buckets.list()).toEqual([]);
     });
   });
 
   test('a destination that is not empty blocks the migration with a readable report', async () => {
-    await h.destination.createBucket({ name: 'leftover', stage: 'in' });
+    await h.destination.buckets.create({ name: 'leftover', stage: 'in' });
     await h.withWorker(async (taskQueue) => {
       const handle = await startMigration(h.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef });
       const failure = await handle.result().then(

@@ -40,11 +40,11 @@ describe('restoreProject from a Keboola backup', () => {
     });
 
     const d = h.destination;
-    const buckets = await d.listBuckets();
+    const buckets = await d.buckets.list();
     expect(buckets.map((b) => b.id).sort()).toEqual(['in.c-main', 'out.c-out']);
     expect(buckets.find((b) => b.id === 'in.c-main')?.metadata?.map((m) => [m.provider, m.key, m.value])).toEqual([['user', 'KBC.description', 'Main input data']]);
 
-    const sliced = (await d.getTable('in.c-main.sliced'))!;
+    const sliced = (await d.tables.get('in.c-main.sliced'))!;
     expect(sliced).toMatchObject({ columns: ['id', 'name', 'note'], primaryKey: ['id'], displayName: 'Sliced table', rowsCount: 25 });
     expect(sliced.metadata?.filter((m) => m.provider !== 'storage').map((m) => [m.provider, m.key])).toEqual(
       expect.arrayContaining([['user', 'KBC.description'], ['system', 'KBC.createdBy.component.id']]),
@@ -57,14 +57,14 @@ describe('restoreProject from a Keboola backup', () => {
       ['a3', 'paid', '30'],
       ['a4', 'void', '0'],
     ]);
-    expect((await d.getTable('in.c-main.empty'))?.rowsCount).toBe(0);
+    expect((await d.tables.get('in.c-main.empty'))?.rowsCount).toBe(0);
 
-    const typed = (await d.getTable('in.c-main.typed'))!;
+    const typed = (await d.tables.get('in.c-main.typed'))!;
     expect(typed.isTyped).toBe(true);
     expect(typed.columnMetadata?.amount?.find((m) => m.key === 'KBC.datatype.type')?.value).toBe('NUMBER');
     expect(typed.columnMetadata?.id?.find((m) => m.key === 'KBC.datatype.nullable')?.value).toBe('0');
 
-    const alias = (await d.getTable('out.c-out.paid'))!;
+    const alias = (await d.tables.get('out.c-out.paid'))!;
     expect(alias).toMatchObject({ isAlias: true, columns: ['order_id', 'amount'], aliasFilter: { column: 'status', values: ['paid'] } });
     expect(alias.sourceTable?.id).toBe('in.c-main.plain');
     expect(await readTableRows(d, 'out.c-out.paid')).toEqual([
@@ -72,7 +72,7 @@ describe('restoreProject from a Keboola backup', () => {
       ['a3', '30'],
     ]);
 
-    const mysql = (await d.getConfiguration('keboola.ex-db-mysql', 'legacy-db'))!;
+    const mysql = (await d.configurations.get('keboola.ex-db-mysql', 'legacy-db'))!;
     expect(mysql.configuration).toEqual({ parameters: { db: { host: 'db.example.com', port: 3306, user: 'reader', '#password': '' } } });
     expect(mysql.state).toEqual({ component: { lastRun: '2024-01-01' } });
     expect(mysql.rowsSortOrder).toEqual(['orders', 'customers']);
@@ -82,9 +82,9 @@ describe('restoreProject from a Keboola backup', () => {
         ['orders', true, { component: { lastFetchedRow: '1041' } }],
       ]),
     );
-    expect((await d.listConfigurationMetadata('keboola.ex-db-mysql', 'legacy-db')).map((m) => [m.key, m.value])).toEqual([['KBC.configuration.folderName', 'Shop']]);
-    expect((await d.getConfiguration('keboola.app-tree', 'empty-app'))?.configuration).toEqual({});
-    expect((await d.listBranchMetadata()).map((m) => [m.key, m.value])).toEqual([['KBC.projectDescription', 'Restored from a Keboola backup']]);
+    expect((await d.configurations.listMetadata('keboola.ex-db-mysql', 'legacy-db')).map((m) => [m.key, m.value])).toEqual([['KBC.configuration.folderName', 'Shop']]);
+    expect((await d.configurations.get('keboola.app-tree', 'empty-app'))?.configuration).toEqual({});
+    expect((await d.branches.listMetadata()).map((m) => [m.key, m.value])).toEqual([['KBC.projectDescription', 'Restored from a Keboola backup']]);
   });
 
   test('a truncated slice fails the restore before anything is written, with MalformedSnapshot', async () => {
@@ -104,6 +104,6 @@ describe('restoreProject from a Keboola backup', () => {
       expect(message).toContain('sliced.part_1.csv.gz');
       expect((await handle.query(statusQuery)).step).toBe('failed');
     });
-    expect(await h.destination.listBuckets()).toEqual([]);
+    expect(await h.destination.buckets.list()).toEqual([]);
   });
 });

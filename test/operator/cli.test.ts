@@ -26,7 +26,7 @@ describe('stack-migrate CLI', () => {
       expect(report.plan.tables).toBeGreaterThan(0);
       expect(report.plan.bytes).toBeGreaterThan(0);
       expect(report.findings.filter((f: { severity: string }) => f.severity === 'blocker')).toEqual([]);
-      expect(await h.destination.listBuckets()).toEqual([]);
+      expect(await h.destination.buckets.list()).toEqual([]);
       // the dry run is its own short workflow, never a migration
       const migrations = await op.cli(['list', '--json']);
       expect(JSON.parse(migrations.stdout).filter((m: { workflowId: string; status: string }) => m.workflowId.startsWith(WORKFLOW_ID) && m.status === 'RUNNING')).toEqual([]);
@@ -165,7 +165,7 @@ describe('stack-migrate CLI', () => {
       const run = await op.cli(['cancel', workflowId, '--wait']);
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`${workflowId}: CANCELLED, step cancelled`);
-      expect(await h.destination.listBuckets()).toEqual([]);
+      expect(await h.destination.buckets.list()).toEqual([]);
     });
   });
 
@@ -184,7 +184,7 @@ describe('stack-migrate CLI', () => {
       expect(workflowId).toBe(`restore-snapshot-to-${d.name}-${d.projectId}`);
       const result = await op.cli(['result', workflowId, '--json']);
       expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'completed', verification: { tables: 4, ok: 4, mismatches: [] } });
-      expect((await h.destination.listBuckets()).map((b) => b.id).sort()).toEqual(['in.c-main', 'out.c-out']);
+      expect((await h.destination.buckets.list()).map((b) => b.id).sort()).toEqual(['in.c-main', 'out.c-out']);
 
       const relative = await op.cli(['restore', '--from-snapshot', 'backups/mine', '--destination-url', d.url, '--destination-project', '1', '--destination-token-ref', d.tokenRef]);
       expect(relative.code).toBe(2);

@@ -25,7 +25,7 @@ test('support tooling: decide under the four-eyes rule, pause, status, resume', 
       return s.paused ? s : undefined;
     });
     expect(held.paused).toMatchObject({ by: 'support', reason: 'destination maintenance' });
-    expect(await h.destination.listBuckets()).toEqual([]);
+    expect(await h.destination.buckets.list()).toEqual([]);
 
     await resume(op.client, handle.workflowId, 'support');
     expect((await handle.result()).outcome).toBe('completed');

@@ -182,8 +182,8 @@ if (!CHROMIUM) {
         });
       });
 
-      const sourceBuckets = (await source.listBuckets()).filter((b) => !b.sourceBucket && !b.isLinkedBucket);
-      const destinationBuckets = await destination.listBuckets();
+      const sourceBuckets = (await source.buckets.list()).filter((b) => !b.sourceBucket && !b.isLinkedBucket);
+      const destinationBuckets = await destination.buckets.list();
       expect(sourceBuckets.length).toBeGreaterThan(0);
       expect(destinationBuckets.map((b) => b.id).sort()).toEqual(sourceBuckets.map((b) => b.id).sort());
     } finally {

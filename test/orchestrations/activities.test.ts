@@ -10,7 +10,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { z } from 'zod';
 import { createActivityDeps } from '../../activities/deps';
 import { createOrchestrationActivities, ORCHESTRATIONS_FILE, REFERENCES_REWRITTEN } from '../../activities/orchestrations';
-import { createOrchestratorClient, createStackClient, createToken, createTrigger, listTokens, listTriggers, type StackClient } from '../../stack';
+import { createStackClient, type StackClient } from '../../stack';
 import { readSeed, startStackPair, type StackPair } from '../../scripts/stack-pair';
 
 let pair: StackPair;
@@ -38,11 +38,11 @@ beforeAll(async () => {
   activities = createOrchestrationActivities(createActivityDeps({ snapshotRoot: snapshotDir, env }));
 
   // a second source trigger, on a table that the destination will not have: it must be skipped, not fail
-  const runner = await createToken(source, { description: 'runner', canManageBuckets: true });
-  await createTrigger(source, { runWithTokenId: runner.id, component: 'orchestration', configurationId: '123450001', coolDownPeriodMinutes: 5, tableIds: ['in.c-crm.customers'] });
+  const runner = await source.tokens.create({ description: 'runner', canManageBuckets: true });
+  await source.triggers.create({ runWithTokenId: runner.id, component: 'orchestration', configurationId: '123450001', coolDownPeriodMinutes: 5, tableIds: ['in.c-crm.customers'] });
   // the destination has the watched table of the seeded trigger (tables are restored before triggers)
-  await destination.createBucket({ name: 'crm', stage: 'in' });
-  await destination.createTableDefinition('in.c-crm', { name: 'orders', primaryKeysNames: ['id'], columns: [{ name: 'id', definition: { type: 'VARCHAR' } }] });
+  await destination.buckets.create({ name: 'crm', stage: 'in' });
+  await destination.tables.createDefinition('in.c-crm', { name: 'orders', primaryKeysNames: ['id'], columns: [{ name: 'id', definition: { type: 'VARCHAR' } }] });
 });
 afterAll(() => pair?.close());
 
@@ -63,15 +63,15 @@ describe('legacy orchestrations and triggers', () => {
     expect(triggers.map((t: { configurationId: string }) => t.configurationId).sort()).toEqual(['123450001', '123450002']);
 
     // the source changes; the snapshot does not
-    await createOrchestratorClient({ stackClient: source }).createOrchestration({ name: 'after the snapshot' });
+    await source.orchestrator.create({ name: 'after the snapshot' });
     expect(await run(activities.snapshotOrchestrations, { source: pair.sourceRef, snapshotDir })).toEqual({ orchestrations: 3, triggers: 2 });
     expect(JSON.parse(await fs.readFile(path.join(snapshotDir, ORCHESTRATIONS_FILE), 'utf8'))).toHaveLength(3);
   });
 
   test('restoreOrchestrations: new IDs, disabled, schedule, notifications and tasks copied, nested reference rewritten', async () => {
     // an earlier attempt created the first orchestration and died before answering
-    const orchestrator = createOrchestratorClient({ stackClient: destination });
-    const early = await orchestrator.createOrchestration({ name: 'CRM extraction', active: false });
+    const orchestrator = destination.orchestrator;
+    const early = await orchestrator.create({ name: 'CRM extraction', active: false });
 
     const result = await run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir });
     idMap = result.idMap;
@@ -83,22 +83,22 @@ describe('legacy orchestrations and triggers', () => {
     expect(heartbeats.length).toBeGreaterThan(0);
 
     const newId = (old: string) => idMap.find((m) => m.oldId === old)!.newId;
-    const all = await orchestrator.listOrchestrations();
+    const all = await orchestrator.list();
     expect(all).toHaveLength(3);
     expect(all.every((o) => o.active === false)).toBe(true);
 
-    const nightly = (await orchestrator.getOrchestration(newId('123450003')))!;
-    const original = (await createOrchestratorClient({ stackClient: source }).getOrchestration(123450003))!;
+    const nightly = (await orchestrator.get(newId('123450003')))!;
+    const original = (await source.orchestrator.get(123450003))!;
     expect(nightly).toMatchObject({ name: 'Nightly master', crontabRecord: '15 3 * * *', crontabTimezone: 'America/New_York', active: false });
     expect(nightly.notifications).toEqual(original.notifications);
     expect(nightly.tasks.map((t) => t.actionParameters)).toEqual([{ config: newId('123450001') }, { config: newId('123450002') }, { config: 'tree-categories' }]);
     const strip = ({ id: _id, actionParameters: _p, ...rest }: Record<string, unknown>) => rest;
     expect(nightly.tasks.map(strip)).toEqual(original.tasks.map(strip));
 
-    const crm = (await orchestrator.getOrchestration(newId('123450001')))!;
+    const crm = (await orchestrator.get(newId('123450001')))!;
     expect(crm.tasks).toHaveLength(2); // the early copy got its tasks too
     expect(crm.tasks[1]).toMatchObject({ component: 'keboola.ex-google-drive', continueOnFailure: true, timeoutMinutes: 30, phase: 'Extract' });
-    const reporting = (await orchestrator.getOrchestration(newId('123450002')))!;
+    const reporting = (await orchestrator.get(newId('123450002')))!;
     expect(reporting.notifications).toEqual([{ email: 'analysts@acme.example', channel: 'error', parameters: {} }]);
   });
 
@@ -109,14 +109,14 @@ describe('legacy orchestrations and triggers', () => {
     expect(again.created).toEqual([]);
     expect(again.existing).toEqual(idMap.map((m) => m.newId));
     expect(again.idMap).toEqual(idMap);
-    expect(await createOrchestratorClient({ stackClient: destination }).listOrchestrations()).toHaveLength(3);
+    expect(await destination.orchestrator.list()).toHaveLength(3);
     const after = await fetch(requests).then((r) => r.json() as Promise<Record<string, number>>);
     const writes = Object.keys(after).filter((k) => /^(POST|PUT) \/_services/.test(k) && after[k] !== counts[k]);
     expect(writes).toEqual([]);
   });
 
   test('rewriteOrchestrationReferences updates Flows and schedules naming old IDs, once', async () => {
-    await destination.createConfiguration('keboola.orchestrator', {
+    await destination.configurations.create('keboola.orchestrator', {
       configurationId: 'wrapper-flow',
       name: 'Wrapper',
       isDisabled: true,
@@ -128,7 +128,7 @@ describe('legacy orchestrations and triggers', () => {
         ],
       },
     });
-    await destination.createConfiguration('keboola.scheduler', {
+    await destination.configurations.create('keboola.scheduler', {
       configurationId: 'nightly-schedule',
       name: 'Schedule of Nightly master',
       isDisabled: true,
@@ -138,10 +138,10 @@ describe('legacy orchestrations and triggers', () => {
 
     const result = await run(activities.rewriteOrchestrationReferences, { destination: pair.destinationRef, idMap });
     expect(result.updated.sort()).toEqual(['keboola.orchestrator/wrapper-flow', 'keboola.scheduler/nightly-schedule']);
-    const flow = (await destination.getConfiguration('keboola.orchestrator', 'wrapper-flow'))!;
+    const flow = (await destination.configurations.get('keboola.orchestrator', 'wrapper-flow'))!;
     expect((flow.configuration as any).tasks.map((t: any) => t.task.configId)).toEqual([newNightly, 'mysql-crm']);
     expect(flow.isDisabled).toBe(true);
-    const schedule = (await destination.getConfiguration('keboola.scheduler', 'nightly-schedule'))!;
+    const schedule = (await destination.configurations.get('keboola.scheduler', 'nightly-schedule'))!;
     expect((schedule.configuration as any).target).toEqual({ componentId: 'orchestrator', configurationId: newNightly, mode: 'run' });
     expect(schedule.changeDescription).toBe(REFERENCES_REWRITTEN);
 
@@ -151,37 +151,37 @@ describe('legacy orchestrations and triggers', () => {
   test('restoreTriggers: a new [_internal] token per trigger, the new orchestration ID, missing tables skipped; once', async () => {
     const newReporting = idMap.find((m) => m.oldId === '123450002')!.newId;
     // an earlier attempt created the token and died before the trigger: the token is reused, not duplicated
-    const spare = await createToken(destination, { description: `[_internal] Token for triggering ${newReporting}`, canManageBuckets: true, canReadAllFileUploads: true });
-    const tokensBefore = (await listTokens(destination)).length;
+    const spare = await destination.tokens.create({ description: `[_internal] Token for triggering ${newReporting}`, canManageBuckets: true, canReadAllFileUploads: true });
+    const tokensBefore = (await destination.tokens.list()).length;
 
     const result = await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir });
     expect(result.created).toHaveLength(1);
     expect(result.existing).toEqual([]);
     expect(result.skipped).toEqual([{ id: expect.any(String), reason: expect.stringContaining('in.c-crm.customers') }]);
-    const [trigger] = await listTriggers(destination);
+    const [trigger] = await destination.triggers.list();
     expect(trigger).toMatchObject({ component: 'orchestration', configurationId: newReporting, coolDownPeriodMinutes: 30, tables: [{ tableId: 'in.c-crm.orders' }] });
     expect(String(trigger!.runWithTokenId)).toBe(String(spare.id));
-    expect((await listTokens(destination)).length).toBe(tokensBefore);
-    const sourceTrigger = (await listTriggers(source, { configurationId: '123450002' }))[0]!;
-    const sourceRunner = (await listTokens(source)).find((t) => String(t.id) === String(sourceTrigger.runWithTokenId))!;
+    expect((await destination.tokens.list()).length).toBe(tokensBefore);
+    const sourceTrigger = (await source.triggers.list({ configurationId: '123450002' }))[0]!;
+    const sourceRunner = (await source.tokens.list()).find((t) => String(t.id) === String(sourceTrigger.runWithTokenId))!;
     expect(sourceRunner.description).toBe('[_internal] Token for triggering 123450002');
 
     const again = await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir, idMap });
     expect(again).toMatchObject({ created: [], existing: [String(trigger!.id)] });
-    expect(await listTriggers(destination)).toHaveLength(1);
-    expect((await listTokens(destination)).length).toBe(tokensBefore);
+    expect(await destination.triggers.list()).toHaveLength(1);
+    expect((await destination.tokens.list()).length).toBe(tokensBefore);
   });
 
   test('restoreTriggers creates a new token when none is left over', async () => {
     // drop the trigger: the re-run recreates it; its former token is free again and reused, so delete that too
-    const [trigger] = await listTriggers(destination);
-    await destination.request('DELETE', `/triggers/${trigger!.id}`, z.unknown());
-    await destination.request('DELETE', `/tokens/${trigger!.runWithTokenId}`, z.unknown());
+    const [trigger] = await destination.triggers.list();
+    await destination.transport.request('DELETE', `/triggers/${trigger!.id}`, z.unknown());
+    await destination.transport.request('DELETE', `/tokens/${trigger!.runWithTokenId}`, z.unknown());
     const result = await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir, idMap });
     expect(result.created).toHaveLength(1);
-    const [recreated] = await listTriggers(destination);
+    const [recreated] = await destination.triggers.list();
     expect(String(recreated!.runWithTokenId)).not.toBe(String(trigger!.runWithTokenId));
-    const token = (await listTokens(destination)).find((t) => String(t.id) === String(recreated!.runWithTokenId))!;
+    const token = (await destination.tokens.list()).find((t) => String(t.id) === String(recreated!.runWithTokenId))!;
     expect(token).toMatchObject({ description: `[_internal] Token for triggering ${recreated!.configurationId}`, canManageBuckets: true, canReadAllFileUploads: true, isMasterToken: false });
   });
 

@@ -1,6 +1,6 @@
 /** Error classification (docs/domain.md#failure-policy), job polling, and that the token never leaks into an error. */
 import { inspect } from 'node:util';
-import { createStackClient, parseRetryAfter, StackClient, StackError, kindForJobErrorCode } from '../../stack';
+import { createStackClient, JobSchema, parseRetryAfter, StackClient, StackError, kindForJobErrorCode, type Job } from '../../stack';
 import { job, sendJson, TestServer, TOKEN } from './helpers';
 
 let server: TestServer;
@@ -16,6 +16,11 @@ beforeEach(() => {
   server.reset();
   client = createStackClient({ url: server.url, token: TOKEN, jobPollIntervalMs: 5, timeoutMs: 500 });
 });
+
+/** A job by its id, awaited (the client has no method for it: the transport's own job waiting). */
+async function waitForJobId(c: StackClient, id: number): Promise<Job> {
+  return c.transport.waitForJob(await c.transport.request('GET', `/jobs/${id}`, JobSchema));
+}
 
 async function failure(promise: Promise<unknown>): Promise<StackError> {
   const error = await promise.then(
@@ -58,7 +63,7 @@ describe('HTTP error classification', () => {
       if (typeof c.body === 'string') res.writeHead(c.status, { 'content-type': 'text/html', ...(c.headers ?? {}) }).end(c.body);
       else sendJson(res, c.status, c.body, c.headers);
     });
-    const error = await failure(client.listBuckets());
+    const error = await failure(client.buckets.list());
     expect(error.kind).toBe(c.kind);
     expect(error.status).toBe(c.status);
     expect(error.retryable).toBe(c.retryable);
@@ -71,7 +76,7 @@ describe('HTTP error classification', () => {
 
   it('a server echoing the token in its error text has it redacted', async () => {
     server.reply('GET', '/v2/storage/tokens/verify', 401, { error: `Token ${TOKEN} is invalid`, code: 'storage.tokenInvalid' });
-    const error = await failure(client.verifyToken());
+    const error = await failure(client.tokens.verify());
     expect(error.kind).toBe('invalid-token');
     expect(error.message).toContain('Token *** is invalid');
     expectNoToken(error);
@@ -81,7 +86,7 @@ describe('HTTP error classification', () => {
     server.on('GET', '/v2/storage/buckets', (_req, _res, raw) => {
       raw.socket.destroy();
     });
-    const error = await failure(client.listBuckets());
+    const error = await failure(client.buckets.list());
     expect(error.kind).toBe('network');
     expect(error.retryable).toBe(true);
     expect(error.endpoint).toBe('GET /v2/storage/buckets');
@@ -91,7 +96,7 @@ describe('HTTP error classification', () => {
 
   it('a refused connection is a retryable network error', async () => {
     const dead = createStackClient({ url: 'http://127.0.0.1:1', token: TOKEN, timeoutMs: 2000 });
-    const error = await failure(dead.verifyToken());
+    const error = await failure(dead.tokens.verify());
     expect(error.kind).toBe('network');
     expect(error.code).toBe('ECONNREFUSED');
     expect(error.retryable).toBe(true);
@@ -102,7 +107,7 @@ describe('HTTP error classification', () => {
     server.on('GET', '/v2/storage/buckets', () => {
       // never answers
     });
-    const error = await failure(client.listBuckets());
+    const error = await failure(client.buckets.list());
     expect(error.kind).toBe('timeout');
     expect(error.retryable).toBe(true);
     expect(error.message).toMatch(/did not answer in time/);
@@ -116,7 +121,7 @@ describe('HTTP error classification', () => {
 
   it('the client never retries by itself', async () => {
     server.reply('GET', '/v2/storage/buckets', 500, { error: 'boom' });
-    await failure(client.listBuckets());
+    await failure(client.buckets.list());
     expect(server.requests).toHaveLength(1);
   });
 });
@@ -131,16 +136,16 @@ describe('job polling', () => {
     });
     const seen: string[] = [];
     const c = createStackClient({ url: server.url, token: TOKEN, jobPollIntervalMs: 5, onJobPoll: (j) => seen.push(j.status) });
-    const done = await c.importTable('in.c-a.t', { dataFileId: 1 });
+    const done = await c.tables.import('in.c-a.t', { dataFileId: 1 });
     expect(done.status).toBe('success');
     expect(polls).toBe(3);
     expect(seen).toEqual(['processing', 'processing', 'success']);
   });
 
-  it('waitForJob accepts a job id and a job', async () => {
+  it('transport.waitForJob accepts a job read by its id and a job', async () => {
     server.reply('GET', '/v2/storage/jobs/8', 200, job(8, 'success'));
-    expect((await client.waitForJob(8)).status).toBe('success');
-    expect((await client.waitForJob(job(8, 'waiting') as never)).status).toBe('success');
+    expect((await waitForJobId(client, 8)).status).toBe('success');
+    expect((await client.transport.waitForJob(job(8, 'waiting') as never)).status).toBe('success');
   });
 
   it('a job ending in a user error throws a non-retryable StackError carrying the job id', async () => {
@@ -149,7 +154,7 @@ describe('job polling', () => {
       operationName: 'tableCreate',
       error: { code: 'storage.tables.validation.invalidPrimaryKeyColumns', message: 'Primary key columns "x" not found', exceptionId: 'e-1' },
     }));
-    const error = await failure(client.createTableFromFile('in.c-a', { name: 't', dataFileId: 1, primaryKey: ['x'] }));
+    const error = await failure(client.tables.createFromFile('in.c-a', { name: 't', dataFileId: 1, primaryKey: ['x'] }));
     expect(error.kind).toBe('job-failed');
     expect(error.retryable).toBe(false);
     expect(error.jobId).toBe(9);
@@ -161,7 +166,7 @@ describe('job polling', () => {
 
   it('a job ending in an internal error is retryable', async () => {
     server.reply('GET', '/v2/storage/jobs/10', 200, job(10, 'error', { error: { code: 'APPLICATION_ERROR', message: 'Application error' } }));
-    const error = await failure(client.waitForJob(10));
+    const error = await failure(waitForJobId(client, 10));
     expect(error.kind).toBe('server');
     expect(error.retryable).toBe(true);
     expect(error.jobId).toBe(10);
@@ -170,7 +175,7 @@ describe('job polling', () => {
   it('gives up after jobTimeoutMs with a retryable timeout carrying the job id', async () => {
     server.reply('GET', '/v2/storage/jobs/11', 200, job(11, 'processing'));
     const c = createStackClient({ url: server.url, token: TOKEN, jobPollIntervalMs: 5, jobTimeoutMs: 60 });
-    const error = await failure(c.waitForJob(11));
+    const error = await failure(waitForJobId(c, 11));
     expect(error.kind).toBe('timeout');
     expect(error.retryable).toBe(true);
     expect(error.jobId).toBe(11);
@@ -179,7 +184,7 @@ describe('job polling', () => {
 
   it('a polling request failing surfaces as the HTTP error of jobs/{id}', async () => {
     server.reply('GET', '/v2/storage/jobs/12', 503, { status: 'maintenance', reason: 'upgrade' }, { 'retry-after': '30' });
-    const error = await failure(client.waitForJob(job(12, 'waiting') as never));
+    const error = await failure(client.transport.waitForJob(job(12, 'waiting') as never));
     expect(error).toMatchObject({ kind: 'maintenance', retryable: true, retryAfterSeconds: 30, endpoint: 'GET /v2/storage/jobs/12' });
   });
 });

@@ -75,10 +75,10 @@ function chunked(count: number, chunk: Buffer): Readable {
 }
 
 describe('upload', () => {
-  it('uploadFile(Buffer): prepare with size, PUT with Bearer, answers the file detail', async () => {
+  it('files.upload(Buffer): prepare with size, PUT with Bearer, answers the file detail', async () => {
     enableFiles();
     const data = Buffer.from('id,name\n1,a\n');
-    const file = await client.uploadFile('t.csv', data, { tags: ['migration'] });
+    const file = await client.files.upload('t.csv', data, { tags: ['migration'] });
     const prepare = server.last('POST', '/v2/storage/files/prepare');
     expect(prepare.json).toEqual({ name: 't.csv', sizeBytes: data.length, tags: ['migration'], isSliced: false, federationToken: true });
     const put = server.requests.find((r) => r.method === 'PUT')!;
@@ -91,10 +91,10 @@ describe('upload', () => {
     expect(server.last('GET', `/v2/storage/files/${file.id}`).query).toEqual({ federationToken: '1' });
   });
 
-  it('uploadFile(stream factory) streams the body (chunked) without knowing its size', async () => {
+  it('files.upload(stream factory) streams the body (chunked) without knowing its size', async () => {
     enableFiles();
     const chunk = Buffer.alloc(64 * 1024, 'x');
-    const file = await client.uploadFile('big.csv', () => chunked(32, chunk));
+    const file = await client.files.upload('big.csv', () => chunked(32, chunk));
     const put = server.requests.find((r) => r.method === 'PUT')!;
     expect(put.headers['transfer-encoding']).toBe('chunked');
     expect(put.body.length).toBe(32 * chunk.length);
@@ -102,10 +102,10 @@ describe('upload', () => {
     expect(file.isSliced).toBe(false);
   });
 
-  it('uploadSlicedFile: slices under {key}partNNNN.csv.gz, then the gs:// manifest at {key}manifest', async () => {
+  it('files.uploadSliced: slices under {key}partNNNN.csv.gz, then the gs:// manifest at {key}manifest', async () => {
     enableFiles();
     const slices = [gzipSync('1,a\n'), gzipSync('2,b\n'), gzipSync('3,c\n')];
-    const file = await client.uploadSlicedFile('in.c-main.t.csv.gz', slices.map((s) => () => Readable.from([s])), { sizeBytes: 99 });
+    const file = await client.files.uploadSliced('in.c-main.t.csv.gz', slices.map((s) => () => Readable.from([s])), { sizeBytes: 99 });
     const key = `exp-15/files/${file.id}.in.c-main.t.csv.gz`;
     expect(server.last('POST', '/v2/storage/files/prepare').json).toMatchObject({ isSliced: true, federationToken: true, sizeBytes: 99 });
     expect(server.objects.get(`kbc-files/${key}part0001.csv.gz`)).toEqual(slices[0]);
@@ -119,14 +119,14 @@ describe('upload', () => {
 
   it('refreshes short-lived upload credentials between slices', async () => {
     enableFiles({ expiresIn: 10 });
-    await client.uploadSlicedFile('t.csv', [() => Readable.from([Buffer.from('a\n')]), () => Readable.from([Buffer.from('b\n')])]);
+    await client.files.uploadSliced('t.csv', [() => Readable.from([Buffer.from('a\n')]), () => Readable.from([Buffer.from('b\n')])]);
     expect(server.requests.filter((r) => r.path.endsWith('/refresh'))).toHaveLength(2);
   });
 
   it('an object store refusing the credentials is a retryable forbidden error without secrets', async () => {
     enableFiles();
     server.on('PUT', /^\/_gcs\//, (_req, res) => sendJson(res, 403, { error: 'expired' }));
-    const error = (await client.uploadFile('t.csv', Buffer.from('x')).catch((e: unknown) => e)) as StackError;
+    const error = (await client.files.upload('t.csv', Buffer.from('x')).catch((e: unknown) => e)) as StackError;
     expect(error).toBeInstanceOf(StackError);
     expect(error).toMatchObject({ kind: 'forbidden', retryable: true, status: 403 });
     expect(error.endpoint).toMatch(/^PUT \/_gcs\/kbc-files\//);
@@ -138,7 +138,7 @@ describe('upload', () => {
     server.reply('POST', '/v2/storage/files/prepare', 201, {
       id: 1, name: 'x', isSliced: false, url: 'https://s3.amazonaws.com/b/k', provider: 'aws', uploadParams: { key: 'k', bucket: 'b' },
     });
-    await expect(client.uploadFile('x', Buffer.from('x'))).rejects.toMatchObject({
+    await expect(client.files.upload('x', Buffer.from('x'))).rejects.toMatchObject({
       kind: 'unexpected-response',
       message: expect.stringContaining('GCP'),
     });
@@ -148,11 +148,11 @@ describe('upload', () => {
 describe('download', () => {
   it('plain file: one URL (the signed one), read without Bearer', async () => {
     enableFiles();
-    const uploaded = await client.uploadFile('t.csv', Buffer.from('id\n1\n'));
-    const file = await client.getFile(uploaded.id);
-    const urls = await client.fileSliceUrls(file);
+    const uploaded = await client.files.upload('t.csv', Buffer.from('id\n1\n'));
+    const file = await client.files.get(uploaded.id);
+    const urls = await client.files.sliceUrls(file);
     expect(urls).toEqual([file.url]);
-    const content = await readAll(client.openSlice(file, urls[0]));
+    const content = await readAll(client.files.openSlice(file, urls[0]));
     expect(content.toString()).toBe('id\n1\n');
     const get = server.last('GET', `/_gcs/kbc-files/exp-15/files/${file.id}.t.csv`);
     expect(get.headers.authorization).toBeUndefined();
@@ -162,13 +162,13 @@ describe('download', () => {
   it('sliced file: manifest entries, each slice streamed with the Bearer token', async () => {
     enableFiles();
     const rows = ['1,a\n', '2,b\n', '3,c\n'];
-    const uploaded = await client.uploadSlicedFile('t.csv.gz', rows.map((r) => () => Readable.from([gzipSync(r)])));
-    const file = await client.getFile(uploaded.id);
-    const urls = await client.fileSliceUrls(file);
+    const uploaded = await client.files.uploadSliced('t.csv.gz', rows.map((r) => () => Readable.from([gzipSync(r)])));
+    const file = await client.files.get(uploaded.id);
+    const urls = await client.files.sliceUrls(file);
     expect(urls).toHaveLength(3);
     expect(urls[0]).toMatch(/^gs:\/\/kbc-files\/.*part0001\.csv\.gz$/);
     const texts: string[] = [];
-    for (const url of urls) texts.push(gunzipSync(await readAll(client.openSlice(file, url))).toString());
+    for (const url of urls) texts.push(gunzipSync(await readAll(client.files.openSlice(file, url))).toString());
     expect(texts).toEqual(rows);
     const sliceGet = server.requests.filter((r) => r.method === 'GET' && r.path.includes('part0002'))[0];
     expect(sliceGet.headers.authorization).toBe(`Bearer ${server.gcsToken}`);
@@ -178,9 +178,9 @@ describe('download', () => {
   it('streams a large slice with backpressure', async () => {
     enableFiles();
     const chunk = Buffer.alloc(256 * 1024, 'y');
-    const uploaded = await client.uploadFile('big.csv', () => chunked(16, chunk));
-    const file = await client.getFile(uploaded.id);
-    const stream = client.openSlice(file, file.url);
+    const uploaded = await client.files.upload('big.csv', () => chunked(16, chunk));
+    const file = await client.files.get(uploaded.id);
+    const stream = client.files.openSlice(file, file.url);
     let total = 0;
     for await (const part of stream) total += (part as Buffer).length;
     expect(total).toBe(16 * chunk.length);
@@ -188,9 +188,9 @@ describe('download', () => {
 
   it('a missing slice errors the stream with a not-found StackError', async () => {
     enableFiles();
-    const uploaded = await client.uploadSlicedFile('t.csv.gz', [() => Readable.from([gzipSync('1\n')])]);
-    const file = await client.getFile(uploaded.id);
-    const stream = client.openSlice(file, `gs://kbc-files/${file.gcsPath!.key}part0009.csv.gz`);
+    const uploaded = await client.files.uploadSliced('t.csv.gz', [() => Readable.from([gzipSync('1\n')])]);
+    const file = await client.files.get(uploaded.id);
+    const stream = client.files.openSlice(file, `gs://kbc-files/${file.gcsPath!.key}part0009.csv.gz`);
     const error = (await readAll(stream).catch((e: unknown) => e)) as StackError;
     expect(error).toBeInstanceOf(StackError);
     expect(error).toMatchObject({ kind: 'not-found', status: 404, retryable: false });
@@ -198,25 +198,25 @@ describe('download', () => {
 
   it('a dropped download is a retryable network error on the stream', async () => {
     enableFiles();
-    const uploaded = await client.uploadFile('t.csv', Buffer.from('x'));
-    const file = await client.getFile(uploaded.id);
+    const uploaded = await client.files.upload('t.csv', Buffer.from('x'));
+    const file = await client.files.get(uploaded.id);
     server.on('GET', /^\/_gcs\//, (_req, _res, raw) => raw.socket.destroy());
-    const error = (await readAll(client.openSlice(file, file.url)).catch((e: unknown) => e)) as StackError;
+    const error = (await readAll(client.files.openSlice(file, file.url)).catch((e: unknown) => e)) as StackError;
     expect(error).toBeInstanceOf(StackError);
     expect(error).toMatchObject({ kind: 'network', retryable: true });
     expect(error.endpoint).not.toContain('X-Goog-Signature');
   });
 
   it('a gs:// slice of a file without credentials is refused', async () => {
-    const stream = client.openSlice({ id: 1, name: 'x', isSliced: true, url: `${server.url}/_gcs/b/kmanifest` }, 'gs://b/kpart0001');
-    await expect(readAll(stream)).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('getFile') });
+    const stream = client.files.openSlice({ id: 1, name: 'x', isSliced: true, url: `${server.url}/_gcs/b/kmanifest` }, 'gs://b/kpart0001');
+    await expect(readAll(stream)).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('files.get') });
   });
 
   it('a damaged manifest is an unexpected response', async () => {
     enableFiles();
-    const uploaded = await client.uploadSlicedFile('t.csv', [() => Readable.from([Buffer.from('1\n')])]);
+    const uploaded = await client.files.uploadSliced('t.csv', [() => Readable.from([Buffer.from('1\n')])]);
     server.objects.set(`kbc-files/exp-15/files/${uploaded.id}.t.csvmanifest`, Buffer.from('{"entries": "nope"}'));
-    const file = await client.getFile(uploaded.id);
-    await expect(client.fileSliceUrls(file)).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('entries') });
+    const file = await client.files.get(uploaded.id);
+    await expect(client.files.sliceUrls(file)).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('entries') });
   });
 });

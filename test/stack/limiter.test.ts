@@ -13,17 +13,14 @@ describe('AdaptiveLimiter', () => {
     let running = 0;
     let peak = 0;
     await Promise.all(
-      Array.from({ length: 20 }, () =>
-        limiter.run(
-          async () => {
-            running++;
-            peak = Math.max(peak, running);
-            await tick();
-            running--;
-          },
-          () => 'success',
-        ),
-      ),
+      Array.from({ length: 20 }, async () => {
+        const permit = await limiter.acquire();
+        running++;
+        peak = Math.max(peak, running);
+        await tick();
+        running--;
+        permit.success();
+      }),
     );
     expect(peak).toBe(3);
     expect(limiter.stats()).toMatchObject({ inFlight: 0, waiting: 0, limit: 3 });
@@ -93,13 +90,13 @@ describe('limiter in the stack client, against the emulator', () => {
     const limiter = new AdaptiveLimiter({ max: 8 });
     const client = createStackClient({ url: stack.url, token: TOKEN, limiter });
     await admin('POST', '/_emulator/faults', { kind: 'rate-limit', forRequests: 12, retryAfterSeconds: 1 });
-    const results = await Promise.allSettled(Array.from({ length: 8 }, () => client.listBuckets()));
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => client.buckets.list()));
     expect(results.every((r) => r.status === 'rejected' && (r.reason as StackError).kind === 'rate-limited')).toBe(true);
     expect(limiter.limit).toBe(4); // one burst: halved once
-    for (let i = 0; i < 4; i++) await client.listBuckets().catch(() => undefined); // four more 429s, one at a time
+    for (let i = 0; i < 4; i++) await client.buckets.list().catch(() => undefined); // four more 429s, one at a time
     expect(limiter.limit).toBe(1);
     expect(limiter.stats().decreases).toBe(3); // 8 → 4 → 2 → 1
-    for (let i = 0; i < 10; i++) await client.listBuckets();
+    for (let i = 0; i < 10; i++) await client.buckets.list();
     expect(limiter.limit).toBe(8);
     expect(limiter.stats().inFlight).toBe(0);
   });
@@ -107,9 +104,9 @@ describe('limiter in the stack client, against the emulator', () => {
   test('a slot is taken by streamed downloads and uploads too, and freed when they end', async () => {
     const limiter = new AdaptiveLimiter({ max: 2 });
     const client = createStackClient({ url: stack.url, token: TOKEN, limiter });
-    const file = await client.uploadFile('x.csv', Buffer.from('"a"\n"1"\n'));
+    const file = await client.files.upload('x.csv', Buffer.from('"a"\n"1"\n'));
     const chunks: Buffer[] = [];
-    for await (const chunk of client.openSlice(file, (await client.fileSliceUrls(file))[0])) chunks.push(chunk as Buffer);
+    for await (const chunk of client.files.openSlice(file, (await client.files.sliceUrls(file))[0])) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('"a"\n"1"\n');
     expect(limiter.stats()).toMatchObject({ inFlight: 0, limit: 2 });
   });

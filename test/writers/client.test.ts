@@ -1,6 +1,6 @@
 /** stack/ clients of workspaces, the Encryption API and the GoodData domain, against emulated stacks. */
 import { startStack, type EmulatedStack } from '../../emulator/server';
-import { createStackClient, EncryptionApi, GoodDataApi, StackError, stackHost, type StackClient } from '../../stack';
+import { createStackClient, EncryptedObjectSchema, StackError, stackHost, type StackClient } from '../../stack';
 import { Api, DEST_SEED, DEST_TOKEN, SOURCE_SEED, SOURCE_TOKEN, tempDir } from '../emulator/util';
 
 const MANAGE_TOKEN = 'us-manage-token-stack-migrate';
@@ -21,39 +21,41 @@ afterAll(async () => {
 });
 
 test('workspaces: create (with password), get and list (without), configuration workspaces, password reset', async () => {
-  const created = await dst.createWorkspace();
+  const created = await dst.workspaces.create();
   expect(created.connection).toMatchObject({ backend: 'snowflake', host: 'keboola.eu-central-1.snowflakecomputing.com', password: expect.any(String) });
-  const detail = await dst.getWorkspace(created.id);
+  const detail = await dst.workspaces.get(created.id);
   expect(detail?.connection.user).toBe(created.connection.user);
   expect((detail?.connection as Record<string, unknown>).password).toBeUndefined();
-  expect(await dst.getWorkspace(123456)).toBeNull();
-  await dst.createConfiguration('keboola.wr-db-snowflake', { configurationId: 'client-ws', name: 'client' });
-  const owned = await dst.createWorkspace({ configuration: { componentId: 'keboola.wr-db-snowflake', configId: 'client-ws' } });
-  expect((await dst.listWorkspaces({ componentId: 'keboola.wr-db-snowflake', configId: 'client-ws' })).map((w) => w.id)).toEqual([owned.id]);
-  expect((await dst.listWorkspaces()).map((w) => w.id)).toEqual(expect.arrayContaining([created.id, owned.id]));
-  const password = await dst.resetWorkspacePassword(owned.id);
+  expect(await dst.workspaces.get(123456)).toBeNull();
+  await dst.configurations.create('keboola.wr-db-snowflake', { configurationId: 'client-ws', name: 'client' });
+  const owned = await dst.workspaces.create({ configuration: { componentId: 'keboola.wr-db-snowflake', configId: 'client-ws' } });
+  expect((await dst.workspaces.list({ componentId: 'keboola.wr-db-snowflake', configId: 'client-ws' })).map((w) => w.id)).toEqual([owned.id]);
+  expect((await dst.workspaces.list()).map((w) => w.id)).toEqual(expect.arrayContaining([created.id, owned.id]));
+  const password = await dst.workspaces.resetPassword(owned.id);
   const login = await new Api(destination.url, null).post('/_emulator/snowflake/login', { host: owned.connection.host, user: owned.connection.user, password });
   expect(login.body.result).toBe('ok');
 });
 
 test('Encryption API: encrypt finds the service in the API index; an unknown component is a bad request', async () => {
-  const encryption = await EncryptionApi.of(dst);
-  expect(encryption.url).toBe(`${destination.url}/_services/encryption`);
+  const encryption = dst.encryption;
+  expect(await dst.transport.serviceUrl('encryption')).toBe(`${destination.url}/_services/encryption`);
   const cipher = await encryption.encryptValue('p4ss', { componentId: 'keboola.ex-db-mysql', projectId: 201 });
   expect(cipher).toMatch(/^KBC::ProjectSecure::/);
-  const nested = await encryption.encrypt({ a: 1, b: { '#c': 'x' } }, { componentId: 'keboola.ex-db-mysql', projectId: 201, configId: 'cfg' });
+  // a whole object (the client itself encrypts single values only): the raw request path
+  const query = { componentId: 'keboola.ex-db-mysql', projectId: 201, configId: 'cfg' };
+  const nested = await dst.transport.request('POST', '/encrypt', EncryptedObjectSchema, { service: 'encryption', query, json: { a: 1, b: { '#c': 'x' } } });
   expect(nested).toMatchObject({ a: 1, b: { '#c': expect.stringMatching(/^KBC::ConfigSecure::/) } });
   await expect(encryption.encryptValue('x', { componentId: 'keboola.ex-restbox' })).rejects.toMatchObject({ kind: 'bad-request', retryable: false });
 });
 
 test('migrate-configuration: dry run and run; a wrong Manage token is an invalid token and never appears in messages', async () => {
-  const encryption = await EncryptionApi.of(src);
+  const encryption = src.encryption;
   const input = { manageToken: MANAGE_TOKEN, sourceStorageApiToken: SOURCE_TOKEN, destinationStack: stackHost(destination.url), destinationStorageApiToken: DEST_TOKEN, componentId: 'keboola.ex-db-mysql', configId: 'mysql-crm' };
   const dry = await encryption.migrateConfiguration({ ...input, dryRun: true });
   expect(dry.data).toMatchObject({ componentId: 'keboola.ex-db-mysql', configId: 'mysql-crm', branchId: 'default' });
-  expect(await dst.getConfiguration('keboola.ex-db-mysql', 'mysql-crm')).toBeNull();
+  expect(await dst.configurations.get('keboola.ex-db-mysql', 'mysql-crm')).toBeNull();
   await encryption.migrateConfiguration(input);
-  const migrated = await dst.getConfiguration('keboola.ex-db-mysql', 'mysql-crm');
+  const migrated = await dst.configurations.get('keboola.ex-db-mysql', 'mysql-crm');
   expect((migrated?.configuration as any).parameters.db['#password']).toMatch(/^KBC::ProjectSecure::/);
   expect(migrated?.rows).toHaveLength(2);
 
@@ -70,7 +72,7 @@ test('migrate-configuration: dry run and run; a wrong Manage token is an invalid
 });
 
 test('GoodData: create, wait, export, import, poll', async () => {
-  const [from, to] = [await GoodDataApi.of(src), await GoodDataApi.of(dst)];
+  const [from, to] = [src.gooddata, dst.gooddata];
   expect((await from.listProjects()).map((p) => p.pid)).toEqual(['k3x9salesdash101']);
   const pid = await to.createProject('Copy', 'marker');
   expect((await to.getProject(pid))?.state).toBe('PREPARING');

@@ -1,0 +1,75 @@
+/** Configurations of the default branch (blueprint "Group Components and Configurations"), their rows and metadata. */
+import {
+  ConfigurationRowSchema,
+  ConfigurationSchema,
+  MetadataListSchema,
+  type Configuration,
+  type ConfigurationRow,
+  type JsonObject,
+  type MetadataEntry,
+  type MetadataInput,
+} from '../schemas';
+import { StackResource, compact, configurationPath, keyValues } from './resource';
+
+export interface CreateConfigurationInput {
+  configurationId?: string;
+  name: string;
+  description?: string;
+  configuration?: JsonObject;
+  state?: JsonObject;
+  isDisabled?: boolean;
+  changeDescription?: string;
+}
+
+export interface UpdateConfigurationInput {
+  name?: string;
+  description?: string;
+  configuration?: JsonObject;
+  state?: JsonObject;
+  rowsSortOrder?: string[];
+  isDisabled?: boolean;
+  changeDescription?: string;
+}
+
+export interface CreateConfigurationRowInput {
+  rowId?: string;
+  name: string;
+  description?: string;
+  configuration?: JsonObject;
+  state?: JsonObject;
+  isDisabled?: boolean;
+  changeDescription?: string;
+}
+
+export class ConfigurationsResource extends StackResource {
+  /** The configuration, or null when it does not exist. */
+  async get(componentId: string, configId: string): Promise<Configuration | null> {
+    return this.transport.request('GET', configurationPath(componentId, configId), ConfigurationSchema, { allow404: true });
+  }
+
+  async create(componentId: string, input: CreateConfigurationInput): Promise<Configuration> {
+    return this.transport.request('POST', configurationPath(componentId), ConfigurationSchema, { json: compact({ ...input }) });
+  }
+
+  async update(componentId: string, configId: string, input: UpdateConfigurationInput): Promise<Configuration> {
+    return this.transport.request('PUT', configurationPath(componentId, configId), ConfigurationSchema, { json: compact({ ...input }) });
+  }
+
+  async delete(componentId: string, configId: string): Promise<void> {
+    await this.transport.send('DELETE', configurationPath(componentId, configId));
+  }
+
+  async createRow(componentId: string, configId: string, input: CreateConfigurationRowInput): Promise<ConfigurationRow> {
+    return this.transport.request('POST', `${configurationPath(componentId, configId)}/rows`, ConfigurationRowSchema, { json: compact({ ...input }) });
+  }
+
+  async listMetadata(componentId: string, configId: string): Promise<MetadataEntry[]> {
+    return this.transport.request('GET', `${configurationPath(componentId, configId)}/metadata`, MetadataListSchema);
+  }
+
+  async setMetadata(componentId: string, configId: string, entries: MetadataInput[]): Promise<MetadataEntry[]> {
+    return this.transport.request('POST', `${configurationPath(componentId, configId)}/metadata`, MetadataListSchema, {
+      json: { metadata: keyValues(entries) },
+    });
+  }
+}

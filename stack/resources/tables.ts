@@ -1,0 +1,168 @@
+/** Tables and aliases (blueprint "Group Tables", "Group Table Aliases"): structure, metadata, and data in and out through files. */
+import { StackError } from '../errors';
+import {
+  ExportJobResultsSchema,
+  FileInfoSchema,
+  TableJobResultsSchema,
+  TableMetadataResultSchema,
+  TableSchema,
+  type FileInfo,
+  type Job,
+  type MetadataInput,
+  type Table,
+  type TableMetadataResult,
+} from '../schemas';
+import { seg, type ApiResponse } from '../transport';
+import { StackResource, compact, keyValues } from './resource';
+
+export interface ColumnDefinitionInput {
+  name: string;
+  definition: { type: string; nullable?: boolean; length?: string | number | null; default?: string | number | boolean | null };
+  basetype?: string | null;
+}
+
+export interface CreateTableDefinitionInput {
+  name: string;
+  primaryKeysNames: string[];
+  columns: ColumnDefinitionInput[];
+}
+
+export interface CreateTableFromFileInput {
+  name: string;
+  dataFileId: number | string;
+  primaryKey?: string[];
+}
+
+export interface ImportTableInput {
+  dataFileId: number | string;
+  incremental?: boolean;
+  withoutHeaders?: boolean;
+  columns?: string[];
+}
+
+export interface CreateAliasInput {
+  sourceTable: string;
+  name: string;
+  aliasFilter?: { column: string; operator?: 'eq' | 'ne' | string; values: string[] };
+  aliasColumns?: string[];
+}
+
+export interface TableMetadataInput {
+  metadata?: MetadataInput[];
+  /** Keyed by column name. */
+  columnsMetadata?: Record<string, MetadataInput[]>;
+}
+
+export class TablesResource extends StackResource {
+  /** Every table with its columns, metadata, column metadata and bucket. */
+  async list(): Promise<Table[]> {
+    return this.transport.list('GET', '/tables', TableSchema, { query: { include: 'columns,metadata,columnMetadata,buckets' } });
+  }
+
+  /** The table, or null when it does not exist. */
+  async get(tableId: string): Promise<Table | null> {
+    return this.transport.request('GET', `/tables/${seg(tableId)}`, TableSchema, { allow404: true });
+  }
+
+  /** A typed table from its column definitions. */
+  async createDefinition(bucketId: string, input: CreateTableDefinitionInput): Promise<Table> {
+    const res = await this.transport.send('POST', `/buckets/${seg(bucketId)}/tables-definition`, {
+      json: {
+        name: input.name,
+        primaryKeysNames: input.primaryKeysNames,
+        columns: input.columns.map((c) => compact({ name: c.name, definition: compact({ ...c.definition }), basetype: c.basetype })),
+      },
+    });
+    return this.#tableAfterJob(await this.transport.jobOf(res), `${bucketId}.${input.name}`, res.endpoint);
+  }
+
+  /** An untyped table whose columns (and first data) come from an uploaded CSV file. */
+  async createFromFile(bucketId: string, input: CreateTableFromFileInput): Promise<Table> {
+    const res = await this.transport.send('POST', `/buckets/${seg(bucketId)}/tables-async`, {
+      json: compact({
+        name: input.name,
+        dataFileId: input.dataFileId,
+        primaryKey: input.primaryKey && input.primaryKey.length > 0 ? input.primaryKey.join(',') : undefined,
+      }),
+    });
+    return this.#tableAfterJob(await this.transport.jobOf(res), `${bucketId}.${input.name}`, res.endpoint);
+  }
+
+  /** Loads an uploaded file into the table; answers the finished job. */
+  async import(tableId: string, input: ImportTableInput): Promise<Job> {
+    const res = await this.transport.send('POST', `/tables/${seg(tableId)}/import-async`, {
+      json: compact({
+        dataFileId: input.dataFileId,
+        incremental: input.incremental,
+        withoutHeaders: input.withoutHeaders,
+        columns: input.columns,
+      }),
+    });
+    return this.transport.jobOf(res);
+  }
+
+  /** Exports the table as a gzipped (and, per CONTRACTS.md, sliced) file; answers the file detail with credentials. */
+  async export(tableId: string): Promise<FileInfo> {
+    const res = await this.transport.send('POST', `/tables/${seg(tableId)}/export-async`, { json: { gzip: true } });
+    const job = await this.transport.jobOf(res);
+    const results = this.transport.validate(ExportJobResultsSchema, job.results, `${res.endpoint} (job ${job.id} results)`);
+    return this.transport.request('GET', `/files/${seg(results.file.id)}`, FileInfoSchema, { query: { federationToken: 1 } });
+  }
+
+  /** An alias of a table: answered at once, or (BigQuery views) after a job. */
+  async createAlias(bucketId: string, input: CreateAliasInput): Promise<Table> {
+    const res = await this.transport.send('POST', `/buckets/${seg(bucketId)}/table-aliases`, {
+      json: compact({
+        sourceTable: input.sourceTable,
+        name: input.name,
+        aliasFilter: input.aliasFilter ? compact({ ...input.aliasFilter }) : undefined,
+        aliasColumns: input.aliasColumns,
+      }),
+    });
+    return this.#tableOf(res, `${bucketId}.${input.name}`);
+  }
+
+  async update(tableId: string, input: { displayName: string }): Promise<Table> {
+    const res = await this.transport.send('PUT', `/tables/${seg(tableId)}`, { json: { displayName: input.displayName } });
+    return this.#tableOf(res, tableId);
+  }
+
+  /**
+   * Sets table and column metadata in one call. Column metadata is sent keyed by column name *and* with
+   * `columnName` in each entry, which both readings of the blueprint (by key, deprecated; by `columnName`) accept.
+   */
+  async setMetadata(tableId: string, provider: string, input: TableMetadataInput): Promise<TableMetadataResult> {
+    const columnsMetadata = input.columnsMetadata
+      ? Object.fromEntries(
+          Object.entries(input.columnsMetadata).map(([column, entries]) => [
+            column,
+            entries.map((e) => ({ columnName: column, key: e.key, value: e.value })),
+          ]),
+        )
+      : undefined;
+    return this.transport.request('POST', `/tables/${seg(tableId)}/metadata`, TableMetadataResultSchema, {
+      json: compact({ provider, metadata: input.metadata ? keyValues(input.metadata) : undefined, columnsMetadata }),
+    });
+  }
+
+  /** A table answered synchronously, or by a 202 job after which the table is read. */
+  async #tableOf(res: ApiResponse, fallbackId: string): Promise<Table> {
+    if (res.status === 202) return this.#tableAfterJob(await this.transport.jobOf(res), fallbackId, res.endpoint);
+    return this.transport.parse(TableSchema, res);
+  }
+
+  async #tableAfterJob(job: Job, fallbackId: string, endpoint: string): Promise<Table> {
+    const results = TableJobResultsSchema.safeParse(job.results);
+    const tableId = job.tableId ?? (results.success ? results.data.id : undefined) ?? fallbackId;
+    const table = await this.get(tableId);
+    if (!table) {
+      throw new StackError({
+        kind: 'unexpected-response',
+        endpoint,
+        jobId: job.id,
+        message: `job ${job.id} (${job.operationName}) on ${this.transport.url} succeeded but table ${tableId} does not exist: the stack's API differs from the documented one`,
+      });
+    }
+    return table;
+  }
+}

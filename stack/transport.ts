@@ -1,0 +1,336 @@
+/**
+ * The one transport under every API area of the stack client (stack/resources/, docs/CONTRACTS.md):
+ *
+ * - JSON requests to the stack's Storage API (`/v2/storage`), or to one of the services its API index lists
+ *   (`service`: the Orchestrator, the Encryption API, GoodData), discovered lazily and once per client.
+ * - Every answer is validated with zod (stack/schemas/); a missing or mistyped documented field throws
+ *   StackError kind "unexpected-response" naming the field and the endpoint.
+ * - No retries here: retries belong to Temporal (docs/domain.md). Every failure is a classified StackError
+ *   (stack/errors.ts); requests take a slot of the stack's adaptive limiter (stack/limiter.ts).
+ * - Asynchronous operations (202 + job) are awaited by polling `jobs/{id}` with backoff, through `poll`, the one
+ *   polling loop of the client (GoodData tasks use it too).
+ * - The Storage API token is kept in an ES private field, is only ever sent to the stack's own URL and to the
+ *   services of its API index (redirects are not followed), never to the object store (`objects`, which never
+ *   sees it), and is redacted from every message the client produces.
+ */
+import got, { type Got } from 'got';
+import { z } from 'zod';
+import { StackError, httpError, jobError, redact, requestError, schemaError, type ErrorContext } from './errors';
+import { settlePermit, type AdaptiveLimiter } from './limiter';
+import { ObjectStore } from './object-store';
+import { ApiIndexSchema, JobSchema, type Job } from './schemas';
+
+export interface StackClientOptions {
+  /** Stack URL, e.g. `https://connection.keboola.com` (no `/v2/storage`). */
+  url: string;
+  /** Storage API token of the project. */
+  token: string;
+  /** Timeout of one API request in ms (default 60000). For streamed transfers: connect and first-byte timeout. */
+  timeoutMs?: number;
+  /** First delay between two polls of a job (default 250 ms), doubled up to 2000 ms. */
+  jobPollIntervalMs?: number;
+  /** Give up waiting for a job after this long (default: no limit; the activity's own timeout applies). */
+  jobTimeoutMs?: number;
+  /** Called after every poll of a job (e.g. to heartbeat a Temporal activity during a long import). */
+  onJobPoll?: (job: Job) => void;
+  /**
+   * Shared adaptive limit of in-flight requests to this stack (stack/limiter.ts): API calls and object-store
+   * transfers take a slot; 429/5xx answers shrink it, successes grow it back. Without it, no limit.
+   */
+  limiter?: AdaptiveLimiter;
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface RequestOptions {
+  query?: Query;
+  json?: unknown;
+  headers?: Record<string, string>;
+  /** Answer null for a 404 instead of failing. */
+  allow404?: boolean;
+  /** The path is under the URL of this service of the API index (e.g. `orchestrator`), not under `/v2/storage`. */
+  service?: string;
+  /** More secrets to redact from every error of this request (e.g. a Manage API token sent in a header). */
+  secrets?: string[];
+}
+
+/** An answer as received: its status, its parsed JSON body (undefined when empty) and `METHOD /path`. */
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+  endpoint: string;
+}
+
+export interface PollOptions<T> {
+  /** First delay between two checks, doubled after each one up to 2 s (or this delay, when longer). */
+  intervalMs: number;
+  /** Give up after this long (Infinity: never). */
+  timeoutMs: number;
+  /** Called after every check but the first one (which the caller already holds). */
+  onPoll?: (value: T) => void;
+  /** The error thrown when `timeoutMs` has passed. */
+  timedOut: (last: T, elapsedMs: number) => StackError;
+}
+
+const STORAGE = '/v2/storage';
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_POLL_MS = 250;
+const MAX_POLL_MS = 2_000;
+
+/** A path segment, percent-encoded. */
+export const seg = (value: string | number): string => encodeURIComponent(String(value));
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The one polling loop of the client: from `first`, checks again with `next` after a growing delay until `isDone`.
+ * Storage jobs and GoodData tasks are awaited with it.
+ */
+export async function poll<T>(first: T, next: () => Promise<T>, isDone: (value: T) => boolean, options: PollOptions<T>): Promise<T> {
+  const started = Date.now();
+  let delay = options.intervalMs;
+  let current = first;
+  while (!isDone(current)) {
+    if (Date.now() - started >= options.timeoutMs) throw options.timedOut(current, Date.now() - started);
+    await sleep(delay);
+    delay = Math.min(delay * 2, Math.max(MAX_POLL_MS, options.intervalMs));
+    current = await next();
+    options.onPoll?.(current);
+  }
+  return current;
+}
+
+export class Transport {
+  /** The stack's base URL, normalised (no trailing slash). */
+  readonly url: string;
+  /** The object store of the stack's files: never carries the Storage API token. */
+  readonly objects: ObjectStore;
+  readonly #token: string;
+  readonly #pollMs: number;
+  readonly #jobTimeoutMs: number;
+  readonly #onJobPoll?: (job: Job) => void;
+  readonly #limiter?: AdaptiveLimiter;
+  /** Storage API and service requests: carry the token, never follow redirects. */
+  readonly #api: Got;
+  /** Service ID → URL, from the API index; discovered by the first request that needs a service. */
+  #services: Promise<Map<string, string>> | undefined;
+
+  constructor(options: StackClientOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.url);
+    } catch {
+      throw new StackError({
+        kind: 'bad-request',
+        endpoint: 'createStackClient',
+        message: `"${options.url}" is not a valid stack URL: give the stack's base URL, e.g. https://connection.keboola.com`,
+      });
+    }
+    if (!options.token) {
+      throw new StackError({
+        kind: 'invalid-token',
+        endpoint: 'createStackClient',
+        message: `no Storage API token was given for ${parsed.origin}: provide the project's token`,
+      });
+    }
+    this.url = `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
+    this.#token = options.token;
+    this.#pollMs = options.jobPollIntervalMs ?? DEFAULT_POLL_MS;
+    this.#jobTimeoutMs = options.jobTimeoutMs ?? Number.POSITIVE_INFINITY;
+    this.#onJobPoll = options.onJobPoll;
+    this.#limiter = options.limiter;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#api = got.extend({
+      headers: { 'x-storageapi-token': options.token, 'user-agent': 'stack-migrate', accept: 'application/json' },
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      followRedirect: false,
+      timeout: { request: timeoutMs },
+      responseType: 'text',
+    });
+    this.objects = new ObjectStore({ context: this.#context(), timeoutMs, limiter: options.limiter });
+  }
+
+  // ============================================================ requests
+
+  /** One request, its answer validated with `schema`. */
+  async request<S extends z.ZodType>(method: HttpMethod, path: string, schema: S, options: RequestOptions & { allow404: true }): Promise<z.output<S> | null>;
+  async request<S extends z.ZodType>(method: HttpMethod, path: string, schema: S, options?: RequestOptions): Promise<z.output<S>>;
+  async request<S extends z.ZodType>(method: HttpMethod, path: string, schema: S, options: RequestOptions = {}): Promise<z.output<S> | null> {
+    const res = await this.send(method, path, options);
+    if (res.status === 404 && options.allow404) return null;
+    return this.parse(schema, res, options.secrets);
+  }
+
+  /** One request answered by a list, checked item by item so that an error names the failing item. */
+  async list<S extends z.ZodType>(method: HttpMethod, path: string, itemSchema: S, options: RequestOptions = {}): Promise<Array<z.output<S>>> {
+    const res = await this.send(method, path, options);
+    if (!Array.isArray(res.body)) {
+      throw new StackError({
+        kind: 'unexpected-response',
+        status: res.status,
+        endpoint: res.endpoint,
+        message: this.#context(options.secrets).redact(
+          `${this.url} answered ${res.endpoint} with ${describeType(res.body)} where a list was documented: the stack's API differs from the documented one`,
+        ),
+      });
+    }
+    return this.parse(z.array(itemSchema), res, options.secrets);
+  }
+
+  /**
+   * One request, answered as received: for the endpoints whose status decides how to read them (202 + job or a
+   * synchronous answer). Errors (4xx/5xx, redirects, bodies that are not JSON) are thrown as StackErrors.
+   */
+  async send(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+    const target = options.service === undefined ? { origin: this.url, fullPath: `${STORAGE}${path}` } : await this.#serviceTarget(method, path, options.service);
+    const endpoint = `${method} ${target.fullPath}`;
+    const ctx = this.#context(options.secrets);
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) search.set(k, String(v));
+    const qs = search.toString();
+
+    let response;
+    const permit = await this.#limiter?.acquire();
+    try {
+      response = await this.#api(`${target.origin}${target.fullPath}${qs ? `?${qs}` : ''}`, {
+        method,
+        ...(options.headers ? { headers: options.headers } : {}),
+        ...(options.json !== undefined ? { json: options.json } : {}),
+      });
+    } catch (error) {
+      permit?.release();
+      throw requestError(ctx, error, endpoint);
+    }
+    settlePermit(permit, response.statusCode);
+    const status = response.statusCode;
+    const text = typeof response.body === 'string' ? response.body : '';
+    if (status === 404 && options.allow404) return { status, body: null, endpoint };
+    if (status >= 400) throw httpError(ctx, status, text, response.headers['retry-after'], endpoint);
+    if (status >= 300) {
+      throw new StackError({
+        kind: 'unexpected-response',
+        status,
+        endpoint,
+        message: `${this.url} answered ${endpoint} with a redirect (HTTP ${status}): check that the stack URL is the API's base URL (e.g. https://connection.keboola.com)`,
+      });
+    }
+    if (status === 204 || text.trim() === '') return { status, body: undefined, endpoint };
+    try {
+      return { status, body: JSON.parse(text), endpoint };
+    } catch {
+      throw new StackError({
+        kind: 'unexpected-response',
+        status,
+        endpoint,
+        message: `${this.url} answered ${endpoint} with HTTP ${status} but a body that is not JSON: check that the URL points to a Keboola stack`,
+      });
+    }
+  }
+
+  /** The body of an answer, validated with `schema`. */
+  parse<S extends z.ZodType>(schema: S, res: ApiResponse, secrets?: string[]): z.output<S> {
+    return this.validate(schema, res.body, res.endpoint, secrets);
+  }
+
+  /** Any value the stack gave (a job's results, a manifest), validated with `schema`; `endpoint` says where it came from. */
+  validate<S extends z.ZodType>(schema: S, value: unknown, endpoint: string, secrets?: string[]): z.output<S> {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw schemaError(this.#context(secrets), parsed.error, endpoint);
+    return parsed.data;
+  }
+
+  // ============================================================ services of the API index
+
+  /**
+   * The URL of a service of the stack's API index (`services[]`), or null when the index does not list it.
+   * Discovered once per client, on first use; a failed discovery is retried by the next call.
+   */
+  async serviceUrl(id: string): Promise<string | null> {
+    this.#services ??= this.request('GET', '', ApiIndexSchema).then(
+      (index) => {
+        const urls = new Map<string, string>();
+        for (const service of index.services) if (!urls.has(service.id)) urls.set(service.id, service.url.replace(/\/+$/, ''));
+        return urls;
+      },
+      (error: unknown) => {
+        this.#services = undefined;
+        throw error;
+      },
+    );
+    return (await this.#services).get(id) ?? null;
+  }
+
+  async #serviceTarget(method: HttpMethod, path: string, id: string): Promise<{ origin: string; fullPath: string }> {
+    const url = await this.serviceUrl(id);
+    if (url === null) {
+      throw new StackError({
+        kind: 'not-found',
+        endpoint: `${method} ${path}`,
+        message: `the stack ${this.url} does not offer the service "${id}" (its API index does not list it)`,
+      });
+    }
+    let service: URL;
+    try {
+      service = new URL(url);
+    } catch {
+      throw new StackError({
+        kind: 'unexpected-response',
+        endpoint: `${method} ${path}`,
+        message: `the API index of ${this.url} lists the service URL "${url}", which is not a URL`,
+      });
+    }
+    return { origin: service.origin, fullPath: `${service.pathname.replace(/\/+$/, '')}${path}` };
+  }
+
+  // ============================================================ jobs
+
+  /** The answer is a 202 job: waits for it to end. */
+  async jobOf(res: ApiResponse): Promise<Job> {
+    return this.waitForJob(this.parse(JobSchema, res), res.endpoint);
+  }
+
+  /**
+   * Polls a job until it ends (calling the client's `onJobPoll` after each poll); throws a StackError carrying the
+   * job id when it ends in error or outlasts `jobTimeoutMs`. `endpoint` is the request that started it.
+   */
+  async waitForJob(job: Job, endpoint = `GET ${STORAGE}/jobs/${job.id}`): Promise<Job> {
+    const done = await poll(
+      job,
+      () => this.request('GET', `/jobs/${seg(job.id)}`, JobSchema),
+      (current) => current.status !== 'waiting' && current.status !== 'processing',
+      {
+        intervalMs: this.#pollMs,
+        timeoutMs: this.#jobTimeoutMs,
+        onPoll: this.#onJobPoll,
+        timedOut: (current, elapsedMs) =>
+          new StackError({
+            kind: 'timeout',
+            endpoint,
+            jobId: current.id,
+            message: `job ${current.id} (${current.operationName}) started by ${endpoint} on ${this.url} is still ${current.status} after ${Math.round(elapsedMs / 1000)} s: retry later, the job may still finish`,
+          }),
+      },
+    );
+    if (done.status === 'error') throw jobError(this.#context(), done, endpoint);
+    return done;
+  }
+
+  // ============================================================ internals
+
+  /** Names this stack in messages and redacts the token (and `secrets`) from them, without exposing the token. */
+  #context(secrets: string[] = []): ErrorContext {
+    const token = this.#token;
+    return { url: this.url, redact: (text) => redact(text, [token, ...secrets]) };
+  }
+}
+
+function describeType(value: unknown): string {
+  if (value === undefined) return 'an empty body';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return `a ${typeof value}`;
+}
