@@ -1,11 +1,9 @@
 // Removes from the destination what a migration created. The destination was empty when the migration was
 // validated (DESIGN §3), so what it holds under the snapshot's bucket and configuration IDs is the migration's.
-import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { CleanupResult } from '../workflows/types';
-import { loadSnapshotIndex } from '../snapshot/index-cache';
-import { files, readJsonIfExists } from '../snapshot/layout';
+import { snapshotAt } from '../snapshot/reader';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
 
@@ -13,8 +11,9 @@ export function createCleanupActivities(deps: ActivityDeps) {
   return {
     async cleanupDestination(input: { destination: StackRef; snapshotDir: string }): Promise<CleanupResult> {
       const client = await deps.stackClient(input.destination);
-      const { buckets } = await loadSnapshotIndex(input.snapshotDir);
-      const snapshotBuckets = new Set(buckets.map((b) => b.id));
+      const snapshot = await snapshotAt(input.snapshotDir).index();
+      // What the restore creates, by the snapshot's own answers (linked and system buckets are not the migration's).
+      const snapshotBuckets = new Set(snapshot.restorableBuckets().map((b) => b.id));
       const deletedBuckets: string[] = [];
       for (const bucket of await client.buckets.list()) {
         if (!snapshotBuckets.has(bucket.id)) continue;
@@ -25,9 +24,7 @@ export function createCleanupActivities(deps: ActivityDeps) {
 
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const snapshotConfigurations = new Set(
-        ((await readJsonIfExists<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(input.snapshotDir, files.configurations))) ?? []).flatMap(
-          (component) => (component.configurations ?? []).map((c) => `${translateComponentId(component.id, destinationComponents) ?? component.id}/${c.id}`),
-        ),
+        snapshot.configurations.map((ref) => `${translateComponentId(ref.componentId, destinationComponents) ?? ref.componentId}/${ref.configId}`),
       );
       const deletedConfigurations: string[] = [];
       for (const component of await client.components.list()) {

@@ -6,21 +6,18 @@ import { Context } from '@temporalio/activity';
 import type { StackClient } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
-import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
-import { loadSnapshotIndex } from '../snapshot/index-cache';
+import { files, writeJsonAtomic } from '../snapshot/layout';
+import { snapshotAt, type ConfigurationRef, type SnapshotReader } from '../snapshot/reader';
+import type { SnapshotConfiguration } from '../snapshot/schemas';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
 import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel } from './configuration-rules';
+import { sameJson } from './json';
 
 /** Components whose configurations would run on their own: they arrive disabled, to be enabled by a human. */
 export const DISABLED_ON_ARRIVAL = new Set(['keboola.orchestrator', 'keboola.scheduler']);
 const DATA_APP = 'keboola.data-apps';
 const FLOW = 'keboola.orchestrator';
-
-export interface ConfigurationRef {
-  componentId: string;
-  configId: string;
-}
 
 export interface ConfigurationRestoreResult extends ConfigurationRef {
   destinationComponentId: string;
@@ -35,22 +32,11 @@ export interface ConfigurationRestoreResult extends ConfigurationRef {
   skipped?: string;
 }
 
-interface SnapshotConfiguration {
-  id: string;
-  name: string;
-  description?: string | null;
-  configuration?: unknown;
-  state?: unknown;
-  isDisabled?: boolean;
-  rowsSortOrder?: string[] | null;
-  rows?: Array<{ id: string; name?: string; description?: string | null; configuration?: unknown; state?: unknown; isDisabled?: boolean }>;
-}
-
 export function createConfigurationActivities(deps: ActivityDeps) {
   return {
     /** How many configurations the snapshot restores (see SnapshotIndex.configurations); batches go by number. */
     async countSnapshotConfigurations(input: { snapshotDir: string }): Promise<number> {
-      return (await loadSnapshotIndex(input.snapshotDir)).configurations.length;
+      return (await snapshotAt(input.snapshotDir).index()).configurations.length;
     },
 
     /**
@@ -66,14 +52,15 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       );
       const mismatches: Array<{ configuration: string; difference: string }> = [];
       let checked = 0;
-      for (const ref of (await loadSnapshotIndex(input.snapshotDir)).configurations) {
+      const snapshot = snapshotAt(input.snapshotDir);
+      for (const ref of (await snapshot.index()).configurations) {
         const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
         if (!destinationComponentId) continue; // skipped on purpose and reported
         const id = `${destinationComponentId}/${ref.configId}`;
-        const snapshot = await readJson<SnapshotConfiguration>(path.join(input.snapshotDir, files.configuration(ref.componentId, ref.configId)));
+        const expected = await snapshot.configuration(ref);
         const actual = restored.get(id);
         checked++;
-        const difference = actual ? describeDifference(ref.componentId, snapshot, actual, destinationComponents) : 'missing in the destination';
+        const difference = actual ? describeDifference(ref.componentId, expected, actual, destinationComponents) : 'missing in the destination';
         if (difference) mismatches.push({ configuration: id, difference });
         if (checked % 100 === 0) Context.current().heartbeat(checked);
       }
@@ -85,14 +72,14 @@ export function createConfigurationActivities(deps: ActivityDeps) {
      * disk for the report (20,000 configurations would not fit in a Temporal payload); the workflow gets counts.
      */
     async restoreConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batchSize: number }): Promise<RestoreOutcome> {
-      const { configurations } = await loadSnapshotIndex(input.snapshotDir);
-      const batch = configurations.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
+      const snapshot = snapshotAt(input.snapshotDir);
+      const batch = (await snapshot.index()).configurationBatch(input.batchNumber, input.batchSize);
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const context = Context.current();
       const results: ConfigurationRestoreResult[] = (context.info.heartbeatDetails as ConfigurationRestoreResult[] | undefined) ?? [];
       for (const ref of batch.slice(results.length)) {
-        results.push(await restoreConfiguration(client, input.snapshotDir, ref, destinationComponents));
+        results.push(await restoreConfiguration(client, snapshot, ref, destinationComponents));
         context.heartbeat(results);
       }
       await writeJsonAtomic(path.join(input.snapshotDir, files.configurationResults(input.batchNumber)), results);
@@ -109,32 +96,32 @@ export function createConfigurationActivities(deps: ActivityDeps) {
 
 async function restoreConfiguration(
   client: StackClient,
-  snapshotDir: string,
+  snapshot: SnapshotReader,
   ref: ConfigurationRef,
   destinationComponents: ReadonlySet<string>,
 ): Promise<ConfigurationRestoreResult> {
-  const snapshot = await readJson<SnapshotConfiguration>(path.join(snapshotDir, files.configuration(ref.componentId, ref.configId)));
+  const source = await snapshot.configuration(ref);
   const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
-  const base = { ...ref, name: snapshot.name, destinationComponentId: destinationComponentId ?? ref.componentId, rowsCreated: 0 };
+  const base = { ...ref, name: source.name, destinationComponentId: destinationComponentId ?? ref.componentId, rowsCreated: 0 };
   if (!destinationComponentId) {
     return { ...base, created: false, secrets: [], oauthRemoved: false, sshTunnel: false, disabled: false, skipped: 'the component does not exist on the destination stack' };
   }
 
   const secrets: ConfigurationRestoreResult['secrets'] = [];
-  const configuration = sanitize(ref.componentId, snapshot.configuration, destinationComponents, (p) => secrets.push({ path: p }));
-  const oauthRemoved = hasOAuthAuthorization(snapshot.configuration);
-  const disabled = DISABLED_ON_ARRIVAL.has(ref.componentId) || snapshot.isDisabled === true;
-  const sshTunnel = hasSshTunnel(snapshot.configuration) || (snapshot.rows ?? []).some((row) => hasSshTunnel(row.configuration));
+  const configuration = sanitize(ref.componentId, source.configuration, destinationComponents, (p) => secrets.push({ path: p }));
+  const oauthRemoved = hasOAuthAuthorization(source.configuration);
+  const disabled = DISABLED_ON_ARRIVAL.has(ref.componentId) || source.isDisabled === true;
+  const sshTunnel = hasSshTunnel(source.configuration) || (source.rows ?? []).some((row) => hasSshTunnel(row.configuration));
 
   let existing = await client.configurations.get(destinationComponentId, ref.configId);
   const created = !existing;
   if (!existing) {
     existing = await client.configurations.create(destinationComponentId, {
       configurationId: ref.configId,
-      name: snapshot.name,
-      description: snapshot.description ?? '',
+      name: source.name,
+      description: source.description ?? '',
       configuration,
-      state: isEmptyObject(snapshot.state) ? undefined : (snapshot.state as Record<string, unknown>),
+      state: isEmptyObject(source.state) ? undefined : (source.state as Record<string, unknown>),
       isDisabled: disabled,
       changeDescription: `Migrated by stack-migrate from ${ref.componentId}/${ref.configId}`,
     });
@@ -142,7 +129,7 @@ async function restoreConfiguration(
 
   const existingRows = new Set((existing.rows ?? []).map((row) => String(row.id)));
   let rowsCreated = 0;
-  for (const row of snapshot.rows ?? []) {
+  for (const row of source.rows ?? []) {
     const rowConfiguration = sanitize(ref.componentId, row.configuration, destinationComponents, (p) => secrets.push({ rowId: String(row.id), path: p }));
     if (existingRows.has(String(row.id))) continue;
     await client.configurations.createRow(destinationComponentId, ref.configId, {
@@ -155,11 +142,11 @@ async function restoreConfiguration(
     });
     rowsCreated++;
   }
-  if (snapshot.rowsSortOrder?.length && JSON.stringify(existing.rowsSortOrder ?? []) !== JSON.stringify(snapshot.rowsSortOrder)) {
-    await client.configurations.update(destinationComponentId, ref.configId, { rowsSortOrder: snapshot.rowsSortOrder, changeDescription: 'Rows sort order restored by stack-migrate' });
+  if (source.rowsSortOrder?.length && JSON.stringify(existing.rowsSortOrder ?? []) !== JSON.stringify(source.rowsSortOrder)) {
+    await client.configurations.update(destinationComponentId, ref.configId, { rowsSortOrder: source.rowsSortOrder, changeDescription: 'Rows sort order restored by stack-migrate' });
   }
-  const metadata = await readJsonIfExists<Array<{ key: string; value: string }>>(path.join(snapshotDir, files.configurationMetadata(ref.componentId, ref.configId)));
-  if (metadata?.length) {
+  const metadata = await snapshot.configurationMetadata(ref);
+  if (metadata.length) {
     await client.configurations.setMetadata(destinationComponentId, ref.configId, metadata.map(({ key, value }) => ({ key, value })));
   }
   return { ...base, created, rowsCreated, secrets, oauthRemoved, sshTunnel, disabled };
@@ -222,20 +209,6 @@ function describeDifference(
     if (!sameJson(copy.state ?? {}, row.state ?? {})) return `row ${row.id} state`;
   }
   return undefined;
-}
-
-/** JSON equality regardless of key order (PHP's empty `[]` and `{}` count as the same). */
-function sameJson(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return value.length === 0 ? '{}' : `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
 }
 
 function isEmptyObject(value: unknown): boolean {

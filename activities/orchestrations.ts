@@ -10,18 +10,16 @@ import {
   type OrchestrationTaskInput,
   type OrchestratorResource,
   type StackClient,
-  type Trigger,
 } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { IdMapEntry, RestoreOutcome } from '../workflows/types';
-import { files, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
+import { exists, files, writeJsonAtomic } from '../snapshot/layout';
+import { LEGACY_ORCHESTRATOR, snapshotAt, sortById } from '../snapshot/reader';
+import type { SnapshotOrchestration } from '../snapshot/schemas';
+import { sameJson } from './json';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
 
-/** Our extension of Keboola's layout: every legacy orchestration in full (tasks, notifications, schedule). */
-export const ORCHESTRATIONS_FILE = 'orchestrations.json';
-/** The legacy Orchestrator's component: a task with it runs another orchestration (`actionParameters.config`). */
-export const LEGACY_ORCHESTRATOR = 'orchestrator';
 /** The ID map's type of legacy orchestrations (the report and the triggers' restore read it). */
 export const ORCHESTRATION_ID_TYPE = 'orchestration';
 /** Storage triggers name legacy orchestrations with this component (blueprint, Group Triggers). */
@@ -45,10 +43,10 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
   return {
     /** Writes orchestrations.json and triggers.json; a snapshot that has orchestrations.json is left as it is. */
     async snapshotOrchestrations(input: { source: StackRef; snapshotDir: string }): Promise<{ orchestrations: number; triggers: number }> {
-      const orchestrationsFile = path.join(input.snapshotDir, ORCHESTRATIONS_FILE);
-      const triggersFile = path.join(input.snapshotDir, files.triggers);
-      const done = await readJsonIfExists<unknown[]>(orchestrationsFile);
-      if (done) return { orchestrations: done.length, triggers: ((await readJsonIfExists<unknown[]>(triggersFile)) ?? []).length };
+      const snapshot = snapshotAt(input.snapshotDir);
+      if (await exists(path.join(input.snapshotDir, files.orchestrations))) {
+        return { orchestrations: (await snapshot.orchestrations()).length, triggers: (await snapshot.triggers()).length };
+      }
 
       const client = await deps.stackClient(input.source);
       const orchestrator = client.orchestrator;
@@ -64,8 +62,8 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const triggers = await client.triggers.list();
       // triggers.json first: orchestrations.json marks the step as done (snapshotProjectMetadata writes an empty
       // triggers.json placeholder, which this replaces).
-      await writeJsonAtomic(triggersFile, triggers);
-      await writeJsonAtomic(orchestrationsFile, details);
+      await writeJsonAtomic(path.join(input.snapshotDir, files.triggers), triggers);
+      await writeJsonAtomic(path.join(input.snapshotDir, files.orchestrations), details);
       return { orchestrations: details.length, triggers: triggers.length };
     },
 
@@ -75,7 +73,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
      * by an earlier attempt is found by name and occurrence (the destination was empty when validated).
      */
     async restoreOrchestrations(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOrchestrationsResult> {
-      const snapshot = await readSnapshotOrchestrations(input.snapshotDir);
+      const snapshot = await snapshotAt(input.snapshotDir).orchestrations();
       if (snapshot.length === 0) return { idMap: [], created: [], existing: [], skipped: [] };
       const client = await deps.stackClient(input.destination);
       const orchestrator = await requireOrchestrator(client, input.destination);
@@ -154,9 +152,8 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
      * destination is kept; a token created by an attempt that died before its trigger is reused.
      */
     async restoreTriggers(input: { destination: StackRef; snapshotDir: string; idMap?: Array<{ oldId: string; newId: string }> }): Promise<RestoreOutcome> {
-      const triggers = await readJsonIfExists<Trigger[]>(path.join(input.snapshotDir, files.triggers));
-      if (!triggers || triggers.length === 0) return { created: [], existing: [], skipped: [] };
-      if (!Array.isArray(triggers)) throw ApplicationFailure.nonRetryable(`${files.triggers} in ${input.snapshotDir} is not a list of triggers`, 'MalformedSnapshot');
+      const triggers = await snapshotAt(input.snapshotDir).triggers();
+      if (triggers.length === 0) return { created: [], existing: [], skipped: [] };
       const client = await deps.stackClient(input.destination);
       const context = Context.current();
       const byOld = input.idMap
@@ -214,17 +211,6 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
 
 // ------------------------------------------------------------------------------------------------ helpers
 
-type SnapshotOrchestration = OrchestrationDetail;
-
-async function readSnapshotOrchestrations(snapshotDir: string): Promise<SnapshotOrchestration[]> {
-  // Keboola's own backups have no orchestrations.json (it is our extension of the layout): nothing to restore.
-  const list = (await readJsonIfExists<SnapshotOrchestration[]>(path.join(snapshotDir, ORCHESTRATIONS_FILE))) ?? [];
-  if (!Array.isArray(list) || list.some((o) => !o || (typeof o.id !== 'number' && typeof o.id !== 'string') || typeof o.name !== 'string')) {
-    throw ApplicationFailure.nonRetryable(`${ORCHESTRATIONS_FILE} in ${snapshotDir} is not a list of orchestrations: take a new snapshot`, 'MalformedSnapshot');
-  }
-  return sortById(list);
-}
-
 async function requireOrchestrator(client: StackClient, ref: StackRef): Promise<OrchestratorResource> {
   const orchestrator = client.orchestrator;
   if (await orchestrator.serviceUrl()) return orchestrator;
@@ -232,18 +218,6 @@ async function requireOrchestrator(client: StackClient, ref: StackRef): Promise<
     `the destination stack ${ref.url} has no legacy Orchestrator (no "orchestrator" service in its API index): its legacy orchestrations cannot be restored; convert them to Flows first`,
     'OrchestratorUnavailable',
   );
-}
-
-/** Source orchestrations ordered by ID, so that "the k-th one named N" means the same thing on every attempt. */
-function sortById<T extends { id: string | number }>(items: T[]): T[] {
-  return [...items].sort((a, b) => compareIds(String(a.id), String(b.id)));
-}
-
-function compareIds(a: string, b: string): number {
-  const na = Number(a);
-  const nb = Number(b);
-  if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -266,7 +240,7 @@ export function matchExisting(source: Array<{ id: string | number; name: string 
 
 /** The ID map from the snapshot and the destination's orchestrations (for restoreTriggers without an idMap). */
 async function orchestrationIdMap(client: StackClient, snapshotDir: string): Promise<Map<string, string>> {
-  const snapshot = (await readJsonIfExists<SnapshotOrchestration[]>(path.join(snapshotDir, ORCHESTRATIONS_FILE))) ?? [];
+  const snapshot = await snapshotAt(snapshotDir).orchestrations();
   if (snapshot.length === 0) return new Map();
   const orchestrator = client.orchestrator;
   if (!(await orchestrator.serviceUrl())) return new Map();
@@ -314,17 +288,6 @@ function normalizeTask(t: OrchestrationTaskInput | SnapshotOrchestration['tasks'
 
 function normalizeNotification(n: OrchestrationNotificationInput): unknown {
   return { email: n.email, channel: n.channel, parameters: n.parameters ?? {} };
-}
-
-/** JSON equality with object keys in any order. */
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
-  return v;
 }
 
 /** Flow tasks that run a legacy orchestration: `task.componentId` `orchestrator`, `task.configId` its ID. */

@@ -7,9 +7,10 @@ import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
-import { files, MalformedSnapshotError, readJson, readJsonIfExists, SNAPSHOT_FORMAT_VERSION, tableDataFiles, writeJsonAtomic, type SnapshotManifest } from '../snapshot/layout';
+import { files, MalformedSnapshotError, readJsonIfExists, SNAPSHOT_FORMAT_VERSION, writeJsonAtomic } from '../snapshot/layout';
+import { snapshotAt } from '../snapshot/reader';
+import type { SnapshotManifest } from '../snapshot/schemas';
 import { tee } from '../snapshot/tee';
-import { loadSnapshotIndex } from '../snapshot/index-cache';
 import type { ActivityDeps } from './deps';
 import { SLICE_CONCURRENCY } from './verify';
 
@@ -29,19 +30,19 @@ async function latestCompleteSnapshot(root: string, workflowId: string): Promise
   const candidates: Array<{ dir: string; createdAt: string }> = [];
   for (const entry of await fs.readdir(root).catch(() => [] as string[])) {
     if (!entry.startsWith(prefix)) continue;
-    const manifest = await readJsonIfExists<SnapshotManifest>(path.join(root, entry, files.manifest));
+    const manifest = await snapshotAt(path.join(root, entry)).manifest();
     if (manifest) candidates.push({ dir: path.join(root, entry), createdAt: manifest.createdAt });
   }
   return candidates.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]?.dir;
 }
 
 async function planOf(snapshotDir: string): Promise<SnapshotPlan> {
-  const index = await loadSnapshotIndex(snapshotDir);
+  const index = await snapshotAt(snapshotDir).index();
   return {
     snapshotDir,
     bucketCount: index.buckets.length,
     dataTableCount: index.dataTableIds.length,
-    aliasCount: index.aliasCount,
+    aliasCount: index.aliases.length,
     configurationCount: index.configurations.length,
   };
 }
@@ -52,7 +53,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
     async snapshotProjectMetadata(input: { source: StackRef; snapshotId: string; reuseLatestOf?: string }): Promise<SnapshotPlan> {
       const reused = input.reuseLatestOf ? await latestCompleteSnapshot(deps.snapshotRoot, input.reuseLatestOf) : undefined;
       const snapshotDir = reused ?? snapshotDirFor(deps.snapshotRoot, input.snapshotId);
-      const manifest = await readJsonIfExists<SnapshotManifest>(path.join(snapshotDir, files.manifest));
+      const manifest = await snapshotAt(snapshotDir).manifest();
       const client = await deps.stackClient(input.source);
       if (!manifest) {
         const [branchMetadata, buckets, tables, components] = await Promise.all([
@@ -89,8 +90,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
 
     /** The IDs of one batch of the tables to move (see SnapshotIndex.dataTableIds), for a child workflow. */
     async listTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<string[]> {
-      const { dataTableIds } = await loadSnapshotIndex(input.snapshotDir);
-      return dataTableIds.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
+      return (await snapshotAt(input.snapshotDir).index()).tableBatch(input.batchNumber, input.batchSize);
     },
 
     /** Exports one table and stores its slices as `<stage>/<c-bucket>/<table>.part_N.csv.gz`, with a fingerprint. */
@@ -149,22 +149,16 @@ export function createSnapshotActivities(deps: ActivityDeps) {
      * the index files parse and every table's data files are present and complete gzip streams.
      */
     async inspectSnapshot(input: { snapshotDir: string }): Promise<SnapshotPlan> {
-      const dir = input.snapshotDir;
-      const buckets = await readJson<Array<{ id: string }>>(path.join(dir, files.buckets));
-      const tables = await readJson<Array<{ id: string; isAlias?: boolean; rowsCount?: number | null; dataSizeBytes?: number | null; columns?: string[] }>>(path.join(dir, files.tables));
-      const components = (await readJsonIfExists<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(dir, files.configurations))) ?? [];
-      if (!Array.isArray(buckets) || !Array.isArray(tables) || !Array.isArray(components)) {
-        throw new MalformedSnapshotError(`${dir}: buckets.json, tables.json and configurations.json must each hold a list`);
+      // Every file of the layout against its schema, before anything is written anywhere.
+      const snapshot = snapshotAt(input.snapshotDir);
+      const index = await snapshot.index();
+      await Promise.all([snapshot.triggers(), snapshot.notifications(), snapshot.permanentFiles(), snapshot.orchestrations(), snapshot.manifest()]);
+      for (const [n, ref] of index.configurations.entries()) {
+        await snapshot.configuration(ref);
+        await snapshot.configurationMetadata(ref);
+        if (n % 100 === 99) Context.current().heartbeat();
       }
-      for (const table of tables) {
-        if (typeof table?.id !== 'string' || !Array.isArray(table.columns)) throw new MalformedSnapshotError(`${dir}/tables.json: an entry has no id or no columns list`);
-      }
-      for (const component of components) {
-        for (const configuration of component.configurations ?? []) {
-          await readJson(path.join(dir, files.configuration(component.id, String(configuration.id))));
-        }
-      }
-      return planOf(dir);
+      return planOf(input.snapshotDir);
     },
 
     /**
@@ -175,7 +169,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       const recordFile = path.join(input.snapshotDir, files.tableRecord(input.tableId));
       const record = await readJsonIfExists<TableDataSnapshot>(recordFile);
       if (record) return record;
-      const data = await tableDataFiles(input.snapshotDir, input.tableId);
+      const data = await snapshotAt(input.snapshotDir).tableData(input.tableId);
       const fingerprinter = new Fingerprinter();
       let bytes = 0;
       for (const file of data.files) {
@@ -192,15 +186,12 @@ export function createSnapshotActivities(deps: ActivityDeps) {
 
     /** Writes our manifest; after this the snapshot is complete and never changes. */
     async finalizeSnapshot(input: { source: StackRef; snapshotDir: string }): Promise<SnapshotManifest> {
-      const manifestFile = path.join(input.snapshotDir, files.manifest);
-      const existing = await readJsonIfExists<SnapshotManifest>(manifestFile);
+      const snapshot = snapshotAt(input.snapshotDir);
+      const existing = await snapshot.manifest();
       if (existing) return existing;
-      const index = await loadSnapshotIndex(input.snapshotDir);
+      const index = await snapshot.index();
       let configurationRows = 0;
-      for (const { componentId, configId } of index.configurations) {
-        const detail = await readJsonIfExists<{ rows?: unknown[] }>(path.join(input.snapshotDir, files.configuration(componentId, configId)));
-        configurationRows += detail?.rows?.length ?? 0;
-      }
+      for (const ref of index.configurations) configurationRows += (await snapshot.configuration(ref)).rows?.length ?? 0;
       const records: TableDataSnapshot[] = [];
       for (const tableId of index.dataTableIds) {
         const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(tableId)));
@@ -214,14 +205,14 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         counts: {
           buckets: index.buckets.length,
           tables: index.dataTableIds.length,
-          aliases: index.aliasCount,
+          aliases: index.aliases.length,
           configurations: index.configurations.length,
           configurationRows,
         },
         bytes: records.reduce((sum, r) => sum + r.bytes, 0),
         tables: records,
       };
-      await writeJsonAtomic(manifestFile, manifest);
+      await writeJsonAtomic(path.join(input.snapshotDir, files.manifest), manifest);
       return manifest;
     },
   };

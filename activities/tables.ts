@@ -3,13 +3,13 @@
 import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ColumnDefinitionInput, StackClient, Table } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
-import { loadSnapshotIndex } from '../snapshot/index-cache';
-import { files, MalformedSnapshotError, readJsonIfExists, tableDataFiles } from '../snapshot/layout';
+import { files, MalformedSnapshotError, readJsonIfExists } from '../snapshot/layout';
+import { bucketIdOf, snapshotAt } from '../snapshot/reader';
+import type { SnapshotTable } from '../snapshot/schemas';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import type { ActivityDeps } from './deps';
 import { groupByProvider } from './metadata';
@@ -34,9 +34,8 @@ export function createTableActivities(deps: ActivityDeps) {
   return {
     async restoreTable(input: { destination: StackRef; snapshotDir: string; tableId: string }): Promise<TableRestoreResult> {
       const client = await deps.stackClient(input.destination);
-      const index = await loadSnapshotIndex(input.snapshotDir);
-      const table = index.tablesById.get(input.tableId);
-      if (!table) throw ApplicationFailure.nonRetryable(`table ${input.tableId} is not in the snapshot's tables.json`, 'MalformedSnapshot');
+      const snapshot = snapshotAt(input.snapshotDir);
+      const table = (await snapshot.index()).table(input.tableId);
 
       let current = await client.tables.get(table.id);
       const created = !current;
@@ -48,7 +47,7 @@ export function createTableActivities(deps: ActivityDeps) {
       await restoreTableMetadata(client, table);
 
       const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(table.id)));
-      const data = await tableDataFiles(input.snapshotDir, table.id);
+      const data = await snapshot.tableData(table.id);
       if (data.files.length === 0) return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'no data in the snapshot' };
       if (record && record.rows > 0 && current.rowsCount === record.rows) {
         return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'already imported' };
@@ -81,10 +80,10 @@ export function createTableActivities(deps: ActivityDeps) {
     /** Aliases after their source tables (DESIGN §3), with filters and, when not auto-synced, their columns. */
     async restoreAliases(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
       const client = await deps.stackClient(input.destination);
-      const { tables } = await loadSnapshotIndex(input.snapshotDir);
+      const { aliases } = await snapshotAt(input.snapshotDir).index();
       const destinationTables = new Map((await client.tables.list()).map((t) => [t.id, t]));
       const outcome: RestoreOutcome = { created: [], existing: [], skipped: [] };
-      for (const alias of tables.filter((t) => t.isAlias)) {
+      for (const alias of aliases) {
         const sourceTableId = alias.sourceTable?.id;
         if (!sourceTableId || !destinationTables.has(sourceTableId)) {
           outcome.skipped.push({ id: alias.id, reason: `its source table ${sourceTableId ?? '(unknown)'} is not in the destination (linked or skipped)` });
@@ -94,7 +93,7 @@ export function createTableActivities(deps: ActivityDeps) {
         if (current) {
           outcome.existing.push(alias.id);
         } else {
-          current = await client.tables.createAlias(alias.bucket?.id ?? alias.id.split('.').slice(0, 2).join('.'), {
+          current = await client.tables.createAlias(bucketIdOf(alias), {
             sourceTable: sourceTableId,
             name: alias.name,
             aliasFilter: alias.aliasFilter ?? undefined,
@@ -135,8 +134,8 @@ async function checkSnapshotData(tableId: string, data: { files: string[]; slice
   }
 }
 
-async function createTableStructure(client: StackClient, table: Table): Promise<Table> {
-  const bucketId = table.bucket?.id ?? table.id.split('.').slice(0, 2).join('.');
+async function createTableStructure(client: StackClient, table: SnapshotTable): Promise<Table> {
+  const bucketId = bucketIdOf(table);
   const typedColumns = typedDefinition(table);
   if (typedColumns) {
     return client.tables.createDefinition(bucketId, { name: table.name, primaryKeysNames: table.primaryKey ?? [], columns: typedColumns });
@@ -147,10 +146,8 @@ async function createTableStructure(client: StackClient, table: Table): Promise<
   return client.tables.createFromFile(bucketId, { name: table.name, dataFileId: file.id, primaryKey: table.primaryKey ?? [] });
 }
 
-type TypedColumn = ColumnDefinitionInput;
-
 /** Column definitions of a typed table: from its `definition`, or rebuilt from `storage` column metadata. */
-function typedDefinition(table: Table): TypedColumn[] | undefined {
+function typedDefinition(table: SnapshotTable): ColumnDefinitionInput[] | undefined {
   if (!table.isTyped) return undefined;
   const definition = table.definition;
   if (definition?.columns?.length) return definition.columns;
@@ -171,13 +168,13 @@ function typedDefinition(table: Table): TypedColumn[] | undefined {
   });
 }
 
-async function restoreDisplayName(client: StackClient, table: Table, current: Table): Promise<void> {
+async function restoreDisplayName(client: StackClient, table: SnapshotTable, current: Table): Promise<void> {
   if (table.displayName && table.displayName !== table.name && current.displayName !== table.displayName) {
     await client.tables.update(table.id, { displayName: table.displayName });
   }
 }
 
-async function restoreTableMetadata(client: StackClient, table: Table): Promise<void> {
+async function restoreTableMetadata(client: StackClient, table: SnapshotTable): Promise<void> {
   const tableGroups = groupByProvider(table.metadata);
   const columnGroups = new Map<string, Record<string, Array<{ key: string; value: string }>>>();
   for (const [column, entries] of Object.entries(table.columnMetadata ?? {})) {

@@ -1,8 +1,9 @@
 // Pre-migration validation (DESIGN §3): reads both projects, writes nothing, and returns every blocker and
 // warning with a stable code and what to do about it, plus the plan (counts and bytes).
 import * as path from 'node:path';
-import type { ApiIndex, Bucket, ComponentWithConfigurations, Configuration, StackClient, Table, TokenInfo } from '../stack';
-import { files, readJson, readJsonIfExists } from '../snapshot/layout';
+import type { ApiIndex, StackClient, TokenInfo } from '../stack';
+import { bucketIdOf, bucketSkipReason, snapshotAt } from '../snapshot/reader';
+import type { SnapshotBucket, SnapshotTable } from '../snapshot/schemas';
 import { StackError } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { Finding, Plan, ValidationReport } from '../workflows/types';
@@ -76,13 +77,20 @@ function outboundIps(index: ApiIndex): string[] | undefined {
 
 const EMPTY_PLAN: Plan = { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0, rows: 0, bytes: 0 };
 
+/** A component with its configurations, as a live source lists them and as a snapshot holds them. */
+interface ComponentContent {
+  id: string;
+  name?: string;
+  configurations?: Array<{ id: string; name: string; configuration?: unknown; rows?: Array<{ configuration?: unknown }> }>;
+}
+
 /** What is to be migrated, from a live source project or from a snapshot. */
 interface SourceContent {
   /** The source stack's API index; absent for a snapshot (component names and flags then come from the destination). */
   sourceIndex?: ApiIndex;
-  buckets: Bucket[];
-  tables: Table[];
-  components: ComponentWithConfigurations[];
+  buckets: Array<Pick<SnapshotBucket, 'id' | 'name' | 'stage' | 'sourceBucket' | 'isLinkedBucket'>>;
+  tables: Array<Pick<SnapshotTable, 'id' | 'bucket' | 'isAlias' | 'rowsCount' | 'dataSizeBytes'>>;
+  components: ComponentContent[];
 }
 
 /**
@@ -135,9 +143,10 @@ async function checkDestinationAndContent(
     });
   }
 
-  const ownBuckets = buckets.filter((b) => !isLinked(b) && !b.id.startsWith('sys.'));
+  // What the restore will bring over, by the same rule the restore uses (snapshot/reader.ts).
+  const ownBuckets = buckets.filter((b) => !bucketSkipReason(b));
   const ownBucketIds = new Set(ownBuckets.map((b) => b.id));
-  const ownTables = tables.filter((t) => ownBucketIds.has(t.bucket?.id ?? t.id.split('.').slice(0, 2).join('.')));
+  const ownTables = tables.filter((t) => ownBucketIds.has(bucketIdOf(t)));
   const dataTables = ownTables.filter((t) => !t.isAlias);
   const configurations = components.flatMap((c) => c.configurations ?? []);
   const plan: Plan = {
@@ -154,19 +163,15 @@ async function checkDestinationAndContent(
 
 /** A snapshot folder read as the source: its buckets, tables and configurations with their bodies. */
 async function readSnapshotContent(snapshotDir: string): Promise<SourceContent & { backends: string[] }> {
-  const buckets = await readJson<Bucket[]>(path.join(snapshotDir, files.buckets));
-  const tables = await readJson<Table[]>(path.join(snapshotDir, files.tables));
-  const index = (await readJsonIfExists<Array<{ id: string; name?: string; configurations?: Array<{ id: string }> }>>(path.join(snapshotDir, files.configurations))) ?? [];
-  const components: ComponentWithConfigurations[] = [];
-  for (const component of index) {
+  const snapshot = snapshotAt(snapshotDir);
+  const index = await snapshot.index();
+  const components: ComponentContent[] = [];
+  for (const { id: componentId, name } of index.components) {
     const configurations = [];
-    for (const configuration of component.configurations ?? []) {
-      configurations.push(await readJson<Configuration>(path.join(snapshotDir, files.configuration(component.id, String(configuration.id)))));
-    }
-    components.push({ ...component, configurations } as ComponentWithConfigurations);
+    for (const ref of index.configurationsOf(componentId)) configurations.push(await snapshot.configuration(ref));
+    components.push({ id: componentId, name, configurations });
   }
-  const backends = [...new Set(buckets.filter((b) => !isLinked(b)).map((b) => b.backend).filter((b): b is string => typeof b === 'string'))];
-  return { buckets, tables, components, backends };
+  return { buckets: index.buckets, tables: index.tables, components, backends: index.backends() };
 }
 
 async function verify(client: StackClient, side: 'source' | 'destination', findings: Finding[]): Promise<TokenInfo | undefined> {
@@ -242,7 +247,7 @@ function checkBackends(source: TokenInfo, destination: TokenInfo, findings: Find
   }
 }
 
-function checkDestinationEmpty(bucketCount: number, components: ComponentWithConfigurations[], findings: Finding[], resuming: boolean) {
+function checkDestinationEmpty(bucketCount: number, components: ComponentContent[], findings: Finding[], resuming: boolean) {
   const configurations = components.flatMap((c) => (c.configurations ?? []).map((cfg) => `${c.id}/${cfg.id}`));
   if (bucketCount > 0 || configurations.length > 0) {
     if (resuming) {
@@ -265,7 +270,7 @@ function checkDestinationEmpty(bucketCount: number, components: ComponentWithCon
   }
 }
 
-function checkComponents(components: ComponentWithConfigurations[], sourceIndex: ApiIndex, destinationIndex: ApiIndex, findings: Finding[]) {
+function checkComponents(components: ComponentContent[], sourceIndex: ApiIndex, destinationIndex: ApiIndex, findings: Finding[]) {
   const sourceById = new Map(sourceIndex.components.map((c) => [c.id, c]));
   const destinationById = new Map(destinationIndex.components.map((c) => [c.id, c]));
   for (const component of components) {
@@ -310,7 +315,7 @@ function checkComponents(components: ComponentWithConfigurations[], sourceIndex:
  * `movesWriters`: the source stack is live (not a backup), so Keboola-provisioned Snowflake writers get new
  * credentials from the writer step, and their password needs no human.
  */
-function checkConfigurations(components: ComponentWithConfigurations[], findings: Finding[], movesWriters?: { sourceIndex: ApiIndex }) {
+function checkConfigurations(components: ComponentContent[], findings: Finding[], movesWriters?: { sourceIndex: ApiIndex }) {
   const keboolaSnowflakeHost = movesWriters?.sourceIndex.stack?.snowflakeHost;
   for (const component of components) {
     for (const configuration of component.configurations ?? []) {

@@ -12,7 +12,9 @@ import { Context } from '@temporalio/activity';
 import { StackError, stackHost, type Configuration, type Workspace } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
-import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
+import { readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
+import { snapshotAt } from '../snapshot/reader';
+import type { SnapshotConfiguration } from '../snapshot/schemas';
 import { translateComponentId } from './component-ids';
 import { findEncryptedValues } from './configuration-rules';
 import type { ActivityDeps } from './deps';
@@ -62,13 +64,6 @@ export interface WritersResults {
   secrets?: SecretsResult & { dryRun: boolean; finishedAt: string };
 }
 
-interface SnapshotConfiguration {
-  id: string;
-  name: string;
-  configuration?: Record<string, any>;
-  rows?: Array<{ id: string; configuration?: unknown }>;
-}
-
 interface WriterConfig {
   componentId: string;
   configId: string;
@@ -96,7 +91,7 @@ export function createWriterActivities(deps: ActivityDeps) {
       const [sourceIndex, destinationIndex] = await Promise.all([source.services.index(), destination.services.index()]);
       const keboolaHost = sourceIndex.stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
-      const writers = await readWriterConfigs(input.snapshotDir, SNOWFLAKE_WRITERS);
+      const writers = await readConfigs(input.snapshotDir, SNOWFLAKE_WRITERS);
       const result: SnowflakeWritersResult = { created: [], existing: [], skipped: [], moved: [], customerOwned: [] };
 
       const groups = new Map<string, Array<WriterConfig & { destinationComponentId: string }>>();
@@ -204,7 +199,7 @@ export function createWriterActivities(deps: ActivityDeps) {
     async moveGoodDataProjects(input: StepInput): Promise<GoodDataResult> {
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
       const destinationComponents = new Set((await destination.services.index()).components.map((c) => c.id));
-      const writers = await readWriterConfigs(input.snapshotDir, GOODDATA_WRITERS);
+      const writers = await readConfigs(input.snapshotDir, GOODDATA_WRITERS);
       const result: GoodDataResult = { created: [], existing: [], skipped: [], idMap: [], moved: [] };
       if (!writers.length) {
         await writeSection(input.snapshotDir, 'gooddata', result);
@@ -306,7 +301,7 @@ export function createWriterActivities(deps: ActivityDeps) {
       const keboolaHost = sourceIndex.stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
       const encryption = source.encryption;
-      const candidates = (await readAllConfigs(input.snapshotDir)).filter(
+      const candidates = (await readConfigs(input.snapshotDir)).filter(
         (c) => findEncryptedValues(c.configuration).length > 0 || (c.rows ?? []).some((row) => findEncryptedValues(row.configuration).length > 0),
       );
 
@@ -365,20 +360,17 @@ export function isKeboolaSnowflakeHost(host: string, stackSnowflakeHost?: string
   return /^keboola(\.[a-z0-9-]+)*\.snowflakecomputing\.com$/.test(h);
 }
 
-async function readAllConfigs(snapshotDir: string): Promise<WriterConfig[]> {
-  const components = await readJson<Array<{ id: string; configurations?: Array<{ id: string }> }>>(path.join(snapshotDir, files.configurations));
+/** The snapshot's configurations of the given components (all restored ones without a filter), with their bodies. */
+async function readConfigs(snapshotDir: string, components?: ReadonlySet<string>): Promise<WriterConfig[]> {
+  const snapshot = snapshotAt(snapshotDir);
   const out: WriterConfig[] = [];
-  for (const component of components) {
-    for (const ref of component.configurations ?? []) {
-      const c = await readJson<SnapshotConfiguration>(path.join(snapshotDir, files.configuration(component.id, String(ref.id))));
-      out.push({ componentId: component.id, configId: String(c.id), name: c.name, configuration: (c.configuration ?? {}) as Record<string, any>, rows: c.rows ?? [] });
-    }
+  for (const ref of (await snapshot.index()).configurations) {
+    if (components && !components.has(ref.componentId)) continue;
+    const c = await snapshot.configuration(ref);
+    const configuration = c.configuration && typeof c.configuration === 'object' ? (c.configuration as Record<string, any>) : {};
+    out.push({ componentId: ref.componentId, configId: ref.configId, name: c.name, configuration, rows: c.rows ?? [] });
   }
   return out;
-}
-
-async function readWriterConfigs(snapshotDir: string, components: ReadonlySet<string>): Promise<WriterConfig[]> {
-  return (await readAllConfigs(snapshotDir)).filter((c) => components.has(c.componentId));
 }
 
 async function writeSection<K extends keyof WritersResults>(snapshotDir: string, key: K, value: Omit<NonNullable<WritersResults[K]>, 'finishedAt'>): Promise<void> {

@@ -2,7 +2,6 @@
 // restored by us and ours by Keboola), plus our manifest. See DESIGN §3.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { TableDataSnapshot } from '../workflows/types';
 
 export const SNAPSHOT_FORMAT_VERSION = 1;
 
@@ -14,6 +13,8 @@ export const files = {
   triggers: 'triggers.json',
   notifications: 'notifications.json',
   permanentFiles: 'permanentFiles.json',
+  /** Our extension of Keboola's layout: every legacy orchestration in full (tasks, notifications, schedule). */
+  orchestrations: 'orchestrations.json',
   manifest: 'manifest.json',
   configuration: (componentId: string, configId: string) => path.join('configurations', componentId, `${configId}.json`),
   configurationMetadata: (componentId: string, configId: string) => path.join('configurations', componentId, `${configId}.json.metadata`),
@@ -28,15 +29,7 @@ export const files = {
   configurationResults: (batchNumber: number) => path.join('.stack-migrate', 'results', `configurations-${String(batchNumber).padStart(5, '0')}.json`),
 };
 
-export interface SnapshotManifest {
-  formatVersion: number;
-  createdAt: string;
-  source: { url: string; projectId: number };
-  counts: { buckets: number; tables: number; aliases: number; configurations: number; configurationRows: number };
-  bytes: number;
-  tables: TableDataSnapshot[];
-}
-
+/** Writes a JSON file so that a reader never sees half of it (a crash leaves the old file or none). */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
@@ -44,6 +37,10 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
   await fs.rename(temp, file);
 }
 
+/**
+ * Reads one of our own working records (`.stack-migrate/`: per-table results, verification, reports). The files of
+ * Keboola's layout are read through snapshot/reader.ts, which checks each against its schema.
+ */
 export async function readJson<T>(file: string): Promise<T> {
   let text: string;
   try {
@@ -73,25 +70,6 @@ export async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/**
- * The data files of one table in a snapshot: `[<table>.csv.gz]` (one file with a header row) or the
- * `.part_N.csv.gz` slices (no header) in part order; empty for an empty table.
- */
-export async function tableDataFiles(snapshotDir: string, tableId: string): Promise<{ files: string[]; sliced: boolean }> {
-  const base = files.tableBase(tableId);
-  const dir = path.join(snapshotDir, path.dirname(base));
-  const name = path.basename(base);
-  const entries = await fs.readdir(dir).catch(() => [] as string[]);
-  const parts = entries
-    .map((entry) => ({ entry, match: entry.startsWith(`${name}.part_`) ? /^\.part_(\d+)\.csv\.gz$/.exec(entry.slice(name.length)) : null }))
-    .filter((item): item is { entry: string; match: RegExpExecArray } => item.match !== null)
-    .sort((a, b) => Number(a.match[1]) - Number(b.match[1]))
-    .map((item) => path.join(dir, item.entry));
-  if (parts.length > 0) return { files: parts, sliced: true };
-  if (entries.includes(`${name}.csv.gz`)) return { files: [path.join(dir, `${name}.csv.gz`)], sliced: false };
-  return { files: [], sliced: false };
 }
 
 /** A snapshot that cannot be read: not retryable, the operator must take a new one. */

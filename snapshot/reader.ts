@@ -3,7 +3,7 @@
 // configurations in which order), so validation, restore and clean-up decide by the same rules.
 //
 // The index files written first (buckets, tables, configurations, branch metadata) are read once per worker
-// process and kept: restoring 5,000 tables must not parse tables.json 5,000 times. Files that a migration writes
+// process and kept (SnapshotReader.index): restoring 5,000 tables must not parse tables.json 5,000 times. Files that a migration writes
 // later (triggers, orchestrations, the manifest) and the configuration bodies (20,000 would not fit in memory)
 // are checked each time they are read.
 import { promises as fs } from 'node:fs';
@@ -21,6 +21,7 @@ import {
   SnapshotOrchestrationSchema,
   SnapshotTableSchema,
   SnapshotTriggerSchema,
+  type ConfigurationsIndex,
   type MetadataEntry,
   type SnapshotBucket,
   type SnapshotConfiguration,
@@ -37,8 +38,6 @@ export interface ConfigurationRef {
 
 /** The legacy Orchestrator's component: its configurations are recreated through the Orchestrator API. */
 export const LEGACY_ORCHESTRATOR = 'orchestrator';
-/** Our extension of Keboola's layout: every legacy orchestration in full (tasks, notifications, schedule). */
-export const ORCHESTRATIONS_FILE = 'orchestrations.json';
 
 /** Why a bucket is not restored (linked buckets belong to another project; system buckets to the stack), if it is not. */
 export function bucketSkipReason(bucket: Pick<SnapshotBucket, 'name' | 'stage' | 'sourceBucket' | 'isLinkedBucket'>): string | undefined {
@@ -52,22 +51,26 @@ export function bucketIdOf(table: Pick<SnapshotTable, 'id' | 'bucket'>): string 
   return table.bucket?.id ?? table.id.split('.').slice(0, 2).join('.');
 }
 
-export class Snapshot {
+/** What the index files say: the answers that decide what a restore does. */
+export class SnapshotIndex {
   /** Tables with data in restorable buckets, sorted: the order in which they move, in batches. */
   readonly dataTableIds: string[];
   /** Aliases in restorable buckets, restored after their source tables. */
   readonly aliases: SnapshotTable[];
   /** Configurations to restore, in order; the legacy orchestrator's are restored as orchestrations instead. */
   readonly configurations: ConfigurationRef[];
+  /** Every component of `configurations.json`, the legacy orchestrator's included (validation reads them all). */
+  readonly components: Array<{ id: string; name?: string }>;
   private readonly tablesById: Map<string, SnapshotTable>;
 
   constructor(
     readonly dir: string,
     readonly buckets: SnapshotBucket[],
     readonly tables: SnapshotTable[],
-    readonly configurationsIndex: z.output<typeof ConfigurationsIndexSchema>,
+    private readonly configurationsIndex: ConfigurationsIndex,
     readonly branchMetadata: MetadataEntry[],
   ) {
+    this.components = configurationsIndex.map(({ id, name }) => ({ id, name }));
     const restorable = new Set(this.restorableBuckets().map((b) => b.id));
     const restorableTables = tables.filter((t) => restorable.has(bucketIdOf(t)));
     this.dataTableIds = restorableTables.filter((t) => !t.isAlias).map((t) => t.id).sort();
@@ -98,8 +101,38 @@ export class Snapshot {
     return this.dataTableIds.slice(batchNumber * batchSize, (batchNumber + 1) * batchSize);
   }
 
+  /** Every configuration of one component, in the listing's order. */
+  configurationsOf(componentId: string): ConfigurationRef[] {
+    const component = this.configurationsIndex.find((c) => c.id === componentId);
+    return (component?.configurations ?? []).map((c) => ({ componentId, configId: c.id }));
+  }
+
   configurationBatch(batchNumber: number, batchSize: number): ConfigurationRef[] {
     return this.configurations.slice(batchNumber * batchSize, (batchNumber + 1) * batchSize);
+  }
+}
+
+/** Reads a snapshot folder: the index once per process, every other file when asked, each checked by its schema. */
+export class SnapshotReader {
+  constructor(readonly dir: string) {}
+
+  index(): Promise<SnapshotIndex> {
+    let entry = indexCache.get(this.dir);
+    if (!entry) {
+      entry = (async () => {
+        const [buckets, tables, configurations, branchMetadata] = await Promise.all([
+          readSnapshotFile(this.dir, files.buckets, z.array(SnapshotBucketSchema)),
+          readSnapshotFile(this.dir, files.tables, z.array(SnapshotTableSchema)),
+          readSnapshotFile(this.dir, files.configurations, ConfigurationsIndexSchema, { optional: true }),
+          readSnapshotFile(this.dir, files.branchMetadata, BranchMetadataSchema, { optional: true }),
+        ]);
+        return new SnapshotIndex(this.dir, buckets, tables, configurations ?? [], branchMetadata ?? []);
+      })();
+      entry.catch(() => indexCache.delete(this.dir)); // a failed read is retried, not remembered
+      indexCache.set(this.dir, entry);
+      while (indexCache.size > MAX_CACHED) indexCache.delete(indexCache.keys().next().value as string);
+    }
+    return entry;
   }
 
   /** One configuration with its rows; its ID is the one the listing gives, never a field of the file's body. */
@@ -131,7 +164,7 @@ export class Snapshot {
     return { files: [], sliced: false };
   }
 
-  /** Storage triggers; a migration writes them after the tables, so they are read when asked for. */
+  /** Storage triggers; a migration writes them after the tables. */
   async triggers(): Promise<SnapshotTrigger[]> {
     return (await readSnapshotFile(this.dir, files.triggers, z.array(SnapshotTriggerSchema), { optional: true })) ?? [];
   }
@@ -144,38 +177,23 @@ export class Snapshot {
     return (await readSnapshotFile(this.dir, files.permanentFiles, PermanentFilesSchema, { optional: true })) ?? [];
   }
 
-  /** Legacy orchestrations ordered by ID. Keboola's own backups have none (the file is our extension). */
+  /** Legacy orchestrations ordered by ID, or none: Keboola's own backups have no orchestrations.json. */
   async orchestrations(): Promise<SnapshotOrchestration[]> {
-    const list = (await readSnapshotFile(this.dir, ORCHESTRATIONS_FILE, z.array(SnapshotOrchestrationSchema), { optional: true })) ?? [];
-    return sortById(list);
+    return sortById((await readSnapshotFile(this.dir, files.orchestrations, z.array(SnapshotOrchestrationSchema), { optional: true })) ?? []);
   }
 
+  /** Our manifest: present once the snapshot is complete. */
   async manifest(): Promise<SnapshotManifest | undefined> {
     return readSnapshotFile(this.dir, files.manifest, ManifestSchema, { optional: true });
   }
 }
 
-const cache = new Map<string, Promise<Snapshot>>();
+const indexCache = new Map<string, Promise<SnapshotIndex>>();
 const MAX_CACHED = 8;
 
-/** Opens a snapshot folder: its index files are checked once and kept for the life of the worker process. */
-export function openSnapshot(dir: string): Promise<Snapshot> {
-  let entry = cache.get(dir);
-  if (!entry) {
-    entry = (async () => {
-      const [buckets, tables, configurations, branchMetadata] = await Promise.all([
-        readSnapshotFile(dir, files.buckets, z.array(SnapshotBucketSchema)),
-        readSnapshotFile(dir, files.tables, z.array(SnapshotTableSchema)),
-        readSnapshotFile(dir, files.configurations, ConfigurationsIndexSchema, { optional: true }),
-        readSnapshotFile(dir, files.branchMetadata, BranchMetadataSchema, { optional: true }),
-      ]);
-      return new Snapshot(dir, buckets, tables, configurations ?? [], branchMetadata ?? []);
-    })();
-    entry.catch(() => cache.delete(dir)); // a failed read is retried, not remembered
-    cache.set(dir, entry);
-    while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
-  }
-  return entry;
+/** The reader of the snapshot in `dir`. */
+export function snapshotAt(dir: string): SnapshotReader {
+  return new SnapshotReader(dir);
 }
 
 /**
@@ -197,7 +215,7 @@ export async function readSnapshotFile<S extends z.ZodType>(dir: string, relativ
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new MalformedSnapshotError(`${relative} in the snapshot ${dir} is not valid JSON (${(error as Error).message}): the file is truncated or corrupted; take a new snapshot`);
+    throw new MalformedSnapshotError(`${relative} is not valid JSON: the snapshot is truncated or corrupted; take a new snapshot (${dir}: ${(error as Error).message})`);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

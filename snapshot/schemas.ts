@@ -54,7 +54,7 @@ export const SnapshotTableSchema = z.looseObject({
   definition: z.looseObject({ columns: z.array(TypedColumnSchema).optional() }).nullable().optional(),
   metadata: metadataList.optional(),
   // PHP writes an empty object as `[]`.
-  columnMetadata: z.union([z.record(z.string(), metadataList), z.array(z.never()).transform(() => ({}))]).optional(),
+  columnMetadata: z.union([z.record(z.string(), metadataList), z.array(z.never()).transform((): Record<string, MetadataEntry[]> => ({}))]).optional(),
   sourceTable: z.looseObject({ id: z.string() }).nullable().optional(),
   aliasFilter: z.looseObject({ column: z.string(), values: z.array(z.string()), operator: z.string().optional() }).nullable().optional(),
   aliasColumnsAutoSync: z.boolean().optional(),
@@ -111,6 +111,17 @@ export const NotificationsSchema = z.array(z.looseObject({}));
 
 export const PermanentFilesSchema = z.array(z.looseObject({ id, name: z.string().optional(), tags: z.array(z.union([z.string(), z.looseObject({})])).optional() }));
 
+const OrchestrationTaskSchema = z.looseObject({
+  component: z.string().nullable().optional(),
+  componentUrl: z.string().nullable().optional(),
+  action: z.string().nullable().optional(),
+  actionParameters: z.record(z.string(), z.unknown()).optional(),
+  continueOnFailure: z.boolean().optional(),
+  timeoutMinutes: z.number().nullable().optional(),
+  active: z.boolean().optional(),
+  phase: z.union([z.string(), z.number()]).nullable().optional(),
+});
+
 /** Our extension of the layout: every legacy orchestration in full (the Orchestrator API's detail). */
 export const SnapshotOrchestrationSchema = z.looseObject({
   id,
@@ -118,8 +129,8 @@ export const SnapshotOrchestrationSchema = z.looseObject({
   crontabRecord: z.string().nullable().optional(),
   crontabTimezone: z.string().nullable().optional(),
   active: z.boolean().optional(),
-  tasks: z.array(z.looseObject({})).optional(),
-  notifications: z.array(z.looseObject({})).optional(),
+  tasks: z.array(OrchestrationTaskSchema).default([]),
+  notifications: z.array(z.looseObject({ email: z.string(), channel: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).default([]),
 });
 export type SnapshotOrchestration = z.infer<typeof SnapshotOrchestrationSchema>;
 

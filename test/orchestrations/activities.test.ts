@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { z } from 'zod';
 import { createActivityDeps } from '../../activities/deps';
-import { createOrchestrationActivities, ORCHESTRATIONS_FILE, REFERENCES_REWRITTEN } from '../../activities/orchestrations';
+import { createOrchestrationActivities, REFERENCES_REWRITTEN } from '../../activities/orchestrations';
+import { files } from '../../snapshot/layout';
 import { createStackClient, type StackClient } from '../../stack';
 import { readSeed, startStackPair, type StackPair } from '../../scripts/stack-pair';
 
@@ -54,7 +55,7 @@ describe('legacy orchestrations and triggers', () => {
     await fs.writeFile(path.join(snapshotDir, 'triggers.json'), '[]');
     const counts = await run(activities.snapshotOrchestrations, { source: pair.sourceRef, snapshotDir });
     expect(counts).toEqual({ orchestrations: 3, triggers: 2 });
-    const orchestrations = JSON.parse(await fs.readFile(path.join(snapshotDir, ORCHESTRATIONS_FILE), 'utf8'));
+    const orchestrations = JSON.parse(await fs.readFile(path.join(snapshotDir, files.orchestrations), 'utf8'));
     expect(orchestrations.map((o: { id: number }) => o.id)).toEqual([123450001, 123450002, 123450003]);
     expect(orchestrations[2]).toMatchObject({ name: 'Nightly master', crontabRecord: '15 3 * * *', crontabTimezone: 'America/New_York' });
     expect(orchestrations[2].notifications).toHaveLength(3);
@@ -65,7 +66,7 @@ describe('legacy orchestrations and triggers', () => {
     // the source changes; the snapshot does not
     await source.orchestrator.create({ name: 'after the snapshot' });
     expect(await run(activities.snapshotOrchestrations, { source: pair.sourceRef, snapshotDir })).toEqual({ orchestrations: 3, triggers: 2 });
-    expect(JSON.parse(await fs.readFile(path.join(snapshotDir, ORCHESTRATIONS_FILE), 'utf8'))).toHaveLength(3);
+    expect(JSON.parse(await fs.readFile(path.join(snapshotDir, files.orchestrations), 'utf8'))).toHaveLength(3);
   });
 
   test('restoreOrchestrations: new IDs, disabled, schedule, notifications and tasks copied, nested reference rewritten', async () => {
@@ -187,7 +188,7 @@ describe('legacy orchestrations and triggers', () => {
 
   test('an empty snapshot restores nothing and needs no Orchestrator', async () => {
     const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'orchestrations-empty-'));
-    await fs.writeFile(path.join(empty, ORCHESTRATIONS_FILE), '[]');
+    await fs.writeFile(path.join(empty, files.orchestrations), '[]');
     await fs.writeFile(path.join(empty, 'triggers.json'), '[]');
     expect(await run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: empty })).toEqual({ idMap: [], created: [], existing: [] });
     expect(await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir: empty })).toEqual({ created: [], existing: [], skipped: [] });
@@ -196,7 +197,7 @@ describe('legacy orchestrations and triggers', () => {
 
   test("a snapshot without orchestrations.json (Keboola's own backups have none) restores no orchestration", async () => {
     const keboolaBackup = await fs.mkdtemp(path.join(os.tmpdir(), 'orchestrations-none-'));
-    await expect(run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: keboolaBackup })).resolves.toEqual({ idMap: [], created: [], existing: [] });
+    await expect(run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: keboolaBackup })).resolves.toEqual({ idMap: [], created: [], existing: [], skipped: [] });
   });
 
   test('an orchestrations.json that is not a list of orchestrations is malformed (not retryable)', async () => {
