@@ -32,7 +32,7 @@ export function toFailure(error: unknown): unknown {
     });
   }
   if (error instanceof MalformedSnapshotError) {
-    return ApplicationFailure.create({ message: error.message, type: 'MalformedSnapshot', nonRetryable: true });
+    return ApplicationFailure.create({ message: error.message, type: error.type, nonRetryable: error.nonRetryable });
   }
   return error; // unknown errors stay retryable: a bug fixed and deployed lets the migration go on
 }

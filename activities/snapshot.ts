@@ -4,6 +4,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
+import pMap from 'p-map';
 import type { StackRef } from '../workflows/input';
 import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
@@ -108,11 +109,10 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       const written: string[] = new Array(sliceUrls.length);
       const sizes: number[] = new Array(sliceUrls.length).fill(-1);
       // Several slices at once (download, disk and parsing overlap); the cursor counts the finished prefix.
-      let next = 0;
       let slicesDone = cursor?.slicesDone ?? 0;
-      const lane = async () => {
-        while (next < sliceUrls.length) {
-          const part = next++;
+      await pMap(
+        sliceUrls.keys(),
+        async (part) => {
           // A sliced export becomes `.part_N.csv.gz` slices (no header); a plain one `<table>.csv.gz` (with header).
           const relative = file.isSliced ? files.tableSlice(input.tableId, part) : `${files.tableBase(input.tableId)}.csv.gz`;
           const target = path.join(input.snapshotDir, relative);
@@ -134,9 +134,9 @@ export function createSnapshotActivities(deps: ActivityDeps) {
           written[part] = relative;
           while (slicesDone < sizes.length && sizes[slicesDone] >= 0) slicesDone++;
           context.heartbeat({ fileId: file.id, slicesDone } satisfies ExportCursor);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(SLICE_CONCURRENCY, sliceUrls.length) }, lane));
+        },
+        { concurrency: SLICE_CONCURRENCY },
+      );
       const bytes = sizes.reduce((sum, size) => sum + size, 0);
       const record: TableDataSnapshot = { tableId: input.tableId, files: written, bytes, ...fingerprinter.result() };
       await writeJsonAtomic(recordFile, record);

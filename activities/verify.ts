@@ -2,6 +2,7 @@
 // compared with the one taken from the source during the snapshot. Several slices are read at once.
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
+import pMap from 'p-map';
 import type { StackRef } from '../workflows/input';
 import type { TableDataSnapshot, TableVerification } from '../workflows/types';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
@@ -21,16 +22,16 @@ export function createVerifyActivities(deps: ActivityDeps) {
       const file = await client.tables.export(input.tableId);
       const urls = await client.files.sliceUrls(file);
       const fingerprinter = new Fingerprinter();
-      let next = 0;
-      const lane = async () => {
-        while (next < urls.length) {
+      await pMap(
+        urls,
+        async (url) => {
           const part = new Fingerprinter();
-          await fingerprintStream(part, client.files.openSlice(file, urls[next++]), { gzipped: true, skipHeader: !file.isSliced });
+          await fingerprintStream(part, client.files.openSlice(file, url), { gzipped: true, skipHeader: !file.isSliced });
           fingerprinter.merge(part);
           Context.current().heartbeat();
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(SLICE_CONCURRENCY, urls.length) }, lane));
+        },
+        { concurrency: SLICE_CONCURRENCY },
+      );
       const actual = fingerprinter.result();
       const verification = { tableId: input.tableId, expected, actual, ok: actual.rows === expected.rows && actual.checksum === expected.checksum };
       await writeJsonAtomic(path.join(input.snapshotDir, files.verificationRecord(input.tableId)), verification);

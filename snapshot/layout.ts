@@ -75,4 +75,7 @@ export async function exists(file: string): Promise<boolean> {
 /** A snapshot that cannot be read: not retryable, the operator must take a new one. */
 export class MalformedSnapshotError extends Error {
   override name = 'MalformedSnapshotError';
+  /** The failure type Temporal records (activities/failures.ts), and why no retry is made. */
+  readonly type = 'MalformedSnapshot';
+  readonly nonRetryable = true;
 }

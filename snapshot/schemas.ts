@@ -35,8 +35,9 @@ const TypedColumnSchema = z.looseObject({
   definition: z.looseObject({
     type: z.string(),
     nullable: z.boolean().optional(),
-    length: z.string().nullable().optional(),
-    default: z.string().nullable().optional(),
+    // The Storage API answers a length such as "38,0"; some writers of backups use a number.
+    length: z.union([z.string(), z.number()]).transform(String).nullable().optional(),
+    default: z.union([z.string(), z.number()]).transform(String).nullable().optional(),
   }),
   basetype: z.string().optional(),
 });

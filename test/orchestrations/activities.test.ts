@@ -190,7 +190,7 @@ describe('legacy orchestrations and triggers', () => {
     const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'orchestrations-empty-'));
     await fs.writeFile(path.join(empty, files.orchestrations), '[]');
     await fs.writeFile(path.join(empty, 'triggers.json'), '[]');
-    expect(await run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: empty })).toEqual({ idMap: [], created: [], existing: [] });
+    expect(await run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir: empty })).toEqual({ idMap: [], created: [], existing: [], skipped: [] });
     expect(await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir: empty })).toEqual({ created: [], existing: [], skipped: [] });
     expect(await run(activities.rewriteOrchestrationReferences, { destination: pair.destinationRef, idMap: [] })).toEqual({ updated: [] });
   });
