@@ -1,0 +1,120 @@
+// The bucket, table and configuration activities called one by one in a MockActivityEnvironment (the Temporal
+// samples' style), against an emulated destination stack and a backup folder in Keboola's layout: each answers
+// one RestoreOutcome, skips with a reason, and creates nothing a second time.
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, createActivityDeps } from '../../activities';
+import { createStackClient, type StackClient } from '../../stack';
+import { startStackPair, type StackPair } from '../../scripts/stack-pair';
+
+const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'keboola-backup');
+
+let pair: StackPair;
+let destination: StackClient;
+let snapshotDir: string;
+let activities: ReturnType<typeof createActivities>;
+const heartbeats: unknown[] = [];
+
+function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+  const env = new MockActivityEnvironment();
+  env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+  return env.run(fn, ...args);
+}
+
+async function editJson<T>(file: string, edit: (value: T) => T): Promise<void> {
+  await fs.writeFile(file, JSON.stringify(edit(JSON.parse(await fs.readFile(file, 'utf8')) as T), null, 2));
+}
+
+beforeAll(async () => {
+  const env: NodeJS.ProcessEnv = {};
+  pair = await startStackPair({ jobDelayMs: 5, env });
+  destination = createStackClient({ url: pair.destination.url, token: pair.tokens.destination });
+  activities = createActivities(createActivityDeps({ snapshotRoot: os.tmpdir(), env }));
+
+  // Keboola's backup, plus what a restore must leave out: a linked bucket with a table, an alias of that table,
+  // and a configuration of a component the destination stack does not have.
+  snapshotDir = await fs.mkdtemp(path.join(os.tmpdir(), 'activities-backup-'));
+  await fs.cp(FIXTURE, snapshotDir, { recursive: true });
+  type Json = Record<string, unknown>;
+  await editJson<Json[]>(path.join(snapshotDir, 'buckets.json'), (buckets) => [
+    ...buckets,
+    { id: 'in.c-shared', name: 'c-shared', stage: 'in', backend: 'snowflake', sourceBucket: { id: 'in.c-marketing', project: { id: 9 } } },
+  ]);
+  await editJson<Json[]>(path.join(snapshotDir, 'tables.json'), (tables) => [
+    ...tables,
+    { id: 'in.c-shared.campaigns', name: 'campaigns', bucket: { id: 'in.c-shared' }, columns: ['id'], isAlias: false },
+    { id: 'out.c-out.campaigns', name: 'campaigns', bucket: { id: 'out.c-out' }, columns: ['id'], isAlias: true, sourceTable: { id: 'in.c-shared.campaigns' } },
+  ]);
+  await editJson<Json[]>(path.join(snapshotDir, 'configurations.json'), (components) => [
+    ...components,
+    { id: 'kds-team.app-retired', name: 'Retired app', configurations: [{ id: 'old-1', name: 'Old one' }] },
+  ]);
+  await fs.mkdir(path.join(snapshotDir, 'configurations', 'kds-team.app-retired'));
+  await fs.writeFile(path.join(snapshotDir, 'configurations', 'kds-team.app-retired', 'old-1.json'), JSON.stringify({ id: 'old-1', name: 'Old one', configuration: {} }));
+});
+afterAll(() => pair?.close());
+
+const at = () => ({ destination: pair.destinationRef, snapshotDir });
+
+describe('restore activities, one by one', () => {
+  test('restoreBranchMetadata writes the project metadata and names its keys', async () => {
+    expect(await run(activities.restoreBranchMetadata, at())).toEqual({ created: ['KBC.projectDescription'], existing: [], skipped: [] });
+    expect((await destination.branches.listMetadata()).map((m) => [m.key, m.value])).toEqual([['KBC.projectDescription', 'Restored from a Keboola backup']]);
+  });
+
+  test('restoreBuckets creates the project buckets, skips the linked one with a reason, and creates nothing twice', async () => {
+    const first = await run(activities.restoreBuckets, at());
+    expect(first.created).toEqual(['in.c-main', 'out.c-out']);
+    expect(first.existing).toEqual([]);
+    expect(first.skipped).toEqual([{ id: 'in.c-shared', reason: expect.stringContaining('linked bucket') }]);
+    const again = await run(activities.restoreBuckets, at());
+    expect(again).toMatchObject({ created: [], existing: ['in.c-main', 'out.c-out'] });
+    expect((await destination.buckets.list()).map((b) => b.id).sort()).toEqual(['in.c-main', 'out.c-out']);
+  });
+
+  test('restoreTable brings a typed table with its data, keeps a heartbeat cursor, and a re-run imports nothing', async () => {
+    // as restoreProject does: the backup's data is fingerprinted first, which tells a re-run what is already there
+    expect(await run(activities.fingerprintSnapshotTable, { snapshotDir, tableId: 'in.c-main.typed' })).toMatchObject({ rows: 3 });
+    heartbeats.length = 0;
+    const first = await run(activities.restoreTable, { ...at(), tableId: 'in.c-main.typed' });
+    expect(first).toMatchObject({ tableId: 'in.c-main.typed', created: true });
+    expect(heartbeats).toContainEqual({ fileId: expect.anything() });
+    const table = await destination.tables.get('in.c-main.typed');
+    expect(table).toMatchObject({ isTyped: true, rowsCount: 3 });
+    const again = await run(activities.restoreTable, { ...at(), tableId: 'in.c-main.typed' });
+    expect(again).toMatchObject({ created: false, rowsImported: 0, dataSkipped: 'already imported' });
+  });
+
+  test('restoreTable of a table the snapshot does not list is a malformed snapshot, not retried', async () => {
+    await expect(run(activities.restoreTable, { ...at(), tableId: 'in.c-main.missing' })).rejects.toMatchObject({
+      type: 'MalformedSnapshot',
+      nonRetryable: true,
+      message: expect.stringContaining('in.c-main.missing is not in tables.json'),
+    });
+  });
+
+  test('restoreAliases creates an alias after its source table and skips one whose source was not restored', async () => {
+    await run(activities.restoreTable, { ...at(), tableId: 'in.c-main.plain' });
+    const outcome = await run(activities.restoreAliases, at());
+    expect(outcome.created).toEqual(['out.c-out.paid']);
+    expect(outcome.skipped).toEqual([{ id: 'out.c-out.campaigns', reason: expect.stringContaining('in.c-shared.campaigns is not in the destination') }]);
+    expect(await destination.tables.get('out.c-out.paid')).toMatchObject({ isAlias: true, aliasFilter: { column: 'status', values: ['paid'] } });
+    expect((await run(activities.restoreAliases, at())).existing).toEqual(['out.c-out.paid']);
+  });
+
+  test('restoreConfigurations keeps IDs, empties encrypted values, skips a missing component, and finds its copies on a re-run', async () => {
+    const batch = { ...at(), batchNumber: 0, batchSize: 50 };
+    const first = await run(activities.restoreConfigurations, batch);
+    expect(first.created.sort()).toEqual(['keboola.app-tree/empty-app', 'keboola.ex-db-mysql/legacy-db']);
+    expect(first.skipped).toEqual([{ id: 'kds-team.app-retired/old-1', reason: 'the component does not exist on the destination stack' }]);
+    const restored = await destination.configurations.get('keboola.ex-db-mysql', 'legacy-db');
+    expect(restored?.configuration).toMatchObject({ parameters: { db: { host: 'db.example.com', '#password': '' } } });
+    expect(restored?.state).toEqual({ component: { lastRun: '2024-01-01' } });
+    const again = await run(activities.restoreConfigurations, batch);
+    expect(again.created).toEqual([]);
+    expect(again.existing.sort()).toEqual(['keboola.app-tree/empty-app', 'keboola.ex-db-mysql/legacy-db']);
+    expect(await run(activities.verifyConfigurations, at())).toEqual({ checked: 2, mismatches: [] });
+  });
+});
