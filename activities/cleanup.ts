@@ -1,5 +1,5 @@
 // Removes from the destination what a migration created. The destination was empty when the migration was
-// validated (DESIGN §3), so what it holds under the snapshot's bucket and configuration IDs is the migration's.
+// validated (docs/domain.md#blockers), so what it holds under the snapshot's bucket and configuration IDs is the migration's.
 import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { CleanupResult } from '../workflows/types';

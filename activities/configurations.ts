@@ -1,5 +1,5 @@
 // Restores component configurations with rows, state, rowsSortOrder and metadata, keeping their IDs
-// (DESIGN §3). What the destination cannot use is removed and reported: encrypted values, OAuth authorizations;
+// (docs/domain.md#skipped-and-reported). What the destination cannot use is removed and reported: encrypted values, OAuth authorizations;
 // Flows and schedules arrive disabled. Looks before it creates, row by row.
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';

@@ -1,4 +1,4 @@
-// Maps errors from the stack client and the snapshot store to Temporal failures (DESIGN §4):
+// Maps errors from the stack client and the snapshot store to Temporal failures (docs/domain.md#failure-policy):
 // retryable ones carry the stack's Retry-After as the next retry delay; the rest fail at once with a named type.
 import { ApplicationFailure } from '@temporalio/common';
 import { StackError } from '../stack';

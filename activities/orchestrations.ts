@@ -1,4 +1,4 @@
-// Legacy orchestrations (Orchestrator API) and Storage triggers (DESIGN §3): snapshot, restore with new IDs,
+// Legacy orchestrations (Orchestrator API) and Storage triggers (docs/domain.md#restore-order): snapshot, restore with new IDs,
 // references to old orchestration IDs rewritten through the ID map, triggers with new tokens. Every activity
 // looks before it creates, so a retry or a re-run never makes a second copy.
 import * as path from 'node:path';

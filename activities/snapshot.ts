@@ -1,4 +1,4 @@
-// Snapshot of the source project in Keboola's backup layout (DESIGN §3). The source is only read.
+// Snapshot of the source project in Keboola's backup layout (docs/domain.md#snapshot-layout). The source is only read.
 // Table data streams from the source's file storage to disk; nothing large passes through Temporal.
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';

@@ -77,7 +77,7 @@ export function createTableActivities(deps: ActivityDeps) {
       return { tableId: table.id, created, rowsImported: record?.rows ?? -1 };
     },
 
-    /** Aliases after their source tables (DESIGN §3), with filters and, when not auto-synced, their columns. */
+    /** Aliases after their source tables (docs/domain.md#restore-order), with filters and, when not auto-synced, their columns. */
     async restoreAliases(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
       const client = await deps.stackClient(input.destination);
       const { aliases } = await snapshotAt(input.snapshotDir).index();

@@ -1,4 +1,4 @@
-// Pre-migration validation (DESIGN §3): reads both projects, writes nothing, and returns every blocker and
+// Pre-migration validation (docs/domain.md#validation): reads both projects, writes nothing, and returns every blocker and
 // warning with a stable code and what to do about it, plus the plan (counts and bytes).
 import * as path from 'node:path';
 import type { ApiIndex, StackClient, TokenInfo } from '../stack';

@@ -1,4 +1,4 @@
-// Writers that cannot simply be copied (DESIGN §3): Keboola-provisioned Snowflake writers get a workspace in the
+// Writers that cannot simply be copied (docs/domain.md#provisioned-snowflake-writers): Keboola-provisioned Snowflake writers get a workspace in the
 // destination, GoodData writers get their project exported and imported into the destination's GoodData, and
 // (optionally) every configuration's encrypted values are re-encrypted for the destination through the Encryption
 // API. They run after the configurations are restored and rewrite those restored configurations.

@@ -1,5 +1,5 @@
 // The on-disk layout of a project snapshot: Keboola's own project-backup layout (so Keboola's backups can be
-// restored by us and ours by Keboola), plus our manifest. See DESIGN §3.
+// restored by us and ours by Keboola), plus our manifest. See docs/domain.md#snapshot-layout.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 

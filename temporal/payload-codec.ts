@@ -1,5 +1,5 @@
 // Encrypts every payload (workflow inputs, results, signals, queries, heartbeats) with AES-256-GCM before it
-// reaches the Temporal server, so migration plans, reports and ID maps are encrypted at rest (DESIGN §2).
+// reaches the Temporal server, so migration plans, reports and ID maps are encrypted at rest (docs/architecture.md#secrets).
 // Tokens never enter payloads in the first place; this protects everything else.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';

@@ -17,7 +17,7 @@ const stackUrl = z
   .refine((value) => ['', '/'].includes(tryUrl(value)?.pathname ?? '/'), 'must be the stack root, without a path (not .../v2/storage)')
   .transform((value) => value.replace(/\/$/, ''));
 
-// A token never travels in the input: only a reference that the worker resolves (DESIGN §2, secrets).
+// A token never travels in the input: only a reference that the worker resolves (docs/architecture.md#secrets).
 export const tokenRefSchema = z
   .string()
   .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be a token reference "env:VARIABLE" or "file:/absolute/path", never the token itself');
@@ -82,7 +82,7 @@ export function stackName(ref: Pick<StackRef, 'url' | 'name'>): string {
   return ref.name ?? new URL(ref.url).host.replace(/:/g, '-').toLowerCase();
 }
 
-/** Business key: a second start of the same migration finds the first (DESIGN §2). */
+/** Business key: a second start of the same migration finds the first (docs/architecture.md#workflow-ids-are-business-keys). */
 export function migrationWorkflowId(input: Pick<MigrationInput, 'source' | 'destination'>): string {
   return `migrate-${stackName(input.source)}-${input.source.projectId}-to-${stackName(input.destination)}`;
 }

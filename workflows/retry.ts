@@ -1,6 +1,6 @@
 import type { RetryPolicy } from '@temporalio/common';
 
-/** Failure types that no retry can fix (DESIGN §4); activities throw them as non-retryable too. */
+/** Failure types that no retry can fix (docs/domain.md#not-retryable); activities throw them as non-retryable too. */
 export const NON_RETRYABLE_TYPES = [
   'InvalidToken',
   'PermissionDenied',
@@ -15,7 +15,7 @@ export const NON_RETRYABLE_TYPES = [
 ];
 
 // Retries wait out stack outages of hours: the interval grows to 5 minutes and attempts are unlimited
-// (DESIGN §4). A stack's Retry-After overrides the interval (the activity sets nextRetryDelay).
+// (docs/domain.md#retryable). A stack's Retry-After overrides the interval (the activity sets nextRetryDelay).
 export const activityRetry: RetryPolicy = {
   initialInterval: '1s',
   backoffCoefficient: 2,

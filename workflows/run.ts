@@ -1,6 +1,6 @@
 // What every migration-like workflow shares: its status and the handlers that operators and support tooling
 // use (decide, approve/reject, pause/resume, status), entity boundaries where pause and cancellation take effect,
-// and the restore of a snapshot into the destination in DESIGN §3's order.
+// and the bookkeeping of what each restore step did (workflows/restore-steps.ts).
 import {
   ActivityFailure,
   ApplicationFailure,
