@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
-import { bucketSkipReason, snapshotAt } from '../snapshot/reader';
+import { bucketSkipReason } from '../snapshot/reader';
 import type { ActivityDeps } from './deps';
 import { groupByProvider } from './metadata';
 
@@ -10,7 +10,7 @@ export function createBucketActivities(deps: ActivityDeps) {
   return {
     async restoreBuckets(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
       const client = await deps.stackClient(input.destination);
-      const { buckets } = await snapshotAt(input.snapshotDir).index();
+      const { buckets } = await deps.snapshot(input.snapshotDir).index();
       const existing = new Set((await client.buckets.list()).map((b) => b.id));
       const outcome: RestoreOutcome = { created: [], existing: [], skipped: [] };
       for (const bucket of buckets) {

@@ -3,7 +3,6 @@
 import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { CleanupResult } from '../workflows/types';
-import { snapshotAt } from '../snapshot/reader';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
 
@@ -11,7 +10,7 @@ export function createCleanupActivities(deps: ActivityDeps) {
   return {
     async cleanupDestination(input: { destination: StackRef; snapshotDir: string }): Promise<CleanupResult> {
       const client = await deps.stackClient(input.destination);
-      const snapshot = await snapshotAt(input.snapshotDir).index();
+      const snapshot = await deps.snapshot(input.snapshotDir).index();
       // What the restore creates, by the snapshot's own answers (linked and system buckets are not the migration's).
       const snapshotBuckets = new Set(snapshot.restorableBuckets().map((b) => b.id));
       const deletedBuckets: string[] = [];

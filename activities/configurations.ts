@@ -1,13 +1,12 @@
 // Restores component configurations with rows, state, rowsSortOrder and metadata, keeping their IDs
 // (docs/domain.md#skipped-and-reported). What the destination cannot use is removed and reported: encrypted values, OAuth authorizations;
 // Flows and schedules arrive disabled. Looks before it creates, row by row.
-import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { StackClient } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
-import { files, writeJsonAtomic } from '../snapshot/layout';
-import { snapshotAt, type ConfigurationRef, type SnapshotReader } from '../snapshot/reader';
+import { files } from '../snapshot/layout';
+import type { ConfigurationRef, SnapshotReader } from '../snapshot/reader';
 import type { SnapshotConfiguration } from '../snapshot/schemas';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
@@ -36,7 +35,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
   return {
     /** How many configurations the snapshot restores (see SnapshotIndex.configurations); batches go by number. */
     async countSnapshotConfigurations(input: { snapshotDir: string }): Promise<number> {
-      return (await snapshotAt(input.snapshotDir).index()).configurations.length;
+      return (await deps.snapshot(input.snapshotDir).index()).configurations.length;
     },
 
     /**
@@ -52,7 +51,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       );
       const mismatches: Array<{ configuration: string; difference: string }> = [];
       let checked = 0;
-      const snapshot = snapshotAt(input.snapshotDir);
+      const snapshot = deps.snapshot(input.snapshotDir);
       for (const ref of (await snapshot.index()).configurations) {
         const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
         if (!destinationComponentId) continue; // skipped on purpose and reported
@@ -72,7 +71,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
      * disk for the report (20,000 configurations would not fit in a Temporal payload); the workflow gets counts.
      */
     async restoreConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batchSize: number }): Promise<RestoreOutcome> {
-      const snapshot = snapshotAt(input.snapshotDir);
+      const snapshot = deps.snapshot(input.snapshotDir);
       const batch = (await snapshot.index()).configurationBatch(input.batchNumber, input.batchSize);
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
@@ -82,7 +81,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
         results.push(await restoreConfiguration(client, snapshot, ref, destinationComponents));
         context.heartbeat(results);
       }
-      await writeJsonAtomic(path.join(input.snapshotDir, files.configurationResults(input.batchNumber)), results);
+      await snapshot.write(files.configurationResults(input.batchNumber), results);
       deps.metrics?.entitiesMigrated('configurations', results.filter((r) => r.created).length);
       const idOf = (r: ConfigurationRestoreResult) => `${r.destinationComponentId}/${r.configId}`;
       return {

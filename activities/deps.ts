@@ -1,7 +1,11 @@
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { createStackClient, limiterForStack, type StackClient } from '../stack';
 import type { StackRef } from '../workflows/input';
+import { snapshotAt, type SnapshotReader } from '../snapshot/reader';
+import type { SnapshotStore } from '../snapshot/store';
+import { openSnapshotStore } from '../snapshot/stores';
 import type { MigrationMetrics } from './metrics';
 
 /** What activities need from the worker; tests and the worker build it with `createActivityDeps`. */
@@ -10,8 +14,13 @@ export interface ActivityDeps {
   stackClient(ref: StackRef): Promise<StackClient>;
   /** The secret behind a token reference (`env:NAME`, `file:/path`), resolved on the worker, never elsewhere. */
   resolveToken(ref: string): Promise<string>;
-  /** Folder under which snapshots are written (shared by every worker that runs this task queue). */
-  snapshotRoot: string;
+  /**
+   * Where snapshots are written: a folder, or an object-store prefix (`s3://`, `azure://`, `gs://`) shared by every
+   * worker of the task queue, on any machine.
+   */
+  snapshotRoot: SnapshotStore;
+  /** The reader (and writer) of one snapshot, by the location a payload carries. */
+  snapshot(location: string): SnapshotReader;
   /** Counters for the worker's /metrics endpoint; optional (tests omit it). */
   metrics?: MigrationMetrics;
 }
@@ -45,8 +54,10 @@ async function resolveTokenRef(ref: string, env: NodeJS.ProcessEnv): Promise<str
 
 export function createActivityDeps(options: { snapshotRoot: string; env?: NodeJS.ProcessEnv }): ActivityDeps {
   const env = options.env ?? process.env;
+  const absolute = (location: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : path.resolve(location));
   return {
-    snapshotRoot: options.snapshotRoot,
+    snapshotRoot: openSnapshotStore(absolute(options.snapshotRoot), env),
+    snapshot: (location) => snapshotAt(openSnapshotStore(absolute(location), env)),
     resolveToken: (ref) => resolveTokenRef(ref, env),
     async stackClient(ref) {
       // One adaptive limit per stack for the whole worker process: every activity's requests share it.

@@ -23,7 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConfigurationActivities(deps),
     ...createOrchestrationActivities(deps),
     ...createVerifyActivities(deps),
-    ...createReportActivities(),
+    ...createReportActivities(deps),
     ...createCleanupActivities(deps),
     ...createWriterActivities(deps),
   });

@@ -1,7 +1,6 @@
 // Legacy orchestrations (Orchestrator API) and Storage triggers (docs/domain.md#restore-order): snapshot, restore with new IDs,
 // references to old orchestration IDs rewritten through the ID map, triggers with new tokens. Every activity
 // looks before it creates, so a retry or a re-run never makes a second copy.
-import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import {
@@ -13,8 +12,8 @@ import {
 } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { IdMapEntry, RestoreOutcome } from '../workflows/types';
-import { exists, files, writeJsonAtomic } from '../snapshot/layout';
-import { LEGACY_ORCHESTRATOR, snapshotAt, sortById } from '../snapshot/reader';
+import { files } from '../snapshot/layout';
+import { LEGACY_ORCHESTRATOR, sortById, type SnapshotReader } from '../snapshot/reader';
 import type { SnapshotOrchestration } from '../snapshot/schemas';
 import { sameJson } from './json';
 import type { ActivityDeps } from './deps';
@@ -43,8 +42,8 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
   return {
     /** Writes orchestrations.json and triggers.json; a snapshot that has orchestrations.json is left as it is. */
     async snapshotOrchestrations(input: { source: StackRef; snapshotDir: string }): Promise<{ orchestrations: number; triggers: number }> {
-      const snapshot = snapshotAt(input.snapshotDir);
-      if (await exists(path.join(input.snapshotDir, files.orchestrations))) {
+      const snapshot = deps.snapshot(input.snapshotDir);
+      if ((await snapshot.store.size(files.orchestrations)) !== undefined) {
         return { orchestrations: (await snapshot.orchestrations()).length, triggers: (await snapshot.triggers()).length };
       }
 
@@ -62,8 +61,8 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const triggers = await client.triggers.list();
       // triggers.json first: orchestrations.json marks the step as done (snapshotProjectMetadata writes an empty
       // triggers.json placeholder, which this replaces).
-      await writeJsonAtomic(path.join(input.snapshotDir, files.triggers), triggers);
-      await writeJsonAtomic(path.join(input.snapshotDir, files.orchestrations), details);
+      await snapshot.write(files.triggers, triggers);
+      await snapshot.write(files.orchestrations, details);
       return { orchestrations: details.length, triggers: triggers.length };
     },
 
@@ -73,7 +72,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
      * by an earlier attempt is found by name and occurrence (the destination was empty when validated).
      */
     async restoreOrchestrations(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOrchestrationsResult> {
-      const snapshot = await snapshotAt(input.snapshotDir).orchestrations();
+      const snapshot = await deps.snapshot(input.snapshotDir).orchestrations();
       if (snapshot.length === 0) return { idMap: [], created: [], existing: [], skipped: [] };
       const client = await deps.stackClient(input.destination);
       const orchestrator = await requireOrchestrator(client, input.destination);
@@ -152,13 +151,13 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
      * destination is kept; a token created by an attempt that died before its trigger is reused.
      */
     async restoreTriggers(input: { destination: StackRef; snapshotDir: string; idMap?: Array<{ oldId: string; newId: string }> }): Promise<RestoreOutcome> {
-      const triggers = await snapshotAt(input.snapshotDir).triggers();
+      const triggers = await deps.snapshot(input.snapshotDir).triggers();
       if (triggers.length === 0) return { created: [], existing: [], skipped: [] };
       const client = await deps.stackClient(input.destination);
       const context = Context.current();
       const byOld = input.idMap
         ? new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)]))
-        : await orchestrationIdMap(client, input.snapshotDir);
+        : await orchestrationIdMap(client, deps.snapshot(input.snapshotDir));
       const tables = new Set((await client.tables.list()).map((t) => t.id));
       const existingTriggers = await client.triggers.list();
       const tokens = await client.tokens.list();
@@ -239,8 +238,8 @@ export function matchExisting(source: Array<{ id: string | number; name: string 
 }
 
 /** The ID map from the snapshot and the destination's orchestrations (for restoreTriggers without an idMap). */
-async function orchestrationIdMap(client: StackClient, snapshotDir: string): Promise<Map<string, string>> {
-  const snapshot = await snapshotAt(snapshotDir).orchestrations();
+async function orchestrationIdMap(client: StackClient, reader: SnapshotReader): Promise<Map<string, string>> {
+  const snapshot = await reader.orchestrations();
   if (snapshot.length === 0) return new Map();
   const orchestrator = client.orchestrator;
   if (!(await orchestrator.serviceUrl())) return new Map();

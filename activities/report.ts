@@ -1,45 +1,32 @@
 // The migration report (JSON and Markdown): what moved, the old→new ID map, what was skipped and why, and the
 // checklist of what a human must do in the destination project.
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { summarizeVerification, type TableVerification } from '../workflows/types';
-import { files, readJson, readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
+import { files } from '../snapshot/layout';
+import type { ActivityDeps } from './deps';
 import type { ConfigurationRestoreResult } from './configurations';
 import { WRITERS_RESULTS_FILE, type WritersResults } from './writers';
 import { renderHtml } from './report-html';
 import type { MigrationReport, ReportInput } from './report-model';
 
-export function createReportActivities() {
+export function createReportActivities(deps: ActivityDeps) {
   return {
+    /** Writes report.json, report.md and report.html into the snapshot's working area; answers where they are. */
     async writeReport(input: ReportInput): Promise<{ json: string; markdown: string; html: string; checklistItems: number }> {
-      const writers = (await readJsonIfExists<WritersResults>(path.join(input.snapshotDir, WRITERS_RESULTS_FILE))) ?? {};
-      const verification = await readRecords<TableVerification>(path.join(input.snapshotDir, path.dirname(files.verificationRecord('x'))));
-      const report = buildReport(input, await readConfigurationResults(input.snapshotDir), writers, verification);
-      const dir = path.join(input.snapshotDir, '.stack-migrate');
-      const json = path.join(dir, 'report.json');
-      const markdown = path.join(dir, 'report.md');
-      await writeJsonAtomic(json, report);
-      await fs.writeFile(markdown, renderMarkdown(report));
-      const html = path.join(dir, 'report.html');
-      await fs.writeFile(html, renderHtml(report));
+      const snapshot = deps.snapshot(input.snapshotDir);
+      const writers = (await snapshot.record<WritersResults>(WRITERS_RESULTS_FILE)) ?? {};
+      const verification = await snapshot.records<TableVerification>(path.posix.dirname(files.verificationRecord('x')));
+      const configurations = (await snapshot.records<ConfigurationRestoreResult[]>(path.posix.dirname(files.configurationResults(0)), 'configurations-')).flat();
+      const report = buildReport(input, configurations, writers, verification);
+      const keys = { json: files.report('json'), markdown: files.report('md'), html: files.report('html') };
+      await snapshot.write(keys.json, report);
+      await snapshot.store.writeText(keys.markdown, renderMarkdown(report));
+      await snapshot.store.writeText(keys.html, renderHtml(report));
       const c = report.checklist;
       const checklistItems = c.reauthorize.length + c.secrets.length + c.customerOwnedWriters.length + c.sshTunnels.length + c.enable.length + c.fullLoadOnFirstRun.length;
-      return { json, markdown, html, checklistItems };
+      return { json: snapshot.store.describe(keys.json), markdown: snapshot.store.describe(keys.markdown), html: snapshot.store.describe(keys.html), checklistItems };
     },
   };
-}
-
-/** Every JSON record in a folder of our working area (one file per table), or none when it does not exist. */
-async function readRecords<T>(dir: string): Promise<T[]> {
-  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
-  return Promise.all(names.map((name) => readJson<T>(path.join(dir, name))));
-}
-
-async function readConfigurationResults(snapshotDir: string): Promise<ConfigurationRestoreResult[]> {
-  const dir = path.join(snapshotDir, path.dirname(files.configurationResults(0)));
-  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('configurations-')).sort();
-  const batches = await Promise.all(names.map((name) => readJson<ConfigurationRestoreResult[]>(path.join(dir, name))));
-  return batches.flat();
 }
 
 export function buildReport(

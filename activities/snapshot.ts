@@ -1,15 +1,14 @@
 // Snapshot of the source project in Keboola's backup layout (docs/domain.md#snapshot-layout). The source is only read.
-// Table data streams from the source's file storage to disk; nothing large passes through Temporal.
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+// Table data streams from the source's file storage to the snapshot store (a folder or an object store), never
+// whole on local disk or in memory; nothing large passes through Temporal.
 import { Context } from '@temporalio/activity';
 import pMap from 'p-map';
 import type { StackRef } from '../workflows/input';
 import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
-import { files, MalformedSnapshotError, readJsonIfExists, SNAPSHOT_FORMAT_VERSION, writeJsonAtomic } from '../snapshot/layout';
-import { snapshotAt } from '../snapshot/reader';
+import { files, MalformedSnapshotError, SNAPSHOT_FORMAT_VERSION } from '../snapshot/layout';
+import { snapshotAt, type SnapshotReader } from '../snapshot/reader';
+import type { SnapshotStore } from '../snapshot/store';
 import type { SnapshotManifest } from '../snapshot/schemas';
 import { tee } from '../snapshot/tee';
 import type { ActivityDeps } from './deps';
@@ -21,26 +20,28 @@ interface ExportCursor {
   slicesDone: number;
 }
 
-export function snapshotDirFor(root: string, snapshotId: string): string {
-  return path.join(root, snapshotId.replace(/[^A-Za-z0-9._-]+/g, '_'));
+/** The folder name of a snapshot under the root: the snapshot ID with only safe characters. */
+function snapshotName(snapshotId: string): string {
+  return snapshotId.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
 
 /** The newest complete snapshot (one with a manifest) taken by a run of this migration, for a resumed run. */
-async function latestCompleteSnapshot(root: string, workflowId: string): Promise<string | undefined> {
-  const prefix = path.basename(snapshotDirFor(root, `${workflowId}-`));
-  const candidates: Array<{ dir: string; createdAt: string }> = [];
-  for (const entry of await fs.readdir(root).catch(() => [] as string[])) {
+async function latestCompleteSnapshot(root: SnapshotStore, workflowId: string): Promise<string | undefined> {
+  const prefix = snapshotName(`${workflowId}-`);
+  const candidates: Array<{ location: string; createdAt: string }> = [];
+  for (const entry of await root.list('')) {
     if (!entry.startsWith(prefix)) continue;
-    const manifest = await snapshotAt(path.join(root, entry)).manifest();
-    if (manifest) candidates.push({ dir: path.join(root, entry), createdAt: manifest.createdAt });
+    const snapshot = root.child(entry);
+    const manifest = await snapshotAt(snapshot).manifest();
+    if (manifest) candidates.push({ location: snapshot.location, createdAt: manifest.createdAt });
   }
-  return candidates.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]?.dir;
+  return candidates.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]?.location;
 }
 
-async function planOf(snapshotDir: string): Promise<SnapshotPlan> {
-  const index = await snapshotAt(snapshotDir).index();
+async function planOf(snapshot: SnapshotReader): Promise<SnapshotPlan> {
+  const index = await snapshot.index();
   return {
-    snapshotDir,
+    snapshotDir: snapshot.location,
     bucketCount: index.buckets.length,
     dataTableCount: index.dataTableIds.length,
     aliasCount: index.aliases.length,
@@ -53,8 +54,8 @@ export function createSnapshotActivities(deps: ActivityDeps) {
     /** Buckets, tables, configurations and branch metadata as JSON files; answers what there is to move. */
     async snapshotProjectMetadata(input: { source: StackRef; snapshotId: string; reuseLatestOf?: string }): Promise<SnapshotPlan> {
       const reused = input.reuseLatestOf ? await latestCompleteSnapshot(deps.snapshotRoot, input.reuseLatestOf) : undefined;
-      const snapshotDir = reused ?? snapshotDirFor(deps.snapshotRoot, input.snapshotId);
-      const manifest = await snapshotAt(snapshotDir).manifest();
+      const snapshot = deps.snapshot(reused ?? deps.snapshotRoot.child(snapshotName(input.snapshotId)).location);
+      const manifest = await snapshot.manifest();
       const client = await deps.stackClient(input.source);
       if (!manifest) {
         const [branchMetadata, buckets, tables, components] = await Promise.all([
@@ -63,41 +64,41 @@ export function createSnapshotActivities(deps: ActivityDeps) {
           client.tables.list(),
           client.components.list(),
         ]);
-        await writeJsonAtomic(path.join(snapshotDir, files.branchMetadata), branchMetadata);
-        await writeJsonAtomic(path.join(snapshotDir, files.buckets), buckets);
-        await writeJsonAtomic(path.join(snapshotDir, files.tables), tables);
+        await snapshot.write(files.branchMetadata, branchMetadata);
+        await snapshot.write(files.buckets, buckets);
+        await snapshot.write(files.tables, tables);
         for (const component of components) {
           for (const configuration of component.configurations ?? []) {
             const metadata = await client.configurations.listMetadata(component.id, configuration.id);
-            await writeJsonAtomic(path.join(snapshotDir, files.configuration(component.id, configuration.id)), configuration);
-            await writeJsonAtomic(path.join(snapshotDir, files.configurationMetadata(component.id, configuration.id)), metadata);
+            await snapshot.write(files.configuration(component.id, configuration.id), configuration);
+            await snapshot.write(files.configurationMetadata(component.id, configuration.id), metadata);
             Context.current().heartbeat(); // one request per configuration: thousands in a large project
           }
         }
         // The index lists each component's configurations without their bodies; the bodies are in configurations/.
-        await writeJsonAtomic(
-          path.join(snapshotDir, files.configurations),
+        await snapshot.write(
+          files.configurations,
           components.map((component) => ({
             ...component,
             configurations: (component.configurations ?? []).map(({ id, name, description }) => ({ id, name, description })),
           })),
         );
         // Triggers and notifications live in services this tool does not read yet; Keboola's layout has the files.
-        await writeJsonAtomic(path.join(snapshotDir, files.triggers), []);
-        await writeJsonAtomic(path.join(snapshotDir, files.notifications), []);
+        await snapshot.write(files.triggers, []);
+        await snapshot.write(files.notifications, []);
       }
-      return planOf(snapshotDir);
+      return planOf(snapshot);
     },
 
     /** The IDs of one batch of the tables to move (see SnapshotIndex.dataTableIds), for a child workflow. */
     async listTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<string[]> {
-      return (await snapshotAt(input.snapshotDir).index()).tableBatch(input.batchNumber, input.batchSize);
+      return (await deps.snapshot(input.snapshotDir).index()).tableBatch(input.batchNumber, input.batchSize);
     },
 
     /** Exports one table and stores its slices as `<stage>/<c-bucket>/<table>.part_N.csv.gz`, with a fingerprint. */
     async snapshotTableData(input: { source: StackRef; snapshotDir: string; tableId: string }): Promise<TableDataSnapshot> {
-      const recordFile = path.join(input.snapshotDir, files.tableRecord(input.tableId));
-      const done = await readJsonIfExists<TableDataSnapshot>(recordFile);
+      const snapshot = deps.snapshot(input.snapshotDir);
+      const done = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
       if (done) return done;
 
       const client = await deps.stackClient(input.source);
@@ -115,22 +116,20 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         async (part) => {
           // A sliced export becomes `.part_N.csv.gz` slices (no header); a plain one `<table>.csv.gz` (with header).
           const relative = file.isSliced ? files.tableSlice(input.tableId, part) : `${files.tableBase(input.tableId)}.csv.gz`;
-          const target = path.join(input.snapshotDir, relative);
-          await fs.mkdir(path.dirname(target), { recursive: true });
           const slice = new Fingerprinter();
           if (cursor && part < cursor.slicesDone) {
-            // Already on disk from the previous attempt: fingerprint the local copy instead of downloading again.
-            await fingerprintStream(slice, createReadStream(target), { gzipped: true, skipHeader: !file.isSliced });
+            // In the snapshot from the previous attempt: fingerprint that copy instead of downloading again.
+            await fingerprintStream(slice, snapshot.open(relative), { gzipped: true, skipHeader: !file.isSliced });
+            sizes[part] = (await snapshot.store.size(relative)) ?? 0;
           } else {
-            const temp = `${target}.partial`;
+            let size = 0;
             await tee(client.files.openSlice(file, sliceUrls[part]), [
-              (branch) => pipeline(branch, createWriteStream(temp)),
+              async (branch) => void (size = await snapshot.store.write(relative, branch)),
               (branch) => fingerprintStream(slice, branch, { gzipped: true, skipHeader: !file.isSliced }),
             ]);
-            await fs.rename(temp, target);
+            sizes[part] = size;
           }
           fingerprinter.merge(slice);
-          sizes[part] = (await fs.stat(target)).size;
           written[part] = relative;
           while (slicesDone < sizes.length && sizes[slicesDone] >= 0) slicesDone++;
           context.heartbeat({ fileId: file.id, slicesDone } satisfies ExportCursor);
@@ -139,7 +138,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       );
       const bytes = sizes.reduce((sum, size) => sum + size, 0);
       const record: TableDataSnapshot = { tableId: input.tableId, files: written, bytes, ...fingerprinter.result() };
-      await writeJsonAtomic(recordFile, record);
+      await snapshot.write(files.tableRecord(input.tableId), record);
       deps.metrics?.bytesCopied('export', bytes);
       return record;
     },
@@ -150,7 +149,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
      */
     async inspectSnapshot(input: { snapshotDir: string }): Promise<SnapshotPlan> {
       // Every file of the layout against its schema, before anything is written anywhere.
-      const snapshot = snapshotAt(input.snapshotDir);
+      const snapshot = deps.snapshot(input.snapshotDir);
       const index = await snapshot.index();
       await Promise.all([snapshot.triggers(), snapshot.notifications(), snapshot.permanentFiles(), snapshot.orchestrations(), snapshot.manifest()]);
       for (const [n, ref] of index.configurations.entries()) {
@@ -158,7 +157,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         await snapshot.configurationMetadata(ref);
         if (n % 100 === 99) Context.current().heartbeat();
       }
-      return planOf(input.snapshotDir);
+      return planOf(snapshot);
     },
 
     /**
@@ -166,27 +165,27 @@ export function createSnapshotActivities(deps: ActivityDeps) {
      * changed; the fingerprint is recorded in our working folder `.stack-migrate/` inside it, like a migration's.
      */
     async fingerprintSnapshotTable(input: { snapshotDir: string; tableId: string }): Promise<TableDataSnapshot> {
-      const recordFile = path.join(input.snapshotDir, files.tableRecord(input.tableId));
-      const record = await readJsonIfExists<TableDataSnapshot>(recordFile);
+      const snapshot = deps.snapshot(input.snapshotDir);
+      const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
       if (record) return record;
-      const data = await snapshotAt(input.snapshotDir).tableData(input.tableId);
+      const data = await snapshot.tableData(input.tableId);
       const fingerprinter = new Fingerprinter();
       let bytes = 0;
       for (const file of data.files) {
-        await fingerprintStream(fingerprinter, createReadStream(file), { gzipped: true, skipHeader: !data.sliced }).catch((error: Error) => {
-          throw new MalformedSnapshotError(`${file} cannot be read as gzipped CSV (${error.message}): the snapshot is truncated or corrupted`);
+        await fingerprintStream(fingerprinter, snapshot.open(file), { gzipped: true, skipHeader: !data.sliced }).catch((error: Error) => {
+          throw new MalformedSnapshotError(`${snapshot.store.describe(file)} cannot be read as gzipped CSV (${error.message}): the snapshot is truncated or corrupted`);
         });
-        bytes += (await fs.stat(file)).size;
+        bytes += (await snapshot.store.size(file)) ?? 0;
         Context.current().heartbeat();
       }
-      const fingerprint: TableDataSnapshot = { tableId: input.tableId, files: data.files.map((f) => path.relative(input.snapshotDir, f)), bytes, ...fingerprinter.result() };
-      await writeJsonAtomic(recordFile, fingerprint);
+      const fingerprint: TableDataSnapshot = { tableId: input.tableId, files: data.files, bytes, ...fingerprinter.result() };
+      await snapshot.write(files.tableRecord(input.tableId), fingerprint);
       return fingerprint;
     },
 
     /** Writes our manifest; after this the snapshot is complete and never changes. */
     async finalizeSnapshot(input: { source: StackRef; snapshotDir: string }): Promise<SnapshotManifest> {
-      const snapshot = snapshotAt(input.snapshotDir);
+      const snapshot = deps.snapshot(input.snapshotDir);
       const existing = await snapshot.manifest();
       if (existing) return existing;
       const index = await snapshot.index();
@@ -194,7 +193,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       for (const ref of index.configurations) configurationRows += (await snapshot.configuration(ref)).rows?.length ?? 0;
       const records: TableDataSnapshot[] = [];
       for (const tableId of index.dataTableIds) {
-        const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(tableId)));
+        const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(tableId));
         if (!record) throw new Error(`the data of ${tableId} is not in the snapshot yet: snapshot every table before finalizing`);
         records.push(record);
       }
@@ -212,7 +211,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         bytes: records.reduce((sum, r) => sum + r.bytes, 0),
         tables: records,
       };
-      await writeJsonAtomic(path.join(input.snapshotDir, files.manifest), manifest);
+      await snapshot.write(files.manifest, manifest);
       return manifest;
     },
   };

@@ -1,14 +1,13 @@
 // Restores tables (structure, primary key, display name, metadata, data) and aliases from a snapshot.
 // Data is imported as a full load, which replaces the table's content: repeating it never duplicates rows.
-import { createReadStream } from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { ColumnDefinitionInput, StackClient, Table } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
-import { files, MalformedSnapshotError, readJsonIfExists } from '../snapshot/layout';
-import { bucketIdOf, snapshotAt } from '../snapshot/reader';
+import { files, MalformedSnapshotError } from '../snapshot/layout';
+import { bucketIdOf, type SnapshotReader } from '../snapshot/reader';
 import type { SnapshotTable } from '../snapshot/schemas';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import type { ActivityDeps } from './deps';
@@ -34,7 +33,7 @@ export function createTableActivities(deps: ActivityDeps) {
   return {
     async restoreTable(input: { destination: StackRef; snapshotDir: string; tableId: string }): Promise<TableRestoreResult> {
       const client = await deps.stackClient(input.destination);
-      const snapshot = snapshotAt(input.snapshotDir);
+      const snapshot = deps.snapshot(input.snapshotDir);
       const table = (await snapshot.index()).table(input.tableId);
 
       let current = await client.tables.get(table.id);
@@ -46,7 +45,7 @@ export function createTableActivities(deps: ActivityDeps) {
       await restoreDisplayName(client, table, current);
       await restoreTableMetadata(client, table);
 
-      const record = await readJsonIfExists<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(table.id)));
+      const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(table.id));
       const data = await snapshot.tableData(table.id);
       if (data.files.length === 0) return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'no data in the snapshot' };
       if (record && record.rows > 0 && current.rowsCount === record.rows) {
@@ -55,13 +54,13 @@ export function createTableActivities(deps: ActivityDeps) {
 
       const context = Context.current();
       const cursor = context.info.heartbeatDetails as ImportCursor | undefined;
-      if (!cursor) await checkSnapshotData(table.id, data, record);
+      if (!cursor) await checkSnapshotData(snapshot, table.id, data, record);
       const name = `${table.id}.csv.gz`;
       const file = cursor
         ? { id: cursor.fileId }
         : data.sliced
-          ? await client.files.uploadSliced(name, data.files.map((f) => () => createReadStream(f)))
-          : await client.files.upload(name, () => createReadStream(data.files[0]));
+          ? await client.files.uploadSliced(name, data.files.map((f) => () => snapshot.open(f)))
+          : await client.files.upload(name, () => snapshot.open(data.files[0]));
       context.heartbeat({ fileId: file.id } satisfies ImportCursor);
       const heartbeat = setInterval(() => context.heartbeat({ fileId: file.id } satisfies ImportCursor), 5000);
       try {
@@ -80,7 +79,7 @@ export function createTableActivities(deps: ActivityDeps) {
     /** Aliases after their source tables (docs/domain.md#restore-order), with filters and, when not auto-synced, their columns. */
     async restoreAliases(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
       const client = await deps.stackClient(input.destination);
-      const { aliases } = await snapshotAt(input.snapshotDir).index();
+      const { aliases } = await deps.snapshot(input.snapshotDir).index();
       const destinationTables = new Map((await client.tables.list()).map((t) => [t.id, t]));
       const outcome: RestoreOutcome = { created: [], existing: [], skipped: [] };
       for (const alias of aliases) {
@@ -115,11 +114,11 @@ export function createTableActivities(deps: ActivityDeps) {
  * Reads the table's snapshot files before they are uploaded: a truncated gzip, a broken CSV or data that differs
  * from the fingerprint taken at snapshot time is a malformed snapshot (non-retryable), not a stack failure.
  */
-async function checkSnapshotData(tableId: string, data: { files: string[]; sliced: boolean }, record: TableDataSnapshot | undefined): Promise<void> {
+async function checkSnapshotData(snapshot: SnapshotReader, tableId: string, data: { files: string[]; sliced: boolean }, record: TableDataSnapshot | undefined): Promise<void> {
   const fingerprinter = new Fingerprinter();
   for (const file of data.files) {
     try {
-      await fingerprintStream(fingerprinter, createReadStream(file), { gzipped: true, skipHeader: !data.sliced });
+      await fingerprintStream(fingerprinter, snapshot.open(file), { gzipped: true, skipHeader: !data.sliced });
     } catch (error) {
       throw new MalformedSnapshotError(
         `${path.basename(file)} of table ${tableId} cannot be read (${error instanceof Error ? error.message : String(error)}): the snapshot is truncated or corrupted; take a new snapshot`,

@@ -2,7 +2,7 @@
 // warning with a stable code and what to do about it, plus the plan (counts and bytes).
 import * as path from 'node:path';
 import type { ApiIndex, StackClient, TokenInfo } from '../stack';
-import { bucketIdOf, bucketSkipReason, snapshotAt } from '../snapshot/reader';
+import { bucketIdOf, bucketSkipReason, type SnapshotReader } from '../snapshot/reader';
 import type { SnapshotBucket, SnapshotTable } from '../snapshot/schemas';
 import { StackError } from '../stack';
 import type { StackRef } from '../workflows/input';
@@ -50,7 +50,7 @@ export function createValidateActivities(deps: ActivityDeps) {
       const findings: Finding[] = [];
       const destination = await deps.stackClient(input.destination);
       const destinationToken = await verify(destination, 'destination', findings);
-      const snapshot = await readSnapshotContent(input.snapshotDir);
+      const snapshot = await readSnapshotContent(deps.snapshot(input.snapshotDir));
       const sourceProject = { id: 0, name: `snapshot ${path.basename(input.snapshotDir)}`, region: '', backend: snapshot.backends[0] ?? '' };
       if (!destinationToken) return { sourceProject, destinationProject: describe(undefined), findings, plan: EMPTY_PLAN };
       checkProject(destinationToken, input.destination, 'destination', findings);
@@ -162,8 +162,7 @@ async function checkDestinationAndContent(
 }
 
 /** A snapshot folder read as the source: its buckets, tables and configurations with their bodies. */
-async function readSnapshotContent(snapshotDir: string): Promise<SourceContent & { backends: string[] }> {
-  const snapshot = snapshotAt(snapshotDir);
+async function readSnapshotContent(snapshot: SnapshotReader): Promise<SourceContent & { backends: string[] }> {
   const index = await snapshot.index();
   const components: ComponentContent[] = [];
   for (const { id: componentId, name } of index.components) {

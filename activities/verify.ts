@@ -1,12 +1,11 @@
 // Verification: each destination table is exported again and its fingerprint (row count + content checksum)
 // compared with the one taken from the source during the snapshot. Several slices are read at once.
-import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import pMap from 'p-map';
 import type { StackRef } from '../workflows/input';
 import type { TableDataSnapshot, TableVerification } from '../workflows/types';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
-import { files, readJson, writeJsonAtomic } from '../snapshot/layout';
+import { files, MalformedSnapshotError } from '../snapshot/layout';
 import type { ActivityDeps } from './deps';
 
 /** Slices of one table fingerprinted at once: enough to overlap download and parsing, few enough for memory. */
@@ -16,7 +15,10 @@ export function createVerifyActivities(deps: ActivityDeps) {
   return {
     /** Compares the destination table with its snapshot fingerprint; the result is also recorded for the report. */
     async verifyTable(input: { destination: StackRef; snapshotDir: string; tableId: string }): Promise<TableVerification> {
-      const { rows, checksum } = await readJson<TableDataSnapshot>(path.join(input.snapshotDir, files.tableRecord(input.tableId)));
+      const snapshot = deps.snapshot(input.snapshotDir);
+      const recorded = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
+      if (!recorded) throw new MalformedSnapshotError(`${snapshot.store.describe(files.tableRecord(input.tableId))} is missing: the table's data was never taken into the snapshot`);
+      const { rows, checksum } = recorded;
       const expected = { rows, checksum };
       const client = await deps.stackClient(input.destination);
       const file = await client.tables.export(input.tableId);
@@ -34,7 +36,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
       );
       const actual = fingerprinter.result();
       const verification = { tableId: input.tableId, expected, actual, ok: actual.rows === expected.rows && actual.checksum === expected.checksum };
-      await writeJsonAtomic(path.join(input.snapshotDir, files.verificationRecord(input.tableId)), verification);
+      await snapshot.write(files.verificationRecord(input.tableId), verification);
       return verification;
     },
   };

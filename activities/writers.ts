@@ -12,8 +12,7 @@ import { Context } from '@temporalio/activity';
 import { StackError, stackHost, type Configuration, type Workspace } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
-import { readJsonIfExists, writeJsonAtomic } from '../snapshot/layout';
-import { snapshotAt } from '../snapshot/reader';
+import type { SnapshotReader } from '../snapshot/reader';
 import type { SnapshotConfiguration } from '../snapshot/schemas';
 import { translateComponentId } from './component-ids';
 import { findEncryptedValues } from './configuration-rules';
@@ -91,7 +90,7 @@ export function createWriterActivities(deps: ActivityDeps) {
       const [sourceIndex, destinationIndex] = await Promise.all([source.services.index(), destination.services.index()]);
       const keboolaHost = sourceIndex.stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
-      const writers = await readConfigs(input.snapshotDir, SNOWFLAKE_WRITERS);
+      const writers = await readConfigs(deps.snapshot(input.snapshotDir), SNOWFLAKE_WRITERS);
       const result: SnowflakeWritersResult = { created: [], existing: [], skipped: [], moved: [], customerOwned: [] };
 
       const groups = new Map<string, Array<WriterConfig & { destinationComponentId: string }>>();
@@ -188,7 +187,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         for (const id of ids) result.moved.push({ configuration: id, workspaceId, sharedWith: ids.filter((other) => other !== id) });
         result.created.push(...ids);
       }
-      await writeSection(input.snapshotDir, 'snowflake', result);
+      await writeSection(deps.snapshot(input.snapshotDir), 'snowflake', result);
       return result;
     },
 
@@ -199,10 +198,10 @@ export function createWriterActivities(deps: ActivityDeps) {
     async moveGoodDataProjects(input: StepInput): Promise<GoodDataResult> {
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
       const destinationComponents = new Set((await destination.services.index()).components.map((c) => c.id));
-      const writers = await readConfigs(input.snapshotDir, GOODDATA_WRITERS);
+      const writers = await readConfigs(deps.snapshot(input.snapshotDir), GOODDATA_WRITERS);
       const result: GoodDataResult = { created: [], existing: [], skipped: [], idMap: [], moved: [] };
       if (!writers.length) {
-        await writeSection(input.snapshotDir, 'gooddata', result);
+        await writeSection(deps.snapshot(input.snapshotDir), 'gooddata', result);
         return result;
       }
       const [sourceGoodData, destinationGoodData] = [source.gooddata, destination.gooddata];
@@ -281,7 +280,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         result.idMap!.push({ type: `GoodData project (${id})`, oldId: oldPid, newId: newPid });
         context.heartbeat();
       }
-      await writeSection(input.snapshotDir, 'gooddata', result);
+      await writeSection(deps.snapshot(input.snapshotDir), 'gooddata', result);
       return result;
     },
 
@@ -301,7 +300,7 @@ export function createWriterActivities(deps: ActivityDeps) {
       const keboolaHost = sourceIndex.stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
       const encryption = source.encryption;
-      const candidates = (await readConfigs(input.snapshotDir)).filter(
+      const candidates = (await readConfigs(deps.snapshot(input.snapshotDir))).filter(
         (c) => findEncryptedValues(c.configuration).length > 0 || (c.rows ?? []).some((row) => findEncryptedValues(row.configuration).length > 0),
       );
 
@@ -347,7 +346,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         }
         context.heartbeat(result);
       }
-      await writeSection(input.snapshotDir, 'secrets', { ...result, dryRun: input.dryRun === true });
+      await writeSection(deps.snapshot(input.snapshotDir), 'secrets', { ...result, dryRun: input.dryRun === true });
       return result;
     },
   };
@@ -361,8 +360,7 @@ export function isKeboolaSnowflakeHost(host: string, stackSnowflakeHost?: string
 }
 
 /** The snapshot's configurations of the given components (all restored ones without a filter), with their bodies. */
-async function readConfigs(snapshotDir: string, components?: ReadonlySet<string>): Promise<WriterConfig[]> {
-  const snapshot = snapshotAt(snapshotDir);
+async function readConfigs(snapshot: SnapshotReader, components?: ReadonlySet<string>): Promise<WriterConfig[]> {
   const out: WriterConfig[] = [];
   for (const ref of (await snapshot.index()).configurations) {
     if (components && !components.has(ref.componentId)) continue;
@@ -373,9 +371,8 @@ async function readConfigs(snapshotDir: string, components?: ReadonlySet<string>
   return out;
 }
 
-async function writeSection<K extends keyof WritersResults>(snapshotDir: string, key: K, value: Omit<NonNullable<WritersResults[K]>, 'finishedAt'>): Promise<void> {
-  const file = path.join(snapshotDir, WRITERS_RESULTS_FILE);
-  const current = (await readJsonIfExists<WritersResults>(file)) ?? {};
-  await writeJsonAtomic(file, { ...current, [key]: { ...value, finishedAt: new Date().toISOString() } });
+async function writeSection<K extends keyof WritersResults>(snapshot: SnapshotReader, key: K, value: Omit<NonNullable<WritersResults[K]>, 'finishedAt'>): Promise<void> {
+  const current = (await snapshot.record<WritersResults>(WRITERS_RESULTS_FILE)) ?? {};
+  await snapshot.write(WRITERS_RESULTS_FILE, { ...current, [key]: { ...value, finishedAt: new Date().toISOString() } });
 }
 

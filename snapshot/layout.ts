@@ -1,6 +1,5 @@
 // The on-disk layout of a project snapshot: Keboola's own project-backup layout (so Keboola's backups can be
 // restored by us and ours by Keboola), plus our manifest. See docs/domain.md#snapshot-layout.
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -25,52 +24,11 @@ export const files = {
   tableRecord: (tableId: string) => path.join('.stack-migrate', 'tables', `${tableId}.json`),
   /** A table's verification in the destination, for the report. */
   verificationRecord: (tableId: string) => path.join('.stack-migrate', 'verification', `${tableId}.json`),
+  /** The migration's report, as JSON, Markdown or HTML. */
+  report: (format: 'json' | 'md' | 'html') => path.join('.stack-migrate', `report.${format}`),
   /** What one batch of the configuration restore did, for the report. */
   configurationResults: (batchNumber: number) => path.join('.stack-migrate', 'results', `configurations-${String(batchNumber).padStart(5, '0')}.json`),
 };
-
-/** Writes a JSON file so that a reader never sees half of it (a crash leaves the old file or none). */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await fs.writeFile(temp, JSON.stringify(value, null, 2));
-  await fs.rename(temp, file);
-}
-
-/**
- * Reads one of our own working records (`.stack-migrate/`: per-table results, verification, reports). The files of
- * Keboola's layout are read through snapshot/reader.ts, which checks each against its schema.
- */
-export async function readJson<T>(file: string): Promise<T> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MalformedSnapshotError(`${path.basename(file)} is missing from the snapshot ${path.dirname(file)}`);
-    throw error;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new MalformedSnapshotError(`${file} is not valid JSON: the snapshot is truncated or corrupted; take a new snapshot`);
-  }
-}
-
-export async function readJsonIfExists<T>(file: string): Promise<T | undefined> {
-  try {
-    return await readJson<T>(file);
-  } catch (error) {
-    if (error instanceof MalformedSnapshotError && !(await exists(file))) return undefined;
-    throw error;
-  }
-}
-
-export async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** A snapshot that cannot be read: not retryable, the operator must take a new one. */
 export class MalformedSnapshotError extends Error {

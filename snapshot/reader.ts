@@ -6,10 +6,11 @@
 // process and kept (SnapshotReader.index): restoring 5,000 tables must not parse tables.json 5,000 times. Files that a migration writes
 // later (triggers, orchestrations, the manifest) and the configuration bodies (20,000 would not fit in memory)
 // are checked each time they are read.
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { files, MalformedSnapshotError } from './layout';
+import type { SnapshotStore } from './store';
 import {
   BranchMetadataSchema,
   ConfigurationsIndexSchema,
@@ -64,7 +65,7 @@ export class SnapshotIndex {
   private readonly tablesById: Map<string, SnapshotTable>;
 
   constructor(
-    readonly dir: string,
+    readonly location: string,
     readonly buckets: SnapshotBucket[],
     readonly tables: SnapshotTable[],
     private readonly configurationsIndex: ConfigurationsIndex,
@@ -92,7 +93,7 @@ export class SnapshotIndex {
 
   table(tableId: string): SnapshotTable {
     const table = this.tablesById.get(tableId);
-    if (!table) throw new MalformedSnapshotError(`table ${tableId} is not in ${files.tables} of the snapshot ${this.dir}`);
+    if (!table) throw new MalformedSnapshotError(`table ${tableId} is not in ${files.tables} of the snapshot ${this.location}`);
     return table;
   }
 
@@ -112,24 +113,29 @@ export class SnapshotIndex {
   }
 }
 
-/** Reads a snapshot folder: the index once per process, every other file when asked, each checked by its schema. */
+/** Reads a snapshot: the index once per process, every other file when asked, each checked by its schema. */
 export class SnapshotReader {
-  constructor(readonly dir: string) {}
+  constructor(readonly store: SnapshotStore) {}
+
+  /** The snapshot's location (a folder, or an object-store URL): what payloads carry. */
+  get location(): string {
+    return this.store.location;
+  }
 
   index(): Promise<SnapshotIndex> {
-    let entry = indexCache.get(this.dir);
+    let entry = indexCache.get(this.location);
     if (!entry) {
       entry = (async () => {
         const [buckets, tables, configurations, branchMetadata] = await Promise.all([
-          readSnapshotFile(this.dir, files.buckets, z.array(SnapshotBucketSchema)),
-          readSnapshotFile(this.dir, files.tables, z.array(SnapshotTableSchema)),
-          readSnapshotFile(this.dir, files.configurations, ConfigurationsIndexSchema, { optional: true }),
-          readSnapshotFile(this.dir, files.branchMetadata, BranchMetadataSchema, { optional: true }),
+          readSnapshotFile(this.store, files.buckets, z.array(SnapshotBucketSchema)),
+          readSnapshotFile(this.store, files.tables, z.array(SnapshotTableSchema)),
+          readSnapshotFile(this.store, files.configurations, ConfigurationsIndexSchema, { optional: true }),
+          readSnapshotFile(this.store, files.branchMetadata, BranchMetadataSchema, { optional: true }),
         ]);
-        return new SnapshotIndex(this.dir, buckets, tables, configurations ?? [], branchMetadata ?? []);
+        return new SnapshotIndex(this.location, buckets, tables, configurations ?? [], branchMetadata ?? []);
       })();
-      entry.catch(() => indexCache.delete(this.dir)); // a failed read is retried, not remembered
-      indexCache.set(this.dir, entry);
+      entry.catch(() => indexCache.delete(this.location)); // a failed read is retried, not remembered
+      indexCache.set(this.location, entry);
       while (indexCache.size > MAX_CACHED) indexCache.delete(indexCache.keys().next().value as string);
     }
     return entry;
@@ -137,91 +143,116 @@ export class SnapshotReader {
 
   /** One configuration with its rows; its ID is the one the listing gives, never a field of the file's body. */
   async configuration(ref: ConfigurationRef): Promise<SnapshotConfiguration> {
-    const body = await readSnapshotFile(this.dir, files.configuration(ref.componentId, ref.configId), SnapshotConfigurationSchema);
+    const body = await readSnapshotFile(this.store, files.configuration(ref.componentId, ref.configId), SnapshotConfigurationSchema);
     return { ...body, id: ref.configId };
   }
 
   async configurationMetadata(ref: ConfigurationRef): Promise<MetadataEntry[]> {
-    return (await readSnapshotFile(this.dir, files.configurationMetadata(ref.componentId, ref.configId), BranchMetadataSchema, { optional: true })) ?? [];
+    return (await readSnapshotFile(this.store, files.configurationMetadata(ref.componentId, ref.configId), BranchMetadataSchema, { optional: true })) ?? [];
   }
 
   /**
-   * The data files of one table: `[<table>.csv.gz]` (one file with a header row) or the `.part_N.csv.gz` slices
-   * (no header) in part order; empty for an empty table.
+   * The data files of one table, as keys of the store: `[<table>.csv.gz]` (one file with a header row) or the
+   * `.part_N.csv.gz` slices (no header) in part order; empty for an empty table.
    */
   async tableData(tableId: string): Promise<{ files: string[]; sliced: boolean }> {
     const base = files.tableBase(tableId);
-    const dir = path.join(this.dir, path.dirname(base));
-    const name = path.basename(base);
-    const entries = await fs.readdir(dir).catch(() => [] as string[]);
+    const folder = path.posix.dirname(base);
+    const name = path.posix.basename(base);
+    const entries = await this.store.list(folder);
     const parts = entries
       .map((entry) => ({ entry, match: entry.startsWith(`${name}.part_`) ? /^\.part_(\d+)\.csv\.gz$/.exec(entry.slice(name.length)) : null }))
       .filter((item): item is { entry: string; match: RegExpExecArray } => item.match !== null)
       .sort((a, b) => Number(a.match[1]) - Number(b.match[1]))
-      .map((item) => path.join(dir, item.entry));
+      .map((item) => `${folder}/${item.entry}`);
     if (parts.length > 0) return { files: parts, sliced: true };
-    if (entries.includes(`${name}.csv.gz`)) return { files: [path.join(dir, `${name}.csv.gz`)], sliced: false };
+    if (entries.includes(`${name}.csv.gz`)) return { files: [`${folder}/${name}.csv.gz`], sliced: false };
     return { files: [], sliced: false };
+  }
+
+  /** Reads one file of the snapshot as a stream (table data). */
+  open(key: string): Readable {
+    return this.store.openRead(key);
   }
 
   /** Storage triggers; a migration writes them after the tables. */
   async triggers(): Promise<SnapshotTrigger[]> {
-    return (await readSnapshotFile(this.dir, files.triggers, z.array(SnapshotTriggerSchema), { optional: true })) ?? [];
+    return (await readSnapshotFile(this.store, files.triggers, z.array(SnapshotTriggerSchema), { optional: true })) ?? [];
   }
 
   async notifications(): Promise<Array<Record<string, unknown>>> {
-    return (await readSnapshotFile(this.dir, files.notifications, NotificationsSchema, { optional: true })) ?? [];
+    return (await readSnapshotFile(this.store, files.notifications, NotificationsSchema, { optional: true })) ?? [];
   }
 
   async permanentFiles(): Promise<Array<Record<string, unknown>>> {
-    return (await readSnapshotFile(this.dir, files.permanentFiles, PermanentFilesSchema, { optional: true })) ?? [];
+    return (await readSnapshotFile(this.store, files.permanentFiles, PermanentFilesSchema, { optional: true })) ?? [];
   }
 
   /** Legacy orchestrations ordered by ID, or none: Keboola's own backups have no orchestrations.json. */
   async orchestrations(): Promise<SnapshotOrchestration[]> {
-    return sortById((await readSnapshotFile(this.dir, files.orchestrations, z.array(SnapshotOrchestrationSchema), { optional: true })) ?? []);
+    return sortById((await readSnapshotFile(this.store, files.orchestrations, z.array(SnapshotOrchestrationSchema), { optional: true })) ?? []);
   }
 
   /** Our manifest: present once the snapshot is complete. */
   async manifest(): Promise<SnapshotManifest | undefined> {
-    return readSnapshotFile(this.dir, files.manifest, ManifestSchema, { optional: true });
+    return readSnapshotFile(this.store, files.manifest, ManifestSchema, { optional: true });
+  }
+
+  /** One of our own working records (`.stack-migrate/`), or undefined when it is not written yet. */
+  async record<T>(key: string): Promise<T | undefined> {
+    const text = await this.store.readText(key);
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new MalformedSnapshotError(`${this.store.describe(key)} is not valid JSON: the snapshot is truncated or corrupted; take a new snapshot`);
+    }
+  }
+
+  /** Writes a file of the snapshot or one of our records as JSON, whole or not at all. */
+  async write(key: string, value: unknown): Promise<void> {
+    await this.store.writeText(key, JSON.stringify(value, null, 2));
+  }
+
+  /** The records in one folder of our working area (e.g. one per table) whose names start so, in name order. */
+  async records<T>(folder: string, namePrefix = ''): Promise<T[]> {
+    const names = (await this.store.list(folder)).filter((name) => name.startsWith(namePrefix) && name.endsWith('.json'));
+    const records = await Promise.all(names.map((name) => this.record<T>(`${folder}/${name}`)));
+    return records.filter((r): r is Awaited<T> => r !== undefined) as T[];
   }
 }
 
 const indexCache = new Map<string, Promise<SnapshotIndex>>();
 const MAX_CACHED = 8;
 
-/** The reader of the snapshot in `dir`. */
-export function snapshotAt(dir: string): SnapshotReader {
-  return new SnapshotReader(dir);
+/** The reader of the snapshot in `store`. */
+export function snapshotAt(store: SnapshotStore): SnapshotReader {
+  return new SnapshotReader(store);
 }
 
 /**
  * Reads one file of a snapshot and checks it against its schema. A missing, unparsable or malformed file is a
  * MalformedSnapshotError that names the file and what is wrong (non-retryable: docs/domain.md, "Failure policy").
  */
-export async function readSnapshotFile<S extends z.ZodType>(dir: string, relative: string, schema: S): Promise<z.output<S>>;
-export async function readSnapshotFile<S extends z.ZodType>(dir: string, relative: string, schema: S, options: { optional: true }): Promise<z.output<S> | undefined>;
-export async function readSnapshotFile<S extends z.ZodType>(dir: string, relative: string, schema: S, options: { optional?: boolean } = {}): Promise<z.output<S> | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(path.join(dir, relative), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+export async function readSnapshotFile<S extends z.ZodType>(store: SnapshotStore, key: string, schema: S): Promise<z.output<S>>;
+export async function readSnapshotFile<S extends z.ZodType>(store: SnapshotStore, key: string, schema: S, options: { optional: true }): Promise<z.output<S> | undefined>;
+export async function readSnapshotFile<S extends z.ZodType>(store: SnapshotStore, key: string, schema: S, options: { optional?: boolean } = {}): Promise<z.output<S> | undefined> {
+  const text = await store.readText(key);
+  if (text === undefined) {
     if (options.optional) return undefined;
-    throw new MalformedSnapshotError(`${relative} is missing from the snapshot ${dir}: it is incomplete; take a new snapshot or restore a complete backup`);
+    throw new MalformedSnapshotError(`${key} is missing from the snapshot ${store.location}: it is incomplete; take a new snapshot or restore a complete backup`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new MalformedSnapshotError(`${relative} is not valid JSON: the snapshot is truncated or corrupted; take a new snapshot (${dir}: ${(error as Error).message})`);
+    throw new MalformedSnapshotError(`${key} is not valid JSON: the snapshot is truncated or corrupted; take a new snapshot (${store.location}: ${(error as Error).message})`);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.length ? issue.path.join('.') : '(the whole file)'}: ${issue.message}`);
     throw new MalformedSnapshotError(
-      `${relative} in the snapshot ${dir} is not in Keboola's backup layout: ${problems.join('; ')}${parsed.error.issues.length > 5 ? ` (and ${parsed.error.issues.length - 5} more)` : ''}; fix the file or take a new snapshot`,
+      `${key} in the snapshot ${store.location} is not in Keboola's backup layout: ${problems.join('; ')}${parsed.error.issues.length > 5 ? ` (and ${parsed.error.issues.length - 5} more)` : ''}; fix the file or take a new snapshot`,
     );
   }
   return parsed.data;

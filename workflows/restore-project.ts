@@ -11,8 +11,8 @@ import { NOTHING_VERIFIED, type MigrationResult } from './types';
 
 export const restoreInputSchema = z.object({
   destination: stackRefSchema,
-  /** A folder the worker can read, in Keboola's backup layout. */
-  snapshotDir: z.string().regex(/^\//, 'must be an absolute path on the worker'),
+  /** Where the backup is, in Keboola's layout: a folder the worker can read, or an object-store prefix. */
+  snapshotDir: z.string().regex(/^(\/|s3:\/\/|azure:\/\/|gs:\/\/)/, 'must be an absolute path on the worker, or s3://bucket/prefix, azure://account/container/prefix or gs://bucket/prefix'),
   requireApproval: z.boolean().default(true),
   requestedBy: z.string().trim().min(1).optional(),
   options: migrationOptionsSchema.default(() => migrationOptionsSchema.parse({})),

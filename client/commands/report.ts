@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { openSnapshotStore } from '../../snapshot/stores';
 import { statusQuery } from '../../workflows';
 import type { MigrationResult, ReportLocation } from '../../workflows/types';
 
@@ -38,8 +39,15 @@ export async function locateReport(client: Client, workflowId: string): Promise<
   return { ...location, html: location.html ?? path.join(path.dirname(location.json), 'report.html') };
 }
 
+/** Reads a report file: a path on this machine, or an object-store URL (with this machine's SDK environment). */
 export async function readReportFile(file: string): Promise<string> {
   try {
+    if (/^(s3|gs|azure):\/\//.test(file)) {
+      const { folder, name } = { folder: file.slice(0, file.lastIndexOf('/')), name: file.slice(file.lastIndexOf('/') + 1) };
+      const text = await openSnapshotStore(folder, process.env).readText(name);
+      if (text === undefined) throw Object.assign(new Error('no such object'), { code: 'ENOENT' });
+      return text;
+    }
     return await fs.readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';

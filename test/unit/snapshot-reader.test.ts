@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MalformedSnapshotError } from '../../snapshot/layout';
 import { snapshotAt } from '../../snapshot/reader';
+import { LocalSnapshotStore } from '../../snapshot/store';
 
 async function backup(files: Record<string, unknown>): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reader-'));
@@ -36,7 +37,7 @@ test('answers which buckets, tables, aliases and configurations a restore brings
       { id: 'orchestrator', configurations: [{ id: '123' }] },
     ],
   });
-  const index = await snapshotAt(dir).index();
+  const index = await snapshotAt(new LocalSnapshotStore(dir)).index();
   expect(index.restorableBuckets().map((b) => b.id)).toEqual(['in.c-crm']);
   expect(index.backends()).toEqual(['snowflake']);
   expect(index.dataTableIds).toEqual(['in.c-crm.customers', 'in.c-crm.orders']);
@@ -57,7 +58,7 @@ test("a configuration's ID is the listing's, never a field of its file", async (
     'configurations.json': [{ id: 'keboola.ex-http', configurations: [{ id: 'right' }] }],
     'configurations/keboola.ex-http/right.json': { id: 'wrong', name: 'HTTP', configuration: { parameters: {} } },
   });
-  const reader = snapshotAt(dir);
+  const reader = snapshotAt(new LocalSnapshotStore(dir));
   const [ref] = (await reader.index()).configurations;
   expect(await reader.configuration(ref)).toMatchObject({ id: 'right', name: 'HTTP' });
 });
@@ -68,14 +69,14 @@ test.each([
   ['a table without its columns', { 'buckets.json': buckets, 'tables.json': [{ id: 'in.c-crm.x', name: 'x' }] }, /^tables\.json in the snapshot .* is not in Keboola's backup layout: 0\.columns: /],
   ['a bucket list that is an object', { 'buckets.json': { id: 'in.c-crm' }, 'tables.json': [] }, /^buckets\.json .* not in Keboola's backup layout: \(the whole file\): /],
 ])('%s is a MalformedSnapshotError that names the file and the problem', async (_case, files, message) => {
-  const failure = await snapshotAt(await backup(files)).index().catch((error: unknown) => error);
+  const failure = await snapshotAt(new LocalSnapshotStore(await backup(files))).index().catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(MalformedSnapshotError);
   expect(failure).toMatchObject({ type: 'MalformedSnapshot', nonRetryable: true, message: expect.stringMatching(message) });
 });
 
 test('files a migration writes later are read when asked for and checked too', async () => {
   const dir = await backup({ 'buckets.json': [], 'tables.json': [], 'triggers.json': [{ id: 1, component: 'orchestration', configurationId: 2 }] });
-  const failure = await snapshotAt(dir).triggers().catch((error: unknown) => error);
+  const failure = await snapshotAt(new LocalSnapshotStore(dir)).triggers().catch((error: unknown) => error);
   expect(failure).toMatchObject({ type: 'MalformedSnapshot', message: expect.stringMatching(/^triggers\.json .*0\.tables: /) });
-  expect(await snapshotAt(dir).orchestrations()).toEqual([]); // Keboola's own backups have none
+  expect(await snapshotAt(new LocalSnapshotStore(dir)).orchestrations()).toEqual([]); // Keboola's own backups have none
 });

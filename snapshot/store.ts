@@ -1,0 +1,105 @@
+// Where snapshots live: a local folder, or a prefix in an object store (S3, Azure Blob Storage, GCS), so that
+// workers on several machines can share one migration. Every file of the layout (snapshot/layout.ts) is read and
+// written through a SnapshotStore; table data streams through it, never whole on local disk or in memory.
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export interface SnapshotStore {
+  /** As an operator writes it: `/srv/snapshots/x`, `s3://bucket/prefix`, `azure://account/container/prefix`, `gs://bucket/prefix`. */
+  readonly location: string;
+  /** The store of a folder inside this one (a snapshot under the root). */
+  child(name: string): SnapshotStore;
+  /** A file's text, or undefined when there is no such file. */
+  readText(key: string): Promise<string | undefined>;
+  /** Writes a whole file: a reader sees the old content or the new one, never half of it. */
+  writeText(key: string, text: string): Promise<void>;
+  /** Streams `body` into a file and answers its size; a write that fails leaves no file behind. */
+  write(key: string, body: Readable): Promise<number>;
+  openRead(key: string): Readable;
+  /** A file's size in bytes, or undefined when there is no such file. */
+  size(key: string): Promise<number | undefined>;
+  /** The names directly inside a folder (files and folders), sorted; none when the folder does not exist. */
+  list(folder: string): Promise<string[]>;
+  /** Where a file is, for messages. */
+  describe(key: string): string;
+}
+
+/** Counts the bytes that pass, so a streamed write can answer its size. */
+export function byteCounter(): Transform & { bytes: number } {
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      counter.bytes += chunk.length;
+      done(null, chunk);
+    },
+  }) as Transform & { bytes: number };
+  counter.bytes = 0;
+  return counter;
+}
+
+/** Joins a key under a prefix of an object store (`prefix/key`, without doubled slashes). */
+export function joinKey(prefix: string, key: string): string {
+  return [prefix, key].filter(Boolean).join('/').replace(/\/{2,}/g, '/');
+}
+
+export class LocalSnapshotStore implements SnapshotStore {
+  constructor(readonly location: string) {}
+
+  child(name: string): SnapshotStore {
+    return new LocalSnapshotStore(path.join(this.location, name));
+  }
+
+  async readText(key: string): Promise<string | undefined> {
+    return fs.readFile(this.#path(key), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+  }
+
+  async writeText(key: string, text: string): Promise<void> {
+    const file = this.#path(key);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    await fs.writeFile(temp, text);
+    await fs.rename(temp, file);
+  }
+
+  async write(key: string, body: Readable): Promise<number> {
+    const file = this.#path(key);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    const temp = `${file}.partial`;
+    const counter = byteCounter();
+    try {
+      await pipeline(body, counter, createWriteStream(temp));
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw error;
+    }
+    await fs.rename(temp, file);
+    return counter.bytes;
+  }
+
+  openRead(key: string): Readable {
+    return createReadStream(this.#path(key));
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    return fs.stat(this.#path(key)).then(
+      (stat) => stat.size,
+      () => undefined,
+    );
+  }
+
+  async list(folder: string): Promise<string[]> {
+    return (await fs.readdir(this.#path(folder)).catch(() => [] as string[])).sort();
+  }
+
+  describe(key: string): string {
+    return this.#path(key);
+  }
+
+  #path(key: string): string {
+    return path.join(this.location, key);
+  }
+}
