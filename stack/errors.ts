@@ -394,8 +394,10 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'TimeoutError']);
 
 /** A network-level failure (got's, an SDK's, the socket's) as an object-store failure; undefined for anything else. */
 export function networkFailure(error: unknown): ObjectStoreFailure | undefined {
-  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
-  const codeText = typeof code === 'string' ? code : undefined;
+  const { code, name, message } = (error ?? {}) as { code?: unknown; name?: unknown; message?: unknown };
+  // An SDK may wrap a socket error it does not recognise as an Error (one of another realm) into its message only.
+  const named = typeof message === 'string' ? /\b(E[A-Z]{3,})\b/.exec(message)?.[1] : undefined;
+  const codeText = typeof code === 'string' ? code : named && (UNREACHABLE_CODES.has(named) || TIMEOUT_CODES.has(named)) ? named : undefined;
   if (error instanceof TimeoutError || (codeText && TIMEOUT_CODES.has(codeText)) || name === 'TimeoutError') {
     return { problem: 'timeout', code: codeText ?? 'ETIMEDOUT' };
   }
