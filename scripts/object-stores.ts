@@ -57,7 +57,7 @@ const GO_SERVERS: Record<'aws' | 'gcp', GoServer> = {
 const AZURITE_ENV_VAR = 'AZURITE_BLOB_PATH';
 
 /** Azurite's well-known development account (published by Microsoft; Azurite accepts nothing else by default). */
-export const AZURITE_ACCOUNT = {
+const AZURITE_ACCOUNT = {
   name: 'devstoreaccount1',
   key: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
 } as const;

@@ -171,15 +171,6 @@ export function toReadable(stream: NodeJS.ReadableStream): Readable {
   return stream instanceof Readable ? stream : Readable.from(stream as AsyncIterable<unknown>);
 }
 
-/** Path of an object store URL, without its query (which holds a signature). */
-export function describeObjectUrl(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return '(invalid url)';
-  }
-}
-
 /** An HTTP error answer of the store, carried from got's callbacks to the classifier. */
 class HttpAnswer extends Error {
   constructor(

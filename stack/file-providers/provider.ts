@@ -68,7 +68,7 @@ export function transferOf(file: ReceivedFile, provider: FileProviderName, endpo
  * Every string under a credential field of an answer, each parameter of a SAS or of the signed `url` (so that a
  * signature copied out of them is redacted too), and the signed `url` itself.
  */
-export function fileSecrets(answer: FileAnswer): string[] {
+function fileSecrets(answer: FileAnswer): string[] {
   const secrets: string[] = [];
   const collect = (value: unknown): void => {
     if (typeof value === 'string') {

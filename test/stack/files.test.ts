@@ -156,7 +156,7 @@ describe('upload', () => {
 });
 
 describe('download', () => {
-  it('plain file: one URL (the signed one), read without Bearer', async () => {
+  it('plain file: one URL (the file\'s url), read through its signature without Bearer', async () => {
     enableFiles();
     const uploaded = await client.files.upload('t.csv', Buffer.from('id\n1\n'));
     const file = await client.files.get(uploaded.id);
