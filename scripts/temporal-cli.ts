@@ -12,13 +12,12 @@
  *        `tsx scripts/temporal-cli.ts --print`  (print the path of an existing binary, never build)
  * Progress goes to stderr, so stdout carries only the path.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PROJECT_ROOT, TOOLS_BIN, exe, findOnPath, goInstall, goVersion } from './go-tools';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
-export const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools', 'bin');
 export const SDK_DOWNLOAD_DIR = path.join(PROJECT_ROOT, '.tools', 'sdk-download');
 export const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 export const CLI_VERSION = 'v1.5.1';
@@ -39,7 +38,6 @@ export interface ResolveOptions {
   log?: (msg: string) => void;
 }
 
-const exe = (name: string) => (process.platform === 'win32' ? `${name}.exe` : name);
 const defaultLog = (msg: string) => process.stderr.write(`[temporal-cli] ${msg}\n`);
 
 /** True when `file` is an executable that answers `--version` like the Temporal CLI. */
@@ -51,62 +49,6 @@ function isTemporalCli(file: string): boolean {
   }
   const r = spawnSync(file, ['--version'], { encoding: 'utf8', timeout: 20_000 });
   return r.status === 0 && /temporal version/i.test(`${r.stdout}${r.stderr}`);
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, exe(name));
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function goVersion(): string | undefined {
-  const r = spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8', timeout: 30_000 });
-  if (r.error || r.status !== 0) return undefined;
-  return r.stdout.trim(); // e.g. "go1.26.0"
-}
-
-/** Runs `go install` with GOBIN=.tools/bin, streaming a heartbeat so the wait is explained. */
-async function goInstall(log: (msg: string) => void): Promise<void> {
-  fs.mkdirSync(TOOLS_BIN, { recursive: true });
-  const started = Date.now();
-  log(`building the Temporal CLI with go: go install ${CLI_MODULE}@${CLI_VERSION} (GOBIN=${TOOLS_BIN})`);
-  log('this takes a few minutes the first time (downloads modules and compiles the server); later runs reuse the build');
-  const tail: string[] = [];
-  let downloads = 0;
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('go', ['install', `${CLI_MODULE}@${CLI_VERSION}`], {
-      env: { ...process.env, GOBIN: TOOLS_BIN },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (!line.trim()) continue;
-        tail.push(line);
-        if (tail.length > 40) tail.shift();
-        if (line.startsWith('go: downloading')) downloads++;
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const ticker = setInterval(() => {
-      const secs = Math.round((Date.now() - started) / 1000);
-      const phase = downloads ? `${downloads} modules downloaded, compiling` : 'compiling';
-      log(`still building the Temporal CLI... ${secs}s elapsed (${phase})`);
-    }, 15_000);
-    child.on('error', (err) => {
-      clearInterval(ticker);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearInterval(ticker);
-      if (code === 0) resolve();
-      else reject(new Error(`go install exited with code ${code}:\n${tail.join('\n')}`));
-    });
-  });
-  log(`built ${path.join(TOOLS_BIN, exe('temporal'))} in ${Math.round((Date.now() - started) / 1000)}s`);
 }
 
 /** Lets the SDK download its dev server into .tools/sdk-download; returns the file, the sentinel, or throws. */
@@ -170,7 +112,7 @@ export async function resolveTemporalCli(options: ResolveOptions = {}): Promise<
   const gover = goVersion();
   if (gover) {
     try {
-      await goInstall(log);
+      await goInstall({ module: CLI_MODULE, version: CLI_VERSION, label: 'the Temporal CLI', binary: 'temporal', log });
       if (isTemporalCli(cached)) return cached;
       details.push(`go install finished but ${cached} does not run`);
     } catch (err) {

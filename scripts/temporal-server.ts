@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Command } from 'commander';
-import { PROJECT_ROOT, SDK_DOWNLOAD, resolveTemporalCli } from './temporal-cli';
+import { PROJECT_ROOT } from './go-tools';
+import { SDK_DOWNLOAD, resolveTemporalCli } from './temporal-cli';
 
 /** Our custom search attributes (docs/architecture.md#search-attributes-and-memo), all Keyword. */
 export const SEARCH_ATTRIBUTE_NAMES = ['MigrationStep', 'SourceStack', 'DestinationStack', 'SourceProjectId'] as const;

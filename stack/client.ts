@@ -49,8 +49,8 @@ export class StackClient {
     this.services = new ServicesResource(transport);
     this.branches = new BranchesResource(transport);
     this.buckets = new BucketsResource(transport);
-    this.tables = new TablesResource(transport);
     this.files = new FilesResource(transport);
+    this.tables = new TablesResource(transport, this.files);
     this.components = new ComponentsResource(transport);
     this.configurations = new ConfigurationsResource(transport);
     this.workspaces = new WorkspacesResource(transport);

@@ -7,7 +7,8 @@
  * never keeps the underlying got error (whose options hold the request headers) as a cause.
  *
  * The classifiers at the end (HTTP answers, got's errors, failed jobs, unexpected shapes, the object store) build
- * every StackError the transport (stack/transport.ts) and the object store (stack/object-store.ts) throw.
+ * every StackError the transport (stack/transport.ts), the object store (stack/object-store.ts) and the file
+ * providers (stack/file-providers/) throw.
  */
 import { RequestError, TimeoutError } from 'got';
 import type { z } from 'zod';
@@ -277,32 +278,135 @@ export function schemaError(ctx: ErrorContext, error: z.ZodError, endpoint: stri
   });
 }
 
-/**
- * Object store failures. 401/403 there mean the short-lived file credentials were refused (typically expired):
- * a new attempt prepares the file again and gets fresh ones, so they are retryable, unlike the API's own 401/403.
- */
-export function objectStoreError(ctx: ErrorContext, status: number, retryAfterHeader: string | string[] | undefined, endpoint: string): StackError {
-  const retryAfterSeconds = parseRetryAfter(retryAfterHeader);
-  const base = { status, endpoint, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
-  if (status === 401 || status === 403) {
-    return new StackError({
-      ...base,
-      kind: 'forbidden',
-      retryable: true,
-      message: `the file storage of ${ctx.url} refused the file credentials (${endpoint}, HTTP ${status}): they have probably expired, a new attempt gets fresh ones`,
-    });
+// ---------------------------------------------------------------- the object store of a stack's files
+
+/** What went wrong with one object of a file, as its file provider (stack/file-providers/) read its store's answer. */
+export type ObjectStoreProblem =
+  /** The file's credentials were refused: expired, wrong, or not valid for this object. */
+  | 'credentials'
+  /** The bucket (Azure: container) named by the file answer does not exist. */
+  | 'no-bucket'
+  /** The object does not exist (any more). */
+  | 'no-object'
+  /** A download ended before its last byte: the connection was cut or the answer is shorter than announced. */
+  | 'truncated'
+  /** Nothing answered: connection refused or reset, unknown host. */
+  | 'unreachable'
+  | 'timeout'
+  | 'throttled'
+  | 'server'
+  /** Any other refusal (a 4xx): the request itself is wrong. */
+  | 'refused';
+
+export interface ObjectStoreFailure {
+  problem: ObjectStoreProblem;
+  status?: number;
+  /** The store's error code (`NoSuchKey`, `AuthenticationFailed`) or the system's (`ECONNREFUSED`). */
+  code?: string;
+  retryAfterSeconds?: number;
+  /** What the message adds in parentheses, e.g. "after 1024 of 4096 bytes". */
+  detail?: string;
+}
+
+/** One transfer of one object: what a failure message names. */
+export interface ObjectTransfer {
+  fileId: number | string;
+  /** The file provider: `aws`, `azure`, `gcp`. */
+  provider: string;
+  /** `METHOD object`, e.g. `PUT s3://bucket/key` (never a signature or a credential). */
+  endpoint: string;
+}
+
+/** Kind and retryability of each problem, by the failure policy of docs/domain.md. */
+const OBJECT_STORE_KINDS: Record<ObjectStoreProblem, { kind: StackErrorKind; retryable: boolean }> = {
+  // A new attempt prepares the file again (or reads a fresh file detail) and gets fresh credentials.
+  credentials: { kind: 'forbidden', retryable: true },
+  'no-bucket': { kind: 'not-found', retryable: false },
+  'no-object': { kind: 'not-found', retryable: false },
+  truncated: { kind: 'network', retryable: true },
+  unreachable: { kind: 'network', retryable: true },
+  timeout: { kind: 'timeout', retryable: true },
+  throttled: { kind: 'rate-limited', retryable: true },
+  server: { kind: 'server', retryable: true },
+  refused: { kind: 'bad-request', retryable: false },
+};
+
+/** A failed transfer of a file's object → a StackError naming the file, its provider and what to do. */
+export function objectStoreError(ctx: ErrorContext, transfer: ObjectTransfer, failure: ObjectStoreFailure): StackError {
+  const { kind, retryable } = OBJECT_STORE_KINDS[failure.problem];
+  const store = `the ${transfer.provider} file storage of ${ctx.url}`;
+  const facts = [transfer.endpoint, failure.status !== undefined ? `HTTP ${failure.status}` : undefined, failure.code, failure.detail].filter(Boolean).join(', ');
+  const file = `file ${transfer.fileId}`;
+  const after = failure.retryAfterSeconds !== undefined ? ` in ${failure.retryAfterSeconds} s` : ' later';
+  let message: string;
+  switch (failure.problem) {
+    case 'credentials':
+      message = `${store} refused the credentials of ${file} (${facts}): they have expired or are not valid for this object; a new attempt gets fresh ones from the stack`;
+      break;
+    case 'no-bucket':
+      message = `the bucket or container of ${file} does not exist in ${store} (${facts}): the stack's file storage is misconfigured and a retry will not help; report it to the stack's operator (an emulated stack: create the bucket)`;
+      break;
+    case 'no-object':
+      message = `${file} has no such object in ${store} (${facts}): the file has expired or was never fully uploaded and a retry will not help; export or upload it again`;
+      break;
+    case 'truncated':
+      message = `the download of ${file} from ${store} ended early (${facts}): the connection was cut; a new attempt downloads it again`;
+      break;
+    case 'unreachable':
+      message = `could not reach ${store} for ${file} (${facts}): check the network (an emulated stack: that its object store runs and the worker's endpoint setting names it, docs/object-stores.md); retry later`;
+      break;
+    case 'timeout':
+      message = `${store} did not answer in time for ${file} (${facts}): it is slow or unreachable; retry later`;
+      break;
+    case 'throttled':
+      message = `${store} is throttling requests (${facts}) for ${file}: retry${after}`;
+      break;
+    case 'server':
+      message = `${store} failed for ${file} (${facts}): a problem of the storage, retry${after}`;
+      break;
+    default:
+      message = `${store} refused ${transfer.endpoint} of ${file} as invalid (${facts}): a retry will not help; the stack's file answer and this client disagree (docs/CONTRACTS.md)`;
   }
-  if (status === 404) {
-    return new StackError({
-      ...base,
-      kind: 'not-found',
-      message: `the file storage of ${ctx.url} has no object at ${endpoint} (HTTP 404): the file has expired or was never fully uploaded`,
-    });
-  }
-  const kind = kindForStatus(status);
   return new StackError({
-    ...base,
     kind,
-    message: `the file storage of ${ctx.url} failed on ${endpoint} (HTTP ${status})${kind === 'bad-request' ? ': the request was refused' : ': retry later'}`,
+    retryable,
+    endpoint: transfer.endpoint,
+    message: ctx.redact(message),
+    ...(failure.status !== undefined ? { status: failure.status } : {}),
+    ...(failure.code !== undefined ? { code: failure.code } : {}),
+    ...(failure.retryAfterSeconds !== undefined ? { retryAfterSeconds: failure.retryAfterSeconds } : {}),
   });
+}
+
+/** The problem an object store's HTTP status means, when the store's own error code does not say more. */
+export function problemForStatus(status: number): ObjectStoreProblem {
+  if (status === 401 || status === 403) return 'credentials';
+  if (status === 404) return 'no-object';
+  if (status === 408) return 'timeout';
+  if (status === 429 || status === 503) return 'throttled';
+  if (status >= 500) return 'server';
+  return 'refused';
+}
+
+/** Node.js and SDK error codes of a request that reached nobody (or lost its connection). */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'REQUEST_SEND_ERROR']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'TimeoutError']);
+
+/** A network-level failure (got's, an SDK's, the socket's) as an object-store failure; undefined for anything else. */
+export function networkFailure(error: unknown): ObjectStoreFailure | undefined {
+  const { code, name, message } = (error ?? {}) as { code?: unknown; name?: unknown; message?: unknown };
+  // An SDK may wrap a socket error it does not recognise as an Error (one of another realm) into its message only.
+  const named = typeof message === 'string' ? /\b(E[A-Z]{3,})\b/.exec(message)?.[1] : undefined;
+  const codeText = typeof code === 'string' ? code : named && (UNREACHABLE_CODES.has(named) || TIMEOUT_CODES.has(named)) ? named : undefined;
+  if (error instanceof TimeoutError || (codeText && TIMEOUT_CODES.has(codeText)) || name === 'TimeoutError') {
+    return { problem: 'timeout', code: codeText ?? 'ETIMEDOUT' };
+  }
+  if (codeText && UNREACHABLE_CODES.has(codeText)) return { problem: 'unreachable', code: codeText };
+  if (error instanceof RequestError) return { problem: 'unreachable', ...(codeText ? { code: codeText } : {}) };
+  return undefined;
+}
+
+/** `ctx`, also redacting `secrets` (a file's credentials) from every message. */
+export function withSecrets(ctx: ErrorContext, secrets: ReadonlyArray<string>): ErrorContext {
+  return { url: ctx.url, redact: (text) => redact(ctx.redact(text), secrets) };
 }

@@ -1,128 +1,198 @@
 /**
- * HTTP to the object store behind a stack's files (docs/CONTRACTS.md): streamed PUTs and GETs with the headers
- * a file provider (stack/file-providers/) computed, never with the Storage API token, which this module never
- * sees. Redirects are not followed. Every transfer takes a slot of the stack's limiter; failures are classified
- * StackErrors (stack/errors.ts).
+ * The object store behind a stack's files (docs/CONTRACTS.md#file-transfer), as every file provider
+ * (stack/file-providers/) reaches it: each transfer takes a slot of the stack's limiter, each failure becomes a
+ * StackError of stack/errors.ts naming the file and its provider, with the file's credentials redacted, and every
+ * download is checked for its full length. Plain HTTP (got) for the providers that speak it (GCP); the SDK
+ * providers run their calls through `run`. Never sees the Storage API token; redirects are not followed.
  */
-import { PassThrough, Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import got, { type Got } from 'got';
-import { objectStoreError, requestError, type ErrorContext } from './errors';
-import { settlePermit, type AdaptiveLimiter, type LimiterPermit } from './limiter';
+import {
+  StackError,
+  networkFailure,
+  objectStoreError,
+  parseRetryAfter,
+  problemForStatus,
+  withSecrets,
+  type ErrorContext,
+  type ObjectStoreFailure,
+  type ObjectTransfer,
+} from './errors';
+import { isOverloadStatus, type AdaptiveLimiter, type LimiterPermit } from './limiter';
 
-/** One object of the store: its URL and the headers that authorise the request (a Bearer token, a signature). */
+/** One transfer and the credentials it uses (redacted from its errors). */
+export interface Transfer extends ObjectTransfer {
+  secrets: ReadonlyArray<string>;
+}
+
+/** One HTTP request of a file's object: its URL and the headers that authorise it (a Bearer token, or none). */
 export interface ObjectRequest {
   url: string;
   headers: Record<string, string>;
 }
 
+/** An object being downloaded: its body and, when the store said it, its length. */
+export interface ObjectDownload {
+  body: Readable;
+  bytes?: number;
+  /** Called once the body is done (read, failed or abandoned): frees what the download held. */
+  close?: () => void;
+}
+
 export interface ObjectStoreOptions {
   /** Names the stack in messages and redacts what must not appear in them. */
   context: ErrorContext;
-  /** Connect and first-byte timeout of a transfer; the whole request for small reads (a manifest). */
+  /** Connect and first-byte timeout of a transfer; a transfer itself may legitimately take hours. */
   timeoutMs: number;
   limiter?: AdaptiveLimiter;
 }
 
 export class ObjectStore {
+  readonly timeoutMs: number;
   readonly #context: ErrorContext;
-  readonly #timeoutMs: number;
   readonly #limiter?: AdaptiveLimiter;
   readonly #got: Got;
 
   constructor(options: ObjectStoreOptions) {
     this.#context = options.context;
-    this.#timeoutMs = options.timeoutMs;
+    this.timeoutMs = options.timeoutMs;
     this.#limiter = options.limiter;
     this.#got = got.extend({
       headers: { 'user-agent': 'stack-migrate' },
       retry: { limit: 0 },
       throwHttpErrors: false,
       followRedirect: false,
-      // A streamed transfer may legitimately take hours: bound connecting and waiting for the first byte only.
       timeout: { lookup: options.timeoutMs, connect: options.timeoutMs, secureConnect: options.timeoutMs, response: options.timeoutMs },
     });
   }
 
-  /** Writes one object. `body` is a Buffer or a factory of a fresh stream (streamed, never held in memory). */
-  async put(request: ObjectRequest, body: Buffer | (() => NodeJS.ReadableStream), contentType = 'application/octet-stream'): Promise<void> {
-    const endpoint = `PUT ${describeObjectUrl(request.url)}`;
-    const source = Buffer.isBuffer(body) ? body : toReadable(body());
-    let response;
-    const permit = await this.#limiter?.acquire();
-    try {
-      response = await this.#got.put(request.url, {
-        body: source,
-        headers: { ...request.headers, 'content-type': contentType },
-        responseType: 'text',
-      });
-      settlePermit(permit, response.statusCode);
-    } catch (error) {
-      permit?.release();
-      throw requestError(this.#context, error, endpoint);
-    } finally {
-      if (source instanceof Readable && !source.destroyed && !source.readableEnded) source.destroy();
-    }
-    if (response.statusCode >= 400) throw objectStoreError(this.#context, response.statusCode, response.headers['retry-after'], endpoint);
-  }
-
-  /** Reads a small object (a manifest) as text, within the request timeout. */
-  async getText(request: ObjectRequest): Promise<string> {
-    const endpoint = `GET ${describeObjectUrl(request.url)}`;
-    let response;
-    const permit = await this.#limiter?.acquire();
-    try {
-      response = await this.#got(request.url, { headers: request.headers, responseType: 'text', timeout: { request: this.#timeoutMs } });
-    } catch (error) {
-      permit?.release();
-      throw requestError(this.#context, error, endpoint);
-    }
-    settlePermit(permit, response.statusCode);
-    if (response.statusCode >= 400) throw objectStoreError(this.#context, response.statusCode, response.headers['retry-after'], endpoint);
-    return response.body;
+  /** The StackError of a failed transfer (stack/errors.ts). */
+  error(transfer: Transfer, failure: ObjectStoreFailure): StackError {
+    return objectStoreError(withSecrets(this.#context, transfer.secrets), transfer, failure);
   }
 
   /**
-   * Streams one object. HTTP and network failures are emitted as a StackError on the returned stream. A slot of
-   * the stack's limiter is held until the answer's headers arrive, not for the whole transfer.
+   * Runs one call of an SDK in a slot of the stack's limiter. Its failure, as `classify` reads it, is thrown as a
+   * StackError; throttling and server failures shrink the limit.
    */
-  stream(request: ObjectRequest): Readable {
-    const out = new PassThrough();
-    const endpoint = `GET ${describeObjectUrl(request.url)}`;
-    const start = (permit?: LimiterPermit) => {
-      if (out.destroyed) return void permit?.release();
-      const download = this.#got.stream(request.url, { headers: request.headers });
-      download.on('error', (error: unknown) => {
+  async run<T>(transfer: Transfer, call: () => Promise<T>, classify: (error: unknown) => ObjectStoreFailure): Promise<T> {
+    const permit = await this.#limiter?.acquire();
+    try {
+      const result = await call();
+      permit?.success();
+      return result;
+    } catch (error) {
+      if (error instanceof StackError) {
         permit?.release();
-        out.destroy(requestError(this.#context, error, endpoint));
-      });
-      download.once('response', (response: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => {
-        settlePermit(permit, response.statusCode);
-        if (response.statusCode >= 400) {
-          download.destroy();
-          out.destroy(objectStoreError(this.#context, response.statusCode, response.headers['retry-after'], endpoint));
-          return;
-        }
-        download.pipe(out);
-      });
-      out.once('close', () => {
-        if (!download.destroyed) download.destroy();
+        throw error;
+      }
+      const failure = classify(error);
+      settle(permit, failure);
+      throw this.error(transfer, failure);
+    }
+  }
+
+  /** Writes one object with a PUT or POST (`body`: a Buffer or a factory of a fresh stream, streamed). */
+  async send(transfer: Transfer, method: 'PUT' | 'POST', request: ObjectRequest, body: Buffer | (() => NodeJS.ReadableStream), contentType: string): Promise<void> {
+    const source = Buffer.isBuffer(body) ? body : toReadable(body());
+    try {
+      await this.run(
+        transfer,
+        async () => {
+          const response = await this.#got(request.url, { method, body: source, headers: { ...request.headers, 'content-type': contentType }, responseType: 'text' });
+          if (response.statusCode >= 400) throw new HttpAnswer(response.statusCode, response.headers['retry-after']);
+        },
+        // An upload does not need its object to exist: its 404 is the bucket's.
+        (error) => httpFailure(error, { notFound: 'no-bucket' }),
+      );
+    } finally {
+      if (source instanceof Readable && !source.destroyed && !source.readableEnded) source.destroy();
+    }
+  }
+
+  /** Starts a GET of one object; resolves once the store answered (a slot is held until then, not for the transfer). */
+  async get(transfer: Transfer, request: ObjectRequest): Promise<ObjectDownload> {
+    return this.run(
+      transfer,
+      () =>
+        new Promise<ObjectDownload>((resolve, reject) => {
+          const download = this.#got.stream(request.url, { headers: request.headers });
+          download.once('error', reject);
+          download.once('response', (response: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => {
+            if (response.statusCode >= 400) {
+              download.destroy();
+              reject(new HttpAnswer(response.statusCode, response.headers['retry-after']));
+              return;
+            }
+            download.off('error', reject);
+            const length = Number(response.headers['content-length']);
+            resolve({ body: download, ...(Number.isFinite(length) && response.headers['content-length'] !== undefined ? { bytes: length } : {}) });
+          });
+        }),
+      (error) => httpFailure(error, { notFound: 'no-object' }),
+    );
+  }
+
+  /**
+   * The body of a download as the caller reads it: a failure while reading, or an end before the announced
+   * length, is a StackError (`truncated`) on the stream; abandoning the stream ends the download.
+   */
+  checked(transfer: Transfer, download: ObjectDownload): Readable {
+    let received = 0;
+    const expected = download.bytes;
+    const truncated = (cause?: unknown) => {
+      const network = cause === undefined ? undefined : networkFailure(cause);
+      return this.error(transfer, {
+        problem: network?.problem === 'timeout' ? 'timeout' : 'truncated',
+        detail: `after ${received}${expected !== undefined ? ` of ${expected}` : ''} bytes`,
+        ...(network?.code ? { code: network.code } : {}),
       });
     };
-    if (this.#limiter) this.#limiter.acquire().then(start, (error: Error) => out.destroy(error));
-    else start();
+    const out = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        received += chunk.length;
+        done(null, chunk);
+      },
+      flush(done) {
+        done(expected !== undefined && received < expected ? truncated() : null);
+      },
+    });
+    download.body.once('error', (error) => out.destroy(error instanceof StackError ? error : truncated(error)));
+    out.once('close', () => {
+      if (!download.body.destroyed) download.body.destroy();
+      download.close?.();
+    });
+    download.body.pipe(out);
     return out;
   }
 }
 
-/** Path of an object store URL, without its query (which holds a signature). */
-export function describeObjectUrl(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return '(invalid url)';
+export function toReadable(stream: NodeJS.ReadableStream): Readable {
+  return stream instanceof Readable ? stream : Readable.from(stream as AsyncIterable<unknown>);
+}
+
+/** An HTTP error answer of the store, carried from got's callbacks to the classifier. */
+class HttpAnswer extends Error {
+  constructor(
+    readonly status: number,
+    readonly retryAfter: string | string[] | undefined,
+  ) {
+    super(`HTTP ${status}`);
   }
 }
 
-function toReadable(stream: NodeJS.ReadableStream): Readable {
-  return stream instanceof Readable ? stream : Readable.from(stream as AsyncIterable<unknown>);
+function httpFailure(error: unknown, meaning: { notFound: 'no-bucket' | 'no-object' }): ObjectStoreFailure {
+  if (error instanceof HttpAnswer) {
+    const retryAfterSeconds = parseRetryAfter(error.retryAfter);
+    const problem = error.status === 404 ? meaning.notFound : problemForStatus(error.status);
+    return { problem, status: error.status, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
+  }
+  return networkFailure(error) ?? { problem: 'unreachable', detail: error instanceof Error ? error.message : String(error) };
+}
+
+/** Reports an outcome to the stack's limiter: throttling and server failures shrink it, others only free the slot. */
+function settle(permit: LimiterPermit | undefined, failure: ObjectStoreFailure): void {
+  if (!permit) return;
+  if (failure.problem === 'throttled' || failure.problem === 'server' || isOverloadStatus(failure.status)) permit.overloaded();
+  else permit.release();
 }

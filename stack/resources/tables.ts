@@ -2,7 +2,6 @@
 import { StackError } from '../errors';
 import {
   ExportJobResultsSchema,
-  FileInfoSchema,
   TableJobResultsSchema,
   TableMetadataResultSchema,
   TableSchema,
@@ -12,7 +11,8 @@ import {
   type Table,
   type TableMetadataResult,
 } from '../schemas';
-import { seg, type ApiResponse } from '../transport';
+import { seg, type ApiResponse, type Transport } from '../transport';
+import type { FilesResource } from './files';
 import { StackResource, compact, keyValues } from './resource';
 
 export interface ColumnDefinitionInput {
@@ -54,6 +54,14 @@ export interface TableMetadataInput {
 }
 
 export class TablesResource extends StackResource {
+  /** Table data goes in and out through files: an export answers the file through the files area. */
+  constructor(
+    transport: Transport,
+    private readonly files: FilesResource,
+  ) {
+    super(transport);
+  }
+
   /** Every table with its columns, metadata, column metadata and bucket. */
   async list(): Promise<Table[]> {
     return this.transport.list('GET', '/tables', TableSchema, { query: { include: 'columns,metadata,columnMetadata,buckets' } });
@@ -101,12 +109,12 @@ export class TablesResource extends StackResource {
     return this.transport.jobOf(res);
   }
 
-  /** Exports the table as a gzipped (and, per CONTRACTS.md, sliced) file; answers the file detail with credentials. */
+  /** Exports the table as a gzipped (and, per docs/CONTRACTS.md, sliced) file; answers its detail (files.get). */
   async export(tableId: string): Promise<FileInfo> {
     const res = await this.transport.send('POST', `/tables/${seg(tableId)}/export-async`, { json: { gzip: true } });
     const job = await this.transport.jobOf(res);
     const results = this.transport.validate(ExportJobResultsSchema, job.results, `${res.endpoint} (job ${job.id} results)`);
-    return this.transport.request('GET', `/files/${seg(results.file.id)}`, FileInfoSchema, { query: { federationToken: 1 } });
+    return this.files.get(results.file.id);
   }
 
   /** An alias of a table: answered at once, or (BigQuery views) after a job. */

@@ -1,7 +1,7 @@
-/** File upload and download (docs/CONTRACTS.md, GCP provider) with streams, plain and sliced. */
+/** File upload and download (docs/CONTRACTS.md#gcp) with streams, plain and sliced, against a fake GCS store in the test server. */
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { createStackClient, StackClient, StackError } from '../../stack';
+import { createStackClient, StackClient, StackError, type FileInfo } from '../../stack';
 import { readAll, sendJson, TestServer, TOKEN } from './helpers';
 
 let server: TestServer;
@@ -9,7 +9,7 @@ let client: StackClient;
 let nextFileId = 1000;
 
 /** The fake stack's file endpoints: prepare, detail (federationToken), refresh. */
-function enableFiles(options: { expiresIn?: number } = {}): Map<number, { name: string; isSliced: boolean; key: string }> {
+function enableFiles(options: { expiresIn?: number; downloadExpiresIn?: number } = {}): Map<number, { name: string; isSliced: boolean; key: string }> {
   const files = new Map<number, { name: string; isSliced: boolean; key: string }>();
   const bucket = 'kbc-files';
   const detail = (id: number, withUpload: boolean) => {
@@ -29,7 +29,7 @@ function enableFiles(options: { expiresIn?: number } = {}): Map<number, { name: 
       ...(withUpload
         ? { gcsUploadParams: { projectId: 'p', bucket, key: f.key, access_token: server.gcsToken, expires_in: options.expiresIn ?? 3599, token_type: 'Bearer' } }
         : {
-            gcsCredentials: { access_token: server.gcsToken, expires_in: 3599, token_type: 'Bearer', projectId: 'p' },
+            gcsCredentials: { access_token: server.gcsToken, expires_in: options.downloadExpiresIn ?? 3599, token_type: 'Bearer', projectId: 'p' },
             gcsPath: { bucket, key: f.key },
           }),
     };
@@ -134,19 +134,29 @@ describe('upload', () => {
     expect(JSON.stringify(error) + error.message).not.toContain(TOKEN);
   });
 
-  it('a prepare answer of another provider is refused readably', async () => {
+  it('a prepare answer of a provider this client does not speak is refused readably, not retried', async () => {
+    server.reply('POST', '/v2/storage/files/prepare', 201, { id: 1, name: 'x', isSliced: false, url: 'https://store.example/b/k', provider: 'oracle' });
+    await expect(client.files.upload('x', Buffer.from('x'))).rejects.toMatchObject({
+      kind: 'unexpected-response',
+      retryable: false,
+      endpoint: 'POST /v2/storage/files/prepare',
+      message: expect.stringMatching(/file 1 of the file provider "oracle".*aws, azure and gcp/),
+    });
+  });
+
+  it('a prepare answer without its provider\'s upload parameters names the missing field', async () => {
     server.reply('POST', '/v2/storage/files/prepare', 201, {
       id: 1, name: 'x', isSliced: false, url: 'https://s3.amazonaws.com/b/k', provider: 'aws', uploadParams: { key: 'k', bucket: 'b' },
     });
     await expect(client.files.upload('x', Buffer.from('x'))).rejects.toMatchObject({
       kind: 'unexpected-response',
-      message: expect.stringContaining('GCP'),
+      message: expect.stringContaining('uploadParams.credentials'),
     });
   });
 });
 
 describe('download', () => {
-  it('plain file: one URL (the signed one), read without Bearer', async () => {
+  it('plain file: one URL (the file\'s url), read through its signature without Bearer', async () => {
     enableFiles();
     const uploaded = await client.files.upload('t.csv', Buffer.from('id\n1\n'));
     const file = await client.files.get(uploaded.id);
@@ -207,9 +217,41 @@ describe('download', () => {
     expect(error.endpoint).not.toContain('X-Goog-Signature');
   });
 
-  it('a gs:// slice of a file without credentials is refused', async () => {
+  it('a FileInfo this client did not answer (e.g. rebuilt from a heartbeat) is read with a fresh file detail', async () => {
+    enableFiles();
+    const uploaded = await client.files.uploadSliced('t.csv.gz', [() => Readable.from([gzipSync('1,a\n')])]);
+    const copy: FileInfo = JSON.parse(JSON.stringify(uploaded));
+    const detailsBefore = server.requests.filter((r) => r.path === `/v2/storage/files/${uploaded.id}`).length;
+    const [url] = await client.files.sliceUrls(copy);
+    expect(gunzipSync(await readAll(client.files.openSlice(copy, url))).toString()).toBe('1,a\n');
+    expect(server.requests.filter((r) => r.path === `/v2/storage/files/${uploaded.id}`)).toHaveLength(detailsBefore + 1);
+  });
+
+  it('a file detail without download credentials is an unexpected response naming the field', async () => {
+    server.reply('GET', '/v2/storage/files/1', 200, { id: 1, name: 'x', isSliced: true, provider: 'gcp', url: `${server.url}/_gcs/b/kmanifest` });
     const stream = client.files.openSlice({ id: 1, name: 'x', isSliced: true, url: `${server.url}/_gcs/b/kmanifest` }, 'gs://b/kpart0001');
-    await expect(readAll(stream)).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('files.get') });
+    await expect(readAll(stream)).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('gcsCredentials') });
+  });
+
+  it('download credentials about to expire are renewed with a fresh file detail before a slice', async () => {
+    enableFiles({ downloadExpiresIn: 10 });
+    const uploaded = await client.files.uploadSliced('t.csv.gz', ['1\n', '2\n'].map((row) => () => Readable.from([gzipSync(row)])));
+    const details = () => server.requests.filter((r) => r.method === 'GET' && r.path === `/v2/storage/files/${uploaded.id}`).length;
+    const before = details();
+    const urls = await client.files.sliceUrls(uploaded);
+    for (const url of urls) await readAll(client.files.openSlice(uploaded, url));
+    expect(details()).toBe(before + 3); // the manifest and each of the two slices
+  });
+
+  it('a FileInfo holds no credentials and an unsigned url; errors and answers never show them', async () => {
+    enableFiles();
+    const file = await client.files.uploadSliced('t.csv.gz', [() => Readable.from([gzipSync('1\n')])]);
+    const text = JSON.stringify(file);
+    expect(text).not.toContain(server.gcsToken);
+    expect(text).not.toContain('X-Goog-Signature');
+    expect(file).not.toHaveProperty('gcsCredentials');
+    expect(file.url).toBe(`${server.url}/_gcs/kbc-files/exp-15/files/${file.id}.t.csv.gzmanifest`);
+    expect(file.gcsPath).toEqual({ bucket: 'kbc-files', key: `exp-15/files/${file.id}.t.csv.gz` });
   });
 
   it('a damaged manifest is an unexpected response', async () => {
