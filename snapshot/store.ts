@@ -3,7 +3,7 @@
 // written through a SnapshotStore; table data streams through it, never whole on local disk or in memory.
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { pipeline as streamPipeline, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 export interface SnapshotStore {
@@ -26,8 +26,17 @@ export interface SnapshotStore {
   describe(key: string): string;
 }
 
-/** Counts the bytes that pass, so a streamed write can answer its size. */
-export function byteCounter(): Transform & { bytes: number } {
+/**
+ * `body` passed through a byte counter, so a streamed write can answer its size. An error of `body` reaches the
+ * counted stream (a plain `pipe` would drop it and leave an SDK upload waiting for ever).
+ */
+export function counted(body: Readable): Transform & { bytes: number } {
+  const counter = byteCounter();
+  streamPipeline(body, counter, () => undefined);
+  return counter;
+}
+
+function byteCounter(): Transform & { bytes: number } {
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       counter.bytes += chunk.length;
@@ -69,9 +78,9 @@ export class LocalSnapshotStore implements SnapshotStore {
     const file = this.#path(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
     const temp = `${file}.partial`;
-    const counter = byteCounter();
+    const counter = counted(body);
     try {
-      await pipeline(body, counter, createWriteStream(temp));
+      await pipeline(counter, createWriteStream(temp));
     } catch (error) {
       await fs.rm(temp, { force: true });
       throw error;

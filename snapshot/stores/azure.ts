@@ -3,7 +3,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { byteCounter, joinKey, type SnapshotStore } from '../store';
+import { counted, joinKey, type SnapshotStore } from '../store';
 
 export function azureContainer(env: NodeJS.ProcessEnv, container: string): ContainerClient {
   const connectionString = env.AZURE_STORAGE_CONNECTION_STRING;
@@ -42,9 +42,9 @@ export class AzureSnapshotStore implements SnapshotStore {
   }
 
   async write(key: string, body: Readable): Promise<number> {
-    const counter = byteCounter();
+    const counter = counted(body);
     // Blocks are committed only at the end: a failed upload leaves no blob.
-    await this.#blob(key).uploadStream(body.pipe(counter), 4 * 1024 * 1024, 4);
+    await this.#blob(key).uploadStream(counter, 4 * 1024 * 1024, 4);
     return counter.bytes;
   }
 

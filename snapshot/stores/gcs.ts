@@ -4,7 +4,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket } from '@google-cloud/storage';
-import { byteCounter, joinKey, type SnapshotStore } from '../store';
+import { counted, joinKey, type SnapshotStore } from '../store';
 
 export function gcsBucket(env: NodeJS.ProcessEnv, bucket: string): Bucket {
   const emulator = env.STORAGE_EMULATOR_HOST;
@@ -44,9 +44,9 @@ export class GcsSnapshotStore implements SnapshotStore {
   }
 
   async write(key: string, body: Readable): Promise<number> {
-    const counter = byteCounter();
+    const counter = counted(body);
     // An upload of one request creates the object only when it completes.
-    await pipeline(body, counter, this.#file(key).createWriteStream({ resumable: false }));
+    await pipeline(counter, this.#file(key).createWriteStream({ resumable: false }));
     return counter.bytes;
   }
 

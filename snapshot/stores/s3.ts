@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { byteCounter, joinKey, type SnapshotStore } from '../store';
+import { counted, joinKey, type SnapshotStore } from '../store';
 
 export function s3ClientFromEnv(env: NodeJS.ProcessEnv): S3Client {
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
@@ -51,8 +51,8 @@ export class S3SnapshotStore implements SnapshotStore {
   }
 
   async write(key: string, body: Readable): Promise<number> {
-    const counter = byteCounter();
-    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key: joinKey(this.prefix, key), Body: body.pipe(counter) } });
+    const counter = counted(body);
+    const upload = new Upload({ client: this.client, params: { Bucket: this.bucket, Key: joinKey(this.prefix, key), Body: counter } });
     await upload.done(); // a failed multipart upload is aborted by lib-storage: no object appears
     return counter.bytes;
   }
