@@ -134,7 +134,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
   program
     .command('restore')
     .description("restore a snapshot folder (ours, or one made by Keboola's own project backup) into an empty project")
-    .requiredOption('--from-snapshot <dir>', 'the snapshot folder, as an absolute path on the worker')
+    .requiredOption('--from-snapshot <dir>', 'the snapshot: an absolute folder on the worker, or s3://bucket/prefix, azure://account/container/prefix, gs://bucket/prefix')
     .requiredOption('--destination-url <url>', 'destination stack URL')
     .requiredOption('--destination-project <id>', 'destination project ID (a new, empty project)')
     .requiredOption('--destination-token-ref <ref>', 'where the worker finds the destination token: env:NAME or file:/path')

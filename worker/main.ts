@@ -5,7 +5,9 @@
 // Environment (all optional; a wrong value stops the worker with a message that names it, exit code 2):
 //   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE
 //   STACK_MIGRATE_TASK_QUEUE            task queue (default stack-migrate)
-//   STACK_MIGRATE_SNAPSHOT_ROOT         snapshot folder shared by the workers (default .data/snapshots)
+//   STACK_MIGRATE_SNAPSHOT_ROOT         where snapshots go, shared by the workers: a folder (default .data/snapshots),
+//                                       or s3://bucket/prefix, azure://account/container/prefix, gs://bucket/prefix
+//                                       (credentials from each SDK's standard environment)
 //   STACK_MIGRATE_METRICS_ADDRESS       host:port of the SDK's Prometheus exporter (Temporal worker metrics)
 //   STACK_MIGRATE_APP_METRICS_ADDRESS   host:port of our GET /metrics (entities, bytes, failures by type)
 //   STACK_MIGRATE_MAX_ACTIVITIES        activities run at once (default 16)
@@ -22,6 +24,7 @@ import { createMigrationWorker } from './create-worker';
 import { buildWorkflowBundle } from './workflow-bundle';
 import { rmSync } from 'node:fs';
 import { createMetricsServer, createWorkerMetrics, listen } from './metrics';
+import { openSnapshotStore } from '../snapshot/stores';
 import { createDataConverter } from '../temporal/payload-codec';
 
 export interface WorkerConfig {
@@ -57,7 +60,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   if (maxWorkflowTasks === 1) throw new ConfigError('STACK_MIGRATE_MAX_WORKFLOW_TASKS="1": must be at least 2 (the SDK needs 2 with a workflow cache)');
   return {
     temporal: loadTemporalSettings({}, env),
-    snapshotRoot: path.resolve(env.STACK_MIGRATE_SNAPSHOT_ROOT ?? '.data/snapshots'),
+    snapshotRoot: snapshotRootFromEnv(env),
     sdkMetrics: sdk ? { address: sdk.address } : undefined,
     appMetrics: app ? { host: app.host, port: app.port } : undefined,
     maxActivities: intFromEnv(env, 'STACK_MIGRATE_MAX_ACTIVITIES', 16, 1000),
@@ -65,6 +68,18 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     shutdownGraceTime: fromEnv(env, 'STACK_MIGRATE_SHUTDOWN_GRACE', durationSchema, '30s'),
     logLevel: fromEnv(env, 'STACK_MIGRATE_LOG_LEVEL', z.preprocess((v) => String(v).toUpperCase(), logLevelSchema), 'INFO'),
   };
+}
+
+/** The snapshot root, checked before the worker starts: a folder (made absolute) or an object-store prefix. */
+function snapshotRootFromEnv(env: NodeJS.ProcessEnv): string {
+  const value = env.STACK_MIGRATE_SNAPSHOT_ROOT ?? '.data/snapshots';
+  const location = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : path.resolve(value);
+  try {
+    openSnapshotStore(location, env);
+  } catch (error) {
+    throw new ConfigError(`STACK_MIGRATE_SNAPSHOT_ROOT=${JSON.stringify(value)}: ${(error as Error).message}`);
+  }
+  return location;
 }
 
 /** One JSON object per line: time, level, message and the SDK's context (workflowId, activityType, ...). */
