@@ -66,8 +66,18 @@ export interface WorkerProcess {
  * `npx tsx worker/main.ts` in its own process group (npx → tsx → node), so that a kill reaches the node process
  * that runs the worker; resolves once the worker polls its task queue.
  */
-export async function spawnWorker(env: NodeJS.ProcessEnv, readyTimeoutMs = 120_000): Promise<WorkerProcess> {
-  const child = spawn('npx', ['tsx', 'worker/main.ts'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+/**
+ * Starts a worker process (worker/main.ts) as its own process group. `workDir` gives it a working folder of its own (its current
+ * folder and temporary files), as a worker on another machine would have.
+ */
+export async function spawnWorker(env: NodeJS.ProcessEnv, readyTimeoutMs = 120_000, workDir?: string): Promise<WorkerProcess> {
+  const local = workDir ? { TMPDIR: workDir } : {};
+  const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), [path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+    cwd: workDir ?? PROJECT_ROOT,
+    env: { ...process.env, ...local, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);

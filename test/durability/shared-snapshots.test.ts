@@ -1,0 +1,95 @@
+// Workers on two machines: two worker processes with working folders of their own share only an object-store
+// snapshot root (s3:// on the Versity S3 gateway). The first is killed with SIGKILL in the middle of a table's
+// import; the second, which has none of the first one's files, finishes the migration from the shared snapshot.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Client } from '@temporalio/client';
+import { startMigration } from '../../client/commands/start';
+import { startObjectStore, type S3Server } from '../../scripts/object-stores';
+import { compareProjects, injectFault, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
+import { openSnapshotStore } from '../../snapshot/stores';
+import { createDataConverter } from '../../temporal/payload-codec';
+import { useHarness } from '../helpers/harness';
+
+const h = useHarness({ jobDelayMs: 10 });
+const BIG_TABLE = 'in.c-big.events';
+const BIG_ROWS = 120_000; // more than one export slice: the snapshot holds several files of this table
+
+let s3: S3Server;
+beforeAll(async () => {
+  s3 = await startObjectStore('aws', { dir: await fs.mkdtemp(path.join(os.tmpdir(), 'shared-s3-')) });
+}, 300_000);
+afterAll(() => s3?.stop());
+
+async function addLargeTable(): Promise<void> {
+  const lines = ['"id","kind","amount"'];
+  for (let i = 1; i <= BIG_ROWS; i++) lines.push(`"${i}","${['view', 'click', 'buy'][i % 3]}","${(i * 7) % 1000}"`);
+  await h.source.buckets.create({ name: 'big', stage: 'in' });
+  const file = await h.source.files.upload('events.csv.gz', gzipSync(Buffer.from(`${lines.join('\n')}\n`)));
+  await h.source.tables.createFromFile('in.c-big', { name: 'events', dataFileId: file.id, primaryKey: ['id'] });
+}
+
+test('two workers share only an s3:// snapshot root; one is killed mid-table and the other finishes without duplicates', async () => {
+  await addLargeTable();
+  const bucket = `snapshots-${randomBytes(4).toString('hex')}`;
+  await s3.createBucket(bucket);
+  const snapshotRoot = `s3://${bucket}/migrations`;
+  const storeEnv = { ...s3.env, AWS_REGION: s3.region, AWS_ACCESS_KEY_ID: s3.rootCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.rootCredentials.secretAccessKey };
+  const codecKey = randomBytes(32).toString('base64');
+  const client = new Client({ connection: h.temporal.client.connection, namespace: h.temporal.namespace, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
+  const taskQueue = `shared-${randomUUID()}`;
+  const env = {
+    ...storeEnv,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    TEMPORAL_ADDRESS: h.temporal.address,
+    TEMPORAL_NAMESPACE: h.temporal.namespace,
+    STACK_MIGRATE_TASK_QUEUE: taskQueue,
+    STACK_MIGRATE_SNAPSHOT_ROOT: snapshotRoot,
+    STACK_MIGRATE_CODEC_KEY: codecKey,
+    STACK_MIGRATE_SOURCE_TOKEN: h.stacks.tokens.source,
+    STACK_MIGRATE_DESTINATION_TOKEN: h.stacks.tokens.destination,
+  };
+  const [firstDir, secondDir] = await Promise.all([fs.mkdtemp(path.join(os.tmpdir(), 'machine-a-')), fs.mkdtemp(path.join(os.tmpdir(), 'machine-b-'))]);
+  const destination = h.stacks.destination.url;
+  // The big table's import is held 4 s: the first worker dies with that import in flight.
+  const held = await injectFault(destination, { kind: 'latency', latencyMs: 4000, pathPattern: `/tables/${BIG_TABLE.replace(/\./g, '\\.')}/import-async$` });
+  const hits = async () => ((await (await fetch(`${destination}/_emulator/faults`)).json()) as Array<{ id: string; hits: number }>).find((f) => f.id === held.id)?.hits ?? 0;
+
+  let first: WorkerProcess | undefined = await spawnWorker(env, 120_000, firstDir);
+  let second: WorkerProcess | undefined;
+  try {
+    const handle = await startMigration(client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef, requireApproval: false, options: { heartbeatTimeoutSeconds: 5 } });
+    await waitUntil('the big table import request', async () => (await hits()) >= 1, 120_000, 50);
+    await sleep(1000); // the import's heartbeat cursor reaches the server
+    await first.kill();
+    first = undefined;
+
+    second = await spawnWorker(env, 120_000, secondDir);
+    const result = await handle.result();
+    expect(result.outcome).toBe('completed');
+    expect(result.snapshotDir).toMatch(new RegExp(`^${snapshotRoot}/migrate-`));
+    expect(result.verification.mismatches).toEqual([]);
+    expect(await hits()).toBeGreaterThanOrEqual(2); // the second worker sent the import again
+
+    // The snapshot, its records and the report are in the bucket; neither machine's folder holds any of them.
+    const snapshot = openSnapshotStore(result.snapshotDir!, storeEnv);
+    expect(await snapshot.list('in/c-big')).toEqual(expect.arrayContaining(['events.part_0.csv.gz', 'events.part_1.csv.gz']));
+    expect(await snapshot.readText('manifest.json')).toContain(BIG_TABLE);
+    expect(result.report?.markdown).toMatch(/^s3:\/\//);
+    for (const dir of [firstDir, secondDir]) {
+      const found = await fs.readdir(dir, { recursive: true });
+      expect(found.filter((name) => String(name).endsWith('.csv.gz') || String(name).endsWith('manifest.json'))).toEqual([]);
+    }
+
+    const comparison = await compareProjects(h.source, h.destination);
+    expect(comparison.duplicates).toEqual([]);
+    expect(comparison.mismatches).toEqual([]);
+    expect((await h.destination.tables.get(BIG_TABLE))?.rowsCount).toBe(BIG_ROWS);
+  } finally {
+    await first?.kill();
+    await second?.stop();
+  }
+}, 400_000);
