@@ -45,7 +45,7 @@ function npmScript(command: string[]): string {
 describe('docker-compose.yml', () => {
   test('has the expected services, the demo ones only in the demo profile', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['emulator-eu', 'emulator-us', 'postgresql', 'temporal', 'temporal-setup', 'temporal-ui', 'worker'].sort()
+      ['emulator-eu', 'emulator-us', 'postgresql', 'snapshots', 'temporal', 'temporal-setup', 'temporal-ui', 'worker'].sort()
     );
     for (const [name, s] of Object.entries(services)) {
       if (name.startsWith('emulator-')) expect(s.profiles).toEqual(['demo']);
@@ -75,7 +75,7 @@ describe('docker-compose.yml', () => {
     expect(script).toContain('--type Keyword');
     // compose interpolates `$x`: every shell variable in the script must be escaped as `$$x`
     expect(script.replace(/\$\$/g, '')).not.toMatch(/\$/);
-    expect(dependsOn(services.worker!)).toEqual({ 'temporal-setup': 'service_completed_successfully' });
+    expect(dependsOn(services.worker!)).toEqual({ 'temporal-setup': 'service_completed_successfully', snapshots: 'service_started' });
   });
 
   test('the worker is built from the Dockerfile, runs `npm run worker` and talks to temporal:7233', () => {
@@ -84,6 +84,19 @@ describe('docker-compose.yml', () => {
     expect(worker.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(pkg.scripts[npmScript(worker.command as string[])]).toBeDefined();
     expect(npmScript(worker.command as string[])).toBe('worker');
+  });
+
+  test('the workers keep their snapshots on the S3 gateway of the compose file, which they reach by its service name', () => {
+    const { environment } = services.worker!;
+    const snapshots = services.snapshots!;
+    expect(snapshots.image).toMatch(/^versity\/versitygw:v1\.8\.0$/);
+    const gateway = (snapshots.command as string[]).join(' ');
+    expect(gateway).toContain('--port :7070 posix /data');
+    expect(gateway).toContain('mkdir -p /data/snapshots');
+    expect(environment?.STACK_MIGRATE_SNAPSHOT_ROOT).toMatch(/^s3:\/\/snapshots\//);
+    expect(environment?.AWS_ENDPOINT_URL_S3).toBe('http://snapshots:7070');
+    expect(environment?.AWS_ACCESS_KEY_ID).toBe(snapshots.environment?.ROOT_ACCESS_KEY);
+    expect(environment?.AWS_SECRET_ACCESS_KEY).toBe(snapshots.environment?.ROOT_SECRET_KEY);
   });
 
   test('the demo profile runs the US source stack on 9101 and the EU destination on 9201 with their seeds', () => {
