@@ -47,6 +47,16 @@ function byteCounter(): Transform & { bytes: number } {
   return counter;
 }
 
+/** The answer of `work`, or undefined when it failed because the object does not exist (by `isMissing`). */
+export async function unlessMissing<T>(work: Promise<T>, isMissing: (error: unknown) => boolean): Promise<T | undefined> {
+  try {
+    return await work;
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
 /** Joins a key under a prefix of an object store (`prefix/key`, without doubled slashes). */
 export function joinKey(prefix: string, key: string): string {
   return [prefix, key].filter(Boolean).join('/').replace(/\/{2,}/g, '/');

@@ -3,7 +3,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { counted, joinKey, type SnapshotStore } from '../store';
+import { counted, joinKey, unlessMissing, type SnapshotStore } from '../store';
 
 export function azureContainer(env: NodeJS.ProcessEnv, container: string): ContainerClient {
   const connectionString = env.AZURE_STORAGE_CONNECTION_STRING;
@@ -29,12 +29,7 @@ export class AzureSnapshotStore implements SnapshotStore {
   }
 
   async readText(key: string): Promise<string | undefined> {
-    try {
-      return (await this.#blob(key).downloadToBuffer()).toString('utf8');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    return (await unlessMissing(this.#blob(key).downloadToBuffer(), isMissing))?.toString('utf8');
   }
 
   async writeText(key: string, text: string): Promise<void> {
@@ -58,12 +53,7 @@ export class AzureSnapshotStore implements SnapshotStore {
   }
 
   async size(key: string): Promise<number | undefined> {
-    try {
-      return (await this.#blob(key).getProperties()).contentLength;
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    return (await unlessMissing(this.#blob(key).getProperties(), isMissing))?.contentLength;
   }
 
   async list(folder: string): Promise<string[]> {

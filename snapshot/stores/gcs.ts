@@ -4,7 +4,7 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket } from '@google-cloud/storage';
-import { counted, joinKey, type SnapshotStore } from '../store';
+import { counted, joinKey, unlessMissing, type SnapshotStore } from '../store';
 
 export function gcsBucket(env: NodeJS.ProcessEnv, bucket: string): Bucket {
   const emulator = env.STORAGE_EMULATOR_HOST;
@@ -31,12 +31,7 @@ export class GcsSnapshotStore implements SnapshotStore {
   }
 
   async readText(key: string): Promise<string | undefined> {
-    try {
-      return (await this.#file(key).download())[0].toString('utf8');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    return (await unlessMissing(this.#file(key).download(), isMissing))?.[0].toString('utf8');
   }
 
   async writeText(key: string, text: string): Promise<void> {
@@ -55,12 +50,8 @@ export class GcsSnapshotStore implements SnapshotStore {
   }
 
   async size(key: string): Promise<number | undefined> {
-    try {
-      return Number((await this.#file(key).getMetadata())[0].size);
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    const metadata = await unlessMissing(this.#file(key).getMetadata(), isMissing);
+    return metadata ? Number(metadata[0].size) : undefined;
   }
 
   async list(folder: string): Promise<string[]> {

@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { counted, joinKey, type SnapshotStore } from '../store';
+import { counted, joinKey, unlessMissing, type SnapshotStore } from '../store';
 
 export function s3ClientFromEnv(env: NodeJS.ProcessEnv): S3Client {
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
@@ -36,13 +36,8 @@ export class S3SnapshotStore implements SnapshotStore {
   }
 
   async readText(key: string): Promise<string | undefined> {
-    try {
-      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: joinKey(this.prefix, key) }));
-      return await answer.Body!.transformToString('utf8');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    const answer = await unlessMissing(this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: joinKey(this.prefix, key) })), isMissing);
+    return answer?.Body?.transformToString('utf8');
   }
 
   async writeText(key: string, text: string): Promise<void> {
@@ -67,12 +62,7 @@ export class S3SnapshotStore implements SnapshotStore {
   }
 
   async size(key: string): Promise<number | undefined> {
-    try {
-      return (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: joinKey(this.prefix, key) }))).ContentLength;
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    return (await unlessMissing(this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: joinKey(this.prefix, key) })), isMissing))?.ContentLength;
   }
 
   async list(folder: string): Promise<string[]> {
