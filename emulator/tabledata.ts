@@ -5,7 +5,7 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { existsSync, createReadStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { ApiError } from './http';
+import { ApiError } from './replies';
 import { csvBatches, CsvFileWriter, readCsvFiles } from './csv';
 import type { AliasFilter } from './state';
 
