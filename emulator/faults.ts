@@ -5,7 +5,10 @@
  * the connection without an answer (the client cannot know it succeeded), and `garbage` answers 200 with a body
  * of the wrong shape (a stack whose API differs from the documented one).
  */
+import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
+import { errorBody, sendJson } from './replies';
+import { timestamp } from './state';
 
 export const faultSpecSchema = z.object({
   kind: z.enum(['outage', 'drop', 'latency', 'rate-limit', 'lose-response', 'garbage']),
@@ -88,4 +91,29 @@ export function parseFaultFlag(flag: string): FaultSpec {
   }
   if (unit === 'ms') throw new Error(`${kind} fault takes seconds (s) or requests (r)`);
   return unit === 's' ? { kind, forSeconds: n } : { kind, forRequests: n };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Whether a `lose-response` fault hit this request: the Storage API then carries it out and never answers. */
+export const isResponseLost = (res: Response): boolean => res.locals.responseLost === true;
+
+/** Express middleware: applies the registry's faults that match the request (its path without the query string). */
+export function injectFaults(registry: FaultRegistry): RequestHandler {
+  return async (req, res, next) => {
+    for (const fault of registry.match(req.method, req.path)) {
+      if (fault.kind === 'latency') await sleep(fault.latencyMs ?? 200);
+      else if (fault.kind === 'lose-response') res.locals.responseLost = true;
+      else if (fault.kind === 'garbage') return sendJson(res, 200, { emulatorGarbage: true, note: 'a 200 answer of a shape no documented endpoint has' });
+      else if (fault.kind === 'drop') return void req.socket.destroy();
+      else if (fault.kind === 'outage') {
+        const retryAfter = fault.retryAfterSeconds ?? (fault.expiresAt ? Math.max(1, Math.ceil((fault.expiresAt - Date.now()) / 1000)) : 1);
+        const end = new Date(fault.expiresAt ?? Date.now() + retryAfter * 1000);
+        return sendJson(res, 503, { status: 'maintenance', reason: 'The stack is down for maintenance (emulated outage)', estimatedEndTime: timestamp(end) }, { 'Retry-After': String(retryAfter) });
+      } else if (fault.kind === 'rate-limit') {
+        return sendJson(res, 429, errorBody('tooManyRequests', 'Too many requests. Slow down.'), { 'Retry-After': String(fault.retryAfterSeconds ?? 1) });
+      }
+    }
+    next();
+  };
 }

@@ -5,8 +5,13 @@
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { StackSeed } from './seed';
+
+/** Keboola's timestamp format: 2017-02-13T12:01:05+0100 */
+export function timestamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, '+0000');
+}
 
 export interface MetadataRecord {
   id: string;
@@ -75,8 +80,6 @@ export interface TableRecord {
   lastChangeDate: string | null;
   rowsCount: number;
   dataSizeBytes: number;
-  /** file name of the data under tables/p{projectId}/ */
-  dataFile?: string;
 }
 
 export interface RowRecord {
@@ -171,6 +174,58 @@ export interface JobRecord {
   op: JobOp;
 }
 
+export interface OrchestrationTaskRecord {
+  id: number;
+  component: string | null;
+  componentUrl: string | null;
+  action: string;
+  actionParameters: Record<string, unknown>;
+  continueOnFailure: boolean;
+  active: boolean;
+  timeoutMinutes: number | null;
+  phase: string | null;
+}
+
+export interface OrchestrationNotificationRecord {
+  email: string;
+  channel: 'error' | 'waiting' | 'processing';
+  parameters: Record<string, unknown>;
+}
+
+export interface OrchestrationRecord {
+  id: number;
+  projectId: number;
+  name: string;
+  crontabRecord: string | null;
+  crontabTimezone: string;
+  active: boolean;
+  createdTime: string;
+  tokenId: string;
+  notifications: OrchestrationNotificationRecord[];
+  tasks: OrchestrationTaskRecord[];
+}
+
+export interface TriggerRecord {
+  id: string;
+  projectId: number;
+  runWithTokenId: number;
+  component: string;
+  configurationId: string;
+  lastRun: string | null;
+  coolDownPeriodMinutes: number;
+  creatorToken: { id: number; description: string };
+  tableIds: string[];
+}
+
+/** The legacy Orchestrator API, Storage triggers and token expiry (emulator/services/orchestrator.ts, emulator/storage/). */
+export interface LegacyServicesState {
+  nextId: { orchestration: number; task: number; trigger: number };
+  /** Expiry of tokens created with `expiresIn` (TokenRecord has no such field; shown by the token routes). */
+  tokenExpires?: Record<string, string>;
+  orchestrations: OrchestrationRecord[];
+  triggers: TriggerRecord[];
+}
+
 export interface StackState {
   formatVersion: 1;
   secret: string;
@@ -179,6 +234,8 @@ export interface StackState {
   projects: ProjectRecord[];
   files: FileRecord[];
   jobs: JobRecord[];
+  /** created on first use, so state files written before these services existed still load */
+  legacyServices?: LegacyServicesState;
 }
 
 export function newState(stack: StackSeed): StackState {
@@ -191,6 +248,18 @@ export function newState(stack: StackSeed): StackState {
     files: [],
     jobs: [],
   };
+}
+
+/**
+ * The legacy services' part of the stack state (created on first use). Orchestration IDs of different stacks
+ * start from different numbers (derived from the region), so a copied orchestration visibly gets a new ID.
+ */
+export function legacyState(state: StackState): LegacyServicesState {
+  if (!state.legacyServices) {
+    const spread = createHash('sha256').update(state.stack.region).digest().readUInt16BE(0) % 900;
+    state.legacyServices = { nextId: { orchestration: 500000000 + spread * 100000, task: 700000, trigger: 300 }, orchestrations: [], triggers: [] };
+  }
+  return state.legacyServices;
 }
 
 /** Loads and saves state.json atomically; saves are debounced (at most one every `debounceMs`). */

@@ -2,25 +2,26 @@
  * Table data on disk: header-less CSV in table column order, one file per table. Imports, incremental
  * primary-key dedupe and sliced gzip exports are all streamed (memory holds only the keys of one import).
  */
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { existsSync, createReadStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { ApiError } from './http';
-import { csvLine, fileWriter, GzipFileWriter, parseCsvStream, readCsvFiles } from './csv';
+import { ApiError } from './replies';
+import { csvBatches, CsvFileWriter, readCsvFiles } from './csv';
 import type { AliasFilter } from './state';
 
 export const jobError = (code: string, message: string) => new ApiError(400, code, message);
 
-export async function* readDataFile(path: string | undefined): AsyncGenerator<string[][]> {
+async function* readDataFile(path: string | undefined): AsyncGenerator<string[][]> {
   if (!path || !existsSync(path)) return;
-  yield* parseCsvStream(createReadStream(path, { highWaterMark: 1 << 20 }));
+  yield* csvBatches(createReadStream(path, { highWaterMark: 1 << 20 }));
 }
 
 export async function writeRows(path: string, rows: readonly string[][]): Promise<{ bytes: number }> {
   await mkdir(dirname(path), { recursive: true });
-  const text = rows.map((r) => csvLine(r)).join('');
-  await writeFile(path, text);
-  return { bytes: Buffer.byteLength(text) };
+  const out = new CsvFileWriter(path);
+  for (const row of rows) await out.write(row);
+  await out.close();
+  return { bytes: out.bytes };
 }
 
 export interface ImportOptions {
@@ -82,10 +83,9 @@ export async function importFiles(sources: string[], target: string, opts: Impor
     let pkIdx: number[] = [];
     const lastLineOfKey = new Map<string, number>();
     let line = 0;
-    const importWriter = fileWriter(tmpImport);
+    const importWriter = new CsvFileWriter(tmpImport);
     try {
       for await (const batch of readCsvFiles(sources)) {
-        let text = '';
         for (const record of batch) {
           if (!mapping) {
             setup(record.map(sanitizeColumnName));
@@ -101,9 +101,8 @@ export async function importFiles(sources: string[], target: string, opts: Impor
           const row = m.map((i) => (i < 0 ? '' : record[i]!));
           if (pkIdx.length) lastLineOfKey.set(keyOf(row, pkIdx), line);
           line++;
-          text += csvLine(row);
+          await importWriter.write(row);
         }
-        if (text) await importWriter.write(text);
       }
     } finally {
       await importWriter.close();
@@ -121,29 +120,25 @@ export async function importFiles(sources: string[], target: string, opts: Impor
       await rename(tmpImport, tmpOut);
       rowsCount = line;
     } else {
-      const out = fileWriter(tmpOut);
+      const out = new CsvFileWriter(tmpOut);
       try {
         if (needsMerge) {
           for await (const batch of readDataFile(target)) {
-            let text = '';
             for (const row of batch) {
               if (pkIdx.length && lastLineOfKey.has(keyOf(row, pkIdx))) continue;
-              text += csvLine(row);
+              await out.write(row);
               rowsCount++;
             }
-            if (text) await out.write(text);
           }
         }
         let n = 0;
         for await (const batch of readDataFile(tmpImport)) {
-          let text = '';
           for (const row of batch) {
             const lineNo = n++;
             if (pkIdx.length && lastLineOfKey.get(keyOf(row, pkIdx)) !== lineNo) continue;
-            text += csvLine(row);
+            await out.write(row);
             rowsCount++;
           }
-          if (text) await out.write(text);
         }
       } finally {
         await out.close();
@@ -185,7 +180,7 @@ function compileView(spec: ViewSpec): (row: string[]) => string[] | null {
 }
 
 /** Streams the rows of a (possibly filtered/projected) view of a data file. */
-export async function* readView(path: string | undefined, spec: ViewSpec): AsyncGenerator<string[][]> {
+async function* readView(path: string | undefined, spec: ViewSpec): AsyncGenerator<string[][]> {
   const view = compileView(spec);
   let left = spec.limit ?? Infinity;
   for await (const batch of readDataFile(path)) {
@@ -220,39 +215,35 @@ export async function exportSlices(
   let bytes = 0;
   let uncompressed = 0;
   let rows = 0;
-  let current: GzipFileWriter | null = null;
+  let current: CsvFileWriter | null = null;
   let currentPath = '';
   let inSlice = 0;
   const open = async () => {
     const suffix = `part${String(suffixes.length + 1).padStart(4, '0')}.csv.gz`;
     suffixes.push(suffix);
     currentPath = await slicePath(suffix);
-    current = new GzipFileWriter(currentPath);
+    current = new CsvFileWriter(currentPath, { gzip: true });
     inSlice = 0;
   };
   const close = async () => {
     if (!current) return;
-    const c: GzipFileWriter = current;
+    const c: CsvFileWriter = current;
     await c.close();
-    uncompressed += c.uncompressedBytes;
+    uncompressed += c.bytes;
     bytes += (await stat(currentPath)).size;
     current = null;
   };
   await open();
   for await (const batch of readView(path, spec)) {
-    let text = '';
     for (const row of batch) {
       if (inSlice >= sliceRows) {
-        if (text) await current!.write(text);
-        text = '';
         await close();
         await open();
       }
-      text += csvLine(row);
+      await current!.write(row);
       inSlice++;
       rows++;
     }
-    if (text) await current!.write(text);
   }
   await close();
   return { suffixes, bytes, uncompressedBytes: uncompressed, rows };

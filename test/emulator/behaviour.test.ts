@@ -1,16 +1,11 @@
 /** Behaviour of the emulated stack: entities, table data semantics, file transfer, jobs, isolation, persistence. */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { startStack, type EmulatedStack } from '../../emulator/server';
-import { CsvParser } from '../../emulator/csv';
+import { parse } from 'csv-parse/sync';
+import { CSV_READ_OPTIONS } from '../../emulator/csv';
 import { Api, DEST_SEED, DEST_TOKEN, SOURCE_SEED, SOURCE_TOKEN, tempDir } from './util';
 
-const parseCsv = (text: string) => {
-  const p = new CsvParser();
-  const out: string[][] = [];
-  p.feed(text, out);
-  p.end(out);
-  return out;
-};
+const parseCsv = (text: string): string[][] => parse(text, CSV_READ_OPTIONS);
 
 async function exportRows(api: Api, tableId: string, body: Record<string, unknown> = {}): Promise<{ rows: string[][]; slices: number }> {
   const job = await api.job('POST', `tables/${tableId}/export-async`, { gzip: true, ...body });

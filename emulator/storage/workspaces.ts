@@ -5,9 +5,11 @@
  * against this stack's workspaces, so a test can prove that a writer's credentials work.
  */
 import { randomBytes } from 'node:crypto';
-import { ApiError, badRequest, bool, notFound, str } from './http';
-import { serviceReply as reply, type ServiceHost, type ServiceRouters, type StorageCtx } from './service-host';
-import type { ProjectRecord } from './state';
+import type { StackHost, StorageContext } from '../host';
+import { bool, str } from '../params';
+import { ApiError, badRequest, notFound, reply } from '../replies';
+import { timestamp } from '../state';
+import { checkBranch } from './entities';
 
 export interface WorkspaceRecord {
   id: number;
@@ -25,7 +27,7 @@ export interface WorkspaceRecord {
   passwordHash: string;
 }
 
-declare module './state' {
+declare module '../state' {
   interface StackState {
     workspaces?: WorkspaceRecord[];
     nextWorkspaceId?: number;
@@ -34,20 +36,12 @@ declare module './state' {
 
 const S = '/v2/storage';
 
-function ts(date = new Date()): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, '+0000');
-}
-
-export function registerWorkspaces(host: ServiceHost, routers: ServiceRouters): void {
-  const r = routers.storage;
+export function registerWorkspaces(host: StackHost): void {
+  const api = host.storageApi;
   const all = (): WorkspaceRecord[] => (host.state.workspaces ??= []);
   const hash = (w: Pick<WorkspaceRecord, 'id'>, password: string) => host.hmac(`workspace-password:${w.id}:${password}`);
   const newPassword = () => randomBytes(24).toString('base64url');
-  const checkBranch = (p: ProjectRecord, branchId: string | undefined) => {
-    if (branchId === undefined || branchId === 'default' || branchId === String(p.defaultBranchId)) return;
-    throw notFound('storage.devBranches.notFound', `Branch "${branchId}" not found`);
-  };
-  const find = (ctx: StorageCtx, id: string | undefined): WorkspaceRecord => {
+  const find = (ctx: StorageContext, id: string | undefined): WorkspaceRecord => {
     const w = all().find((x) => String(x.id) === id && x.projectId === ctx.project.id);
     if (!w) throw notFound('storage.workspaces.notFound', `Workspace "${id}" not found`);
     return w;
@@ -63,7 +57,7 @@ export function registerWorkspaces(host: ServiceHost, routers: ServiceRouters): 
     };
   };
 
-  const create = async (ctx: StorageCtx, owner: { component: string; configurationId: string } | null) => {
+  const create = async (ctx: StorageContext, owner: { component: string; configurationId: string } | null) => {
     const body = await ctx.body();
     if (bool(ctx.url.searchParams.get('async') ?? body.async)) {
       throw new ApiError(400, 'emulator.notImplemented', 'The emulator creates workspaces synchronously only: call without async=true');
@@ -83,7 +77,7 @@ export function registerWorkspaces(host: ServiceHost, routers: ServiceRouters): 
       type: 'table',
       component: owner?.component ?? null,
       configurationId: owner?.configurationId ?? null,
-      created: ts(),
+      created: timestamp(),
       backendSize: str(body.backendSize) ?? null,
       readOnlyStorageAccess: bool(body.readOnlyStorageAccess),
       creatorToken: { id: Number(ctx.token.id), description: ctx.token.description },
@@ -107,18 +101,18 @@ export function registerWorkspaces(host: ServiceHost, routers: ServiceRouters): 
   };
 
   for (const prefix of [S, `${S}/branch/{branchId}`]) {
-    const br = (ctx: StorageCtx, prm: Record<string, string>) => checkBranch(ctx.project, prm.branchId);
-    r.add('POST', `${prefix}/workspaces`, (ctx, prm) => (br(ctx, prm), create(ctx, null)));
-    r.add('GET', `${prefix}/workspaces`, (ctx, prm) => (br(ctx, prm), reply(200, all().filter((w) => w.projectId === ctx.project.id).map((w) => json(w)))));
-    r.add('GET', `${prefix}/workspaces/{workspaceId}`, (ctx, prm) => (br(ctx, prm), reply(200, json(find(ctx, prm.workspaceId)))));
-    r.add('DELETE', `${prefix}/workspaces/{workspaceId}`, (ctx, prm) => {
+    const br = (ctx: StorageContext, prm: Record<string, string>) => checkBranch(ctx.project, prm.branchId);
+    api.post(`${prefix}/workspaces`, (ctx, prm) => (br(ctx, prm), create(ctx, null)));
+    api.get(`${prefix}/workspaces`, (ctx, prm) => (br(ctx, prm), reply(200, all().filter((w) => w.projectId === ctx.project.id).map((w) => json(w)))));
+    api.get(`${prefix}/workspaces/{workspaceId}`, (ctx, prm) => (br(ctx, prm), reply(200, json(find(ctx, prm.workspaceId)))));
+    api.delete(`${prefix}/workspaces/{workspaceId}`, (ctx, prm) => {
       br(ctx, prm);
       const w = find(ctx, prm.workspaceId);
       host.state.workspaces = all().filter((x) => x !== w);
       host.changed();
       return reply(204);
     });
-    r.add('POST', `${prefix}/workspaces/{workspaceId}/password`, (ctx, prm) => {
+    api.post(`${prefix}/workspaces/{workspaceId}/password`, (ctx, prm) => {
       br(ctx, prm);
       const w = find(ctx, prm.workspaceId);
       const password = newPassword();
@@ -127,20 +121,20 @@ export function registerWorkspaces(host: ServiceHost, routers: ServiceRouters): 
       return reply(201, { password });
     });
     const CFG = `${prefix}/components/{componentId}/configs/{configId}/workspaces`;
-    const config = (ctx: StorageCtx, prm: Record<string, string>) => {
+    const config = (ctx: StorageContext, prm: Record<string, string>) => {
       br(ctx, prm);
       const c = ctx.project.configurations.find((x) => x.componentId === prm.componentId && x.id === prm.configId && !x.isDeleted);
       if (!c) throw notFound('storage.configurations.notFound', `Configuration ${prm.configId} not found`);
       return { component: c.componentId, configurationId: c.id };
     };
-    r.add('POST', CFG, (ctx, prm) => create(ctx, config(ctx, prm)));
-    r.add('GET', CFG, (ctx, prm) => {
+    api.post(CFG, (ctx, prm) => create(ctx, config(ctx, prm)));
+    api.get(CFG, (ctx, prm) => {
       const owner = config(ctx, prm);
       return reply(200, all().filter((w) => w.projectId === ctx.project.id && w.component === owner.component && w.configurationId === owner.configurationId).map((w) => json(w)));
     });
   }
 
-  routers.admin.add('POST', '/_emulator/snowflake/login', async (ctx) => {
+  host.adminApi.post('/_emulator/snowflake/login', async (ctx) => {
     const body = await ctx.body();
     const [hostName, user, password] = [str(body.host), str(body.user), str(body.password)];
     if (!hostName || !user || password === undefined) throw badRequest('host, user and password are required', 'emulator.invalidLogin');

@@ -1,7 +1,7 @@
 /**
- * The legacy Orchestrator API of an emulated stack (/work/shared/reference/orchestrator-api.apib): orchestrations
- * CRUD, their tasks and notifications. Served under the URL the API index advertises for the `orchestrator`
- * service (`{stackUrl}/_services/orchestrator`), authenticated with `X-StorageApi-Token` like the real one.
+ * The legacy Orchestrator API of an emulated stack (Keboola's Orchestrator API blueprint): orchestrations CRUD,
+ * their tasks and notifications. Served under the URL the API index advertises for the `orchestrator` service
+ * (`{stackUrl}/_services/orchestrator`), authenticated with `X-StorageApi-Token` like the real one.
  *
  * Like Keboola's, an orchestration gets a new numeric ID from the stack, a new Storage API token when none is
  * given, and a Storage configuration of the component `orchestrator` with the same ID (which is how project
@@ -9,149 +9,25 @@
  *
  * State lives in the stack's state.json under `legacyServices` (see `legacyState`), so it persists like the rest.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { ApiError, badRequest, bool, notFound, readBody, str } from './http';
-import type { OrchestrationSeed, TriggerSeed } from './seed';
-import type { ConfigurationRecord, ProjectRecord, StackState, TokenRecord } from './state';
+import { jsonBody } from '../body';
+import type { RequestContext, StackHost } from '../host';
+import { bool, str } from '../params';
+import { ApiError, badRequest, notFound, reply } from '../replies';
+import type { OrchestrationSeed } from '../seed';
+import {
+  legacyState,
+  timestamp,
+  type OrchestrationNotificationRecord,
+  type OrchestrationRecord,
+  type OrchestrationTaskRecord,
+  type ProjectRecord,
+  type TokenRecord,
+} from '../state';
+import { bumpConfig, newConfig } from '../storage/entities';
+import { addProjectToken } from '../storage/tokens';
 
-// ------------------------------------------------------------------------------------------------ host & state
-
-/** What these services use of the Stack (emulator/server.ts); the Stack satisfies it structurally. */
-export interface StackHost {
-  readonly url: string;
-  readonly state: StackState;
-  changed(): void;
-  project(id: number): ProjectRecord | undefined;
-  tokenJson(p: ProjectRecord, t: TokenRecord, verify: boolean): Record<string, unknown>;
-  newConfig(
-    token: TokenRecord,
-    componentId: string,
-    id: string,
-    v: { name: string; description: string; configuration: Record<string, unknown>; state: Record<string, unknown>; isDisabled: boolean; changeDescription: string },
-  ): ConfigurationRecord;
-  bumpConfig(c: ConfigurationRecord, token: TokenRecord, changeDescription: string): void;
-}
-
-export interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-/** A request of the Storage API router: already authenticated. */
-export interface StorageCtx {
-  req: IncomingMessage;
-  url: URL;
-  body: () => Promise<Record<string, unknown>>;
-  project: ProjectRecord;
-  token: TokenRecord;
-}
-
-/** A request of the public router (services authenticate themselves). */
-export interface ServiceCtx {
-  req: IncomingMessage;
-  url: URL;
-}
-
-export interface RouteTable<C> {
-  add(method: string, template: string, handler: (ctx: C, params: Record<string, string>) => unknown): void;
-}
-
-export interface OrchestrationTaskRecord {
-  id: number;
-  component: string | null;
-  componentUrl: string | null;
-  action: string;
-  actionParameters: Record<string, unknown>;
-  continueOnFailure: boolean;
-  active: boolean;
-  timeoutMinutes: number | null;
-  phase: string | null;
-}
-
-export interface OrchestrationNotificationRecord {
-  email: string;
-  channel: 'error' | 'waiting' | 'processing';
-  parameters: Record<string, unknown>;
-}
-
-export interface OrchestrationRecord {
-  id: number;
-  projectId: number;
-  name: string;
-  crontabRecord: string | null;
-  crontabTimezone: string;
-  active: boolean;
-  createdTime: string;
-  tokenId: string;
-  notifications: OrchestrationNotificationRecord[];
-  tasks: OrchestrationTaskRecord[];
-}
-
-export interface TriggerRecord {
-  id: string;
-  projectId: number;
-  runWithTokenId: number;
-  component: string;
-  configurationId: string;
-  lastRun: string | null;
-  coolDownPeriodMinutes: number;
-  creatorToken: { id: number; description: string };
-  tableIds: string[];
-}
-
-export interface LegacyServicesState {
-  nextId: { orchestration: number; task: number; trigger: number };
-  /** Expiry of tokens created with `expiresIn` (TokenRecord has no such field; shown by the token routes). */
-  tokenExpires?: Record<string, string>;
-  orchestrations: OrchestrationRecord[];
-  triggers: TriggerRecord[];
-}
-
-/**
- * The legacy services' part of the stack state (created on first use). Orchestration IDs of different stacks
- * start from different numbers (derived from the region), so a copied orchestration visibly gets a new ID.
- */
-export function legacyState(state: StackState): LegacyServicesState {
-  const holder = state as StackState & { legacyServices?: LegacyServicesState };
-  if (!holder.legacyServices) {
-    const spread = createHash('sha256').update(state.stack.region).digest().readUInt16BE(0) % 900;
-    holder.legacyServices = { nextId: { orchestration: 500000000 + spread * 100000, task: 700000, trigger: 300 }, orchestrations: [], triggers: [] };
-  }
-  return holder.legacyServices;
-}
-
-export const ORCHESTRATOR_SERVICE_PATH = '/_services/orchestrator';
+const SERVICE_PATH = '/_services/orchestrator';
 const LEGACY_COMPONENT = 'orchestrator';
-
-/** Keboola's timestamp format (as in server.ts). */
-function ts(date = new Date()): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, '+0000');
-}
-
-const reply = (status: number, body?: unknown): Reply => ({ status, body });
-
-/** A new Storage API token of the project (orchestrations and triggers run with their own tokens). */
-export function addProjectToken(host: StackHost, p: ProjectRecord, v: { description: string; canManageBuckets?: boolean; canReadAllFileUploads?: boolean; canPurgeTrash?: boolean; bucketPermissions?: Record<string, string>; componentAccess?: string[] }): TokenRecord {
-  const id = String(host.state.nextId.token++);
-  const t: TokenRecord = {
-    id,
-    token: `${p.id}-${id}-${randomBytes(20).toString('hex')}`,
-    description: v.description,
-    created: ts(),
-    isMasterToken: false,
-    canManageBuckets: v.canManageBuckets ?? false,
-    canManageTokens: false,
-    canReadAllFileUploads: v.canReadAllFileUploads ?? false,
-    canPurgeTrash: v.canPurgeTrash ?? false,
-    bucketPermissions: v.bucketPermissions ?? {},
-    componentAccess: v.componentAccess ?? [],
-  };
-  p.tokens.push(t);
-  host.changed();
-  return t;
-}
 
 // ------------------------------------------------------------------------------------------------ validation
 
@@ -227,15 +103,11 @@ const parseNotifications = (v: unknown) => list(v, 'notifications').map((n, i) =
 
 // ------------------------------------------------------------------------------------------------ presenters
 
-function serviceUrl(host: StackHost): string {
-  return `${host.url}${ORCHESTRATOR_SERVICE_PATH}`;
-}
-
 /** The next run of a schedule is only an estimate here (the next full minute); nothing is ever run. */
 function nextScheduled(o: OrchestrationRecord): string | null {
   if (!o.active || !o.crontabRecord) return null;
   const next = new Date(Math.floor(Date.now() / 60000) * 60000 + 60000);
-  return ts(next);
+  return timestamp(next);
 }
 
 function taskJson(t: OrchestrationTaskRecord): Record<string, unknown> {
@@ -269,7 +141,7 @@ function orchestrationJson(host: StackHost, p: ProjectRecord, o: OrchestrationRe
     nextScheduledTime: nextScheduled(o),
     active: o.active,
     token: { id: Number(o.tokenId), description: token?.description ?? '' },
-    uri: `${serviceUrl(host)}/orchestrations/${o.id}`,
+    uri: `${host.url}${SERVICE_PATH}/orchestrations/${o.id}`,
   };
   if (detail) {
     out.notifications = o.notifications.map(notificationJson);
@@ -286,13 +158,13 @@ function syncMirror(host: StackHost, p: ProjectRecord, o: OrchestrationRecord, t
   if (deleted) {
     if (existing && !existing.isDeleted) {
       existing.isDeleted = true;
-      host.bumpConfig(existing, token, 'Orchestration deleted');
+      bumpConfig(existing, token, 'Orchestration deleted');
     }
     return;
   }
   if (!existing) {
     p.configurations.push(
-      host.newConfig(token, LEGACY_COMPONENT, String(o.id), { name: o.name, description: '', configuration: {}, state: {}, isDisabled: !o.active, changeDescription: 'Orchestration created' }),
+      newConfig(token, LEGACY_COMPONENT, String(o.id), { name: o.name, description: '', configuration: {}, state: {}, isDisabled: !o.active, changeDescription: 'Orchestration created' }),
     );
     return;
   }
@@ -300,7 +172,7 @@ function syncMirror(host: StackHost, p: ProjectRecord, o: OrchestrationRecord, t
     existing.name = o.name;
     existing.isDisabled = !o.active;
     existing.isDeleted = false;
-    host.bumpConfig(existing, token, 'Orchestration updated');
+    bumpConfig(existing, token, 'Orchestration updated');
   }
 }
 
@@ -325,7 +197,7 @@ function createOrchestration(host: StackHost, p: ProjectRecord, creator: TokenRe
     crontabRecord: crontab(body.crontabRecord),
     crontabTimezone: str(body.crontabTimezone) || 'UTC',
     active: bool(body.active, true),
-    createdTime: ts(),
+    createdTime: timestamp(),
     tokenId: runToken.id,
     notifications: parseNotifications(body.notifications),
     tasks: parseTasks(host, body.tasks),
@@ -338,68 +210,24 @@ function createOrchestration(host: StackHost, p: ProjectRecord, creator: TokenRe
   return o;
 }
 
-/** Seeds the orchestrations and triggers of a new project (called by Stack.createProject). */
-export function seedLegacyServices(host: StackHost, p: ProjectRecord, seed: { orchestrations?: OrchestrationSeed[]; triggers?: TriggerSeed[] }): void {
+/** The orchestrations of a new project's seed, with the IDs the seed gives them. */
+export function seedOrchestrations(host: StackHost, p: ProjectRecord, seeds: OrchestrationSeed[]): void {
   const creator = p.tokens[0]!;
-  for (const o of seed.orchestrations ?? []) createOrchestration(host, p, creator, { ...o }, o.id);
-  for (const t of seed.triggers ?? []) {
-    const runWith = t.runWithToken !== undefined ? p.tokens.find((x) => x.token === t.runWithToken) : addProjectToken(host, p, { description: `[_internal] Token for triggering ${t.configurationId}`, canManageBuckets: true, canReadAllFileUploads: true });
-    if (!runWith) throw badRequest(`seed trigger for ${t.configurationId}: runWithToken is not a token of project ${p.id}`);
-    createTriggerRecord(host, p, creator, { runWithTokenId: runWith.id, component: t.component, configurationId: t.configurationId, coolDownPeriodMinutes: t.coolDownPeriodMinutes, tableIds: t.tableIds });
-  }
-}
-
-// ------------------------------------------------------------------------------------------------ triggers model (shared with triggers.ts)
-
-export function createTriggerRecord(host: StackHost, p: ProjectRecord, creator: TokenRecord, body: Record<string, unknown>): TriggerRecord {
-  const runWith = body.runWithTokenId;
-  if (runWith === undefined || runWith === null || runWith === '') throw badRequest('Parameter "runWithTokenId" is required', 'storage.triggers.validation');
-  const token = p.tokens.find((t) => t.id === String(runWith));
-  if (!token) throw badRequest(`Token with id "${String(runWith)}" was not found in the project`, 'storage.triggers.invalidToken');
-  const component = str(body.component);
-  if (!component) throw badRequest('Parameter "component" is required', 'storage.triggers.validation');
-  const configurationId = str(body.configurationId);
-  if (!configurationId) throw badRequest('Parameter "configurationId" is required', 'storage.triggers.validation');
-  const coolDown = Number(body.coolDownPeriodMinutes);
-  if (!Number.isInteger(coolDown) || coolDown < 1) throw badRequest('Parameter "coolDownPeriodMinutes" must be an integer of at least 1', 'storage.triggers.validation');
-  const tableIds = triggerTables(p, body.tableIds ?? body.tabledIds);
-  const legacy = legacyState(host.state);
-  const trigger: TriggerRecord = {
-    id: String(legacy.nextId.trigger++),
-    projectId: p.id,
-    runWithTokenId: Number(token.id),
-    component,
-    configurationId,
-    lastRun: ts(),
-    coolDownPeriodMinutes: coolDown,
-    creatorToken: { id: Number(creator.id), description: creator.description },
-    tableIds,
-  };
-  legacy.triggers.push(trigger);
-  host.changed();
-  return trigger;
-}
-
-export function triggerTables(p: ProjectRecord, v: unknown): string[] {
-  const ids = list(v, 'tableIds').map((x) => String(x)).filter((x) => x !== '');
-  if (!ids.length) throw badRequest('Parameter "tableIds" must name at least one table', 'storage.triggers.validation');
-  for (const id of ids) if (!p.tables.some((t) => t.id === id)) throw badRequest(`Table "${id}" does not exist in the project`, 'storage.triggers.tableNotFound');
-  return [...new Set(ids)];
+  for (const o of seeds) createOrchestration(host, p, creator, { ...o }, o.id);
 }
 
 // ------------------------------------------------------------------------------------------------ routes
 
-/** Registers the Orchestrator API on the stack's public router (it authenticates with X-StorageApi-Token itself). */
-export function registerOrchestratorApi(host: StackHost, routes: RouteTable<ServiceCtx>): void {
-  const base = `${ORCHESTRATOR_SERVICE_PATH}/orchestrations`;
-  const auth = (ctx: ServiceCtx): { project: ProjectRecord; token: TokenRecord } => {
+/** The Orchestrator API authenticates itself (the public route group checks no token). */
+export function registerOrchestrator(host: StackHost): void {
+  const api = host.publicApi;
+  const base = `${SERVICE_PATH}/orchestrations`;
+  const auth = (ctx: RequestContext): { project: ProjectRecord; token: TokenRecord } => {
     const value = str(ctx.req.headers['x-storageapi-token']);
     if (!value) throw new ApiError(401, 'orchestrator.tokenMissing', 'Missing X-StorageApi-Token header');
-    for (const project of host.state.projects) {
-      const token = project.tokens.find((t) => t.token === value);
-      if (token) return { project, token };
-    }
-    throw new ApiError(401, 'orchestrator.tokenInvalid', 'Invalid access token');
+    const owner = host.tokenOwner(value);
+    if (!owner) throw new ApiError(401, 'orchestrator.tokenInvalid', 'Invalid access token');
+    return owner;
   };
   const find = (p: ProjectRecord, id: string | undefined): OrchestrationRecord => {
     const o = legacyState(host.state).orchestrations.find((x) => x.projectId === p.id && String(x.id) === id);
@@ -407,43 +235,35 @@ export function registerOrchestratorApi(host: StackHost, routes: RouteTable<Serv
     return o;
   };
   /** The Orchestrator API takes JSON; tasks and notifications are replaced by a JSON array body. */
-  const json = async (ctx: ServiceCtx): Promise<unknown> => {
-    const raw = (await readBody(ctx.req)).toString('utf8').trim();
-    if (!raw) return {};
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch (e) {
-      throw badRequest(`Invalid JSON body: ${(e as Error).message}`, 'orchestrator.invalidJson');
-    }
-  };
-  const object = async (ctx: ServiceCtx): Promise<Record<string, unknown>> => {
+  const json = (ctx: RequestContext) => jsonBody(ctx.req, ctx.res, 'orchestrator.invalidJson');
+  const object = async (ctx: RequestContext): Promise<Record<string, unknown>> => {
     const body = await json(ctx);
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Request body must be a JSON object', 'orchestrator.invalidJson');
     return body as Record<string, unknown>;
   };
-  const array = async (ctx: ServiceCtx, name: string): Promise<unknown[]> => {
+  const array = async (ctx: RequestContext, name: string): Promise<unknown[]> => {
     const body = await json(ctx);
     if (Array.isArray(body)) return body;
     if (body && typeof body === 'object' && Array.isArray((body as Record<string, unknown>)[name])) return (body as Record<string, unknown[]>)[name]!;
     throw badRequest(`Request body must be a JSON array of ${name}`, 'orchestrator.invalidJson');
   };
 
-  routes.add('GET', base, (ctx) => {
+  api.get(base, (ctx) => {
     const { project } = auth(ctx);
     const items = legacyState(host.state).orchestrations.filter((o) => o.projectId === project.id);
     return reply(200, items.map((o) => orchestrationJson(host, project, o, false)));
   });
-  routes.add('POST', base, async (ctx) => {
+  api.post(base, async (ctx) => {
     const { project, token } = auth(ctx);
     const o = createOrchestration(host, project, token, await object(ctx));
     return reply(201, orchestrationJson(host, project, o, true));
   });
   const ONE = `${base}/{id}`;
-  routes.add('GET', ONE, (ctx, prm) => {
+  api.get(ONE, (ctx, prm) => {
     const { project } = auth(ctx);
     return reply(200, orchestrationJson(host, project, find(project, prm.id), true));
   });
-  routes.add('PUT', ONE, async (ctx, prm) => {
+  api.put(ONE, async (ctx, prm) => {
     const { project, token } = auth(ctx);
     const o = find(project, prm.id);
     const body = await object(ctx);
@@ -465,7 +285,7 @@ export function registerOrchestratorApi(host: StackHost, routes: RouteTable<Serv
     host.changed();
     return reply(200, orchestrationJson(host, project, o, true));
   });
-  routes.add('DELETE', ONE, (ctx, prm) => {
+  api.delete(ONE, (ctx, prm) => {
     const { project, token } = auth(ctx);
     const o = find(project, prm.id);
     const legacy = legacyState(host.state);
@@ -475,11 +295,11 @@ export function registerOrchestratorApi(host: StackHost, routes: RouteTable<Serv
     return reply(204);
   });
 
-  routes.add('GET', `${ONE}/tasks`, (ctx, prm) => {
+  api.get(`${ONE}/tasks`, (ctx, prm) => {
     const { project } = auth(ctx);
     return reply(200, find(project, prm.id).tasks.map(taskJson));
   });
-  routes.add('PUT', `${ONE}/tasks`, async (ctx, prm) => {
+  api.put(`${ONE}/tasks`, async (ctx, prm) => {
     const { project } = auth(ctx);
     const o = find(project, prm.id);
     o.tasks = parseTasks(host, await array(ctx, 'tasks'));
@@ -488,11 +308,11 @@ export function registerOrchestratorApi(host: StackHost, routes: RouteTable<Serv
   });
   // The blueprint spells the resource `nofitications`; the service answers under both spellings.
   for (const resource of ['notifications', 'nofitications']) {
-    routes.add('GET', `${ONE}/${resource}`, (ctx, prm) => {
+    api.get(`${ONE}/${resource}`, (ctx, prm) => {
       const { project } = auth(ctx);
       return reply(200, find(project, prm.id).notifications.map(notificationJson));
     });
-    routes.add('PUT', `${ONE}/${resource}`, async (ctx, prm) => {
+    api.put(`${ONE}/${resource}`, async (ctx, prm) => {
       const { project } = auth(ctx);
       const o = find(project, prm.id);
       o.notifications = parseNotifications(await array(ctx, 'notifications'));
@@ -500,7 +320,7 @@ export function registerOrchestratorApi(host: StackHost, routes: RouteTable<Serv
       return reply(202, o.notifications.map(notificationJson));
     });
   }
-  routes.add('POST', `${ONE}/trigger`, (ctx, prm) => {
+  api.post(`${ONE}/trigger`, (ctx, prm) => {
     const { project } = auth(ctx);
     const o = find(project, prm.id);
     if (!o.active) throw new ApiError(409, 'orchestrator.orchestrationDisabled', `Orchestration ${o.id} is disabled`);

@@ -12,8 +12,9 @@
  * Test-only: `GET /_emulator/gooddata/projects/{pid}` → the project with its model and data.
  */
 import { randomBytes } from 'node:crypto';
-import { ApiError, str } from './http';
-import { serviceReply as reply, storageTokenOwner, type PublicCtx, type ServiceHost, type ServiceRouters } from './service-host';
+import type { RequestContext, StackHost } from '../host';
+import { str } from '../params';
+import { ApiError, reply } from '../replies';
 
 export interface GoodDataProjectRecord {
   pid: string;
@@ -45,20 +46,20 @@ export interface GoodDataExportRecord {
   data: GoodDataProjectRecord['data'];
 }
 
-declare module './state' {
+declare module '../state' {
   interface StackState {
     gooddata?: { projects: GoodDataProjectRecord[]; tasks: GoodDataTaskRecord[]; exports: GoodDataExportRecord[] };
   }
 }
 
-export const GOODDATA_SERVICE = 'gooddata-provisioning';
+const GOODDATA_SERVICE = 'gooddata-provisioning';
 const BASE = `/_services/${GOODDATA_SERVICE}`;
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '');
 const gdError = (status: number, message: string) => new ApiError(status, 'gooddata.error', message);
 
-export function registerGoodData(host: ServiceHost, routers: ServiceRouters): void {
-  routers.services.push(GOODDATA_SERVICE);
+export function registerGoodData(host: StackHost): void {
+  host.serviceIds.push(GOODDATA_SERVICE);
   const domain = () =>
     (host.state.gooddata ??= {
       projects: (host.state.stack.gooddata?.projects ?? []).map((p) => ({
@@ -77,12 +78,12 @@ export function registerGoodData(host: ServiceHost, routers: ServiceRouters): vo
   domain();
   const delay = () => Math.max(50, host.jobDelayMs);
   const newId = () => randomBytes(8).toString('hex');
-  const owner = (ctx: PublicCtx) => {
-    const found = storageTokenOwner(host.state, str(ctx.req.headers['x-storageapi-token']));
+  const owner = (ctx: RequestContext) => {
+    const found = host.tokenOwner(str(ctx.req.headers['x-storageapi-token']));
     if (!found) throw gdError(401, 'Invalid or missing Storage API token');
     return found.project;
   };
-  const project = (ctx: PublicCtx, pid: string | undefined) => {
+  const project = (ctx: RequestContext, pid: string | undefined) => {
     const projectId = owner(ctx).id;
     const p = domain().projects.find((x) => x.pid === pid && x.ownerProjectId === projectId);
     if (!p) throw gdError(404, `Project "${pid}" not found`);
@@ -112,12 +113,12 @@ export function registerGoodData(host: ServiceHost, routers: ServiceRouters): vo
     host.changed();
   };
 
-  const p = routers.public;
-  p.add('GET', `${BASE}/gdc/projects`, (ctx) => {
+  const api = host.publicApi;
+  api.get(`${BASE}/gdc/projects`, (ctx) => {
     const projectId = owner(ctx).id;
     return reply(200, { projects: domain().projects.filter((x) => x.ownerProjectId === projectId).map(projectJson) });
   });
-  p.add('POST', `${BASE}/gdc/projects`, async (ctx) => {
+  api.post(`${BASE}/gdc/projects`, async (ctx) => {
     const projectId = owner(ctx).id;
     const body = (await ctx.body()) as { project?: { meta?: { title?: unknown; summary?: unknown } } };
     const title = str(body.project?.meta?.title);
@@ -127,9 +128,9 @@ export function registerGoodData(host: ServiceHost, routers: ServiceRouters): vo
     host.changed();
     return reply(201, { uri: `/gdc/projects/${pid}` });
   });
-  p.add('GET', `${BASE}/gdc/projects/{pid}`, (ctx, prm) => reply(200, projectJson(project(ctx, prm.pid))));
+  api.get(`${BASE}/gdc/projects/{pid}`, (ctx, prm) => reply(200, projectJson(project(ctx, prm.pid))));
 
-  p.add('POST', `${BASE}/gdc/md/{pid}/maintenance/export`, async (ctx, prm) => {
+  api.post(`${BASE}/gdc/md/{pid}/maintenance/export`, async (ctx, prm) => {
     const src = project(ctx, prm.pid);
     if (state(src) !== 'ENABLED') throw gdError(409, `Project ${src.pid} is not ready yet`);
     const body = (await ctx.body()) as { exportProject?: { exportData?: unknown; crossDataCenterExport?: unknown } };
@@ -145,7 +146,7 @@ export function registerGoodData(host: ServiceHost, routers: ServiceRouters): vo
   });
 
   // Where another domain fetches an export (cross-data-center): the signed token is the credential.
-  p.add('GET', `${BASE}/gdc/exports/{id}`, (ctx, prm) => {
+  api.get(`${BASE}/gdc/exports/{id}`, (ctx, prm) => {
     const exp = domain().exports.find((x) => x.id === prm.id);
     if (!exp || ctx.url.searchParams.get('sig') !== host.hmac(`gooddata-export:${exp.id}`)) throw gdError(404, 'Export not found');
     const task = domain().tasks.find((t) => t.id === exp.taskId)!;
@@ -154,7 +155,7 @@ export function registerGoodData(host: ServiceHost, routers: ServiceRouters): vo
     return reply(200, { model: exp.model, data: exp.data });
   });
 
-  p.add('POST', `${BASE}/gdc/md/{pid}/maintenance/import`, async (ctx, prm) => {
+  api.post(`${BASE}/gdc/md/{pid}/maintenance/import`, async (ctx, prm) => {
     const target = project(ctx, prm.pid);
     if (state(target) !== 'ENABLED') throw gdError(409, `Project ${target.pid} is not ready yet`);
     const body = (await ctx.body()) as { importProject?: { token?: unknown } };
@@ -182,7 +183,7 @@ export function registerGoodData(host: ServiceHost, routers: ServiceRouters): vo
     return reply(201, { uri: `/gdc/md/${target.pid}/tasks/${task.id}/status` });
   });
 
-  p.add('GET', `${BASE}/gdc/md/{pid}/tasks/{taskId}/status`, (ctx, prm) => {
+  api.get(`${BASE}/gdc/md/{pid}/tasks/{taskId}/status`, (ctx, prm) => {
     const target = project(ctx, prm.pid);
     const task = domain().tasks.find((t) => t.id === prm.taskId && t.pid === target.pid);
     if (!task) throw gdError(404, `Task ${prm.taskId} not found`);
@@ -190,8 +191,8 @@ export function registerGoodData(host: ServiceHost, routers: ServiceRouters): vo
     return reply(200, { taskState: { status: task.status, ...(task.msg ? { msg: task.msg } : {}) } });
   });
 
-  routers.admin.add('GET', '/_emulator/gooddata/projects', () => reply(200, domain().projects.map(({ pid, title, ownerProjectId }) => ({ pid, title, ownerProjectId }))));
-  routers.admin.add('GET', '/_emulator/gooddata/projects/{pid}', (_ctx, prm) => {
+  host.adminApi.get('/_emulator/gooddata/projects', () => reply(200, domain().projects.map(({ pid, title, ownerProjectId }) => ({ pid, title, ownerProjectId }))));
+  host.adminApi.get('/_emulator/gooddata/projects/{pid}', (_ctx, prm) => {
     const found = domain().projects.find((x) => x.pid === prm.pid);
     if (!found) throw gdError(404, `Project "${prm.pid}" not found`);
     const { readyAt: _ready, ...rest } = found;

@@ -15,11 +15,12 @@
  * that holds it.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { ApiError, badRequest, str } from './http';
-import { serviceReply as reply, stackBaseUrl, storageTokenOwner, type ServiceHost, type ServiceRouters } from './service-host';
-import type { ConfigurationRecord } from './state';
+import type { StackHost } from '../host';
+import { str } from '../params';
+import { ApiError, badRequest, reply } from '../replies';
+import type { ConfigurationRecord } from '../state';
 
-export interface Binding {
+interface Binding {
   stack: string;
   projectId: number | null;
   componentId: string;
@@ -31,11 +32,11 @@ const BASE = '/_services/encryption';
 
 class DecryptError extends Error {}
 
-export function stackIdentity(host: ServiceHost): string {
+function stackIdentity(host: StackHost): string {
   return host.state.stack.name ?? host.state.stack.region;
 }
 
-function key(host: ServiceHost): Buffer {
+function key(host: StackHost): Buffer {
   return createHash('sha256').update(host.hmac('encryption-api-key')).digest();
 }
 
@@ -43,7 +44,7 @@ function aad(b: Binding): Buffer {
   return Buffer.from(JSON.stringify([b.stack, b.projectId, b.componentId, b.configId]));
 }
 
-export function encryptValue(host: ServiceHost, plain: string, binding: Omit<Binding, 'stack'>): string {
+function encryptValue(host: StackHost, plain: string, binding: Omit<Binding, 'stack'>): string {
   const b: Binding = { stack: stackIdentity(host), ...binding };
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key(host), iv);
@@ -80,7 +81,7 @@ function parseEnvelope(value: string): { envelope?: Envelope; seedPlain?: string
 }
 
 /** Decrypts a value made by this stack; `expected` (when given) must match what it is bound to. */
-export function decryptValue(host: ServiceHost, value: string, expected?: { projectId: number; componentId: string; configId: string }): { plain: string; binding: Binding | null } {
+function decryptValue(host: StackHost, value: string, expected?: { projectId: number; componentId: string; configId: string }): { plain: string; binding: Binding | null } {
   const { envelope, seedPlain } = parseEnvelope(value);
   if (seedPlain !== undefined) return { plain: seedPlain, binding: null };
   const e = envelope!;
@@ -102,7 +103,7 @@ export function decryptValue(host: ServiceHost, value: string, expected?: { proj
 }
 
 /** Applies `fn` to every string under a `#` key (recursively); returns a copy. */
-export function mapSecrets(value: unknown, fn: (plain: string, path: string) => string, path = ''): unknown {
+function mapSecrets(value: unknown, fn: (plain: string, path: string) => string, path = ''): unknown {
   if (Array.isArray(value)) return value.map((v, i) => mapSecrets(v, fn, `${path}${path ? '.' : ''}${i}`));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
@@ -141,11 +142,19 @@ async function callJson(url: string, init: { method: string; headers?: Record<st
 
 const errorText = (body: any) => (body && typeof body === 'object' ? String(body.error ?? body.message ?? JSON.stringify(body)) : String(body));
 
-export function registerEncryption(host: ServiceHost, routers: ServiceRouters): void {
-  routers.services.push('encryption');
-  const p = routers.public;
+/** A stack given as in Keboola's APIs (`connection.eu-central-1.keboola.com`) or as a URL → its base URL. */
+function stackBaseUrl(stack: string): string {
+  const trimmed = stack.trim().replace(/\/+$/, '');
+  if (/^https?:\/\//.test(trimmed)) return trimmed;
+  // emulated stacks listen on plain HTTP (on loopback, or on a host:port in compose); real ones on HTTPS
+  return /^(127\.|localhost|\[::1\])/.test(trimmed) || /:\d+$/.test(trimmed) ? `http://${trimmed}` : `https://${trimmed}`;
+}
 
-  p.add('POST', `${BASE}/encrypt`, async (ctx) => {
+export function registerEncryption(host: StackHost): void {
+  host.serviceIds.push('encryption');
+  const api = host.publicApi;
+
+  api.post(`${BASE}/encrypt`, async (ctx) => {
     const q = ctx.url.searchParams;
     const componentId = q.get('componentId');
     if (!componentId) throw apiError(400, 'Parameter "componentId" is required');
@@ -163,7 +172,7 @@ export function registerEncryption(host: ServiceHost, routers: ServiceRouters): 
     return reply(200, mapSecrets(raw, encrypt));
   });
 
-  p.add('POST', `${BASE}/migrate-configuration`, async (ctx) => {
+  api.post(`${BASE}/migrate-configuration`, async (ctx) => {
     const manage = str(ctx.req.headers['x-kbc-manageapitoken']);
     if (!manage) throw apiError(401, 'Manage API token must be set (X-KBC-ManageApiToken)');
     if (!(host.state.stack.manageTokens ?? []).some((t) => t.token === manage)) throw apiError(401, 'Invalid Manage API token');
@@ -182,7 +191,7 @@ export function registerEncryption(host: ServiceHost, routers: ServiceRouters): 
       need('configId'),
       need('branchId'),
     ];
-    const source = storageTokenOwner(host.state, sourceToken);
+    const source = host.tokenOwner(sourceToken);
     if (!source) throw apiError(400, 'Invalid source Storage API token');
     if (!['default', String(source.project.defaultBranchId)].includes(branchId)) throw apiError(400, `Branch "${branchId}" not found`);
     const config = source.project.configurations.find((c) => c.componentId === componentId && c.id === configId && !c.isDeleted);
@@ -223,7 +232,7 @@ export function registerEncryption(host: ServiceHost, routers: ServiceRouters): 
     });
   });
 
-  routers.admin.add('POST', '/_emulator/encryption/decrypt', async (ctx) => {
+  host.adminApi.post('/_emulator/encryption/decrypt', async (ctx) => {
     const value = str((await ctx.body()).value);
     if (!value) throw badRequest('"value" is required', 'emulator.invalidDecrypt');
     try {
@@ -233,7 +242,6 @@ export function registerEncryption(host: ServiceHost, routers: ServiceRouters): 
       throw badRequest(`The value cannot be decrypted: ${(e as Error).message}`, 'emulator.decryptFailed');
     }
   });
-
 }
 
 async function writeDestination(
