@@ -176,11 +176,12 @@ const operations: { [K in JobOp['kind']]: Operation<K> } = {
         : { path: tablePath(host, p, t), spec: { dataColumns: t.columns, columns: op.columns.length ? op.columns : t.columns, filters: op.whereFilters, limit: op.limit } };
       const file = newFile(host, p, token, { name: `${t.id}.csv.gz`, isSliced: true, isPermanent: false, sizeBytes: null, tags: ['storage-merged-export', `table-export`], runId: job.runId });
       const bucketName = gcsBucket(host);
-      const r = await exportSlices(view.path, view.spec, host.sliceRows, async (suffix) => {
+      const slicePath = async (suffix: string) => {
         const path = objectPath(host, bucketName, `${file.key}${suffix}`);
         await mkdir(dirname(path), { recursive: true });
         return path;
-      });
+      };
+      const r = await exportSlices(view.path, view.spec, host.sliceRows, slicePath, t.alias ? undefined : t.rowsCount);
       const manifest = { entries: r.suffixes.map((s) => ({ url: `gs://${bucketName}/${file.key}${s}` })) };
       await writeAtomic(objectPath(host, bucketName, `${file.key}manifest`), JSON.stringify(manifest));
       file.sizeBytes = r.bytes;
