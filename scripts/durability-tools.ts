@@ -39,6 +39,17 @@ export async function countRequests(stackUrl: string, key: RegExp): Promise<numb
   return Object.entries(counts).reduce((sum, [k, n]) => (key.test(k) ? sum + n : sum), 0);
 }
 
+/**
+ * Holds every request to `pathPattern` of an emulated stack for `latencyMs` (a latency fault); `hits()` answers
+ * how many requests the fault has held so far.
+ */
+export async function holdRequests(stackUrl: string, pathPattern: string, latencyMs: number): Promise<{ hits(): Promise<number> }> {
+  const fault = await injectFault(stackUrl, { kind: 'latency', latencyMs, pathPattern });
+  return {
+    hits: async () => ((await (await fetch(`${stackUrl}/_emulator/faults`)).json()) as Array<{ id: string; hits: number }>).find((f) => f.id === fault.id)?.hits ?? 0,
+  };
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {

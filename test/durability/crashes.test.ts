@@ -2,7 +2,6 @@
 // import (another worker process takes over and resumes from the heartbeat cursor: the data file is uploaded
 // once), and the Temporal server itself restarted on the same SQLite file in the middle of a migration.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startMigration } from '../../client/commands/start';
@@ -11,26 +10,18 @@ import { createMigrationWorker } from '../../worker/create-worker';
 import { startDevServer } from '../../scripts/temporal-server';
 import { statusQuery } from '../../workflows';
 import { useHarness } from '../helpers/harness';
+import { addLargeTable, LARGE_TABLE } from '../helpers/large-table';
 import { waitForStep } from '../helpers/migration';
-import { compareProjects, countRequests, injectFault, requestCounts, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
+import { compareProjects, countRequests, holdRequests, injectFault, requestCounts, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
 
 const h = useHarness({ jobDelayMs: 10 });
-const BIG_TABLE = 'in.c-big.events';
+const BIG_TABLE = LARGE_TABLE;
 const BIG_ROWS = 150_000; // more than one export slice (100,000 rows): the restore uploads a sliced file
 
-/** A large untyped table in the source project, loaded through the Storage API. */
-async function addLargeTable(): Promise<void> {
-  const lines = ['"id","occurred_at","kind","amount","note"'];
-  for (let i = 1; i <= BIG_ROWS; i++) lines.push(`"${i}","2024-01-${String((i % 28) + 1).padStart(2, '0')} 10:00:00","${['view', 'click', 'buy'][i % 3]}","${(i * 7) % 1000}.${i % 100}","row ${i}, ""quoted"""`);
-  const csv = gzipSync(Buffer.from(`${lines.join('\n')}\n`));
-  await h.source.buckets.create({ name: 'big', stage: 'in' });
-  const file = await h.source.files.upload('events.csv.gz', csv);
-  await h.source.tables.createFromFile('in.c-big', { name: 'events', dataFileId: file.id, primaryKey: ['id'] });
-}
 
 describe('crashes', () => {
   test('a worker process killed (SIGKILL) during a large table import: another worker resumes from the heartbeat cursor', async () => {
-    await addLargeTable();
+    await addLargeTable(h.source, BIG_ROWS);
     const codecKey = randomBytes(32).toString('base64');
     const client = new Client({ connection: h.temporal.client.connection, namespace: h.temporal.namespace, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
     const taskQueue = `crash-${randomUUID()}`;
@@ -45,8 +36,7 @@ describe('crashes', () => {
     };
     const destination = h.stacks.destination.url;
     // The big table's import request is held 4 s: the worker dies while the import is in flight.
-    const held = await injectFault(destination, { kind: 'latency', latencyMs: 4000, pathPattern: `/tables/${BIG_TABLE.replace(/\./g, '\\.')}/import-async$` });
-    const hits = async () => ((await (await fetch(`${destination}/_emulator/faults`)).json()) as Array<{ id: string; hits: number }>).find((f) => f.id === held.id)?.hits ?? 0;
+    const { hits } = await holdRequests(destination, `/tables/${BIG_TABLE.replace(/\./g, '\\.')}/import-async$`, 4000);
 
     let first: WorkerProcess | undefined = await spawnWorker(env);
     let second: WorkerProcess | undefined;

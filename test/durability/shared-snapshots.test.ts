@@ -5,17 +5,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { Client } from '@temporalio/client';
 import { startMigration } from '../../client/commands/start';
 import { startObjectStore, type S3Server } from '../../scripts/object-stores';
-import { compareProjects, injectFault, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
+import { compareProjects, holdRequests, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
 import { openSnapshotStore } from '../../snapshot/stores';
 import { createDataConverter } from '../../temporal/payload-codec';
 import { useHarness } from '../helpers/harness';
+import { addLargeTable, LARGE_TABLE } from '../helpers/large-table';
 
 const h = useHarness({ jobDelayMs: 10 });
-const BIG_TABLE = 'in.c-big.events';
+const BIG_TABLE = LARGE_TABLE;
 const BIG_ROWS = 120_000; // more than one export slice: the snapshot holds several files of this table
 
 let s3: S3Server;
@@ -24,16 +24,9 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => s3?.stop());
 
-async function addLargeTable(): Promise<void> {
-  const lines = ['"id","kind","amount"'];
-  for (let i = 1; i <= BIG_ROWS; i++) lines.push(`"${i}","${['view', 'click', 'buy'][i % 3]}","${(i * 7) % 1000}"`);
-  await h.source.buckets.create({ name: 'big', stage: 'in' });
-  const file = await h.source.files.upload('events.csv.gz', gzipSync(Buffer.from(`${lines.join('\n')}\n`)));
-  await h.source.tables.createFromFile('in.c-big', { name: 'events', dataFileId: file.id, primaryKey: ['id'] });
-}
 
 test('two workers share only an s3:// snapshot root; one is killed mid-table and the other finishes without duplicates', async () => {
-  await addLargeTable();
+  await addLargeTable(h.source, BIG_ROWS);
   const bucket = `snapshots-${randomBytes(4).toString('hex')}`;
   await s3.createBucket(bucket);
   const snapshotRoot = `s3://${bucket}/migrations`;
@@ -55,8 +48,7 @@ test('two workers share only an s3:// snapshot root; one is killed mid-table and
   const [firstDir, secondDir] = await Promise.all([fs.mkdtemp(path.join(os.tmpdir(), 'machine-a-')), fs.mkdtemp(path.join(os.tmpdir(), 'machine-b-'))]);
   const destination = h.stacks.destination.url;
   // The big table's import is held 4 s: the first worker dies with that import in flight.
-  const held = await injectFault(destination, { kind: 'latency', latencyMs: 4000, pathPattern: `/tables/${BIG_TABLE.replace(/\./g, '\\.')}/import-async$` });
-  const hits = async () => ((await (await fetch(`${destination}/_emulator/faults`)).json()) as Array<{ id: string; hits: number }>).find((f) => f.id === held.id)?.hits ?? 0;
+  const { hits } = await holdRequests(destination, `/tables/${BIG_TABLE.replace(/\./g, '\\.')}/import-async$`, 4000);
 
   let first: WorkerProcess | undefined = await spawnWorker(env, 120_000, firstDir);
   let second: WorkerProcess | undefined;
