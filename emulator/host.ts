@@ -15,6 +15,7 @@ import { createHmac } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { objectBody } from './body';
 import { FaultRegistry, injectFaults, isResponseLost } from './faults';
+import type { FileStorage } from './file-storage/storage';
 import { str } from './params';
 import { ApiError, errorBody, notFound, sendJson, type Reply } from './replies';
 import type { StackSeed } from './seed';
@@ -132,6 +133,8 @@ export class StackHost {
   readonly publicApi: RouteGroup<RequestContext>;
   /** The stack's base URL (known once it listens). */
   url = '';
+  /** Where the bytes of the stack's files are (emulator/file-storage), opened before the stack listens. */
+  fileStorage!: FileStorage;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<unknown>>();
   private readonly locks = new Map<string, Promise<unknown>>();

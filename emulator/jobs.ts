@@ -3,15 +3,14 @@
  * job that runs after a third of the job delay and finishes no sooner than the delay (longer for more bytes).
  * Jobs live in the state, so waiting and processing ones resume after a restart (`resumeJobs`).
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { StackHost } from './host';
-import { gcsBucket, objectPath, writeAtomic } from './object-store';
 import { ApiError, badRequest } from './replies';
 import { timestamp, type JobOp, type JobRecord, type ProjectRecord, type TableRecord, type TokenRecord } from './state';
 import { exportSlices, importFiles, jobError, sanitizeColumnName, writeRows, type ViewSpec } from './tabledata';
 import { aliasView, bucket, dropBucket, dropTable, refreshAliasCounts, table, tablePath } from './storage/entities';
-import { filePaths, fileRecord, newFile } from './storage/files';
+import { fileRecord, newFile, withFileContents, withStaging } from './storage/files';
 
 const KEPT_JOBS = 5000;
 
@@ -100,11 +99,12 @@ const operations: { [K in JobOp['kind']]: Operation<K> } = {
       const b = bucket(p, op.bucketId);
       const id = `${b.id}.${op.name}`;
       if (p.tables.some((t) => t.id === id)) throw badRequest(`Table "${op.name}" already exists in bucket "${b.id}"`, 'storage.tables.alreadyExists');
-      const sources = await filePaths(host, fileRecord(host, p, op.fileId));
       const now = timestamp();
       const created: TableRecord = { id, bucketId: b.id, name: op.name, displayName: op.name, primaryKey: [], columns: [], isTyped: false, metadata: [], columnMetadata: {}, created: now, lastImportDate: now, lastChangeDate: now, rowsCount: 0, dataSizeBytes: 0 };
       const pk = op.primaryKey.map(sanitizeColumnName);
-      const r = await importFiles(sources, tablePath(host, p, created), { tableColumns: [], primaryKey: pk, incremental: false, hasHeader: true, defineColumns: true });
+      const r = await withFileContents(host, fileRecord(host, p, op.fileId), (sources) =>
+        importFiles(sources, tablePath(host, p, created), { tableColumns: [], primaryKey: pk, incremental: false, hasHeader: true, defineColumns: true }),
+      );
       const badPk = pk.filter((c) => !r.columns.includes(c));
       if (badPk.length) {
         await rm(tablePath(host, p, created), { force: true });
@@ -155,9 +155,10 @@ const operations: { [K in JobOp['kind']]: Operation<K> } = {
     host.withLock(`${p.id}:${op.tableId}`, async () => {
       const t = table(p, op.tableId);
       if (t.alias) throw badRequest('Cannot import data into an alias table', 'storage.tables.aliasImportNotAllowed');
-      const sources = await filePaths(host, fileRecord(host, p, op.fileId));
       const hasHeader = !op.withoutHeaders && op.columns.length === 0;
-      const r = await importFiles(sources, tablePath(host, p, t), { tableColumns: t.columns, primaryKey: t.primaryKey, incremental: op.incremental, hasHeader, fileColumns: op.columns });
+      const r = await withFileContents(host, fileRecord(host, p, op.fileId), (sources) =>
+        importFiles(sources, tablePath(host, p, t), { tableColumns: t.columns, primaryKey: t.primaryKey, incremental: op.incremental, hasHeader, fileColumns: op.columns }),
+      );
       const now = timestamp();
       Object.assign(t, { rowsCount: r.rowsCount, dataSizeBytes: r.dataSizeBytes, lastImportDate: now, lastChangeDate: now });
       bucket(p, t.bucketId).lastChangeDate = now;
@@ -175,15 +176,16 @@ const operations: { [K in JobOp['kind']]: Operation<K> } = {
         ? aliasView(host, p, t, op.columns, op.whereFilters, op.limit)
         : { path: tablePath(host, p, t), spec: { dataColumns: t.columns, columns: op.columns.length ? op.columns : t.columns, filters: op.whereFilters, limit: op.limit } };
       const file = newFile(host, p, token, { name: `${t.id}.csv.gz`, isSliced: true, isPermanent: false, sizeBytes: null, tags: ['storage-merged-export', `table-export`], runId: job.runId });
-      const bucketName = gcsBucket(host);
-      const slicePath = async (suffix: string) => {
-        const path = objectPath(host, bucketName, `${file.key}${suffix}`);
-        await mkdir(dirname(path), { recursive: true });
-        return path;
-      };
-      const r = await exportSlices(view.path, view.spec, host.sliceRows, slicePath, t.alias ? undefined : t.rowsCount);
-      const manifest = { entries: r.suffixes.map((s) => ({ url: `gs://${bucketName}/${file.key}${s}` })) };
-      await writeAtomic(objectPath(host, bucketName, `${file.key}manifest`), JSON.stringify(manifest));
+      const storage = host.fileStorage;
+      const r = await withStaging(host, async (staging) => {
+        const exported = await exportSlices(view.path, view.spec, host.sliceRows, async (suffix) => join(staging, suffix), t.alias ? undefined : t.rowsCount);
+        for (const suffix of exported.suffixes) await storage.put(`${file.key}${suffix}`, join(staging, suffix));
+        // the manifest last: a reader that sees it finds every slice
+        const manifest = { entries: exported.suffixes.map((suffix) => ({ url: storage.entryUrl(`${file.key}${suffix}`) })) };
+        await writeFile(join(staging, 'manifest'), JSON.stringify(manifest));
+        await storage.put(`${file.key}manifest`, join(staging, 'manifest'));
+        return exported;
+      });
       file.sizeBytes = r.bytes;
       job.metrics.outCompressed = true;
       job.metrics.outBytes = r.bytes;

@@ -1,9 +1,11 @@
 /**
- * `npm run emulator -- --port P --data DIR [--seed FILE] [--job-delay-ms N] [--fault outage:30s ...]`
- * Runs one emulated Keboola stack until SIGINT/SIGTERM.
+ * `npm run emulator -- --port P --data DIR [--seed FILE] [--file-provider aws|azure|gcp] [--job-delay-ms N] [--fault outage:30s ...]`
+ * Runs one emulated Keboola stack until SIGINT/SIGTERM; an `aws` or `azure` stack starts its own object-store
+ * server (docs/object-stores.md) and prints what a worker needs to reach it.
  */
 import { Command } from 'commander';
 import { parseFaultFlag, type FaultSpec } from './faults';
+import { FILE_PROVIDERS, type FileProviderName } from './file-storage';
 import { startStack } from './server';
 
 async function main(): Promise<void> {
@@ -14,11 +16,15 @@ async function main(): Promise<void> {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .requiredOption('--data <dir>', 'data directory (state.json, table data, uploaded files)')
     .option('--seed <file>', 'seed JSON (stack + projects); ignored for projects already in the data directory')
+    .option('--file-provider <provider>', 'where a new stack keeps its files: aws (S3), azure (Blob Storage) or gcp (default: the seed\'s)')
     .option('--job-delay-ms <ms>', 'simulated duration of storage jobs', '150')
     .option('--export-slice-rows <n>', 'rows per exported slice', '100000')
     .option('--fault <spec...>', 'fault active from start: outage:30s | outage:20r | drop:10r | latency:200ms | rate-limit:5r', [] as string[])
     .parse(process.argv);
-  const o = program.opts<{ port: string; host: string; data: string; seed?: string; jobDelayMs: string; exportSliceRows: string; fault: string[] }>();
+  const o = program.opts<{ port: string; host: string; data: string; seed?: string; fileProvider?: string; jobDelayMs: string; exportSliceRows: string; fault: string[] }>();
+  if (o.fileProvider !== undefined && !(FILE_PROVIDERS as readonly string[]).includes(o.fileProvider)) {
+    throw new Error(`--file-provider "${o.fileProvider}" is not a Keboola file provider: use one of ${FILE_PROVIDERS.join(', ')}`);
+  }
   const faults: FaultSpec[] = o.fault.map(parseFaultFlag);
   const stack = await startStack({
     port: Number(o.port),
@@ -28,8 +34,10 @@ async function main(): Promise<void> {
     jobDelayMs: Number(o.jobDelayMs),
     exportSliceRows: Number(o.exportSliceRows),
     faults,
+    fileProvider: o.fileProvider as FileProviderName | undefined,
   });
-  console.log(`Keboola stack emulator listening on ${stack.url}`);
+  console.log(`Keboola stack emulator listening on ${stack.url} (files on ${stack.fileProvider})`);
+  for (const [name, value] of Object.entries(stack.workerEnv)) console.log(`  worker environment: ${name}=${value}`);
   for (const p of stack.projects()) console.log(`  project ${p.id} "${p.name}": tokens ${p.tokens.join(', ')}`);
   if (faults.length) console.log(`  faults: ${o.fault.join(', ')}`);
   let stopping = false;

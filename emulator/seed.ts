@@ -34,6 +34,8 @@ export const stackSeedSchema = z.object({
   name: z.string().optional(),
   snowflakeHost: z.string().min(1),
   outboundIpAddresses: z.array(z.string()),
+  /** Where the stack keeps its files: S3 (`aws`), Azure Blob Storage (`azure`) or Cloud Storage (`gcp`, the default). */
+  fileProvider: z.enum(['aws', 'azure', 'gcp']).optional(),
   components: z.array(componentSeedSchema),
   features: z.array(z.string()).optional(),
   /** Manage API tokens accepted by the stack's services (Encryption API `migrate-configuration`). */

@@ -1,21 +1,21 @@
 /**
- * A local Keboola stack (Keboola's Storage API blueprint): the Storage API, a GCS-like object store for file
- * transfer (docs/CONTRACTS.md), asynchronous jobs, the legacy Orchestrator, Encryption and GoodData services,
+ * A local Keboola stack (Keboola's Storage API blueprint): the Storage API, file storage on each provider's object
+ * store (S3, Azure Blob or the emulator's own GCS-shaped store: emulator/file-storage, docs/object-stores.md), asynchronous jobs, the legacy Orchestrator, Encryption and GoodData services,
  * durable state on disk and fault injection. Each API area is one module registering its routes on the host
  * (emulator/host.ts); `mountApiAreas` lists them all. Where a route lives:
  * - `/v2/storage/{area}/...` → emulator/storage/{area}.ts (also under `/v2/storage/branch/{branchId}/`); table
  *   aliases and column metadata are in tables.ts, configurations and rows in components.ts, dev-branches in
  *   branches.ts, `GET /v2/storage` in api-index.ts;
  * - `/_services/{service}/...` → emulator/services/{service}.ts (`gooddata-provisioning` → gooddata.ts);
- * - `/_gcs/...` → emulator/object-store.ts; `/_emulator/...` → emulator/admin.ts, or the area it tests.
+ * - `/_gcs/...` → emulator/file-storage/gcs.ts (a `gcp` stack's objects); `/_emulator/...` → emulator/admin.ts, or the area it tests.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { registerAdmin } from './admin';
 import type { FaultSpec } from './faults';
+import { openFileStorage, type FileProviderName, type ObjectStoreServers } from './file-storage';
 import { StackHost } from './host';
 import { resumeJobs } from './jobs';
-import { registerObjectStore } from './object-store';
 import { createProject } from './projects';
 import { loadSeed, type SeedFile } from './seed';
 import { registerEncryption } from './services/encryption';
@@ -45,6 +45,10 @@ export interface StartStackOptions {
   exportSliceRows?: number;
   /** faults active from the start (same as POST /_emulator/faults) */
   faults?: FaultSpec[];
+  /** where a new stack keeps its files (default: the seed's `stack.fileProvider`, else `gcp`); a saved stack keeps its own */
+  fileProvider?: FileProviderName;
+  /** object-store servers to keep the files on (a stack on `aws` or `azure` without one starts its own) */
+  objectStores?: ObjectStoreServers;
 }
 
 export interface EmulatedProjectInfo {
@@ -55,6 +59,9 @@ export interface EmulatedProjectInfo {
 
 export interface EmulatedStack {
   url: string;
+  fileProvider: FileProviderName;
+  /** What a worker's environment needs to reach the stack's file storage (`AWS_ENDPOINT_URL_S3` of an S3 server). */
+  workerEnv: Record<string, string>;
   close(): Promise<void>;
   /** the projects of this stack and their tokens (for CLIs and tests) */
   projects(): EmulatedProjectInfo[];
@@ -62,7 +69,6 @@ export interface EmulatedStack {
 
 function mountApiAreas(host: StackHost): void {
   registerAdmin(host);
-  registerObjectStore(host);
   // Storage API
   registerApiIndex(host);
   registerTokens(host);
@@ -89,11 +95,16 @@ export async function startStack(options: StartStackOptions): Promise<EmulatedSt
   if (saved) state = saved;
   else {
     if (!seed) throw new Error(`no state in ${options.dataDir} and no seed given: the emulator needs a seed to create a stack`);
-    state = newState(seed.stack);
+    state = newState({ ...seed.stack, fileProvider: options.fileProvider ?? seed.stack.fileProvider ?? 'gcp' });
     fresh = true;
+  }
+  const provider = state.stack.fileProvider ?? 'gcp';
+  if (options.fileProvider && options.fileProvider !== provider) {
+    throw new Error(`the stack in ${options.dataDir} keeps its files on "${provider}", not "${options.fileProvider}": start it with file provider "${provider}", or give a new data folder`);
   }
   const stack = new StackHost(options.dataDir, state, options.jobDelayMs ?? 150, Math.max(1, options.exportSliceRows ?? 100000));
   mountApiAreas(stack);
+  stack.fileStorage = await openFileStorage(stack, provider, options.objectStores);
   for (const f of options.faults ?? []) stack.faults.add(f);
 
   const sockets = new Set<Socket>();
@@ -119,6 +130,7 @@ export async function startStack(options: StartStackOptions): Promise<EmulatedSt
       for (const p of seed.projects) await createProject(stack, p);
     } catch (e) {
       server.close();
+      await stack.fileStorage.close();
       throw e;
     }
     stack.store.markDirty();
@@ -132,6 +144,8 @@ export async function startStack(options: StartStackOptions): Promise<EmulatedSt
   let closed: Promise<void> | null = null;
   return {
     url: stack.url,
+    fileProvider: provider,
+    workerEnv: stack.fileStorage.workerEnv,
     projects: () => stack.state.projects.map((p) => ({ id: p.id, name: p.name, tokens: p.tokens.map((t) => t.token) })),
     close: () =>
       (closed ??= (async () => {
@@ -139,6 +153,7 @@ export async function startStack(options: StartStackOptions): Promise<EmulatedSt
         for (const s of sockets) s.destroy();
         await stack.shutdown();
         await done;
+        await stack.fileStorage.close();
       })()),
   };
 }

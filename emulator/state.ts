@@ -143,6 +143,8 @@ export interface FileRecord {
   tags: string[];
   creatorToken: { id: number; description: string };
   runId: string | null;
+  /** `aws` stacks: the file's own user of the S3 gateway, answered as its temporary credentials (emulator/file-storage/s3.ts). */
+  s3User?: { accessKeyId: string; secretAccessKey: string; expiration: string };
 }
 
 export type JobOp =

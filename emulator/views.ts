@@ -3,7 +3,7 @@
  * (Keboola's Storage API blueprint). Only the areas' own small shapes (triggers, workspaces, services) live with them.
  */
 import type { StackHost } from './host';
-import { accessToken, GCS_PROJECT, gcsBucket, signedUrl } from './object-store';
+import type { AnswerStage } from './file-storage/storage';
 import type { BucketRecord, ConfigurationRecord, FileRecord, JobRecord, MetadataRecord, ProjectRecord, RowRecord, TableRecord, TokenRecord } from './state';
 
 /** PHP's JSON encoder writes an empty associative array as `[]`. */
@@ -284,18 +284,17 @@ export function tableJson(host: StackHost, p: ProjectRecord, t: TableRecord, inc
   return out;
 }
 
-export function fileJson(host: StackHost, f: FileRecord, opts: { upload?: boolean; federation?: boolean } = {}): Record<string, unknown> {
-  const objectKey = f.isSliced ? `${f.key}manifest` : f.key;
-  const out: Record<string, unknown> = {
+/** A file as the Files API answers it, with its provider's fields for `stage` (emulator/file-storage). */
+export async function fileJson(host: StackHost, f: FileRecord, stage: AnswerStage = 'list'): Promise<Record<string, unknown>> {
+  return {
     id: f.id,
     created: f.created,
     isPublic: false,
     isSliced: f.isSliced,
     isEncrypted: true,
     name: f.name,
-    fileType: /\.csv(\.gz)?$/i.test(f.name) || f.name.endsWith('.csv') ? 'csv' : 'file',
-    url: signedUrl(host, gcsBucket(host), objectKey),
-    provider: 'gcp',
+    fileType: /\.csv(\.gz)?$/i.test(f.name) ? 'csv' : 'file',
+    provider: host.fileStorage.provider,
     region: host.stack.region,
     sizeBytes: f.sizeBytes,
     tags: f.tags,
@@ -303,14 +302,8 @@ export function fileJson(host: StackHost, f: FileRecord, opts: { upload?: boolea
     runId: f.runId,
     runIds: f.runId ? [f.runId] : [],
     creatorToken: f.creatorToken,
+    ...(await host.fileStorage.answer(f, stage)),
   };
-  const creds = { access_token: accessToken(host, f.projectId), expires_in: 3599, token_type: 'Bearer' };
-  if (opts.upload) out.gcsUploadParams = { projectId: GCS_PROJECT, bucket: gcsBucket(host), key: f.key, ...creds };
-  if (opts.federation) {
-    out.gcsCredentials = { ...creds, projectId: GCS_PROJECT };
-    out.gcsPath = { bucket: gcsBucket(host), key: objectKey };
-  }
-  return out;
 }
 
 export function jobJson(host: StackHost, j: JobRecord): Record<string, unknown> {

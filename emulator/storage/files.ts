@@ -1,11 +1,10 @@
 /**
- * Storage API files: records of what is (to be) uploaded to the object store (emulator/object-store.ts), under
+ * Storage API files: records of what is (to be) uploaded to the stack's file storage (emulator/file-storage), under
  * keys `exp-15/{projectId}/files/{date}/{id}.{name}`; a sliced file is a manifest listing its slices.
  */
-import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { StackHost } from '../host';
-import { gcsBucket, objectPath } from '../object-store';
 import { bool, str, strList } from '../params';
 import { badRequest, notFound, reply } from '../replies';
 import { timestamp, type FileRecord, type ProjectRecord, type TokenRecord } from '../state';
@@ -37,15 +36,19 @@ export function newFile(
   return f;
 }
 
-/** The uploaded object(s) of a file: the file itself, or the slices its manifest lists (all of the same project). */
-export async function filePaths(host: StackHost, f: FileRecord): Promise<string[]> {
+/**
+ * Local files with the uploaded object(s) of a file: the file itself, or the slices its manifest lists (all of the
+ * same project), fetched from the file storage into the folder `staging` when the store is not local.
+ */
+async function stageFile(host: StackHost, f: FileRecord, staging: string): Promise<string[]> {
+  const storage = host.fileStorage;
   if (!f.isSliced) {
-    const path = objectPath(host, gcsBucket(host), f.key);
-    if (!existsSync(path)) throw jobError('storage.files.notUploaded', `File ${f.id} was not uploaded`);
+    const path = await storage.fetch(f.key, staging);
+    if (!path) throw jobError('storage.files.notUploaded', `File ${f.id} was not uploaded`);
     return [path];
   }
-  const manifestPath = objectPath(host, gcsBucket(host), `${f.key}manifest`);
-  if (!existsSync(manifestPath)) throw jobError('storage.files.manifestMissing', `Manifest of sliced file ${f.id} was not uploaded`);
+  const manifestPath = await storage.fetch(`${f.key}manifest`, staging);
+  if (!manifestPath) throw jobError('storage.files.manifestMissing', `Manifest of sliced file ${f.id} was not uploaded`);
   let manifest: { entries?: { url?: string }[] };
   try {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as typeof manifest;
@@ -54,14 +57,31 @@ export async function filePaths(host: StackHost, f: FileRecord): Promise<string[
   }
   const paths: string[] = [];
   for (const e of manifest.entries ?? []) {
-    const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(e.url ?? '');
-    if (!m) throw jobError('storage.files.invalidManifest', `Invalid manifest entry ${e.url}`);
-    if (!m[2]!.startsWith(`exp-15/${f.projectId}/`)) throw jobError('storage.files.invalidManifest', `Manifest entry ${e.url} is outside of the project`);
-    const path = objectPath(host, m[1]!, m[2]!);
-    if (!existsSync(path)) throw jobError('storage.files.sliceMissing', `Slice ${e.url} was not uploaded`);
+    const key = storage.keyOfEntry(e.url ?? '');
+    if (key === undefined) throw jobError('storage.files.invalidManifest', `Invalid manifest entry ${e.url}: not an object of this stack's file storage (${storage.entryUrl('...')})`);
+    if (!key.startsWith(`exp-15/${f.projectId}/`)) throw jobError('storage.files.invalidManifest', `Manifest entry ${e.url} is outside of the project`);
+    const path = await storage.fetch(key, staging);
+    if (!path) throw jobError('storage.files.sliceMissing', `Slice ${e.url} was not uploaded`);
     paths.push(path);
   }
   return paths;
+}
+
+/** Runs `use` with a fresh local folder under the data directory, removed afterwards: where objects are staged. */
+export async function withStaging<T>(host: StackHost, use: (staging: string) => Promise<T>): Promise<T> {
+  const root = join(host.dataDir, 'staging');
+  await mkdir(root, { recursive: true });
+  const staging = await mkdtemp(join(root, 'job-'));
+  try {
+    return await use(staging);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Runs `use` with local copies of the objects of file `f` (its slices, in manifest order). */
+export function withFileContents<T>(host: StackHost, f: FileRecord, use: (paths: string[]) => Promise<T>): Promise<T> {
+  return withStaging(host, async (staging) => use(await stageFile(host, f, staging)));
 }
 
 export function registerFiles(host: StackHost): void {
@@ -78,25 +98,23 @@ export function registerFiles(host: StackHost): void {
       tags: strList(body.tags),
       runId: ctx.runId,
     });
-    return reply(201, fileJson(host, f, { upload: true }));
+    return reply(201, await fileJson(host, f, 'upload'));
   });
-  api.get(`${S}/files`, (ctx) => {
+  api.get(`${S}/files`, async (ctx) => {
     const limit = Number(ctx.url.searchParams.get('limit') ?? 100);
     const tags = strList(ctx.url.searchParams.getAll('tags[]').concat(ctx.url.searchParams.getAll('tags')));
     const files = host.state.files.filter((f) => f.projectId === ctx.project.id && tags.every((t) => f.tags.includes(t))).reverse();
-    return reply(200, files.slice(0, limit).map((f) => fileJson(host, f)));
+    return reply(200, await Promise.all(files.slice(0, limit).map((f) => fileJson(host, f))));
   });
   api.get(`${S}/files/{fileId}`, async (ctx, { fileId }) => {
     const f = fileRecord(host, ctx.project, Number(fileId));
-    if (f.sizeBytes === null && !f.isSliced) {
-      const path = objectPath(host, gcsBucket(host), f.key);
-      if (existsSync(path)) f.sizeBytes = (await stat(path)).size;
-    }
-    return reply(200, fileJson(host, f, { federation: bool(ctx.url.searchParams.get('federationToken')) }));
+    if (f.sizeBytes === null && !f.isSliced) f.sizeBytes = (await host.fileStorage.size(f.key)) ?? null;
+    return reply(200, await fileJson(host, f, bool(ctx.url.searchParams.get('federationToken')) ? 'download' : 'list'));
   });
-  api.put(`${S}/files/{fileId}/refresh`, (ctx, { fileId }) => reply(200, fileJson(host, fileRecord(host, ctx.project, Number(fileId)), { upload: true })));
-  api.delete(`${S}/files/{fileId}`, (ctx, { fileId }) => {
+  api.put(`${S}/files/{fileId}/refresh`, async (ctx, { fileId }) => reply(200, await fileJson(host, fileRecord(host, ctx.project, Number(fileId)), 'upload')));
+  api.delete(`${S}/files/{fileId}`, async (ctx, { fileId }) => {
     const f = fileRecord(host, ctx.project, Number(fileId));
+    await host.fileStorage.forget(f);
     host.state.files = host.state.files.filter((x) => x !== f);
     host.changed();
     return reply(204);

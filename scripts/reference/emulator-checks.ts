@@ -27,6 +27,8 @@ export interface Stacks {
   source: RecordingApi;
   /** the destination stack (emulator/seeds/destination-eu.json) as its master token */
   destination: RecordingApi;
+  /** a copy of the source stack that keeps its files on the `gcp` provider (the seeds' stacks are on `aws`) */
+  sourceOnGcp: RecordingApi;
   /** the source stack's Orchestrator API base path, as advertised in its API index */
   orchestrator: string;
   /** state passed between the checks of one run (ids of what an earlier check created) */
@@ -54,7 +56,7 @@ const storageShape = (ignore?: string[]): ShapeOptions => ({ ignore, opaque: OPA
 const FILE_OR_BIGQUERY_ONLY = ['connection.container', 'connection.connectionString', 'connection.credentials'];
 
 const STORAGE_CHECKS: EmulatorCheck[] = [
-  ...STORAGE_CASES.map((c): EmulatorCheck => ({ name: c.name, fixture: c.fixture, call: (s) => c.call(s.source), pickExample: c.pickExample, shape: storageShape(c.ignore) })),
+  ...STORAGE_CASES.map((c): EmulatorCheck => ({ name: c.name, fixture: c.fixture, call: (s) => c.call(c.fileProvider === 'gcp' ? s.sourceOnGcp : s.source), pickExample: c.pickExample, shape: storageShape(c.ignore) })),
   { name: 'error shape (invalid token)', fixture: 'error-not-found', status: 401, call: async (s) => {
       const bad = new RecordingApi(s.source.url, 'nope');
       const res = await bad.get('tokens/verify');
@@ -136,17 +138,19 @@ export async function startStacks(): Promise<Stacks & { close: () => Promise<voi
   try {
     started.push(await startStack({ dataDir: tempDir('conformance-'), seed: SOURCE_SEED, jobDelayMs: 20 }));
     started.push(await startStack({ dataDir: tempDir('conformance-'), seed: DEST_SEED, jobDelayMs: 20 }));
+    started.push(await startStack({ dataDir: tempDir('conformance-'), seed: SOURCE_SEED, jobDelayMs: 20, fileProvider: 'gcp' }));
   } catch (e) {
     await Promise.all(started.map((s) => s.close()));
     throw e;
   }
-  const [src, dst] = started as [EmulatedStack, EmulatedStack];
+  const [src, dst, gcp] = started as [EmulatedStack, EmulatedStack, EmulatedStack];
   const source = new RecordingApi(src.url, SOURCE_TOKEN);
   const index = await source.get('/v2/storage');
   const advertised = (index.body?.services ?? []).find((s: { id: string }) => s.id === 'orchestrator')?.url as string | undefined;
   return {
     source,
     destination: new RecordingApi(dst.url, DEST_TOKEN),
+    sourceOnGcp: new RecordingApi(gcp.url, SOURCE_TOKEN),
     orchestrator: advertised ? new URL(advertised).pathname : '/_services/orchestrator',
     state: {},
     close: async () => {

@@ -3,7 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { startStack, type EmulatedStack } from '../../emulator/server';
 import { parse } from 'csv-parse/sync';
 import { CSV_READ_OPTIONS } from '../../emulator/csv';
-import { Api, DEST_SEED, DEST_TOKEN, SOURCE_SEED, SOURCE_TOKEN, tempDir } from './util';
+import { Api, objectsOf, DEST_SEED, DEST_TOKEN, SOURCE_SEED, SOURCE_TOKEN, tempDir } from './util';
 
 const parseCsv = (text: string): string[][] => parse(text, CSV_READ_OPTIONS);
 
@@ -230,10 +230,12 @@ describe('emulated stack behaviour', () => {
     const fileId = await dst.upload('p.csv', Buffer.from('a\n1\n'));
     expect((await other.get(`files/${fileId}`)).status).toBe(404);
     const d = (await dst.get(`files/${fileId}?federationToken=1`)).body;
-    const otherCreds = (await other.post('files/prepare', { name: 'x' })).body.gcsUploadParams.access_token;
-    const res = await fetch(`${dest.url}/_gcs/${d.gcsPath.bucket}/${d.gcsPath.key}`, { headers: { Authorization: `Bearer ${otherCreds}` } });
-    expect(res.status).toBe(403);
-    // the signed URL works without a token
+    // (an AWS stack: the other file's own user of the S3 gateway is refused)
+    expect(d.provider).toBe('aws');
+    const otherFile = objectsOf((await other.post('files/prepare', { name: 'x' })).body, 'upload');
+    await expect(otherFile.get(d.s3Path.key)).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(objectsOf(d, 'download').get(d.s3Path.key)).resolves.toEqual(Buffer.from('a\n1\n'));
+    // the presigned URL works without credentials
     expect((await fetch(d.url)).status).toBe(200);
   });
 

@@ -10,18 +10,22 @@ import { MAPS, OPAQUE, STORAGE_CASES } from './conformance-cases';
 import { Api, SOURCE_SEED, SOURCE_TOKEN, tempDir } from './util';
 
 let stack: EmulatedStack;
+let stackOnGcp: EmulatedStack;
 let api: Api;
+let apiOnGcp: Api;
 
 beforeAll(async () => {
   stack = await startStack({ dataDir: tempDir(), seed: SOURCE_SEED, jobDelayMs: 20 });
+  stackOnGcp = await startStack({ dataDir: tempDir(), seed: SOURCE_SEED, jobDelayMs: 20, fileProvider: 'gcp' });
   api = new Api(stack.url, SOURCE_TOKEN);
+  apiOnGcp = new Api(stackOnGcp.url, SOURCE_TOKEN);
 });
-afterAll(() => stack.close());
+afterAll(() => Promise.all([stack.close(), stackOnGcp.close()]));
 
 describe('Storage API blueprint conformance', () => {
   test.each(STORAGE_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const example = storageExample(c.fixture);
-    const actual = await c.call(api);
+    const actual = await c.call(c.fileProvider === 'gcp' ? apiOnGcp : api);
     expect({ status: actual.status }).toEqual({ status: example.status });
     const expected = c.pickExample ? c.pickExample(example.body) : example.body;
     expect(shapeDiff(expected, actual.body, { ignore: c.ignore, opaque: OPAQUE, maps: MAPS })).toEqual([]);
