@@ -225,12 +225,14 @@ async function startS3(binary: string, options: StartOptions): Promise<S3Server>
   const root = { accessKeyId: `root${randomBytes(6).toString('hex')}`, secretAccessKey: randomBytes(24).toString('base64url') };
   const data = path.join(options.dir, 'data');
   const iam = path.join(options.dir, 'iam');
-  fs.mkdirSync(data, { recursive: true });
-  fs.mkdirSync(iam, { recursive: true });
+  const meta = path.join(options.dir, 'meta');
+  for (const dir of [data, iam, meta]) fs.mkdirSync(dir, { recursive: true });
   const { endpoint, stop } = await runServer(options, 'versitygw', (port) => ({
     command: binary,
-    // --iam-dir: the gateway's internal IAM, which holds the per-file users of createFileUser.
-    args: ['--access', root.accessKeyId, '--secret', root.secretAccessKey, '--port', `127.0.0.1:${port}`, '--region', S3_REGION, '--iam-dir', iam, '--quiet', 'posix', data],
+    // --iam-dir: the gateway's internal IAM, which holds the per-file users of createFileUser. --sidecar: object and
+    // bucket metadata in files, not extended attributes, whose 4 KiB limit on ext4 a bucket policy with a statement
+    // per file user outgrows after 14 users (the gateway then answers InternalError).
+    args: ['--access', root.accessKeyId, '--secret', root.secretAccessKey, '--port', `127.0.0.1:${port}`, '--region', S3_REGION, '--iam-dir', iam, '--quiet', 'posix', '--sidecar', meta, data],
     ready: async (url) => (await answers(`${url}/`)) !== undefined,
   }));
   const s3 = new S3Client({ endpoint, region: S3_REGION, forcePathStyle: true, credentials: root, maxAttempts: 1 });

@@ -79,7 +79,9 @@ export async function startStackPair(options: StackPairOptions = {}): Promise<St
   env[variables.source] = tokens.source;
   env[variables.destination] = tokens.destination;
   const workerEnv = { ...source.workerEnv, ...destination.workerEnv };
+  // The AWS SDK of an in-process worker reads its endpoint from process.env, whichever env holds the tokens.
   Object.assign(env, workerEnv);
+  Object.assign(process.env, workerEnv);
   return {
     source,
     destination,

@@ -7,7 +7,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from '@temporalio/client';
 import { startMigration } from '../../client/commands/start';
-import { startObjectStore, type S3Server } from '../../scripts/object-stores';
 import { compareProjects, holdRequests, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
 import { openSnapshotStore } from '../../snapshot/stores';
 import { createDataConverter } from '../../temporal/payload-codec';
@@ -18,15 +17,12 @@ const h = useHarness({ jobDelayMs: 10 });
 const BIG_TABLE = LARGE_TABLE;
 const BIG_ROWS = 120_000; // more than one export slice: the snapshot holds several files of this table
 
-let s3: S3Server;
-beforeAll(async () => {
-  s3 = await startObjectStore('aws', { dir: await fs.mkdtemp(path.join(os.tmpdir(), 'shared-s3-')) });
-}, 300_000);
-afterAll(() => s3?.stop());
 
 
 test('two workers share only an s3:// snapshot root; one is killed mid-table and the other finishes without duplicates', async () => {
   await addLargeTable(h.source, BIG_ROWS);
+  // The snapshots go to the S3 gateway behind the two AWS stacks, as a real worker's go to the S3 of its region.
+  const s3 = h.stacks.objectStores.aws!;
   const bucket = `snapshots-${randomBytes(4).toString('hex')}`;
   await s3.createBucket(bucket);
   const snapshotRoot = `s3://${bucket}/migrations`;

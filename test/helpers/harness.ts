@@ -35,6 +35,8 @@ export interface Harness {
   destination: StackClient;
   /** Runs `fn` while a migration worker polls a fresh task queue. */
   withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T>;
+  /** Replaces this test's stacks with a pair started with `options` (another file provider, say). */
+  useStacks(options: StackPairOptions): Promise<void>;
 }
 
 export function useHarness(stackOptions: StackPairOptions = { jobDelayMs: 10 }): Harness {
@@ -59,11 +61,13 @@ export function useHarness(stackOptions: StackPairOptions = { jobDelayMs: 10 }):
   afterAll(async () => {
     await harness.temporal?.teardown();
   });
-  beforeEach(async () => {
-    harness.stacks = await startStackPair(stackOptions);
+  harness.useStacks = async (options) => {
+    await harness.stacks?.close();
+    harness.stacks = await startStackPair(options);
     harness.source = createStackClient({ url: harness.stacks.source.url, token: harness.stacks.tokens.source });
     harness.destination = createStackClient({ url: harness.stacks.destination.url, token: harness.stacks.tokens.destination });
-  });
+  };
+  beforeEach(() => harness.useStacks(stackOptions));
   afterEach(async () => {
     await harness.stacks?.close();
   });
