@@ -1,12 +1,28 @@
 /**
  * `npm run emulator -- --port P --data DIR [--seed FILE] [--file-provider aws|azure|gcp] [--job-delay-ms N] [--fault outage:30s ...]`
  * Runs one emulated Keboola stack until SIGINT/SIGTERM; an `aws` or `azure` stack starts its own object-store
- * server (docs/object-stores.md) and prints what a worker needs to reach it.
+ * server (docs/object-stores.md) and prints what a worker needs to reach it, unless the environment names one to
+ * share with other stacks: STACK_EMULATOR_S3_ENDPOINT with its root account STACK_EMULATOR_S3_ACCESS_KEY_ID and
+ * STACK_EMULATOR_S3_SECRET_ACCESS_KEY (a Versity S3 Gateway), STACK_EMULATOR_AZURE_BLOB_ENDPOINT (an Azurite).
  */
 import { Command } from 'commander';
 import { parseFaultFlag, type FaultSpec } from './faults';
-import { FILE_PROVIDERS, type FileProviderName } from './file-storage';
+import { connectAzurite, connectS3 } from '../scripts/object-stores';
+import { FILE_PROVIDERS, type FileProviderName, type ObjectStoreServers } from './file-storage';
 import { startStack } from './server';
+
+/** The object-store servers the environment names, shared with the other stacks of a run. */
+async function sharedObjectStores(env: NodeJS.ProcessEnv): Promise<ObjectStoreServers> {
+  const servers: ObjectStoreServers = {};
+  if (env.STACK_EMULATOR_S3_ENDPOINT) {
+    const accessKeyId = env.STACK_EMULATOR_S3_ACCESS_KEY_ID;
+    const secretAccessKey = env.STACK_EMULATOR_S3_SECRET_ACCESS_KEY;
+    if (!accessKeyId || !secretAccessKey) throw new Error('STACK_EMULATOR_S3_ENDPOINT is set without STACK_EMULATOR_S3_ACCESS_KEY_ID and STACK_EMULATOR_S3_SECRET_ACCESS_KEY: set the gateway\'s root account too');
+    servers.aws = await connectS3(env.STACK_EMULATOR_S3_ENDPOINT, { accessKeyId, secretAccessKey });
+  }
+  if (env.STACK_EMULATOR_AZURE_BLOB_ENDPOINT) servers.azure = connectAzurite(env.STACK_EMULATOR_AZURE_BLOB_ENDPOINT);
+  return servers;
+}
 
 async function main(): Promise<void> {
   const program = new Command()
@@ -35,6 +51,7 @@ async function main(): Promise<void> {
     exportSliceRows: Number(o.exportSliceRows),
     faults,
     fileProvider: o.fileProvider as FileProviderName | undefined,
+    objectStores: await sharedObjectStores(process.env),
   });
   console.log(`Keboola stack emulator listening on ${stack.url} (files on ${stack.fileProvider})`);
   for (const [name, value] of Object.entries(stack.workerEnv)) console.log(`  worker environment: ${name}=${value}`);

@@ -21,6 +21,7 @@ import { createStackClient, type StackClient } from '../stack';
 import type { StackRef } from '../workflows/input';
 import { createDataConverter } from '../temporal/payload-codec';
 import { startDevServer, type DevServer } from './temporal-server';
+import { startObjectStore, type S3Server } from './object-stores';
 import { readSeed } from './stack-pair';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -160,8 +161,8 @@ function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 
 async function startEmulator(name: string, dataDir: string, seedFile: string, jobDelayMs: number): Promise<{ url: string; process: ChildProcess }> {
   const child = spawnTs('emulator/main.ts', ['--data', dataDir, '--seed', seedFile, '--job-delay-ms', String(jobDelayMs), '--export-slice-rows', '100000'], process.env, `${dataDir}.log`);
-  const m = await waitForLine(child, /listening on (http:\/\/[^\s]+)/);
-  log(`${name} stack ${m[1]} (pid ${child.pid})`);
+  const m = await waitForLine(child, /listening on (http:\/\/[^\s]+) \(files on (\w+)\)/);
+  log(`${name} stack ${m[1]} (pid ${child.pid}, files on ${m[2]})`);
   return { url: m[1], process: child };
 }
 
@@ -458,9 +459,20 @@ async function main() {
   log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`);
 
   let server: DevServer | undefined;
+  let s3: S3Server | undefined;
   try {
     server = await startDevServer({ dbFile: path.join(dataDir, 'temporal.sqlite'), headless: true, log });
     log(`Temporal dev server ${server.address}`);
+    // The seeds' route: both stacks keep their files on S3, one gateway for both (as one S3 API serves both AWS
+    // regions); the emulators share it and the worker reaches it through the AWS SDK's own endpoint setting.
+    s3 = await startObjectStore('aws', { dir: path.join(dataDir, 's3'), log });
+    Object.assign(process.env, {
+      STACK_EMULATOR_S3_ENDPOINT: s3.endpoint,
+      STACK_EMULATOR_S3_ACCESS_KEY_ID: s3.rootCredentials.accessKeyId,
+      STACK_EMULATOR_S3_SECRET_ACCESS_KEY: s3.rootCredentials.secretAccessKey,
+      ...s3.env,
+    });
+    log(`S3 (Versity S3 Gateway) ${s3.endpoint}`);
     const seeds = { source: await readSeed('source-us'), destination: await readSeed('destination-eu') };
     for (const side of ['source', 'destination'] as const) {
       await fs.writeFile(path.join(dataDir, `${side}-seed.json`), JSON.stringify({ stack: seeds[side].stack, projects: [] }));
@@ -487,6 +499,7 @@ async function main() {
   } finally {
     for (const child of children) await stop(child);
     await server?.stop();
+    await s3?.stop();
   }
 }
 

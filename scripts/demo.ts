@@ -35,8 +35,10 @@ async function main() {
     console.log(`Temporal ${address}${server.uiUrl ? `, Web UI ${server.uiUrl}` : ''}`);
   }
   const stacks = await startStackPair({ dataDir: path.join(dataDir, 'stacks'), jobDelayMs: 100 });
-  console.log(`source stack (US) ${stacks.source.url}, project ${stacks.sourceRef.projectId}`);
-  console.log(`destination stack (EU) ${stacks.destination.url}, project ${stacks.destinationRef.projectId}`);
+  console.log(`source stack (US) ${stacks.source.url}, project ${stacks.sourceRef.projectId}, files on ${stacks.source.fileProvider}`);
+  console.log(`destination stack (EU) ${stacks.destination.url}, project ${stacks.destinationRef.projectId}, files on ${stacks.destination.fileProvider}`);
+  const s3 = stacks.objectStores.aws;
+  if (s3) console.log(`S3 (the Versity S3 Gateway behind both AWS stacks) ${s3.endpoint}, objects in ${s3.dir}`);
 
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });

@@ -235,6 +235,19 @@ async function startS3(binary: string, options: StartOptions): Promise<S3Server>
     args: ['--access', root.accessKeyId, '--secret', root.secretAccessKey, '--port', `127.0.0.1:${port}`, '--region', S3_REGION, '--iam-dir', iam, '--quiet', 'posix', '--sidecar', meta, data],
     ready: async (url) => (await answers(`${url}/`)) !== undefined,
   }));
+  return s3ServerAt(binary, endpoint, root, options.dir, stop);
+}
+
+/**
+ * An S3 gateway that another process started (an emulator given the gateway of a test or benchmark run):
+ * its endpoint and root account; stop() leaves it running.
+ */
+export async function connectS3(endpoint: string, rootCredentials: { accessKeyId: string; secretAccessKey: string }): Promise<S3Server> {
+  const binary = await resolveObjectStoreServer('aws');
+  return s3ServerAt(binary, endpoint, rootCredentials, '', async () => undefined);
+}
+
+function s3ServerAt(binary: string, endpoint: string, root: { accessKeyId: string; secretAccessKey: string }, dir: string, stop: () => Promise<void>): S3Server {
   const s3 = new S3Client({ endpoint, region: S3_REGION, forcePathStyle: true, credentials: root, maxAttempts: 1 });
   const admin = (command: string, ...args: string[]) => runAdmin(binary, endpoint, root, command, args);
   // Bucket policies are read, changed and written back: one change at a time.
@@ -252,7 +265,7 @@ async function startS3(binary: string, options: StartOptions): Promise<S3Server>
   return {
     kind: 'aws',
     endpoint,
-    dir: options.dir,
+    dir,
     region: S3_REGION,
     rootCredentials: root,
     env: { AWS_ENDPOINT_URL_S3: endpoint },
@@ -318,13 +331,22 @@ async function startAzurite(binary: string, options: StartOptions): Promise<Azur
     args: ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', options.dir, '--skipApiVersionCheck', '--loose', '--disableTelemetry', '--silent'],
     ready: async (url) => (await answers(`${url}/${AZURITE_ACCOUNT.name}?comp=list`)) !== undefined,
   }));
+  return azuriteAt(endpoint, options.dir, stop);
+}
+
+/** An Azurite that another process started (its endpoint, `http://127.0.0.1:PORT`); stop() leaves it running. */
+export function connectAzurite(endpoint: string): AzureServer {
+  return azuriteAt(endpoint, '', async () => undefined);
+}
+
+function azuriteAt(endpoint: string, dir: string, stop: () => Promise<void>): AzureServer {
   const accountUrl = `${endpoint}/${AZURITE_ACCOUNT.name}`;
   const key = new StorageSharedKeyCredential(AZURITE_ACCOUNT.name, AZURITE_ACCOUNT.key);
   const service = new BlobServiceClient(accountUrl, key);
   return {
     kind: 'azure',
     endpoint,
-    dir: options.dir,
+    dir,
     accountName: AZURITE_ACCOUNT.name,
     accountKey: AZURITE_ACCOUNT.key,
     accountUrl,
