@@ -64,6 +64,9 @@ export function transferOf(file: ReceivedFile, provider: FileProviderName, endpo
   return { fileId: file.answer.id, provider, endpoint, secrets: fileSecrets(file.answer) };
 }
 
+/** Fields beside the credentials that say where an object is, not how to reach it: errors keep them, so they say which object failed. */
+const WHERE_FIELDS = new Set(['bucket', 'key', 'name', 'blobName', 'container', 'accountName', 'region', 'acl', 'projectId', 'x-amz-server-side-encryption', 'expires_in', 'token_type', 'Expiration', 'expiration']);
+
 /**
  * Every string under a credential field of an answer, each parameter of a SAS or of the signed `url` (so that a
  * signature copied out of them is redacted too), and the signed `url` itself.
@@ -74,7 +77,7 @@ function fileSecrets(answer: FileAnswer): string[] {
     if (typeof value === 'string') {
       secrets.push(value, ...queryValues(value));
     } else if (value && typeof value === 'object') {
-      for (const item of Object.values(value)) collect(item);
+      for (const [name, item] of Object.entries(value)) if (!WHERE_FIELDS.has(name)) collect(item);
     }
   };
   for (const field of FILE_CREDENTIAL_FIELDS) collect((answer as Record<string, unknown>)[field]);
