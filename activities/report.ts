@@ -108,7 +108,7 @@ export function renderMarkdown(report: MigrationReport): string {
     ...Object.entries(report.counts).map(([type, count]) => `| ${type} | ${count} |`),
     '',
     `Verification: ${report.verification.ok} of ${report.verification.tables} tables match the source by row count and checksum (${report.verification.rows} rows).`,
-    ...report.verification.mismatches.map((m) => `- MISMATCH ${m.tableId}: expected ${m.expected.rows} rows, found ${m.actual.rows}`),
+    ...report.verification.mismatches.map((m) => `- MISMATCH ${m.tableId}: expected ${m.expected.rows} rows, found ${m.actual.rows}${m.reason ? ` (${m.reason})` : ''}`),
     '',
     '## Old → new IDs',
     '',

@@ -7,7 +7,7 @@ import type { StackRef } from '../workflows/input';
 import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import { files, MalformedSnapshotError, SNAPSHOT_FORMAT_VERSION } from '../snapshot/layout';
-import { snapshotAt, type SnapshotReader } from '../snapshot/reader';
+import { isGzipped, snapshotAt, type SnapshotReader } from '../snapshot/reader';
 import type { SnapshotStore } from '../snapshot/store';
 import type { SnapshotManifest } from '../snapshot/schemas';
 import { tee } from '../snapshot/tee';
@@ -172,8 +172,8 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       const fingerprinter = new Fingerprinter();
       let bytes = 0;
       for (const file of data.files) {
-        await fingerprintStream(fingerprinter, snapshot.open(file), { gzipped: true, skipHeader: !data.sliced }).catch((error: Error) => {
-          throw new MalformedSnapshotError(`${snapshot.store.describe(file)} cannot be read as gzipped CSV (${error.message}): the snapshot is truncated or corrupted`);
+        await fingerprintStream(fingerprinter, snapshot.open(file), { gzipped: isGzipped(file), skipHeader: !data.sliced }).catch((error: Error) => {
+          throw new MalformedSnapshotError(`${snapshot.store.describe(file)} cannot be read as ${isGzipped(file) ? 'gzipped ' : ''}CSV (${error.message}): the snapshot is truncated or corrupted`);
         });
         bytes += (await snapshot.store.size(file)) ?? 0;
         Context.current().heartbeat();

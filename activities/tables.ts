@@ -2,12 +2,13 @@
 // Data is imported as a full load, which replaces the table's content: repeating it never duplicates rows.
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { ColumnDefinitionInput, StackClient, Table } from '../stack';
+import type { StackClient, Table } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
 import { files, MalformedSnapshotError } from '../snapshot/layout';
-import { bucketIdOf, type SnapshotReader } from '../snapshot/reader';
+import { bucketIdOf, isGzipped, type SnapshotReader } from '../snapshot/reader';
+import { nullablePrimaryKeyColumns, typedColumnsOf } from '../snapshot/typed-columns';
 import type { SnapshotTable } from '../snapshot/schemas';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import type { ActivityDeps } from './deps';
@@ -59,8 +60,8 @@ export function createTableActivities(deps: ActivityDeps) {
       const file = cursor
         ? { id: cursor.fileId }
         : data.sliced
-          ? await client.files.uploadSliced(name, data.files.map((f) => () => snapshot.open(f)))
-          : await client.files.upload(name, () => snapshot.open(data.files[0]));
+          ? await client.files.uploadSliced(name, data.files.map((f) => () => snapshot.openGzipped(f)))
+          : await client.files.upload(name, () => snapshot.openGzipped(data.files[0]));
       context.heartbeat({ fileId: file.id } satisfies ImportCursor);
       const heartbeat = setInterval(() => context.heartbeat({ fileId: file.id } satisfies ImportCursor), 5000);
       try {
@@ -118,7 +119,7 @@ async function checkSnapshotData(snapshot: SnapshotReader, tableId: string, data
   const fingerprinter = new Fingerprinter();
   for (const file of data.files) {
     try {
-      await fingerprintStream(fingerprinter, snapshot.open(file), { gzipped: true, skipHeader: !data.sliced });
+      await fingerprintStream(fingerprinter, snapshot.open(file), { gzipped: isGzipped(file), skipHeader: !data.sliced });
     } catch (error) {
       throw new MalformedSnapshotError(
         `${path.basename(file)} of table ${tableId} cannot be read (${error instanceof Error ? error.message : String(error)}): the snapshot is truncated or corrupted; take a new snapshot`,
@@ -135,36 +136,21 @@ async function checkSnapshotData(snapshot: SnapshotReader, tableId: string, data
 
 async function createTableStructure(client: StackClient, table: SnapshotTable): Promise<Table> {
   const bucketId = bucketIdOf(table);
-  const typedColumns = typedDefinition(table);
+  const typedColumns = typedColumnsOf(table);
   if (typedColumns) {
+    const nullable = nullablePrimaryKeyColumns(table);
+    if (nullable.length) {
+      // Validation blocks this before anything is written; a snapshot changed since then still gets a clear reason.
+      throw new MalformedSnapshotError(
+        `table ${table.id} cannot be restored: its primary key column(s) ${nullable.join(', ')} are nullable in the snapshot, and a stack refuses a primary key on a nullable column; make them NOT NULL in the source (or leave them out of the primary key) and take a new snapshot`,
+      );
+    }
     return client.tables.createDefinition(bucketId, { name: table.name, primaryKeysNames: table.primaryKey ?? [], columns: typedColumns });
   }
   // An untyped table is created from a CSV that holds only its header row.
   const header = Buffer.from(formatCsvRow(table.columns));
   const file = await client.files.upload(`${table.id}.header.csv`, header, { sizeBytes: header.length });
   return client.tables.createFromFile(bucketId, { name: table.name, dataFileId: file.id, primaryKey: table.primaryKey ?? [] });
-}
-
-/** Column definitions of a typed table: from its `definition`, or rebuilt from `storage` column metadata. */
-function typedDefinition(table: SnapshotTable): ColumnDefinitionInput[] | undefined {
-  if (!table.isTyped) return undefined;
-  const definition = table.definition;
-  if (definition?.columns?.length) return definition.columns;
-  return table.columns.map((name) => {
-    const storage = Object.fromEntries(
-      (table.columnMetadata?.[name] ?? []).filter((m) => m.provider === 'storage').map((m) => [m.key, m.value]),
-    );
-    return {
-      name,
-      definition: {
-        type: storage['KBC.datatype.type'] ?? 'VARCHAR',
-        nullable: storage['KBC.datatype.nullable'] !== '0',
-        ...(storage['KBC.datatype.length'] ? { length: storage['KBC.datatype.length'] } : {}),
-        ...(storage['KBC.datatype.default'] ? { default: storage['KBC.datatype.default'] } : {}),
-      },
-      basetype: storage['KBC.datatype.basetype'] ?? 'STRING',
-    };
-  });
 }
 
 async function restoreDisplayName(client: StackClient, table: SnapshotTable, current: Table): Promise<void> {

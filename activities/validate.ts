@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import type { ApiIndex, StackClient, TokenInfo } from '../stack';
 import { bucketIdOf, bucketSkipReason, type SnapshotReader } from '../snapshot/reader';
+import { nullablePrimaryKeyColumns, type PrimaryKeyShape } from '../snapshot/typed-columns';
 import type { SnapshotBucket, SnapshotTable } from '../snapshot/schemas';
 import { StackError } from '../stack';
 import type { StackRef } from '../workflows/input';
@@ -89,7 +90,7 @@ interface SourceContent {
   /** The source stack's API index; absent for a snapshot (component names and flags then come from the destination). */
   sourceIndex?: ApiIndex;
   buckets: Array<Pick<SnapshotBucket, 'id' | 'name' | 'stage' | 'sourceBucket' | 'isLinkedBucket'>>;
-  tables: Array<Pick<SnapshotTable, 'id' | 'bucket' | 'isAlias' | 'rowsCount' | 'dataSizeBytes'>>;
+  tables: Array<Pick<SnapshotTable, 'id' | 'bucket' | 'isAlias' | 'rowsCount' | 'dataSizeBytes'> & PrimaryKeyShape>;
   components: ComponentContent[];
 }
 
@@ -148,6 +149,17 @@ async function checkDestinationAndContent(
   const ownBucketIds = new Set(ownBuckets.map((b) => b.id));
   const ownTables = tables.filter((t) => ownBucketIds.has(bucketIdOf(t)));
   const dataTables = ownTables.filter((t) => !t.isAlias);
+  for (const table of dataTables) {
+    const nullable = nullablePrimaryKeyColumns(table);
+    if (nullable.length === 0) continue;
+    findings.push({
+      code: 'PRIMARY_KEY_NULLABLE',
+      severity: 'blocker',
+      entity: `table ${table.id}`,
+      message: `its primary key column(s) ${nullable.join(', ')} are nullable, and a stack refuses a typed table with a primary key on a nullable column (Keboola's own restore fails such a table too)`,
+      action: `make ${nullable.join(', ')} NOT NULL in the source table, or remove ${nullable.length > 1 ? 'them' : 'it'} from its primary key, then validate again`,
+    });
+  }
   const configurations = components.flatMap((c) => c.configurations ?? []);
   const plan: Plan = {
     buckets: ownBuckets.length,

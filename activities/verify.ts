@@ -35,7 +35,19 @@ export function createVerifyActivities(deps: ActivityDeps) {
         { concurrency: SLICE_CONCURRENCY },
       );
       const actual = fingerprinter.result();
-      const verification = { tableId: input.tableId, expected, actual, ok: actual.rows === expected.rows && actual.checksum === expected.checksum };
+      // An empty snapshot of a table the source listed with rows verifies nothing: the row count of tables.json decides too.
+      const listed = (await snapshot.index()).table(input.tableId).rowsCount;
+      const reason =
+        typeof listed === 'number' && listed !== actual.rows
+          ? `the source listed ${listed} rows (tables.json), the destination has ${actual.rows}${expected.rows !== listed ? ` and the snapshot's data files hold ${expected.rows}` : ''}`
+          : undefined;
+      const verification: TableVerification = {
+        tableId: input.tableId,
+        expected,
+        actual,
+        ok: !reason && actual.rows === expected.rows && actual.checksum === expected.checksum,
+        ...(reason ? { reason } : {}),
+      };
       await snapshot.write(files.verificationRecord(input.tableId), verification);
       return verification;
     },

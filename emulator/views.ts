@@ -227,7 +227,8 @@ export function columnMetadataJson(t: TableRecord): Record<string, unknown> | []
 function datatypeMetadata(t: TableRecord, column: NonNullable<TableRecord['typedColumns']>[number]): Record<string, unknown>[] {
   const entries: Array<[string, string]> = [
     ['KBC.datatype.type', column.definition.type],
-    ['KBC.datatype.nullable', column.definition.nullable === false ? '0' : '1'],
+    // as the Storage API writes it: "1" nullable, "" NOT NULL (a PHP false)
+    ['KBC.datatype.nullable', column.definition.nullable === false ? '' : '1'],
     ['KBC.datatype.basetype', column.basetype ?? 'STRING'],
     ...(column.definition.length !== undefined ? [['KBC.datatype.length', String(column.definition.length)] as [string, string]] : []),
     ...(column.definition.default !== undefined ? [['KBC.datatype.default', String(column.definition.default)] as [string, string]] : []),

@@ -8,6 +8,7 @@
 // are checked each time they are read.
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { z } from 'zod';
 import { files, MalformedSnapshotError } from './layout';
 import type { SnapshotStore } from './store';
@@ -152,22 +153,42 @@ export class SnapshotReader {
   }
 
   /**
-   * The data files of one table, as keys of the store: `[<table>.csv.gz]` (one file with a header row) or the
-   * `.part_N.csv.gz` slices (no header) in part order; empty for an empty table.
+   * The data files of one table, as keys of the store, in every form Keboola's backup writes and its restore reads:
+   * one `<table>.csv` or `<table>.csv.gz` with a header row, or slices `<table>.part_N.csv` / `.part_N.csv.gz` without
+   * one, in part order (numeric: part_10 after part_9); empty for an empty table. Any other file of the table's name
+   * is a malformed snapshot, named: it is never silently left out.
    */
   async tableData(tableId: string): Promise<{ files: string[]; sliced: boolean }> {
     const base = files.tableBase(tableId);
     const folder = path.posix.dirname(base);
     const name = path.posix.basename(base);
-    const entries = await this.store.list(folder);
-    const parts = entries
-      .map((entry) => ({ entry, match: entry.startsWith(`${name}.part_`) ? /^\.part_(\d+)\.csv\.gz$/.exec(entry.slice(name.length)) : null }))
-      .filter((item): item is { entry: string; match: RegExpExecArray } => item.match !== null)
-      .sort((a, b) => Number(a.match[1]) - Number(b.match[1]))
-      .map((item) => `${folder}/${item.entry}`);
-    if (parts.length > 0) return { files: parts, sliced: true };
-    if (entries.includes(`${name}.csv.gz`)) return { files: [`${folder}/${name}.csv.gz`], sliced: false };
-    return { files: [], sliced: false };
+    const own = (await this.store.list(folder)).filter((entry) => entry.startsWith(`${name}.`)).map((entry) => entry.slice(name.length));
+    const parts: Array<{ part: number; key: string }> = [];
+    const whole: string[] = [];
+    const unknown: string[] = [];
+    for (const rest of own) {
+      const slice = /^\.part_(\d+)\.csv(\.gz)?$/.exec(rest);
+      if (slice) parts.push({ part: Number(slice[1]), key: `${folder}/${name}${rest}` });
+      else if (/^\.csv(\.gz)?$/.test(rest)) whole.push(`${folder}/${name}${rest}`);
+      else unknown.push(`${name}${rest}`);
+    }
+    if (unknown.length || (whole.length && parts.length) || whole.length > 1) {
+      const found = [...unknown, ...(whole.length && (parts.length || whole.length > 1) ? whole.map((key) => path.posix.basename(key)) : [])];
+      throw new MalformedSnapshotError(
+        `${this.store.describe(folder)} holds ${found.join(', ')} beside the data of table ${tableId}: a table's data is one ${name}.csv[.gz] with a header row, or slices ${name}.part_N.csv[.gz] without one; remove or rename the other files`,
+      );
+    }
+    if (parts.length) return { files: parts.sort((a, b) => a.part - b.part).map((p) => p.key), sliced: true };
+    return { files: whole, sliced: false };
+  }
+
+  /** Reads one data file of the snapshot gzipped, whichever form it has (a `.csv` is compressed on the way). */
+  openGzipped(key: string): Readable {
+    if (isGzipped(key)) return this.open(key);
+    const source = this.open(key);
+    const gzip = createGzip();
+    source.on('error', (error) => gzip.destroy(error));
+    return source.pipe(gzip);
   }
 
   /** Reads one file of the snapshot as a stream (table data). */
@@ -259,6 +280,11 @@ export async function readSnapshotFile<S extends z.ZodType>(store: SnapshotStore
 }
 
 /** Source orchestrations ordered by ID, so that "the k-th one named N" means the same thing on every attempt. */
+/** Whether a data file of a snapshot is gzipped: Keboola's backup names them `.gz` (`.csv` ones are plain). */
+export function isGzipped(key: string): boolean {
+  return key.endsWith('.gz');
+}
+
 export function sortById<T extends { id: string | number }>(items: readonly T[]): T[] {
   return [...items].sort((a, b) => compareIds(String(a.id), String(b.id)));
 }

@@ -110,8 +110,10 @@ export class LocalSnapshotStore implements SnapshotStore {
     );
   }
 
+  /** The files of a folder, without the writes in progress (or left by a crash) of write() and writeStream(). */
   async list(folder: string): Promise<string[]> {
-    return (await fs.readdir(this.#path(folder)).catch(() => [] as string[])).sort();
+    const names = await fs.readdir(this.#path(folder)).catch(() => [] as string[]);
+    return names.filter((name) => !name.endsWith('.partial') && !name.endsWith('.tmp')).sort();
   }
 
   describe(key: string): string {

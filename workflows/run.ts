@@ -266,7 +266,7 @@ export class MigrationRun {
         type: 'VerificationFailed',
         nonRetryable: true,
         message: `verification found ${mismatches.length} table(s) whose data differs from the source: ${mismatches
-          .map((m) => `${m.tableId} (expected ${m.expected.rows} rows ${m.expected.checksum.slice(0, 12)}, found ${m.actual.rows} rows ${m.actual.checksum.slice(0, 12)})`)
+          .map((m) => `${m.tableId} (expected ${m.expected.rows} rows ${m.expected.checksum.slice(0, 12)}, found ${m.actual.rows} rows ${m.actual.checksum.slice(0, 12)}${m.reason ? `: ${m.reason}` : ''})`)
           .join('; ')}. The report lists them: ${report.markdown}`,
         details: [mismatches],
       });

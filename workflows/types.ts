@@ -132,6 +132,8 @@ export interface TableVerification {
   expected: TableFingerprint;
   actual: TableFingerprint;
   ok: boolean;
+  /** Why the table does not verify when the fingerprints alone do not say it (the source listed rows the data lacks). */
+  reason?: string;
 }
 
 export interface Approval {

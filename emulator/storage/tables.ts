@@ -100,6 +100,11 @@ export function registerTables(host: StackHost): void {
     if (new Set(names).size !== names.length) throw badRequest('Duplicate column names', 'storage.tables.validation');
     const badPk = primaryKey.filter((c) => !names.includes(c));
     if (badPk.length) throw badRequest(`Primary key columns not found: ${badPk.join(', ')}`, 'storage.tables.invalidPrimaryKeyColumns');
+    // Snowflake (and so the Storage API) keeps a primary key only on NOT NULL columns; Keboola's restore looks for this message.
+    const nullablePk = columns.filter((c) => primaryKey.includes(c.name) && c.definition.nullable).map((c) => c.name);
+    if (nullablePk.length) {
+      throw badRequest(`Primary keys columns must be set nullable false: ${nullablePk.join(', ')}`, 'storage.tables.validation.primaryKeyNullable');
+    }
     const params = { name, primaryKeysNames: primaryKey, columns: columns.map((c) => ({ name: c.name, definition: c.definition, basetype: c.basetype })), queue: 'main' };
     const job = createJob(host, p, ctx.token, { kind: 'tableDefinitionCreate', bucketId: b.id, name, primaryKey, columns }, 'tableDefinitionCreate', params, null, ctx.runId);
     return reply(202, jobJson(host, job));

@@ -62,7 +62,10 @@ describe('restoreProject from a Keboola backup', () => {
     const typed = (await d.tables.get('in.c-main.typed'))!;
     expect(typed.isTyped).toBe(true);
     expect(typed.columnMetadata?.amount?.find((m) => m.key === 'KBC.datatype.type')?.value).toBe('NUMBER');
-    expect(typed.columnMetadata?.id?.find((m) => m.key === 'KBC.datatype.nullable')?.value).toBe('0');
+    // The backup says "" for the primary key column: NOT NULL, as Keboola's restore reads it and the Storage API shows it.
+    expect(typed.definition?.columns?.find((c) => c.name === 'id')?.definition.nullable).toBe(false);
+    expect(typed.columnMetadata?.id?.find((m) => m.key === 'KBC.datatype.nullable')?.value).toBe('');
+    expect(typed.definition?.columns?.find((c) => c.name === 'amount')?.definition.nullable).toBe(true);
 
     const alias = (await d.tables.get('out.c-out.paid'))!;
     expect(alias).toMatchObject({ isAlias: true, columns: ['order_id', 'amount'], aliasFilter: { column: 'status', values: ['paid'] } });

@@ -192,6 +192,7 @@ describe.each(KINDS)('the %s file provider against its real server', (kind) => {
     const error = await failureOf(client.files.upload('t.csv', Buffer.from('x')));
     expect(error).toMatchObject({ kind: 'not-found', retryable: false, status: 404, ...(kind === 'gcp' ? {} : { code: kind === 'aws' ? 'NoSuchBucket' : 'ContainerNotFound' }) });
     expect(error.message).toContain('does not exist');
+    expect(error.message).toMatch(/no-such-(bucket|container)\//); // where it looked: the credentials are redacted, not the place
     expectNamed(error, stack.lastFileId);
   });
 

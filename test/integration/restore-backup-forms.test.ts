@@ -1,0 +1,105 @@
+// Backups in Keboola's layout that this project did not write (docs/domain.md#the-snapshot-layout), restored as
+// Keboola's own restore (keboola/php-kbc-project-restore) restores them: every form of table data, an empty table the
+// source listed with rows, a stray file beside a table's data, and a primary key on a nullable typed column.
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { WorkflowFailedError } from '@temporalio/client';
+import { startRestore } from '../../client/commands/restore';
+import { exportTableRows } from '../../snapshot/table-rows';
+import { useHarness } from '../helpers/harness';
+
+const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'keboola-backup');
+const h = useHarness();
+
+type TableJson = Record<string, unknown>;
+
+/** The fixture backup plus tables of bucket in.c-main, each with its files (name → content) next to the others. */
+async function backupWith(tables: Array<{ name: string; columns: string[]; rowsCount: number; extra?: TableJson; files: Record<string, Buffer | string> }>): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'keboola-backup-forms-'));
+  await fs.cp(FIXTURE, dir, { recursive: true });
+  const listed = JSON.parse(await fs.readFile(path.join(dir, 'tables.json'), 'utf8')) as TableJson[];
+  const bucket = (listed.find((t) => t.id === 'in.c-main.plain') as { bucket: unknown }).bucket;
+  for (const table of tables) {
+    listed.push({ id: `in.c-main.${table.name}`, name: table.name, displayName: table.name, primaryKey: [], columns: table.columns, rowsCount: table.rowsCount, isAlias: false, isTyped: false, metadata: [], columnMetadata: [], bucket, ...table.extra });
+    for (const [file, content] of Object.entries(table.files)) await fs.writeFile(path.join(dir, 'in', 'c-main', file), content);
+  }
+  await fs.writeFile(path.join(dir, 'tables.json'), JSON.stringify(listed));
+  return dir;
+}
+
+async function failureOf(snapshotDir: string): Promise<string> {
+  return h.withWorker(async (taskQueue) => {
+    const handle = await startRestore(h.client, taskQueue, { destination: h.stacks.destinationRef, snapshotDir, requireApproval: false });
+    const failure = await handle.result().then(
+      () => undefined,
+      (error: unknown) => error as WorkflowFailedError,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    return JSON.stringify(failure?.cause?.cause ?? failure?.cause);
+  });
+}
+
+describe('restoreProject reads a Keboola backup as Keboola restores it', () => {
+  test('plain .csv with a header, plain .part_N.csv slices, and 1,005 gzipped slices in numeric order', async () => {
+    const many = Object.fromEntries(Array.from({ length: 1005 }, (_, i) => [`many.part_${i}.csv.gz`, gzipSync(`"${i}","row ${i}"\n`)]));
+    const snapshotDir = await backupWith([
+      { name: 'plaincsv', columns: ['id', 'v'], rowsCount: 2, files: { 'plaincsv.csv': '"id","v"\n"1","a"\n"2","b"\n' } },
+      { name: 'plainslices', columns: ['id', 'v'], rowsCount: 3, files: { 'plainslices.part_0.csv': '"1","x"\n', 'plainslices.part_1.csv': '"2","y"\n"3","z"\n' } },
+      { name: 'many', columns: ['id', 'v'], rowsCount: 1005, files: many },
+    ]);
+    const result = await h.withWorker(async (taskQueue) => {
+      const handle = await startRestore(h.client, taskQueue, { destination: h.stacks.destinationRef, snapshotDir, requireApproval: false });
+      return handle.result();
+    });
+    expect(result.outcome).toBe('completed');
+    expect(result.verification.mismatches).toEqual([]);
+    expect(await exportTableRows(h.destination, 'in.c-main.plaincsv')).toEqual([['1', 'a'], ['2', 'b']]);
+    expect(await exportTableRows(h.destination, 'in.c-main.plainslices')).toEqual([['1', 'x'], ['2', 'y'], ['3', 'z']]);
+    const rows = await exportTableRows(h.destination, 'in.c-main.many');
+    expect(rows).toHaveLength(1005);
+    expect(rows).toContainEqual(['1004', 'row 1004']);
+  }, 300_000);
+
+  test('a table the source listed with rows but whose data is missing is a mismatch, not "verified"', async () => {
+    const snapshotDir = await backupWith([{ name: 'lost', columns: ['id'], rowsCount: 3, files: {} }]);
+    const message = await failureOf(snapshotDir);
+    expect(message).toContain('VerificationFailed');
+    expect(message).toContain('in.c-main.lost');
+    expect(message).toContain('the source listed 3 rows (tables.json), the destination has 0');
+  });
+
+  test('a file beside a table\'s data that is none of its forms fails the restore and is named', async () => {
+    const snapshotDir = await backupWith([{ name: 'stray', columns: ['id'], rowsCount: 1, files: { 'stray.csv.gz': gzipSync('"id"\n"1"\n'), 'stray.csv.bak': 'old' } }]);
+    const message = await failureOf(snapshotDir);
+    expect(message).toContain('MalformedSnapshot');
+    expect(message).toContain('stray.csv.bak');
+    expect(await h.destination.buckets.list()).toEqual([]);
+  });
+
+  test('a typed table whose primary key column is nullable is a validation blocker naming table and column', async () => {
+    const storage = (key: string, value: string) => ({ key, value, provider: 'storage' });
+    const snapshotDir = await backupWith([
+      {
+        name: 'nullpk',
+        columns: ['id', 'v'],
+        rowsCount: 0,
+        extra: {
+          isTyped: true,
+          primaryKey: ['id'],
+          columnMetadata: {
+            id: [storage('KBC.datatype.type', 'VARCHAR'), storage('KBC.datatype.nullable', '1'), storage('KBC.datatype.basetype', 'STRING')],
+            v: [storage('KBC.datatype.type', 'VARCHAR'), storage('KBC.datatype.nullable', '1'), storage('KBC.datatype.basetype', 'STRING')],
+          },
+        },
+        files: {},
+      },
+    ]);
+    const message = await failureOf(snapshotDir);
+    expect(message).toContain('ValidationBlocked');
+    expect(message).toContain('[PRIMARY_KEY_NULLABLE] table in.c-main.nullpk');
+    expect(message).toContain('make id NOT NULL in the source table');
+    expect(await h.destination.buckets.list()).toEqual([]);
+  });
+});
