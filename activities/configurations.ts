@@ -43,7 +43,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
      * emptied, OAuth ID removed, Flows disabled, component IDs translated): name, description, body, state,
      * rows with their bodies and state, and the rows' order.
      */
-    async verifyConfigurations(input: { destination: StackRef; snapshotDir: string }): Promise<{ checked: number; mismatches: Array<{ configuration: string; difference: string }> }> {
+    async verifyConfigurations(input: { destination: StackRef; snapshotDir: string; skipComponents?: string[] }): Promise<{ checked: number; mismatches: Array<{ configuration: string; difference: string }> }> {
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const restored = new Map(
@@ -54,7 +54,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       const snapshot = deps.snapshot(input.snapshotDir);
       for (const ref of (await snapshot.index()).configurations) {
         const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
-        if (!destinationComponentId) continue; // skipped on purpose and reported
+        if (!destinationComponentId || input.skipComponents?.includes(ref.componentId)) continue; // skipped on purpose and reported
         const id = `${destinationComponentId}/${ref.configId}`;
         const expected = await snapshot.configuration(ref);
         const actual = restored.get(id);
@@ -70,7 +70,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
      * Restores a batch of configurations; a retry resumes after the last one it finished. The details go to
      * disk for the report (20,000 configurations would not fit in a Temporal payload); the workflow gets counts.
      */
-    async restoreConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batchSize: number }): Promise<RestoreOutcome> {
+    async restoreConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batchSize: number; skipComponents?: string[] }): Promise<RestoreOutcome> {
       const snapshot = deps.snapshot(input.snapshotDir);
       const batch = (await snapshot.index()).configurationBatch(input.batchNumber, input.batchSize);
       const client = await deps.stackClient(input.destination);
@@ -78,7 +78,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       const context = Context.current();
       const results: ConfigurationRestoreResult[] = (context.info.heartbeatDetails as ConfigurationRestoreResult[] | undefined) ?? [];
       for (const ref of batch.slice(results.length)) {
-        results.push(await restoreConfiguration(client, snapshot, ref, destinationComponents));
+        results.push(await restoreConfiguration(client, snapshot, ref, destinationComponents, new Set(input.skipComponents)));
         context.heartbeat(results);
       }
       await snapshot.write(files.configurationResults(input.batchNumber), results);
@@ -98,10 +98,14 @@ async function restoreConfiguration(
   snapshot: SnapshotReader,
   ref: ConfigurationRef,
   destinationComponents: ReadonlySet<string>,
+  leftOut: ReadonlySet<string>,
 ): Promise<ConfigurationRestoreResult> {
   const source = await snapshot.configuration(ref);
   const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
   const base = { ...ref, name: source.name, destinationComponentId: destinationComponentId ?? ref.componentId, rowsCreated: 0 };
+  if (leftOut.has(ref.componentId)) {
+    return { ...base, created: false, secrets: [], oauthRemoved: false, sshTunnel: false, disabled: false, skipped: 'its component is left out on request (--skip-component)' };
+  }
   if (!destinationComponentId) {
     return { ...base, created: false, secrets: [], oauthRemoved: false, sshTunnel: false, disabled: false, skipped: 'the component does not exist on the destination stack' };
   }

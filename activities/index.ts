@@ -4,6 +4,7 @@ import { withFailureMapping } from './failures';
 import { createBucketActivities } from './buckets';
 import { createCleanupActivities } from './cleanup';
 import { createConfigurationActivities } from './configurations';
+import { createNotificationActivities } from './notifications';
 import { createOrchestrationActivities } from './orchestrations';
 import { createProjectActivities } from './project';
 import { createReportActivities } from './report';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTableActivities(deps),
     ...createConfigurationActivities(deps),
     ...createOrchestrationActivities(deps),
+    ...createNotificationActivities(deps),
     ...createVerifyActivities(deps),
     ...createReportActivities(deps),
     ...createCleanupActivities(deps),

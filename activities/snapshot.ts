@@ -83,9 +83,10 @@ export function createSnapshotActivities(deps: ActivityDeps) {
             configurations: (component.configurations ?? []).map(({ id, name, description }) => ({ id, name, description })),
           })),
         );
-        // Triggers and notifications live in services this tool does not read yet; Keboola's layout has the files.
+        // Triggers are read with the orchestrations (their IDs refer to them); an empty file keeps Keboola's layout.
         await snapshot.write(files.triggers, []);
-        await snapshot.write(files.notifications, []);
+        // Subscriptions to job events, from the Notification service (a stack without one has none to give).
+        await snapshot.write(files.notifications, (await client.notifications.available()) ? await client.notifications.list() : []);
       }
       return planOf(snapshot);
     },

@@ -6,7 +6,7 @@ import { bucketIdOf, bucketSkipReason, type SnapshotReader } from '../snapshot/r
 import { nullablePrimaryKeyColumns, type PrimaryKeyShape } from '../snapshot/typed-columns';
 import type { SnapshotBucket, SnapshotTable } from '../snapshot/schemas';
 import { StackError } from '../stack';
-import type { StackRef } from '../workflows/input';
+import type { ComponentRules, StackRef } from '../workflows/input';
 import type { Finding, Plan, ValidationReport } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel, usesChangedSince } from './configuration-rules';
@@ -26,9 +26,11 @@ export const LEGACY_US_APPS: Array<{ name: string; pattern: RegExp }> = [
   { name: 'Table Content Overview application', pattern: /table[-_ ]?content[-_ ]?overview/i },
 ];
 
+const NO_RULES: ComponentRules = { skip: [], strict: false };
+
 export function createValidateActivities(deps: ActivityDeps) {
   return {
-    async validateMigration(input: { source: StackRef; destination: StackRef; resume?: boolean }): Promise<ValidationReport> {
+    async validateMigration(input: { source: StackRef; destination: StackRef; resume?: boolean; components?: ComponentRules }): Promise<ValidationReport> {
       const findings: Finding[] = [];
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
       const [sourceToken, destinationToken] = await Promise.all([
@@ -42,12 +44,12 @@ export function createValidateActivities(deps: ActivityDeps) {
       checkProject(destinationToken, input.destination, 'destination', findings);
       checkBackends(sourceToken, destinationToken, findings);
       const [sourceIndex, buckets, tables, components] = await Promise.all([source.services.index(), source.buckets.list(), source.tables.list(), source.components.list()]);
-      const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, { sourceIndex, buckets, tables, components }, findings, input.resume === true);
+      const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, { sourceIndex, buckets, tables, components }, findings, input.resume === true, input.components ?? NO_RULES);
       return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, ...checked };
     },
 
     /** Validation of a restore from a snapshot folder: the snapshot stands in for the source project. */
-    async validateRestore(input: { destination: StackRef; snapshotDir: string }): Promise<ValidationReport> {
+    async validateRestore(input: { destination: StackRef; snapshotDir: string; components?: ComponentRules }): Promise<ValidationReport> {
       const findings: Finding[] = [];
       const destination = await deps.stackClient(input.destination);
       const destinationToken = await verify(destination, 'destination', findings);
@@ -65,7 +67,7 @@ export function createValidateActivities(deps: ActivityDeps) {
           action: backend === 'redshift' ? 'migrate the source project to Snowflake first, then take a new backup' : `create the destination project with the ${backend} backend`,
         });
       }
-      const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, snapshot, findings, false);
+      const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, snapshot, findings, false, input.components ?? NO_RULES);
       return { sourceProject, destinationProject: describe(destinationToken), findings, ...checked };
     },
   };
@@ -105,6 +107,7 @@ async function checkDestinationAndContent(
   content: SourceContent,
   findings: Finding[],
   resume: boolean,
+  rules: ComponentRules,
 ): Promise<{ plan: Plan; destinationOutboundIps?: string[] }> {
   if (!destinationToken.canManageBuckets) {
     findings.push({
@@ -122,7 +125,7 @@ async function checkDestinationAndContent(
   ]);
   const { buckets, tables, components } = content;
   checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings, resume);
-  checkComponents(components, content.sourceIndex ?? destinationIndex, destinationIndex, findings);
+  checkComponents(components, content.sourceIndex ?? destinationIndex, destinationIndex, findings, rules);
   checkConfigurations(components, findings, content.sourceIndex ? { sourceIndex: content.sourceIndex } : undefined);
   const legacyOrchestrations = components.find((c) => c.id === 'orchestrator')?.configurations?.length ?? 0;
   if (legacyOrchestrations > 0 && !destinationIndex.services.some((service) => service.id === 'orchestrator')) {
@@ -281,13 +284,27 @@ function checkDestinationEmpty(bucketCount: number, components: ComponentContent
   }
 }
 
-function checkComponents(components: ComponentContent[], sourceIndex: ApiIndex, destinationIndex: ApiIndex, findings: Finding[]) {
+/**
+ * Legacy and deprecated components block; one the destination lacks is skipped with a warning, as Keboola's restore
+ * skips it, unless the operator asked for strict mode; one the operator left out is listed and not checked further.
+ */
+function checkComponents(components: ComponentContent[], sourceIndex: ApiIndex, destinationIndex: ApiIndex, findings: Finding[], rules: ComponentRules) {
   const sourceById = new Map(sourceIndex.components.map((c) => [c.id, c]));
   const destinationById = new Map(destinationIndex.components.map((c) => [c.id, c]));
   for (const component of components) {
     if (!component.configurations?.length) continue;
     const name = sourceById.get(component.id)?.name ?? component.name ?? component.id;
     const entity = `component ${component.id} (${component.configurations.length} configuration(s))`;
+    if (rules.skip.includes(component.id)) {
+      findings.push({
+        code: 'COMPONENT_SKIPPED',
+        severity: 'warning',
+        entity,
+        message: `${name} is left out on request (--skip-component): its configurations are not migrated`,
+        action: 'recreate them in the destination project if they are still needed',
+      });
+      continue;
+    }
     const legacy = LEGACY_US_APPS.find((app) => app.pattern.test(component.id) || app.pattern.test(name));
     if (legacy) {
       findings.push({
@@ -313,10 +330,14 @@ function checkComponents(components: ComponentContent[], sourceIndex: ApiIndex, 
     if (!destinationById.has(component.id)) {
       findings.push({
         code: 'COMPONENT_MISSING',
-        severity: 'blocker',
+        severity: rules.strict ? 'blocker' : 'warning',
         entity,
-        message: `${name} does not exist on the destination stack`,
-        action: 'remove its configurations, or replace the component with one the destination stack offers',
+        message: rules.strict
+          ? `${name} does not exist on the destination stack (strict mode: a missing component blocks)`
+          : `${name} does not exist on the destination stack: its configurations are skipped`,
+        action: rules.strict
+          ? 'remove its configurations, replace the component with one the destination stack offers, or leave it out with --skip-component'
+          : 'recreate the configurations with a component the destination stack offers, if they are still needed',
       });
     }
   }

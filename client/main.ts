@@ -43,7 +43,19 @@ function migrationOptions(command: Command): Command {
     .requiredOption('--destination-token-ref <ref>', 'where the worker finds the destination token: env:NAME or file:/path')
     .option('--source-name <name>', 'short name of the source stack (default: its host)')
     .option('--destination-name <name>', 'short name of the destination stack (default: its host)')
-    .option('--resume', 'continue a failed or cancelled migration into the same destination (keeps what exists there)');
+    .option('--resume', 'continue a failed or cancelled migration into the same destination (keeps what exists there)')
+    .option('--skip-component <id>', 'leave the configurations of this component out (repeatable); the report lists them', collect, [])
+    .option('--strict-components', 'a component the destination stack lacks blocks, instead of its configurations being skipped with a warning');
+}
+
+/** Commander's way to repeat an option: each value added to the list. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function componentOptions(opts: Record<string, unknown>): Record<string, unknown> {
+  const skip = opts.skipComponent as string[] | undefined;
+  return { ...(skip?.length ? { skipComponents: skip } : {}), ...(opts.strictComponents ? { strictComponents: true } : {}) };
 }
 
 function draftFrom(opts: Record<string, unknown>): MigrationInputDraft {
@@ -53,6 +65,7 @@ function draftFrom(opts: Record<string, unknown>): MigrationInputDraft {
   if (opts.cleanup) options.cleanupOnCancel = true;
   if (opts.fourEyes) options.fourEyes = true;
   if (opts.approvalTimeoutHours !== undefined) options.approvalTimeoutHours = opts.approvalTimeoutHours;
+  Object.assign(options, componentOptions(opts));
   return {
     source: { url: opts.sourceUrl as string, projectId: opts.sourceProject as string, tokenRef: opts.sourceTokenRef as string, name: opts.sourceName as string | undefined },
     destination: {
@@ -141,9 +154,12 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .option('--destination-name <name>', 'short name of the destination stack (default: its host)')
     .option('--no-approval', 'start without waiting for an approval')
     .option('--requested-by <name>', 'who starts it (for the four-eyes rule and the report)', io.env.USER)
+    .option('--skip-component <id>', 'leave the configurations of this component out (repeatable); the report lists them', collect, [])
+    .option('--strict-components', 'a component the destination stack lacks blocks, instead of its configurations being skipped with a warning')
     .addOption(json())
     .action(async (opts) => {
       const handle = await startRestore(await client(), target().taskQueue, {
+        options: componentOptions(opts),
         snapshotDir: opts.fromSnapshot,
         destination: { url: opts.destinationUrl, projectId: opts.destinationProject, tokenRef: opts.destinationTokenRef, name: opts.destinationName },
         requireApproval: opts.approval !== false,

@@ -5,6 +5,7 @@ import type { ParsedProjectSeed } from './seed';
 import { seedOrchestrations } from './services/orchestrator';
 import { timestamp, type MetadataRecord, type ProjectRecord, type TableRecord } from './state';
 import { newAlias, newConfig, newRow, refreshAliasCounts, requireComponent, tablePath } from './storage/entities';
+import { seedSubscriptions } from './services/notification';
 import { seedTriggers } from './storage/triggers';
 import { writeRows } from './tabledata';
 
@@ -126,6 +127,7 @@ export async function createProject(host: StackHost, seed: ParsedProjectSeed): P
   // orchestrations before triggers: both may create tokens, and their IDs follow this order
   seedOrchestrations(host, p, seed.orchestrations ?? []);
   seedTriggers(host, p, seed.triggers ?? []);
+  seedSubscriptions(p, seed.notifications ?? []);
   host.state.projects.push(p);
   host.changed();
   return p;

@@ -167,6 +167,13 @@ export const triggerSeedSchema = z.object({
   runWithToken: z.string().optional(),
 });
 
+/** A Notification service subscription (checked further when the project is created). */
+export const notificationSeedSchema = z.object({
+  event: z.string(),
+  filters: z.array(z.object({ field: z.string(), value: z.union([z.string(), z.number()]), operator: z.string().optional() })).optional(),
+  recipient: z.union([z.object({ channel: z.literal('email'), address: z.string() }), z.object({ channel: z.literal('webhook'), url: z.string() })]),
+});
+
 export const projectSeedSchema = z.object({
   id: z.number().int().positive(),
   name: z.string(),
@@ -181,6 +188,7 @@ export const projectSeedSchema = z.object({
   configurations: z.array(configurationSeedSchema).optional(),
   orchestrations: z.array(orchestrationSeedSchema).optional(),
   triggers: z.array(triggerSeedSchema).optional(),
+  notifications: z.array(notificationSeedSchema).optional(),
 });
 
 export const seedFileSchema = z.object({

@@ -20,6 +20,7 @@ import { createProject } from './projects';
 import { loadSeed, type SeedFile } from './seed';
 import { registerEncryption } from './services/encryption';
 import { registerGoodData } from './services/gooddata';
+import { registerNotification } from './services/notification';
 import { registerOrchestrator } from './services/orchestrator';
 import { newState, StateStore, type StackState } from './state';
 import { registerApiIndex } from './storage/api-index';
@@ -84,6 +85,7 @@ function mountApiAreas(host: StackHost): void {
   registerOrchestrator(host);
   registerEncryption(host);
   registerGoodData(host);
+  registerNotification(host);
 }
 
 /** Starts one emulated stack. Several can run in one process (e.g. a source and a destination). */

@@ -129,6 +129,16 @@ export interface ProjectRecord {
   buckets: BucketRecord[];
   tables: TableRecord[];
   configurations: ConfigurationRecord[];
+  /** Notification service subscriptions (emulator/services/notification.ts); absent in states saved before it existed. */
+  notificationSubscriptions?: SubscriptionRecord[];
+}
+
+export interface SubscriptionRecord {
+  id: string;
+  event: string;
+  filters: Array<{ field: string; value: string; operator: string }>;
+  recipient: { channel: 'email'; address: string } | { channel: 'webhook'; url: string };
+  created: string;
 }
 
 export interface FileRecord {

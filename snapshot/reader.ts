@@ -29,6 +29,7 @@ import {
   type SnapshotConfiguration,
   type SnapshotManifest,
   type SnapshotOrchestration,
+  type SnapshotSubscription,
   type SnapshotTable,
   type SnapshotTrigger,
 } from './schemas';
@@ -201,7 +202,7 @@ export class SnapshotReader {
     return (await readSnapshotFile(this.store, files.triggers, z.array(SnapshotTriggerSchema), { optional: true })) ?? [];
   }
 
-  async notifications(): Promise<Array<Record<string, unknown>>> {
+  async notifications(): Promise<SnapshotSubscription[]> {
     return (await readSnapshotFile(this.store, files.notifications, NotificationsSchema, { optional: true })) ?? [];
   }
 

@@ -108,7 +108,15 @@ export const SnapshotTriggerSchema = z.looseObject({
 export type SnapshotTrigger = z.infer<typeof SnapshotTriggerSchema>;
 
 /** Subscriptions of Keboola's Notification service; kept as they are. */
-export const NotificationsSchema = z.array(z.looseObject({}));
+/** Notification service subscriptions (`GET project-subscriptions` of the source, as Keboola's backup writes them). */
+export const SnapshotSubscriptionSchema = z.looseObject({
+  id: z.union([z.string(), z.number()]).transform(String).optional(),
+  event: z.string(),
+  filters: z.array(z.looseObject({ field: z.string(), value: z.union([z.string(), z.number()]).transform(String), operator: z.string().default('==') })).default([]),
+  recipient: z.union([z.looseObject({ channel: z.literal('email'), address: z.string() }), z.looseObject({ channel: z.literal('webhook'), url: z.string() })]),
+});
+export type SnapshotSubscription = z.infer<typeof SnapshotSubscriptionSchema>;
+export const NotificationsSchema = z.array(SnapshotSubscriptionSchema);
 
 export const PermanentFilesSchema = z.array(z.looseObject({ id, name: z.string().optional(), tags: z.array(z.union([z.string(), z.looseObject({})])).optional() }));
 

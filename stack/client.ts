@@ -12,6 +12,7 @@ import { ConfigurationsResource } from './resources/configurations';
 import { EncryptionResource } from './resources/encryption';
 import { FilesResource } from './resources/files';
 import { GoodDataResource } from './resources/gooddata';
+import { NotificationsResource } from './resources/notifications';
 import { OrchestratorResource } from './resources/orchestrator';
 import { ServicesResource } from './resources/services';
 import { TablesResource } from './resources/tables';
@@ -40,6 +41,7 @@ export class StackClient {
   readonly orchestrator: OrchestratorResource;
   readonly encryption: EncryptionResource;
   readonly gooddata: GoodDataResource;
+  readonly notifications: NotificationsResource;
 
   constructor(options: StackClientOptions) {
     const transport = new Transport(options);
@@ -58,6 +60,7 @@ export class StackClient {
     this.orchestrator = new OrchestratorResource(transport);
     this.encryption = new EncryptionResource(transport);
     this.gooddata = new GoodDataResource(transport);
+    this.notifications = new NotificationsResource(transport);
   }
 }
 

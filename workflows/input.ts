@@ -43,7 +43,21 @@ export const migrationOptionsSchema = z.object({
   cleanupOnCancel: z.boolean().default(false),
   /** How long a long activity may go without a heartbeat before another worker takes it over. */
   heartbeatTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
+  /** Components whose configurations are left out on purpose (`--skip-component`); listed in the report. */
+  skipComponents: z.array(z.string().trim().min(1)).default([]),
+  /** A component the destination stack lacks blocks the migration, instead of its configurations being skipped. */
+  strictComponents: z.boolean().default(false),
 });
+
+/** What validation and the configuration restore do with components: the ones left out, and whether a missing one blocks. */
+export interface ComponentRules {
+  skip: string[];
+  strict: boolean;
+}
+
+export function componentRules(options: Pick<z.infer<typeof migrationOptionsSchema>, 'skipComponents' | 'strictComponents'>): ComponentRules {
+  return { skip: options.skipComponents, strict: options.strictComponents };
+}
 
 export const migrationInputSchema = z
   .object({

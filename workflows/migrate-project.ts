@@ -3,7 +3,7 @@
 // progress and the results. The restore order is workflows/restore-steps.ts; pause and cancellation take effect
 // at entity boundaries (workflows/run.ts).
 import { ApplicationFailure, CancellationScope, executeChild, upsertSearchAttributes } from '@temporalio/workflow';
-import { describeIssues, migrationInputSchema, stackName, type MigrationInput, type MigrationInputDraft } from './input';
+import { componentRules, describeIssues, migrationInputSchema, stackName, type MigrationInput, type MigrationInputDraft } from './input';
 import { SOURCE_PROJECT_ID, SOURCE_STACK, DESTINATION_STACK } from './search-attributes';
 import { snapshotTableBatch } from './table-batches';
 import { restoreSnapshot } from './restore-steps';
@@ -28,7 +28,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
   try {
     return await CancellationScope.nonCancellable(async (): Promise<MigrationResult> => {
       run.setStep('validating');
-      run.checkValidation(await quick.validateMigration({ source: input.source, destination: input.destination, resume: input.resume }));
+      run.checkValidation(await quick.validateMigration({ source: input.source, destination: input.destination, resume: input.resume, components: componentRules(input.options) }));
       if (!(await run.awaitApproval(input.requireApproval))) {
         return { outcome: 'rejected', status, counts: run.counts(), verification: NOTHING_VERIFIED };
       }

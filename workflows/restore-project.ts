@@ -2,7 +2,7 @@
 // empty destination project: validate → approval → fingerprint the snapshot's tables → restore → verify → report.
 import { ApplicationFailure, CancellationScope, executeChild, upsertSearchAttributes } from '@temporalio/workflow';
 import { z } from 'zod';
-import { describeIssues, migrationOptionsSchema, stackName, stackRefSchema } from './input';
+import { componentRules, describeIssues, migrationOptionsSchema, stackName, stackRefSchema } from './input';
 import { DESTINATION_STACK } from './search-attributes';
 import { fingerprintTableBatch } from './table-batches';
 import { restoreSnapshot } from './restore-steps';
@@ -36,7 +36,7 @@ export async function restoreProject(rawInput: RestoreInputDraft): Promise<Migra
     return await CancellationScope.nonCancellable(async (): Promise<MigrationResult> => {
       run.setStep('validating');
       const plan = await quick.inspectSnapshot({ snapshotDir: input.snapshotDir });
-      run.checkValidation(await quick.validateRestore({ destination: input.destination, snapshotDir: input.snapshotDir }));
+      run.checkValidation(await quick.validateRestore({ destination: input.destination, snapshotDir: input.snapshotDir, components: componentRules(input.options) }));
       if (!(await run.awaitApproval(input.requireApproval))) {
         return { outcome: 'rejected', status, counts: run.counts(), verification: NOTHING_VERIFIED };
       }

@@ -5,12 +5,15 @@
 //
 // The order of activity calls is what the committed histories recorded (test/histories): a change that schedules
 // activities differently needs patched() (docs/architecture.md, "Temporal here").
-import { ApplicationFailure, executeChild } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched } from '@temporalio/workflow';
 import { mapWithConcurrency } from './concurrency';
 import type { StackRef } from './input';
 import type { MigrationRun } from './run';
 import { restoreTableBatch, type TableBatchInput } from './table-batches';
 import { addVerification, type EntityType, type RestoreOutcome, type VerificationSummary } from './types';
+
+/** patched() marker of the notifications step, which histories recorded before it do not have. */
+const NOTIFICATIONS_STEP = 'restore-notifications';
 
 /** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
 const CONFIGURATION_BATCH = 50;
@@ -52,6 +55,8 @@ export const RESTORE_STEPS: readonly RestoreStep[] = [
   // Legacy orchestrations get new IDs; Flows, schedules and triggers then point at the new ones.
   { entity: 'orchestrations', run: restoreOrchestrations },
   { entity: 'triggers', run: (run, target) => run.long.restoreTriggers({ ...at(target), idMap: run.idMapOf('orchestration') }) },
+  // Subscriptions to job events, through the Notification service (legacy orchestrations' new IDs known by now).
+  { entity: 'notifications', run: (run, target) => (patched(NOTIFICATIONS_STEP) ? run.long.restoreNotifications({ ...at(target), idMap: run.idMapOf('orchestration') }) : none()) },
   // Keboola-provisioned writers move to the destination stack's own Snowflake and GoodData.
   { entity: 'snowflakeWriters', run: (run, { live, ...target }) => (live ? run.long.provisionSnowflakeWriters({ ...at(target), source: live.source }) : none()) },
   { entity: 'gooddataProjects', run: (run, { live, ...target }) => (live ? run.long.moveGoodDataProjects({ ...at(target), source: live.source }) : none()) },
@@ -121,9 +126,9 @@ async function restoreConfigurations(run: MigrationRun, target: RestoreTarget): 
   const batches = Array.from({ length: Math.ceil(count / CONFIGURATION_BATCH) }, (_, n) => n);
   await mapWithConcurrency(batches, run.options.configurationConcurrency, async (batchNumber) => {
     await run.boundary();
-    run.record('configurations', await run.long.restoreConfigurations({ ...at(target), batchNumber, batchSize: CONFIGURATION_BATCH }));
+    run.record('configurations', await run.long.restoreConfigurations({ ...at(target), batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents: run.options.skipComponents }));
   });
-  const check = await run.long.verifyConfigurations(at(target));
+  const check = await run.long.verifyConfigurations({ ...at(target), skipComponents: run.options.skipComponents });
   if (check.mismatches.length > 0) {
     throw ApplicationFailure.create({
       type: 'VerificationFailed',

@@ -28,6 +28,7 @@ export const ENTITIES = {
   configurations: { label: 'configurations', one: 'configuration' },
   orchestrations: { label: 'legacy orchestrations', one: 'orchestration' },
   triggers: { label: 'triggers', one: 'trigger' },
+  notifications: { label: 'notification subscriptions', one: 'notification' },
   snowflakeWriters: { label: 'Snowflake writers', one: 'writer' },
   gooddataProjects: { label: 'GoodData projects', one: 'writer' },
   secrets: { label: 're-encrypted secrets', one: 'secrets of' },

@@ -3,7 +3,7 @@
 // writes nothing) and returns its findings and plan. No approval, no snapshot, no search attribute changes.
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { MigrationActivities } from '../activities';
-import { describeIssues, migrationInputSchema, type MigrationInputDraft } from './input';
+import { componentRules, describeIssues, migrationInputSchema, type MigrationInputDraft } from './input';
 import { activityRetry } from './retry';
 import type { ValidationReport } from './types';
 
@@ -16,6 +16,6 @@ const { validateMigration } = proxyActivities<MigrationActivities>({
 export async function validateProject(rawInput: MigrationInputDraft): Promise<ValidationReport> {
   const parsed = migrationInputSchema.safeParse(rawInput);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid migration input: ${describeIssues(parsed.error)}`, 'InvalidInput');
-  const { source, destination, resume } = parsed.data;
-  return validateMigration({ source, destination, resume });
+  const { source, destination, resume, options } = parsed.data;
+  return validateMigration({ source, destination, resume, components: componentRules(options) });
 }

@@ -15,3 +15,4 @@ export * from './triggers';
 export * from './orchestrator';
 export * from './gooddata';
 export * from './encryption';
+export * from './notifications';

@@ -275,4 +275,23 @@ describe('emulated stack behaviour', () => {
     expect(v.status).toBe(400);
     expect(v.body.status).toBe('error');
   });
+
+  test('Notification service: the project\'s subscriptions, checked as the service checks them', async () => {
+    const index = await src.get('/v2/storage');
+    const base = new URL(index.body.services.find((s: { id: string }) => s.id === 'notification').url).pathname;
+    const listed = await src.get(`${base}/project-subscriptions`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.map((s: { event: string }) => s.event).sort()).toEqual(['job-failed', 'job-processing-long']);
+    const created = await dst.post(`${base}/project-subscriptions`, { event: 'job-failed', filters: [{ field: 'job.configuration.id', value: 'x', operator: '==' }], recipient: { channel: 'email', address: 'a@b.example' } });
+    expect(created).toMatchObject({ status: 201, body: { event: 'job-failed', recipient: { channel: 'email', address: 'a@b.example' } } });
+    expect((await dst.get(`${base}/project-subscriptions`)).body.map((s: { id: string }) => s.id)).toEqual([created.body.id]);
+    // refused: an unknown event, a recipient without an address, a JSON body not sent as JSON, another project's token
+    expect((await dst.post(`${base}/project-subscriptions`, { event: 'job-exploded', recipient: { channel: 'email', address: 'a@b.example' } })).body).toMatchObject({ code: 'notification.validation' });
+    expect((await dst.post(`${base}/project-subscriptions`, { event: 'job-failed', recipient: { channel: 'email' } })).status).toBe(400);
+    const asText = await dst.req('POST', `${base}/project-subscriptions`, undefined, { headers: { 'Content-Type': 'text/plain' } });
+    expect(asText.body).toMatchObject({ code: 'notification.invalidContentType' });
+    expect((await src.get(`${base}/project-subscriptions/${created.body.id}`)).status).toBe(404);
+    expect((await dst.req('DELETE', `${base}/project-subscriptions/${created.body.id}`)).status).toBe(204);
+    expect((await new Api(dst.url, null).get(`${base}/project-subscriptions`)).status).toBe(401);
+  });
 });

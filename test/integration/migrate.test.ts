@@ -66,6 +66,16 @@ describe('migrateProject', () => {
       expect(report.verification).toMatchObject({ tables: result.verification.tables, ok: result.verification.tables, rows: result.verification.rows, mismatches: [] });
       expect(report.verification.perTable.map((v) => v.tableId)).toEqual(sourceTables.filter((t) => !t.isAlias).map((t) => t.id).sort());
       expect(report.idMap.filter((e) => e.type === 'orchestration')).toHaveLength(3);
+
+      // Notification subscriptions, through the destination's Notification service; branch.id names its own default branch.
+      const destinationBranch = await h.destination.branches.defaultBranchId();
+      const subscriptions = await h.destination.notifications.list();
+      expect(subscriptions.map((s) => [s.event, s.recipient.channel]).sort()).toEqual([['job-failed', 'email'], ['job-processing-long', 'webhook']]);
+      const failed = subscriptions.find((s) => s.event === 'job-failed')!;
+      expect(failed.filters).toContainEqual({ field: 'branch.id', value: destinationBranch, operator: '==' });
+      expect(failed.filters).toContainEqual({ field: 'job.configuration.id', value: 'daily-flow', operator: '==' });
+      expect(destinationBranch).not.toBe(await h.source.branches.defaultBranchId());
+      expect(result.counts.notifications).toBe(2);
       expect(report.skipped.map((s) => s.entity)).toContain('bucket in.c-shared-marketing');
       const checklist = report.checklist;
       expect(checklist.reauthorize.map((i) => i.configuration)).toContain('keboola.ex-google-drive/gdrive-budget');

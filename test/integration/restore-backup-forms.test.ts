@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { WorkflowFailedError } from '@temporalio/client';
+import type { MigrationReport } from '../../activities/report-model';
 import { startRestore } from '../../client/commands/restore';
 import { exportTableRows } from '../../snapshot/table-rows';
 import { useHarness } from '../helpers/harness';
@@ -101,5 +102,18 @@ describe('restoreProject reads a Keboola backup as Keboola restores it', () => {
     expect(message).toContain('[PRIMARY_KEY_NULLABLE] table in.c-main.nullpk');
     expect(message).toContain('make id NOT NULL in the source table');
     expect(await h.destination.buckets.list()).toEqual([]);
+  });
+
+  test('--skip-component leaves a component out, and the report says so', async () => {
+    const snapshotDir = await backupWith([]);
+    const result = await h.withWorker(async (taskQueue) => {
+      const handle = await startRestore(h.client, taskQueue, { destination: h.stacks.destinationRef, snapshotDir, requireApproval: false, options: { skipComponents: ['keboola.app-tree'] } });
+      return handle.result();
+    });
+    expect(result.outcome).toBe('completed');
+    expect(await h.destination.configurations.get('keboola.app-tree', 'empty-app')).toBeNull();
+    expect(await h.destination.configurations.get('keboola.ex-db-mysql', 'legacy-db')).not.toBeNull();
+    const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
+    expect(report.skipped).toContainEqual(expect.objectContaining({ entity: expect.stringContaining('keboola.app-tree/empty-app'), message: expect.stringContaining('--skip-component') }));
   });
 });

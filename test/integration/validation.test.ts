@@ -4,7 +4,7 @@ import { validateProject } from '../../workflows';
 import type { SeedFile } from '../../emulator/seed';
 import { readSeed, startStackPair, type StackPair } from '../../scripts/stack-pair';
 import type { Finding, ValidationReport } from '../../workflows/types';
-import type { StackRef } from '../../workflows/input';
+import type { MigrationInputDraft, StackRef } from '../../workflows/input';
 import { useHarness } from '../helpers/harness';
 
 const h = useHarness();
@@ -43,8 +43,8 @@ async function troubledSeeds(): Promise<{ sourceSeed: SeedFile; destinationSeed:
   return { sourceSeed, destinationSeed };
 }
 
-async function validate(taskQueue: string, source: StackRef, destination: StackRef): Promise<ValidationReport> {
-  return h.client.workflow.execute(validateProject, { taskQueue, workflowId: `validate-${taskQueue}`, args: [{ source, destination }] });
+async function validate(taskQueue: string, source: StackRef, destination: StackRef, options: MigrationInputDraft['options'] = {}): Promise<ValidationReport> {
+  return h.client.workflow.execute(validateProject, { taskQueue, workflowId: `validate-${taskQueue}-${Math.random().toString(36).slice(2, 8)}`, args: [{ source, destination, options }] });
 }
 
 const codes = (findings: Finding[], severity: Finding['severity']) => [...new Set(findings.filter((f) => f.severity === severity).map((f) => f.code))].sort();
@@ -63,7 +63,6 @@ describe('validation', () => {
       const report = await validate(taskQueue, pair.sourceRef, { ...pair.destinationRef, projectId: 999 });
       expect(codes(report.findings, 'blocker')).toEqual([
         'BACKEND_MISMATCH',
-        'COMPONENT_MISSING',
         'DEPRECATED_COMPONENT',
         'DESTINATION_NOT_EMPTY',
         'DESTINATION_PROJECT_MISMATCH',
@@ -72,7 +71,8 @@ describe('validation', () => {
         'LEGACY_TRANSFORMATION_BACKEND',
         'REDSHIFT_BACKEND',
       ]);
-      expect(codes(report.findings, 'warning')).toEqual(['ENCRYPTED_VALUES', 'INCREMENTAL_CHANGED_SINCE', 'LINKED_BUCKET', 'OAUTH_AUTHORIZATION', 'SSH_TUNNEL']);
+      // A component the destination lacks is skipped with a warning, as Keboola's restore skips it.
+      expect(codes(report.findings, 'warning')).toEqual(['COMPONENT_MISSING', 'ENCRYPTED_VALUES', 'INCREMENTAL_CHANGED_SINCE', 'LINKED_BUCKET', 'OAUTH_AUTHORIZATION', 'SSH_TUNNEL']);
       for (const finding of report.findings) {
         expect(finding.message.length).toBeGreaterThan(10);
         expect(finding.action.length).toBeGreaterThan(10);
@@ -84,8 +84,16 @@ describe('validation', () => {
       expect(byCode('LEGACY_TRANSFORMATION_BACKEND').entity).toContain('transformation/legacy-redshift');
       expect(byCode('INCREMENTAL_CHANGED_SINCE').entity).toContain('keboola.snowflake-transformation/incremental');
       expect(byCode('DESTINATION_PROJECT_MISMATCH').message).toContain('not to project 999');
+      expect(byCode('COMPONENT_MISSING').message).toContain('its configurations are skipped');
       expect(report.plan.tables).toBeGreaterThan(0);
       expect(report.plan.bytes).toBeGreaterThan(0);
+
+      // Strict mode makes it a blocker; --skip-component leaves it out and says so.
+      const strict = await validate(taskQueue, pair.sourceRef, pair.destinationRef, { strictComponents: true });
+      expect(strict.findings.find((f) => f.code === 'COMPONENT_MISSING')).toMatchObject({ severity: 'blocker', entity: expect.stringContaining('acme.app-in-house') });
+      const skipping = await validate(taskQueue, pair.sourceRef, pair.destinationRef, { strictComponents: true, skipComponents: ['acme.app-in-house'] });
+      expect(skipping.findings.map((f) => f.code)).not.toContain('COMPONENT_MISSING');
+      expect(skipping.findings.find((f) => f.code === 'COMPONENT_SKIPPED')).toMatchObject({ severity: 'warning', entity: expect.stringContaining('acme.app-in-house') });
     });
   });
 

@@ -47,6 +47,7 @@ function stubActivities(calls: string[], overrides: Partial<MigrationActivities>
     restoreOrchestrations: async () => ({ created: ['901'], existing: [], skipped: [], idMap: [{ type: 'orchestration' as const, oldId: '11', newId: '901', name: 'nightly' }] }),
     rewriteOrchestrationReferences: async () => ({ updated: ['keboola.orchestrator/flow'] }),
     restoreTriggers: async ({ idMap }) => outcome(idMap?.length ? ['t-1'] : [], [{ id: '7', reason: 'its table in.c-x.gone is not in the destination' }]),
+    restoreNotifications: async ({ idMap }) => outcome(idMap?.length ? ['sub-1'] : []),
     provisionSnowflakeWriters: async () => ({ ...outcome(['keboola.wr-db-snowflake/w1']), moved: [{ configuration: 'keboola.wr-db-snowflake/w1', workspaceId: '5', sharedWith: [] }], customerOwned: [] }),
     moveGoodDataProjects: async () => ({ ...outcome(['keboola.gooddata-writer/g1']), moved: [], idMap: [{ type: 'GoodData project (keboola.gooddata-writer/g1)', oldId: 'old-pid', newId: 'new-pid' }] }),
     migrateSecrets: async () => ({ migrated: ['keboola.ex-db-mysql/m1'], failed: [{ configuration: 'keboola.ex-db-mysql/m2', error: 'cannot be decrypted' }], skipped: [] }),
@@ -107,6 +108,7 @@ describe('migrateProject with stubbed activities', () => {
       'restoreOrchestrations',
       'rewriteOrchestrationReferences',
       'restoreTriggers',
+      'restoreNotifications',
       'provisionSnowflakeWriters',
       'moveGoodDataProjects',
       'migrateSecrets',
@@ -121,6 +123,8 @@ describe('migrateProject with stubbed activities', () => {
     expect(progress.orchestrations).toMatchObject({ done: 1 });
     // the triggers' step got the new orchestration IDs: one trigger created, one skipped with its reason
     expect(progress.triggers).toMatchObject({ total: 2, done: 1, skipped: 1 });
+    // the notifications' step too: its subscription on the orchestration could be brought over
+    expect(progress.notifications).toMatchObject({ done: 1 });
     expect(progress.snowflakeWriters.done).toBe(1);
     expect(progress.gooddataProjects.done).toBe(1);
     expect(progress.secrets).toMatchObject({ done: 1, skipped: 1 });
@@ -212,6 +216,7 @@ describe('restoreProject with stubbed activities', () => {
       'restoreOrchestrations',
       'rewriteOrchestrationReferences',
       'restoreTriggers',
+      'restoreNotifications',
       'writeReport',
     ]);
     expect(calls.filter((c) => c === 'fingerprintSnapshotTable')).toHaveLength(TABLES.length);
