@@ -6,6 +6,7 @@ import { createCleanupActivities } from './cleanup';
 import { createConfigurationActivities } from './configurations';
 import { createNotificationActivities } from './notifications';
 import { createOrchestrationActivities } from './orchestrations';
+import { createPermanentFileActivities } from './permanent-files';
 import { createProjectActivities } from './project';
 import { createReportActivities } from './report';
 import { createSnapshotActivities } from './snapshot';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConfigurationActivities(deps),
     ...createOrchestrationActivities(deps),
     ...createNotificationActivities(deps),
+    ...createPermanentFileActivities(deps),
     ...createVerifyActivities(deps),
     ...createReportActivities(deps),
     ...createCleanupActivities(deps),

@@ -12,6 +12,7 @@ import type { SnapshotStore } from '../snapshot/store';
 import type { SnapshotManifest } from '../snapshot/schemas';
 import { tee } from '../snapshot/tee';
 import type { ActivityDeps } from './deps';
+import { snapshotPermanentFiles } from './permanent-files';
 import { SLICE_CONCURRENCY } from './verify';
 
 /** Heartbeat cursor of a table export: a retry reuses the export and skips the slices already on disk. */
@@ -87,6 +88,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         await snapshot.write(files.triggers, []);
         // Subscriptions to job events, from the Notification service (a stack without one has none to give).
         await snapshot.write(files.notifications, (await client.notifications.available()) ? await client.notifications.list() : []);
+        await snapshotPermanentFiles(client, snapshot);
       }
       return planOf(snapshot);
     },

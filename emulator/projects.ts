@@ -1,4 +1,6 @@
 /** A new project of the stack from its seed (emulator/seed.ts): at start, and by `POST /_emulator/projects`. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { StackHost } from './host';
 import { ApiError, badRequest } from './replies';
 import type { ParsedProjectSeed } from './seed';
@@ -6,6 +8,7 @@ import { seedOrchestrations } from './services/orchestrator';
 import { timestamp, type MetadataRecord, type ProjectRecord, type TableRecord } from './state';
 import { newAlias, newConfig, newRow, refreshAliasCounts, requireComponent, tablePath } from './storage/entities';
 import { seedSubscriptions } from './services/notification';
+import { newFile, withStaging } from './storage/files';
 import { seedTriggers } from './storage/triggers';
 import { writeRows } from './tabledata';
 
@@ -129,6 +132,13 @@ export async function createProject(host: StackHost, seed: ParsedProjectSeed): P
   seedTriggers(host, p, seed.triggers ?? []);
   seedSubscriptions(p, seed.notifications ?? []);
   host.state.projects.push(p);
+  for (const file of seed.permanentFiles ?? []) {
+    const record = newFile(host, p, p.tokens[0]!, { name: file.name, isSliced: false, isPermanent: true, sizeBytes: Buffer.byteLength(file.content), tags: file.tags ?? [], runId: null });
+    await withStaging(host, async (staging) => {
+      await writeFile(join(staging, 'content'), file.content);
+      await host.fileStorage.put(record.key, join(staging, 'content'));
+    });
+  }
   host.changed();
   return p;
 }

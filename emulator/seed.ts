@@ -189,6 +189,8 @@ export const projectSeedSchema = z.object({
   orchestrations: z.array(orchestrationSeedSchema).optional(),
   triggers: z.array(triggerSeedSchema).optional(),
   notifications: z.array(notificationSeedSchema).optional(),
+  /** Files kept until deleted (`isPermanent`), with their tags and text content. */
+  permanentFiles: z.array(z.object({ name: z.string().min(1), tags: z.array(z.string()).optional(), content: z.string() })).optional(),
 });
 
 export const seedFileSchema = z.object({

@@ -18,6 +18,8 @@ export const files = {
   configuration: (componentId: string, configId: string) => path.join('configurations', componentId, `${configId}.json`),
   configurationMetadata: (componentId: string, configId: string) => path.join('configurations', componentId, `${configId}.json.metadata`),
   /** `in.c-crm.customers` → `in/c-crm/customers` (Keboola replaces the dots of the table ID with slashes). */
+  /** A permanent file's content, where Keboola's restore reads it: `files/{name}`. */
+  permanentFile: (name: string) => path.posix.join('files', name),
   tableBase: (tableId: string) => tableId.split('.').join('/'),
   tableSlice: (tableId: string, part: number) => `${tableId.split('.').join('/')}.part_${part}.csv.gz`,
   /** Our per-table record, written when a table's data is complete; merged into the manifest at the end. */

@@ -29,6 +29,7 @@ import {
   type SnapshotConfiguration,
   type SnapshotManifest,
   type SnapshotOrchestration,
+  type SnapshotPermanentFile,
   type SnapshotSubscription,
   type SnapshotTable,
   type SnapshotTrigger,
@@ -206,7 +207,7 @@ export class SnapshotReader {
     return (await readSnapshotFile(this.store, files.notifications, NotificationsSchema, { optional: true })) ?? [];
   }
 
-  async permanentFiles(): Promise<Array<Record<string, unknown>>> {
+  async permanentFiles(): Promise<SnapshotPermanentFile[]> {
     return (await readSnapshotFile(this.store, files.permanentFiles, PermanentFilesSchema, { optional: true })) ?? [];
   }
 

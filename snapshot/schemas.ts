@@ -118,7 +118,15 @@ export const SnapshotSubscriptionSchema = z.looseObject({
 export type SnapshotSubscription = z.infer<typeof SnapshotSubscriptionSchema>;
 export const NotificationsSchema = z.array(SnapshotSubscriptionSchema);
 
-export const PermanentFilesSchema = z.array(z.looseObject({ id, name: z.string().optional(), tags: z.array(z.union([z.string(), z.looseObject({})])).optional() }));
+/** Permanent files (`permanentFiles.json`): their tags here, their content at `files/{name}`. A tag is a string, or `{name}` in older backups. */
+export const PermanentFilesSchema = z.array(
+  z.looseObject({
+    id: id.optional(),
+    name: z.string().min(1),
+    tags: z.array(z.union([z.string(), z.looseObject({ name: z.string() }).transform((tag) => tag.name)])).default([]),
+  }),
+);
+export type SnapshotPermanentFile = z.infer<typeof PermanentFilesSchema>[number];
 
 const OrchestrationTaskSchema = z.looseObject({
   component: z.string().nullable().optional(),

@@ -12,8 +12,9 @@ import type { MigrationRun } from './run';
 import { restoreTableBatch, type TableBatchInput } from './table-batches';
 import { addVerification, type EntityType, type RestoreOutcome, type VerificationSummary } from './types';
 
-/** patched() marker of the notifications step, which histories recorded before it do not have. */
+/** patched() markers of steps that histories recorded before them do not have. */
 const NOTIFICATIONS_STEP = 'restore-notifications';
+const PERMANENT_FILES_STEP = 'restore-permanent-files';
 
 /** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
 const CONFIGURATION_BATCH = 50;
@@ -57,6 +58,7 @@ export const RESTORE_STEPS: readonly RestoreStep[] = [
   { entity: 'triggers', run: (run, target) => run.long.restoreTriggers({ ...at(target), idMap: run.idMapOf('orchestration') }) },
   // Subscriptions to job events, through the Notification service (legacy orchestrations' new IDs known by now).
   { entity: 'notifications', run: (run, target) => (patched(NOTIFICATIONS_STEP) ? run.long.restoreNotifications({ ...at(target), idMap: run.idMapOf('orchestration') }) : none()) },
+  { entity: 'permanentFiles', run: (run, target) => (patched(PERMANENT_FILES_STEP) ? run.long.restorePermanentFiles(at(target)) : none()) },
   // Keboola-provisioned writers move to the destination stack's own Snowflake and GoodData.
   { entity: 'snowflakeWriters', run: (run, { live, ...target }) => (live ? run.long.provisionSnowflakeWriters({ ...at(target), source: live.source }) : none()) },
   { entity: 'gooddataProjects', run: (run, { live, ...target }) => (live ? run.long.moveGoodDataProjects({ ...at(target), source: live.source }) : none()) },

@@ -29,6 +29,7 @@ export const ENTITIES = {
   orchestrations: { label: 'legacy orchestrations', one: 'orchestration' },
   triggers: { label: 'triggers', one: 'trigger' },
   notifications: { label: 'notification subscriptions', one: 'notification' },
+  permanentFiles: { label: 'permanent files', one: 'permanent file' },
   snowflakeWriters: { label: 'Snowflake writers', one: 'writer' },
   gooddataProjects: { label: 'GoodData projects', one: 'writer' },
   secrets: { label: 're-encrypted secrets', one: 'secrets of' },

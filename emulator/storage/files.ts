@@ -102,9 +102,11 @@ export function registerFiles(host: StackHost): void {
   });
   api.get(`${S}/files`, async (ctx) => {
     const limit = Number(ctx.url.searchParams.get('limit') ?? 100);
+    const offset = Number(ctx.url.searchParams.get('offset') ?? 0);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('Parameter "limit" must be between 1 and 100', 'storage.files.validation');
     const tags = strList(ctx.url.searchParams.getAll('tags[]').concat(ctx.url.searchParams.getAll('tags')));
     const files = host.state.files.filter((f) => f.projectId === ctx.project.id && tags.every((t) => f.tags.includes(t))).reverse();
-    return reply(200, await Promise.all(files.slice(0, limit).map((f) => fileJson(host, f))));
+    return reply(200, await Promise.all(files.slice(offset, offset + limit).map((f) => fileJson(host, f))));
   });
   api.get(`${S}/files/{fileId}`, async (ctx, { fileId }) => {
     const f = fileRecord(host, ctx.project, Number(fileId));

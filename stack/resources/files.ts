@@ -9,6 +9,7 @@
  * expire or when the FileInfo was not answered by this client.
  */
 import { PassThrough, type Readable } from 'node:stream';
+import { z } from 'zod';
 import { StackError } from '../errors';
 import { AwsFileProvider } from '../file-providers/aws';
 import { AzureFileProvider } from '../file-providers/azure';
@@ -23,6 +24,8 @@ export type { FileBody } from '../file-providers/provider';
 export interface UploadOptions {
   sizeBytes?: number;
   tags?: string[];
+  /** Kept until deleted (`maxAgeDays: null`), not for the stack's default 15 days. */
+  isPermanent?: boolean;
 }
 
 /** Fresh credentials are fetched when fewer than this many seconds of validity remain. */
@@ -48,6 +51,11 @@ export class FilesResource extends StackResource {
     ]);
   }
 
+  /** The project's files, newest first, a page at a time (`limit` up to 100 on a real stack). */
+  async list(options: { limit?: number; offset?: number } = {}): Promise<FileInfo[]> {
+    return this.transport.request('GET', '/files', z.array(FileInfoSchema), { query: { limit: options.limit ?? 100, offset: options.offset } });
+  }
+
   /** File detail (requested with download credentials, `federationToken=1`, which stay in this client). */
   async get(fileId: number | string): Promise<FileInfo> {
     return this.#answer(this.#detail(fileId));
@@ -56,7 +64,7 @@ export class FilesResource extends StackResource {
   /** Uploads one file (prepare + one streamed transfer); answers its detail. */
   async upload(name: string, body: FileBody, options: UploadOptions = {}): Promise<FileInfo> {
     const sizeBytes = Buffer.isBuffer(body) ? body.length : options.sizeBytes;
-    const prepared = await this.#prepare(name, { sizeBytes, tags: options.tags, isSliced: false });
+    const prepared = await this.#prepare(name, { sizeBytes, tags: options.tags, isPermanent: options.isPermanent, isSliced: false });
     await this.#provider(prepared).upload(prepared, '', body, OCTET_STREAM);
     return this.get(prepared.answer.id);
   }
@@ -145,9 +153,9 @@ export class FilesResource extends StackResource {
     return out;
   }
 
-  async #prepare(name: string, options: { sizeBytes?: number; tags?: string[]; isSliced: boolean }): Promise<ReceivedFile> {
+  async #prepare(name: string, options: { sizeBytes?: number; tags?: string[]; isPermanent?: boolean; isSliced: boolean }): Promise<ReceivedFile> {
     return this.#received('POST', '/files/prepare', {
-      json: compact({ name, sizeBytes: options.sizeBytes, tags: options.tags, isSliced: options.isSliced, federationToken: true }),
+      json: compact({ name, sizeBytes: options.sizeBytes, tags: options.tags, isPermanent: options.isPermanent || undefined, isSliced: options.isSliced, federationToken: true }),
     });
   }
 

@@ -76,6 +76,18 @@ describe('migrateProject', () => {
       expect(failed.filters).toContainEqual({ field: 'job.configuration.id', value: 'daily-flow', operator: '==' });
       expect(destinationBranch).not.toBe(await h.source.branches.defaultBranchId());
       expect(result.counts.notifications).toBe(2);
+
+      // Permanent files, with their tags and content.
+      const permanent = (await h.destination.files.list()).filter((f) => f.maxAgeDays === null);
+      expect(permanent.map((f) => [f.name, [...(f.tags ?? [])].sort()]).sort()).toEqual([
+        ['customer-segments.csv', ['marketing', 'segments']],
+        ['logo.svg', ['branding']],
+      ]);
+      const segments = permanent.find((f) => f.name === 'customer-segments.csv')!;
+      const [url] = await h.destination.files.sliceUrls(segments);
+      const chunks: Buffer[] = [];
+      for await (const chunk of h.destination.files.openSlice(segments, url)) chunks.push(chunk as Buffer);
+      expect(Buffer.concat(chunks).toString()).toBe('segment,min_revenue\nbronze,0\nsilver,1000\ngold,10000\n');
       expect(report.skipped.map((s) => s.entity)).toContain('bucket in.c-shared-marketing');
       const checklist = report.checklist;
       expect(checklist.reauthorize.map((i) => i.configuration)).toContain('keboola.ex-google-drive/gdrive-budget');

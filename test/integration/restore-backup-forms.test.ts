@@ -116,4 +116,27 @@ describe('restoreProject reads a Keboola backup as Keboola restores it', () => {
     const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
     expect(report.skipped).toContainEqual(expect.objectContaining({ entity: expect.stringContaining('keboola.app-tree/empty-app'), message: expect.stringContaining('--skip-component') }));
   });
+
+  test('notifications.json and permanentFiles.json are restored, and a permanent file without content is reported', async () => {
+    const snapshotDir = await backupWith([]);
+    await fs.writeFile(
+      path.join(snapshotDir, 'notifications.json'),
+      JSON.stringify([{ id: 'a1b2', event: 'job-failed', filters: [{ field: 'branch.id', value: '9999', operator: '==' }, { field: 'job.component.id', value: 'keboola.ex-db-mysql', operator: '==' }], recipient: { channel: 'email', address: 'ops@acme.example' } }]),
+    );
+    await fs.writeFile(path.join(snapshotDir, 'permanentFiles.json'), JSON.stringify([{ id: 71, name: 'notes.txt', tags: ['docs'] }, { id: 72, name: 'gone.bin', tags: [] }]));
+    await fs.mkdir(path.join(snapshotDir, 'files'), { recursive: true });
+    await fs.writeFile(path.join(snapshotDir, 'files', 'notes.txt'), 'read me\n');
+    const result = await h.withWorker(async (taskQueue) => {
+      const handle = await startRestore(h.client, taskQueue, { destination: h.stacks.destinationRef, snapshotDir, requireApproval: false });
+      return handle.result();
+    });
+    expect(result.outcome).toBe('completed');
+    const [subscription] = await h.destination.notifications.list();
+    expect(subscription).toMatchObject({ event: 'job-failed', recipient: { channel: 'email', address: 'ops@acme.example' } });
+    expect(subscription.filters).toContainEqual({ field: 'branch.id', value: await h.destination.branches.defaultBranchId(), operator: '==' });
+    const permanent = (await h.destination.files.list()).filter((f) => f.maxAgeDays === null);
+    expect(permanent.map((f) => [f.name, f.tags])).toEqual([['notes.txt', ['docs']]]);
+    const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
+    expect(report.skipped).toContainEqual(expect.objectContaining({ entity: 'permanent file gone.bin', message: expect.stringContaining('files/gone.bin') }));
+  });
 });

@@ -48,6 +48,7 @@ function stubActivities(calls: string[], overrides: Partial<MigrationActivities>
     rewriteOrchestrationReferences: async () => ({ updated: ['keboola.orchestrator/flow'] }),
     restoreTriggers: async ({ idMap }) => outcome(idMap?.length ? ['t-1'] : [], [{ id: '7', reason: 'its table in.c-x.gone is not in the destination' }]),
     restoreNotifications: async ({ idMap }) => outcome(idMap?.length ? ['sub-1'] : []),
+    restorePermanentFiles: async () => outcome(['6001'], [{ id: 'big.bin', reason: 'the snapshot holds no content for it' }]),
     provisionSnowflakeWriters: async () => ({ ...outcome(['keboola.wr-db-snowflake/w1']), moved: [{ configuration: 'keboola.wr-db-snowflake/w1', workspaceId: '5', sharedWith: [] }], customerOwned: [] }),
     moveGoodDataProjects: async () => ({ ...outcome(['keboola.gooddata-writer/g1']), moved: [], idMap: [{ type: 'GoodData project (keboola.gooddata-writer/g1)', oldId: 'old-pid', newId: 'new-pid' }] }),
     migrateSecrets: async () => ({ migrated: ['keboola.ex-db-mysql/m1'], failed: [{ configuration: 'keboola.ex-db-mysql/m2', error: 'cannot be decrypted' }], skipped: [] }),
@@ -109,6 +110,7 @@ describe('migrateProject with stubbed activities', () => {
       'rewriteOrchestrationReferences',
       'restoreTriggers',
       'restoreNotifications',
+      'restorePermanentFiles',
       'provisionSnowflakeWriters',
       'moveGoodDataProjects',
       'migrateSecrets',
@@ -125,6 +127,7 @@ describe('migrateProject with stubbed activities', () => {
     expect(progress.triggers).toMatchObject({ total: 2, done: 1, skipped: 1 });
     // the notifications' step too: its subscription on the orchestration could be brought over
     expect(progress.notifications).toMatchObject({ done: 1 });
+    expect(progress.permanentFiles).toMatchObject({ done: 1, skipped: 1 });
     expect(progress.snowflakeWriters.done).toBe(1);
     expect(progress.gooddataProjects.done).toBe(1);
     expect(progress.secrets).toMatchObject({ done: 1, skipped: 1 });
@@ -136,6 +139,7 @@ describe('migrateProject with stubbed activities', () => {
       { entity: 'bucket in.c-shared', message: 'skipped: linked bucket: link it again' },
       { entity: 'configuration kds-team.app-gone/2', message: 'skipped: the component does not exist on the destination stack' },
       { entity: 'trigger 7', message: 'skipped: its table in.c-x.gone is not in the destination' },
+      { entity: 'permanent file big.bin', message: 'skipped: the snapshot holds no content for it' },
       { entity: 'secrets of keboola.ex-db-mysql/m2', message: 'not re-encrypted: cannot be decrypted' },
     ]);
     expect(result.counts).toMatchObject({ buckets: 2, tables: 3, aliases: 1, configurations: 1, orchestrations: 1, triggers: 1 });
@@ -217,6 +221,7 @@ describe('restoreProject with stubbed activities', () => {
       'rewriteOrchestrationReferences',
       'restoreTriggers',
       'restoreNotifications',
+      'restorePermanentFiles',
       'writeReport',
     ]);
     expect(calls.filter((c) => c === 'fingerprintSnapshotTable')).toHaveLength(TABLES.length);
