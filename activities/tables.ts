@@ -8,7 +8,8 @@ import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
 import { files, MalformedSnapshotError } from '../snapshot/layout';
 import { bucketIdOf, isGzipped, type SnapshotReader } from '../snapshot/reader';
-import { nullablePrimaryKeyColumns, typedColumnsOf } from '../snapshot/typed-columns';
+import { columnsForBackend, nullablePrimaryKeyColumns, typedColumnsOf } from '../snapshot/typed-columns';
+import { backendsOf } from './validate';
 import type { SnapshotTable } from '../snapshot/schemas';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import type { ActivityDeps } from './deps';
@@ -40,7 +41,8 @@ export function createTableActivities(deps: ActivityDeps) {
       let current = await client.tables.get(table.id);
       const created = !current;
       if (!current) {
-        current = await createTableStructure(client, table);
+        const bucket = (await snapshot.index()).buckets.find((b) => b.id === bucketIdOf(table));
+        current = await createTableStructure(client, table, bucket?.backend ?? undefined);
         deps.metrics?.entitiesMigrated('tables');
       }
       await restoreDisplayName(client, table, current);
@@ -134,9 +136,23 @@ async function checkSnapshotData(snapshot: SnapshotReader, tableId: string, data
   }
 }
 
-async function createTableStructure(client: StackClient, table: SnapshotTable): Promise<Table> {
+async function createTableStructure(client: StackClient, table: SnapshotTable, backend: string | undefined): Promise<Table> {
   const bucketId = bucketIdOf(table);
-  const typedColumns = typedColumnsOf(table);
+  let typedColumns = typedColumnsOf(table);
+  if (typedColumns && backend) {
+    // A bucket of a backend the destination lacks lands on its default backend (validation warned): types follow.
+    const token = await client.tokens.verify();
+    const defaultBackend = token.owner.defaultBackend;
+    if (defaultBackend && defaultBackend !== backend && !backendsOf(token).includes(backend)) {
+      const mapped = columnsForBackend(typedColumns, defaultBackend);
+      if ('unmappable' in mapped) {
+        throw new MalformedSnapshotError(
+          `table ${table.id} cannot be restored onto the ${defaultBackend} backend: ${mapped.unmappable.map((u) => `${u.column} (${u.reason})`).join(', ')}; create the destination project with the ${backend} backend`,
+        );
+      }
+      typedColumns = mapped.columns;
+    }
+  }
   if (typedColumns) {
     const nullable = nullablePrimaryKeyColumns(table);
     if (nullable.length) {

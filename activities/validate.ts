@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import type { ApiIndex, StackClient, TokenInfo } from '../stack';
 import { bucketIdOf, bucketSkipReason, type SnapshotReader } from '../snapshot/reader';
-import { nullablePrimaryKeyColumns, type PrimaryKeyShape } from '../snapshot/typed-columns';
+import { columnsForBackend, nullablePrimaryKeyColumns, typedColumnsOf, type PrimaryKeyShape } from '../snapshot/typed-columns';
 import type { SnapshotBucket, SnapshotTable } from '../snapshot/schemas';
 import { StackError } from '../stack';
 import type { ComponentRules, StackRef } from '../workflows/input';
@@ -58,14 +58,40 @@ export function createValidateActivities(deps: ActivityDeps) {
       if (!destinationToken) return { sourceProject, destinationProject: describe(undefined), findings, plan: EMPTY_PLAN };
       checkProject(destinationToken, input.destination, 'destination', findings);
       const available = new Set(backendsOf(destinationToken));
+      const defaultBackend = destinationToken.owner.defaultBackend ?? '';
       for (const backend of snapshot.backends.filter((b) => !available.has(b))) {
+        if (backend === 'redshift') {
+          findings.push({
+            code: 'REDSHIFT_BACKEND',
+            severity: 'blocker',
+            entity: `project ${destinationToken.owner.id}`,
+            message: 'the snapshot has redshift buckets, which the destination stacks no longer offer',
+            action: 'migrate the source project to Snowflake first, then take a new backup',
+          });
+          continue;
+        }
+        // As Keboola's restore can: the buckets go onto the destination's default backend, typed columns by base type.
         findings.push({
-          code: backend === 'redshift' ? 'REDSHIFT_BACKEND' : 'BACKEND_MISMATCH',
-          severity: 'blocker',
+          code: 'BACKEND_DEFAULTED',
+          severity: 'warning',
           entity: `project ${destinationToken.owner.id}`,
-          message: `the snapshot has ${backend} buckets, which the destination project has no backend for`,
-          action: backend === 'redshift' ? 'migrate the source project to Snowflake first, then take a new backup' : `create the destination project with the ${backend} backend`,
+          message: `the snapshot has ${backend} buckets and the destination project has no ${backend} backend: they are restored onto its default backend, ${defaultBackend}, typed columns mapped by their base type`,
+          action: `check the typed tables' column types, and rewrite ${backend} transformations for ${defaultBackend}`,
         });
+        const index = await deps.snapshot(input.snapshotDir).index();
+        const bucketBackend = new Map(index.buckets.map((b) => [b.id, b.backend]));
+        for (const table of index.tables.filter((t) => bucketBackend.get(bucketIdOf(t)) === backend && !t.isAlias)) {
+          const columns = typedColumnsOf(table);
+          const mapped = columns && columnsForBackend(columns, defaultBackend);
+          if (!mapped || !('unmappable' in mapped)) continue;
+          findings.push({
+            code: 'TYPE_NOT_MAPPABLE',
+            severity: 'blocker',
+            entity: `table ${table.id}`,
+            message: `its typed columns cannot move from ${backend} to ${defaultBackend}: ${mapped.unmappable.map((u) => `${u.column} (${u.reason})`).join(', ')}`,
+            action: `create the destination project with the ${backend} backend, or change those columns in the source`,
+          });
+        }
       }
       const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, snapshot, findings, false, input.components ?? NO_RULES);
       return { sourceProject, destinationProject: describe(destinationToken), findings, ...checked };
@@ -233,7 +259,8 @@ const BACKENDS: Array<[flag: keyof TokenInfo['owner'], name: string]> = [
   ['hasTeradata', 'teradata'],
 ];
 
-function backendsOf(token: TokenInfo): string[] {
+/** The storage backends a project has (the `has*` flags of `tokens/verify`). */
+export function backendsOf(token: TokenInfo): string[] {
   return BACKENDS.filter(([flag]) => token.owner[flag] === true).map(([, name]) => name);
 }
 

@@ -45,3 +45,42 @@ export function nullablePrimaryKeyColumns(table: PrimaryKeyShape): string[] {
     fromDefinition ? fromDefinition.get(name) === true : (table.columnMetadata?.[name] ?? []).some((m) => m.provider === 'storage' && m.key === 'KBC.datatype.nullable' && m.value === '1');
   return (table.primaryKey ?? []).filter(nullable);
 }
+
+/** Keboola's base types and the native type each backend stores them as when a table moves to another backend. */
+const NATIVE_TYPE: Record<string, Record<string, string>> = {
+  snowflake: { STRING: 'VARCHAR', INTEGER: 'NUMBER', NUMERIC: 'NUMBER', FLOAT: 'FLOAT', BOOLEAN: 'BOOLEAN', DATE: 'DATE', TIMESTAMP: 'TIMESTAMP_NTZ' },
+  bigquery: { STRING: 'STRING', INTEGER: 'INT64', NUMERIC: 'NUMERIC', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL', DATE: 'DATE', TIMESTAMP: 'TIMESTAMP' },
+};
+
+/** BigQuery's NUMERIC holds up to 38 digits with up to 9 after the point; wider ones need BIGNUMERIC. */
+function bigQueryNumeric(length: string | undefined): { type: string; length?: string } {
+  const match = /^\s*(\d+)\s*(?:,\s*(\d+)\s*)?$/.exec(length ?? '');
+  if (!match) return { type: 'NUMERIC' };
+  const [precision, scale] = [Number(match[1]), Number(match[2] ?? 0)];
+  if (scale <= 9 && precision - scale <= 29) return { type: 'NUMERIC', length: `${precision},${scale}` };
+  return { type: 'BIGNUMERIC', length: `${Math.min(precision, 76)},${Math.min(scale, 38)}` };
+}
+
+/**
+ * The columns of a typed table for a bucket on another backend, by each column's Keboola base type (the way
+ * Keboola's restore onto the default backend maps them): the native type of that base type on `to`; a numeric
+ * precision is kept where `to` can hold it; string lengths and defaults, which differ between backends, are dropped.
+ * Answers the columns, or the ones that cannot move (an unknown backend or base type) with the reason.
+ */
+export function columnsForBackend(columns: ColumnDefinitionInput[], to: string): { columns: ColumnDefinitionInput[] } | { unmappable: Array<{ column: string; reason: string }> } {
+  const native = NATIVE_TYPE[to];
+  if (!native) return { unmappable: columns.map((c) => ({ column: c.name, reason: `no type mapping onto the ${to} backend` })) };
+  const unmappable: Array<{ column: string; reason: string }> = [];
+  const mapped = columns.map((column): ColumnDefinitionInput => {
+    const basetype = (column.basetype ?? 'STRING').toUpperCase();
+    const type = native[basetype];
+    if (!type) {
+      unmappable.push({ column: column.name, reason: `its base type ${basetype} has no ${to} type` });
+      return column;
+    }
+    const length = column.definition.length === undefined || column.definition.length === null ? undefined : String(column.definition.length);
+    const numeric = basetype === 'NUMERIC' ? (to === 'bigquery' ? bigQueryNumeric(length) : { type, ...(length ? { length } : {}) }) : { type };
+    return { name: column.name, definition: { ...numeric, nullable: column.definition.nullable }, basetype };
+  });
+  return unmappable.length ? { unmappable } : { columns: mapped };
+}

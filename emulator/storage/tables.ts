@@ -33,6 +33,12 @@ function baseTypeOf(type: string): string {
   return 'STRING';
 }
 
+/** The column types each backend's `tables-definition` accepts (Keboola's typed tables; the others are refused). */
+const BACKEND_TYPES: Record<string, RegExp> = {
+  snowflake: /^(NUMBER|DECIMAL|NUMERIC|INT|INTEGER|BIGINT|SMALLINT|TINYINT|BYTEINT|FLOAT|FLOAT4|FLOAT8|DOUBLE|DOUBLE PRECISION|REAL|VARCHAR|CHAR|CHARACTER|STRING|TEXT|BINARY|VARBINARY|BOOLEAN|DATE|DATETIME|TIME|TIMESTAMP|TIMESTAMP_NTZ|TIMESTAMP_LTZ|TIMESTAMP_TZ|VARIANT|OBJECT|ARRAY|GEOGRAPHY|GEOMETRY)$/,
+  bigquery: /^(INT64|INT|SMALLINT|INTEGER|BIGINT|TINYINT|BYTEINT|NUMERIC|DECIMAL|BIGNUMERIC|BIGDECIMAL|FLOAT64|BOOL|STRING|BYTES|DATE|DATETIME|TIME|TIMESTAMP|GEOGRAPHY|JSON|ARRAY|STRUCT|INTERVAL)$/,
+};
+
 /** `include=columns,metadata`; the table lists include metadata when `include` is absent. */
 function listInclude(ctx: StorageContext): Set<string> {
   const include = new Set(strList(ctx.url.searchParams.get('include')));
@@ -98,6 +104,11 @@ export function registerTables(host: StackHost): void {
     });
     const names = columns.map((c) => c.name);
     if (new Set(names).size !== names.length) throw badRequest('Duplicate column names', 'storage.tables.validation');
+    const accepted = BACKEND_TYPES[b.backend];
+    const wrongType = accepted ? columns.filter((c) => !accepted.test(c.definition.type.toUpperCase())) : [];
+    if (wrongType.length) {
+      throw badRequest(`Invalid type for the ${b.backend} backend: ${wrongType.map((c) => `${c.name} ${c.definition.type}`).join(', ')}`, 'storage.tables.validation.invalidType');
+    }
     const badPk = primaryKey.filter((c) => !names.includes(c));
     if (badPk.length) throw badRequest(`Primary key columns not found: ${badPk.join(', ')}`, 'storage.tables.invalidPrimaryKeyColumns');
     // Snowflake (and so the Storage API) keeps a primary key only on NOT NULL columns; Keboola's restore looks for this message.

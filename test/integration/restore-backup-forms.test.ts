@@ -9,6 +9,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { MigrationReport } from '../../activities/report-model';
 import { startRestore } from '../../client/commands/restore';
 import { exportTableRows } from '../../snapshot/table-rows';
+import { readSeed } from '../../scripts/stack-pair';
 import { useHarness } from '../helpers/harness';
 
 const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'keboola-backup');
@@ -138,5 +139,39 @@ describe('restoreProject reads a Keboola backup as Keboola restores it', () => {
     expect(permanent.map((f) => [f.name, f.tags])).toEqual([['notes.txt', ['docs']]]);
     const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
     expect(report.skipped).toContainEqual(expect.objectContaining({ entity: 'permanent file gone.bin', message: expect.stringContaining('files/gone.bin') }));
+  });
+
+  test('Snowflake buckets restore onto a BigQuery-only destination, typed columns mapped by base type', async () => {
+    const destinationSeed = await readSeed('destination-eu');
+    Object.assign(destinationSeed.projects[0], { defaultBackend: 'bigquery', backends: ['bigquery'] });
+    await h.useStacks({ jobDelayMs: 10, destinationSeed });
+    const snapshotDir = await backupWith([]);
+    const result = await h.withWorker(async (taskQueue) => {
+      const handle = await startRestore(h.client, taskQueue, { destination: h.stacks.destinationRef, snapshotDir, requireApproval: false });
+      return handle.result();
+    });
+    expect(result.outcome).toBe('completed');
+    expect(result.status.validation?.findings).toContainEqual(expect.objectContaining({ code: 'BACKEND_DEFAULTED', severity: 'warning' }));
+    expect(result.verification.mismatches).toEqual([]);
+    const typed = (await h.destination.tables.get('in.c-main.typed'))!;
+    expect(typed.definition?.columns?.map((c) => [c.name, c.definition.type, c.definition.length ?? null, c.definition.nullable])).toEqual([
+      ['id', 'BIGNUMERIC', '38,0', false],
+      ['day', 'DATE', null, true],
+      ['amount', 'NUMERIC', '12,2', true],
+    ]);
+    expect((await h.destination.buckets.list()).every((b) => b.backend === 'bigquery')).toBe(true);
+  });
+
+  test('a typed column whose base type has no type on the destination backend is a blocker naming it', async () => {
+    const destinationSeed = await readSeed('destination-eu');
+    Object.assign(destinationSeed.projects[0], { defaultBackend: 'bigquery', backends: ['bigquery'] });
+    await h.useStacks({ jobDelayMs: 10, destinationSeed });
+    const storage = (key: string, value: string) => ({ key, value, provider: 'storage' });
+    const snapshotDir = await backupWith([
+      { name: 'events', columns: ['payload'], rowsCount: 0, extra: { isTyped: true, columnMetadata: { payload: [storage('KBC.datatype.type', 'VARIANT'), storage('KBC.datatype.nullable', '1'), storage('KBC.datatype.basetype', 'VARIANT')] } }, files: {} },
+    ]);
+    const message = await failureOf(snapshotDir);
+    expect(message).toContain('[TYPE_NOT_MAPPABLE] table in.c-main.events');
+    expect(message).toContain('payload (its base type VARIANT has no bigquery type)');
   });
 });
