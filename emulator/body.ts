@@ -12,8 +12,9 @@ const isForm = (req: IncomingMessage) => String(req.headers['content-type'] ?? '
 
 /** PHP-style forms (`columns[]=a&columns[]=b`, `metadata[0][key]=k`) as nested objects and arrays, like PHP reads them. */
 const formParser = express.urlencoded({ extended: true, limit: LIMIT, parameterLimit: Infinity, type: isForm });
-/** Whatever is not a form is read as JSON, whatever its content type says (fetch sends strings as text/plain). */
-const jsonParser = express.json({ limit: LIMIT, strict: false, type: (req) => !isForm(req) });
+const isJson = (req: IncomingMessage) => /^application\/([\w.-]+\+)?json\b/i.test(String(req.headers['content-type'] ?? ''));
+/** A Storage API body is a form or JSON sent as JSON: a JSON text under another content type is refused, as the API does. */
+const jsonParser = express.json({ limit: LIMIT, strict: false, type: isJson });
 const anyJsonParser = express.json({ limit: LIMIT, strict: false, type: () => true });
 
 function run(parser: RequestHandler, req: Request, res: Response): Promise<void> {
@@ -35,6 +36,12 @@ export async function objectBody(req: Request, res: Response): Promise<Record<st
     await run(jsonParser, req, res); // skips a body the form parser has read
   } catch (e) {
     throw asApiError(e, 'storage.invalidJson');
+  }
+  if (req.body === undefined && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined)) {
+    throw badRequest(
+      `Unsupported Content-Type "${String(req.headers['content-type'] ?? '(none)')}": send JSON as application/json, or a form as application/x-www-form-urlencoded`,
+      'storage.unsupportedContentType',
+    );
   }
   const body: unknown = req.body;
   if (body === undefined) return {};

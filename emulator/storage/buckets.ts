@@ -1,5 +1,6 @@
 /** Buckets (list, create, detail, update, drop) and their metadata. */
 import type { StackHost } from '../host';
+import { MAX_NAME_LENGTH } from './tables';
 import { createJob } from '../jobs';
 import { bool, str, strList } from '../params';
 import { ApiError, badRequest, reply } from '../replies';
@@ -25,6 +26,7 @@ export function registerBuckets(host: StackHost): void {
     if (!rawName) throw badRequest('Parameter "name" is required', 'storage.buckets.validation');
     const name = rawName.replace(/^c-/, '');
     if (!/^[A-Za-z0-9_-]+$/.test(name)) throw badRequest(`Invalid bucket name "${rawName}": only alphanumeric characters, dashes and underscores are allowed`, 'storage.buckets.validation');
+    if (name.length > MAX_NAME_LENGTH) throw badRequest(`Invalid bucket name "${rawName}": at most ${MAX_NAME_LENGTH} characters are allowed`, 'storage.buckets.validation');
     const stage = str(body.stage) ?? 'in';
     if (!['in', 'out'].includes(stage)) throw badRequest(`Invalid stage "${stage}"`, 'storage.buckets.validation');
     const id = `${stage}.c-${name}`;

@@ -13,11 +13,14 @@ import { fileRecord } from './files';
 import { registerProviderMetadata, upsertMetadata } from './metadata';
 
 const S = '/v2/storage';
+/** The longest bucket or table name the Storage API takes. */
+export const MAX_NAME_LENGTH = 96;
 
 function tableName(v: unknown): string {
   const name = str(v);
   if (!name) throw badRequest('Parameter "name" is required', 'storage.tables.validation');
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw badRequest(`Invalid table name "${name}": only alphanumeric characters, dashes and underscores are allowed`, 'storage.tables.validation');
+  if (name.length > MAX_NAME_LENGTH) throw badRequest(`Invalid table name "${name}": at most ${MAX_NAME_LENGTH} characters are allowed`, 'storage.tables.validation');
   return name;
 }
 

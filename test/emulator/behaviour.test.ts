@@ -274,6 +274,15 @@ describe('emulated stack behaviour', () => {
     const v = await dst.post('buckets', { stage: 'in' });
     expect(v.status).toBe(400);
     expect(v.body.status).toBe('error');
+    // what the Storage API rules out: names over 96 characters, a JSON text sent under another content type
+    const long = await dst.post('buckets', { name: 'b'.repeat(97), stage: 'in' });
+    expect(long).toMatchObject({ status: 400, body: { code: 'storage.buckets.validation', error: expect.stringContaining('at most 96 characters') } });
+    const longTable = await dst.post('buckets/in.c-crm/tables-definition', { name: 't'.repeat(97), columns: [{ name: 'id', definition: { type: 'VARCHAR' } }] });
+    expect(longTable).toMatchObject({ status: 400, body: { code: 'storage.tables.validation' } });
+    const text = await fetch(`${dest.url}/v2/storage/buckets`, { method: 'POST', headers: { 'X-StorageApi-Token': DEST_TOKEN, 'Content-Type': 'text/plain' }, body: JSON.stringify({ name: 'plain', stage: 'in' }) });
+    expect(text.status).toBe(400);
+    expect(await text.json()).toMatchObject({ code: 'storage.unsupportedContentType' });
+    expect((await dst.get('buckets/in.c-plain')).status).toBe(404);
   });
 
   test('Notification service: the project\'s subscriptions, checked as the service checks them', async () => {
