@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Client } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { openSnapshotStore } from '../../snapshot/stores';
 import { statusQuery } from '../../workflows';
 import type { MigrationResult, ReportLocation } from '../../workflows/types';
@@ -21,6 +21,15 @@ export class ReportNotReadyError extends Error {
   override name = 'ReportNotReadyError';
 }
 
+/** The innermost cause of a workflow's failure, with where it happened (`restoreAliases: ... [NotFound]`), not "Activity task failed". */
+export function rootCause(error: unknown): string {
+  if (error instanceof WorkflowFailedError && error.cause) return rootCause(error.cause);
+  if (error instanceof ActivityFailure && error.cause) return `${error.activityType}: ${rootCause(error.cause)}`;
+  if (error instanceof ChildWorkflowFailure && error.cause) return `${error.execution?.workflowId ?? error.workflowType}: ${rootCause(error.cause)}`;
+  if (error instanceof ApplicationFailure && error.type) return `${error.message} [${error.type}]`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Where the worker wrote the report: from the result of a completed migration, else from its `status` query. */
 export async function locateReport(client: Client, workflowId: string): Promise<ReportFiles> {
   const handle = client.workflow.getHandle(workflowId);
@@ -28,6 +37,15 @@ export async function locateReport(client: Client, workflowId: string): Promise<
   let location: (ReportLocation & { html?: string }) | undefined;
   if (description.status.name === 'COMPLETED') {
     location = ((await handle.result()) as MigrationResult).report;
+  }
+  if (!location && ['FAILED', 'TERMINATED', 'TIMED_OUT', 'CANCELLED'].includes(description.status.name)) {
+    const failure = await handle.result().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    throw new ReportNotReadyError(
+      `${workflowId} ended ${description.status.name.toLowerCase()} before its report was written: ${rootCause(failure)}. \`stack-migrate status ${workflowId}\` lists what was done and what failed`,
+    );
   }
   if (!location) {
     const status = await handle.query(statusQuery).catch((error: Error) => {

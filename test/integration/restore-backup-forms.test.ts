@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { MigrationReport } from '../../activities/report-model';
+import { locateReport } from '../../client/commands/report';
 import { startRestore } from '../../client/commands/restore';
+import { restoreWorkflowId } from '../../workflows/restore-project';
 import { exportTableRows } from '../../snapshot/table-rows';
 import { readSeed } from '../../scripts/stack-pair';
 import { useHarness } from '../helpers/harness';
@@ -78,6 +80,8 @@ describe('restoreProject reads a Keboola backup as Keboola restores it', () => {
     expect(message).toContain('MalformedSnapshot');
     expect(message).toContain('stray.csv.bak');
     expect(await h.destination.buckets.list()).toEqual([]);
+    // `stack-migrate report` of the failed restore names the root cause, not "Activity task failed"
+    await expect(locateReport(h.client, restoreWorkflowId({ destination: h.stacks.destinationRef }))).rejects.toThrow(/ended failed before its report was written: .*stray\.csv\.bak.*\[MalformedSnapshot\]/);
   });
 
   test('a typed table whose primary key column is nullable is a validation blocker naming table and column', async () => {
