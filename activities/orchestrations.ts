@@ -72,8 +72,17 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
      * by an earlier attempt is found by name and occurrence (the destination was empty when validated).
      */
     async restoreOrchestrations(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOrchestrationsResult> {
-      const snapshot = await deps.snapshot(input.snapshotDir).orchestrations();
-      if (snapshot.length === 0) return { idMap: [], created: [], existing: [], skipped: [] };
+      const reader = deps.snapshot(input.snapshotDir);
+      const snapshot = await reader.orchestrations();
+      if (snapshot.length === 0) {
+        // A Keboola backup keeps legacy orchestrations only as configurations of `orchestrator`, without the tasks and
+        // schedule the Orchestrator API needs (our snapshots add orchestrations.json): reported, never dropped silently.
+        const skipped = (await reader.index()).legacyOrchestrations.map((ref) => ({
+          id: `${ref.componentId}/${ref.configId}`,
+          reason: 'a legacy orchestration kept only as an orchestrator configuration (Keboola\'s backup layout, no orchestrations.json): recreate it as a Flow in the destination',
+        }));
+        return { idMap: [], created: [], existing: [], skipped };
+      }
       const client = await deps.stackClient(input.destination);
       const orchestrator = await requireOrchestrator(client, input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));

@@ -65,6 +65,8 @@ export class SnapshotIndex {
   readonly configurations: ConfigurationRef[];
   /** Every component of `configurations.json`, the legacy orchestrator's included (validation reads them all). */
   readonly components: Array<{ id: string; name?: string }>;
+  /** The legacy orchestrator's configurations (`configurations/orchestrator/`): orchestrations, not configurations. */
+  readonly legacyOrchestrations: ConfigurationRef[];
   private readonly tablesById: Map<string, SnapshotTable>;
 
   constructor(
@@ -80,9 +82,9 @@ export class SnapshotIndex {
     this.dataTableIds = restorableTables.filter((t) => !t.isAlias).map((t) => t.id).sort();
     this.aliases = restorableTables.filter((t) => t.isAlias);
     this.tablesById = new Map(tables.map((t) => [t.id, t]));
-    this.configurations = configurationsIndex
-      .filter((component) => component.id !== LEGACY_ORCHESTRATOR)
-      .flatMap((component) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: c.id })));
+    const refs = (component: ConfigurationsIndex[number]) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: c.id }));
+    this.configurations = configurationsIndex.filter((component) => component.id !== LEGACY_ORCHESTRATOR).flatMap(refs);
+    this.legacyOrchestrations = configurationsIndex.filter((component) => component.id === LEGACY_ORCHESTRATOR).flatMap(refs);
   }
 
   restorableBuckets(): SnapshotBucket[] {

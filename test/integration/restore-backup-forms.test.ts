@@ -122,7 +122,7 @@ describe('restoreProject reads a Keboola backup as Keboola restores it', () => {
     expect(report.skipped).toContainEqual(expect.objectContaining({ entity: expect.stringContaining('keboola.app-tree/empty-app'), message: expect.stringContaining('--skip-component') }));
   });
 
-  test('notifications.json and permanentFiles.json are restored, and a permanent file without content is reported', async () => {
+  test('notifications.json and permanentFiles.json are restored; a permanent file without content and a legacy orchestration without orchestrations.json are reported', async () => {
     const snapshotDir = await backupWith([]);
     await fs.writeFile(
       path.join(snapshotDir, 'notifications.json'),
@@ -131,6 +131,12 @@ describe('restoreProject reads a Keboola backup as Keboola restores it', () => {
     await fs.writeFile(path.join(snapshotDir, 'permanentFiles.json'), JSON.stringify([{ id: 71, name: 'notes.txt', tags: ['docs'] }, { id: 72, name: 'gone.bin', tags: [] }]));
     await fs.mkdir(path.join(snapshotDir, 'files'), { recursive: true });
     await fs.writeFile(path.join(snapshotDir, 'files', 'notes.txt'), 'read me\n');
+    // a legacy orchestration as Keboola's backup keeps it: a configuration of `orchestrator`, no orchestrations.json
+    const index = JSON.parse(await fs.readFile(path.join(snapshotDir, 'configurations.json'), 'utf8')) as TableJson[];
+    index.push({ id: 'orchestrator', type: 'other', name: 'Orchestrator', configurations: [{ id: '4455', name: 'Nightly' }] });
+    await fs.writeFile(path.join(snapshotDir, 'configurations.json'), JSON.stringify(index));
+    await fs.mkdir(path.join(snapshotDir, 'configurations', 'orchestrator'), { recursive: true });
+    await fs.writeFile(path.join(snapshotDir, 'configurations', 'orchestrator', '4455.json'), JSON.stringify({ id: '4455', name: 'Nightly', description: '', configuration: {}, rows: [] }));
     const result = await h.withWorker(async (taskQueue) => {
       const handle = await startRestore(h.client, taskQueue, { destination: h.stacks.destinationRef, snapshotDir, requireApproval: false });
       return handle.result();
@@ -143,6 +149,7 @@ describe('restoreProject reads a Keboola backup as Keboola restores it', () => {
     expect(permanent.map((f) => [f.name, f.tags])).toEqual([['notes.txt', ['docs']]]);
     const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
     expect(report.skipped).toContainEqual(expect.objectContaining({ entity: 'permanent file gone.bin', message: expect.stringContaining('files/gone.bin') }));
+    expect(report.skipped).toContainEqual(expect.objectContaining({ entity: 'orchestration orchestrator/4455', message: expect.stringContaining('recreate it as a Flow') }));
   });
 
   test('Snowflake buckets restore onto a BigQuery-only destination, typed columns mapped by base type', async () => {
