@@ -82,9 +82,15 @@ export function createTableActivities(deps: ActivityDeps) {
     /** Aliases after their source tables (docs/domain.md#restore-order), with filters and, when not auto-synced, their columns. */
     async restoreAliases(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOutcome> {
       const client = await deps.stackClient(input.destination);
-      const { aliases } = await deps.snapshot(input.snapshotDir).index();
+      const index = await deps.snapshot(input.snapshotDir).index();
+      const { aliases } = index;
       const destinationTables = new Map((await client.tables.list()).map((t) => [t.id, t]));
       const outcome: RestoreOutcome = { created: [], existing: [], skipped: [] };
+      // Aliases in buckets that are not restored (linked, system): named one by one, as their bucket is.
+      const restorable = new Set(index.restorableBuckets().map((b) => b.id));
+      for (const alias of index.tables.filter((t) => t.isAlias && !restorable.has(bucketIdOf(t)))) {
+        outcome.skipped.push({ id: alias.id, reason: `its bucket ${bucketIdOf(alias)} is not restored` });
+      }
       for (const alias of aliases) {
         const sourceTableId = alias.sourceTable?.id;
         if (!sourceTableId || !destinationTables.has(sourceTableId)) {
