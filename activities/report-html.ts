@@ -3,7 +3,7 @@
 // and the checklist with tick boxes. Every value is escaped (names and messages come from the projects), and the
 // page's Content-Security-Policy forbids scripts and remote loads, so it stays inert whatever the data holds.
 import { ENTITIES, ENTITY_TYPES } from '../workflows/types';
-import type { MigrationReport } from './report-model';
+import { verifiedBy, type MigrationReport } from './report-model';
 
 /** Markup that is already safe (built by `html` from escaped parts). */
 class Safe {
@@ -127,7 +127,7 @@ ${table(
   'counts',
 )}
 <h3>Verification</h3>
-<p class="${verified ? 'ok' : 'bad'}">${v.ok} of ${v.tables} tables match the source by row count and checksum (${v.rows} rows).</p>
+<p class="${verified ? 'ok' : 'bad'}">${v.ok} of ${v.tables} tables match the source by ${verifiedBy(v.mode)} (${v.rows} rows).</p>
 ${v.mismatches.length ? table(['Table', 'Expected rows', 'Found rows', 'Expected checksum', 'Found checksum'], v.mismatches.map((m) => [html`<code>${m.tableId}</code>`, m.expected.rows, m.actual.rows, html`<code>${m.expected.checksum.slice(0, 16)}</code>`, html`<code>${m.actual.checksum.slice(0, 16)}</code>`]), '', 'mismatches') : ''}
 </section>
 

@@ -46,3 +46,8 @@ export interface MigrationReport {
   };
   warnings: Finding[];
 }
+
+/** What a verification compared, in words (the report says which mode ran). */
+export function verifiedBy(mode: 'checksum' | 'rows' | undefined): string {
+  return mode === 'rows' ? 'row count only (--verify rows: the contents were not compared)' : 'row count and content checksum';
+}

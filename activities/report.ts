@@ -7,7 +7,7 @@ import type { ActivityDeps } from './deps';
 import type { ConfigurationRestoreResult } from './configurations';
 import { WRITERS_RESULTS_FILE, type WritersResults } from './writers';
 import { renderHtml } from './report-html';
-import type { MigrationReport, ReportInput } from './report-model';
+import { verifiedBy, type MigrationReport, type ReportInput } from './report-model';
 
 export function createReportActivities(deps: ActivityDeps) {
   return {
@@ -53,6 +53,7 @@ export function buildReport(
     skipped: input.skipped,
     verification: {
       ...summarizeVerification(verification),
+      mode: verification.some((v) => v.mode === 'rows') ? 'rows' : 'checksum',
       perTable: verification.sort((a, b) => a.tableId.localeCompare(b.tableId)),
     },
     writers: {
@@ -107,7 +108,7 @@ export function renderMarkdown(report: MigrationReport): string {
     '| --- | ---: |',
     ...Object.entries(report.counts).map(([type, count]) => `| ${type} | ${count} |`),
     '',
-    `Verification: ${report.verification.ok} of ${report.verification.tables} tables match the source by row count and checksum (${report.verification.rows} rows).`,
+    `Verification: ${report.verification.ok} of ${report.verification.tables} tables match the source by ${verifiedBy(report.verification.mode)} (${report.verification.rows} rows).`,
     ...report.verification.mismatches.map((m) => `- MISMATCH ${m.tableId}: expected ${m.expected.rows} rows, found ${m.actual.rows}${m.reason ? ` (${m.reason})` : ''}`),
     '',
     '## Old → new IDs',

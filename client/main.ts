@@ -53,10 +53,17 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function componentOptions(opts: Record<string, unknown>): Record<string, unknown> {
+/** The restore's options that `start` and `restore` share: components left out or strict, and the verification mode. */
+function restoreOptions(opts: Record<string, unknown>): Record<string, unknown> {
   const skip = opts.skipComponent as string[] | undefined;
-  return { ...(skip?.length ? { skipComponents: skip } : {}), ...(opts.strictComponents ? { strictComponents: true } : {}) };
+  return {
+    ...(skip?.length ? { skipComponents: skip } : {}),
+    ...(opts.strictComponents ? { strictComponents: true } : {}),
+    ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
+  };
 }
+
+const VERIFY_HELP = 'checksum (default: export every table again and compare row count and content) or rows (row counts only, as Keboola checks; contents not compared)';
 
 function draftFrom(opts: Record<string, unknown>): MigrationInputDraft {
   const options: Record<string, unknown> = {};
@@ -65,7 +72,7 @@ function draftFrom(opts: Record<string, unknown>): MigrationInputDraft {
   if (opts.cleanup) options.cleanupOnCancel = true;
   if (opts.fourEyes) options.fourEyes = true;
   if (opts.approvalTimeoutHours !== undefined) options.approvalTimeoutHours = opts.approvalTimeoutHours;
-  Object.assign(options, componentOptions(opts));
+  Object.assign(options, restoreOptions(opts));
   return {
     source: { url: opts.sourceUrl as string, projectId: opts.sourceProject as string, tokenRef: opts.sourceTokenRef as string, name: opts.sourceName as string | undefined },
     destination: {
@@ -127,6 +134,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .option('--approval-timeout-hours <n>', 'fail if nobody decides within this many hours (default 168)', parseInteger('--approval-timeout-hours'))
     .option('--table-concurrency <n>', 'tables copied at once (default 4)', parseInteger('--table-concurrency'))
     .option('--configuration-concurrency <n>', 'configuration batches restored at once (default 8)', parseInteger('--configuration-concurrency'))
+    .option('--verify <mode>', VERIFY_HELP)
     .option('--manage-token-ref <ref>', 'a Manage API token (env:NAME or file:/path on the worker): re-encrypt secrets for the destination')
     .option('--wait', 'follow the progress live until the migration ends (exit 1 unless it completes)')
     .addOption(json())
@@ -156,10 +164,11 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .option('--requested-by <name>', 'who starts it (for the four-eyes rule and the report)', io.env.USER)
     .option('--skip-component <id>', 'leave the configurations of this component out (repeatable); the report lists them', collect, [])
     .option('--strict-components', 'a component the destination stack lacks blocks, instead of its configurations being skipped with a warning')
+    .option('--verify <mode>', VERIFY_HELP)
     .addOption(json())
     .action(async (opts) => {
       const handle = await startRestore(await client(), target().taskQueue, {
-        options: componentOptions(opts),
+        options: restoreOptions(opts),
         snapshotDir: opts.fromSnapshot,
         destination: { url: opts.destinationUrl, projectId: opts.destinationProject, tokenRef: opts.destinationTokenRef, name: opts.destinationName },
         requireApproval: opts.approval !== false,

@@ -47,6 +47,11 @@ export const migrationOptionsSchema = z.object({
   skipComponents: z.array(z.string().trim().min(1)).default([]),
   /** A component the destination stack lacks blocks the migration, instead of its configurations being skipped. */
   strictComponents: z.boolean().default(false),
+  /**
+   * How each table is verified: `checksum` (default) exports it again and compares row count and content checksum;
+   * `rows` compares the row count the destination reports (what Keboola's own post-check does), reading no data.
+   */
+  verify: z.enum(['checksum', 'rows']).default('checksum'),
 });
 
 /** What validation and the configuration restore do with components: the ones left out, and whether a missing one blocks. */

@@ -72,7 +72,7 @@ export async function restoreSnapshot(run: MigrationRun, target: RestoreTarget):
     const outcome = await step.run(run, target);
     if (outcome) run.record(step.entity, outcome);
   }
-  return run.tableVerification;
+  return { ...run.tableVerification, mode: run.options.verify };
 }
 
 const none = async (): Promise<undefined> => undefined;

@@ -209,6 +209,7 @@ export class MigrationRun {
       batchSize,
       concurrency,
       heartbeatTimeout: this.heartbeatTimeout,
+      verify: this.run.options.verify,
     }));
   }
 

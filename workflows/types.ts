@@ -115,6 +115,8 @@ export interface VerificationSummary {
   ok: number;
   rows: number;
   mismatches: TableVerification[];
+  /** Which verification ran (absent in results of runs before the option existed: `checksum`). */
+  mode?: 'checksum' | 'rows';
 }
 
 /** Row count and an order-independent content checksum of one table's data. */
@@ -136,6 +138,8 @@ export interface TableVerification {
   ok: boolean;
   /** Why the table does not verify when the fingerprints alone do not say it (the source listed rows the data lacks). */
   reason?: string;
+  /** `rows`: only the row count was compared (`--verify rows`); absent: row count and content checksum. */
+  mode?: 'rows';
 }
 
 export interface Approval {

@@ -185,4 +185,20 @@ describe('restoreProject reads a Keboola backup as Keboola restores it', () => {
     expect(message).toContain('[TYPE_NOT_MAPPABLE] table in.c-main.events');
     expect(message).toContain('payload (its base type VARIANT has no bigquery type)');
   });
+
+  test('--verify rows compares row counts without reading the data again, and the result and report say so', async () => {
+    const snapshotDir = await backupWith([]);
+    const result = await h.withWorker(async (taskQueue) => {
+      const handle = await startRestore(h.client, taskQueue, { destination: h.stacks.destinationRef, snapshotDir, requireApproval: false, options: { verify: 'rows' } });
+      return handle.result();
+    });
+    expect(result.outcome).toBe('completed');
+    expect(result.verification).toMatchObject({ mode: 'rows', tables: 4, ok: 4, mismatches: [] });
+    const requests = (await (await fetch(`${h.stacks.destination.url}/_emulator/requests`)).json()) as Record<string, number>;
+    expect(requests['POST /v2/storage/tables/{tableId}/import-async']).toBeGreaterThan(0); // the tables were imported ...
+    expect(requests['POST /v2/storage/tables/{tableId}/export-async'] ?? 0).toBe(0); // ... and none exported again
+    const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
+    expect(report.verification.perTable.every((v) => v.mode === 'rows')).toBe(true);
+    expect(await fs.readFile(result.report!.markdown, 'utf8')).toContain('by row count only (--verify rows: the contents were not compared)');
+  });
 });
