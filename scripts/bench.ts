@@ -275,7 +275,7 @@ function covered(intervals: Interval[], minus: Interval[] = []): number {
 
 // ------------------------------------------------------------------------------------------------ one size
 
-async function benchSize(ctx: { client: Client; address: string; codecKey: string; dataDir: string; sourceUrl: string; destinationUrl: string; projectBase: number }, size: Size): Promise<Result> {
+async function benchSize(ctx: { client: Client; address: string; codecKey: string; dataDir: string; sourceUrl: string; destinationUrl: string; projectBase: number; verify: 'checksum' | 'rows' }, size: Size): Promise<Result> {
   const base = ctx.projectBase;
   const tokens = { source: `bench-src-${base}-${randomBytes(6).toString('hex')}`, destination: `bench-dst-${base}-${randomBytes(6).toString('hex')}`, raw: `bench-raw-${base}-${randomBytes(6).toString('hex')}` };
   const inline = size.rows <= 50;
@@ -331,7 +331,7 @@ async function benchSize(ctx: { client: Client; address: string; codecKey: strin
     source: sourceRef,
     destination: destinationRef,
     requireApproval: false,
-    options: { tableConcurrency: size.tableConcurrency, configurationConcurrency: size.configurationConcurrency },
+    options: { tableConcurrency: size.tableConcurrency, configurationConcurrency: size.configurationConcurrency, verify: ctx.verify },
   });
   let outcome = 'completed';
   try {
@@ -446,8 +446,11 @@ async function main() {
     .option('--data <dir>', 'working folder (deleted first)', '.data/bench')
     .option('--job-delay-ms <ms>', 'simulated storage job duration of the emulators', '50')
     .option('--keep', 'leave the processes and data for inspection (Ctrl-C to stop)')
+    .option('--verify <mode>', 'verification of the migrations: checksum (default) or rows', 'checksum')
     .parse()
-    .opts<{ sizes: string; data: string; jobDelayMs: string; keep?: boolean }>();
+    .opts<{ sizes: string; data: string; jobDelayMs: string; keep?: boolean; verify: string }>();
+  if (opts.verify !== 'checksum' && opts.verify !== 'rows') throw new Error(`--verify "${opts.verify}": use checksum or rows`);
+  const verify = opts.verify;
   const sizes = opts.sizes.split(',').map((s) => {
     const size = SIZES[s.trim()];
     if (!size) throw new Error(`unknown size "${s}": use ${Object.keys(SIZES).join(', ')}`);
@@ -457,6 +460,7 @@ async function main() {
   await fs.rm(dataDir, { recursive: true, force: true });
   await fs.mkdir(dataDir, { recursive: true });
   log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`);
+  log(`verification: ${verify}`);
 
   let server: DevServer | undefined;
   let s3: S3Server | undefined;
@@ -487,7 +491,7 @@ async function main() {
     const client = new Client({ connection, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
     const results: Result[] = [];
     for (const [n, size] of sizes.entries()) {
-      const result = await benchSize({ client, address: server.address, codecKey, dataDir, sourceUrl: source.url, destinationUrl: destination.url, projectBase: 1000 + n * 10 }, size);
+      const result = await benchSize({ client, address: server.address, codecKey, dataDir, sourceUrl: source.url, destinationUrl: destination.url, projectBase: 1000 + n * 10, verify }, size);
       results.push(result);
       await fs.writeFile(path.join(dataDir, 'results.json'), JSON.stringify(results, null, 2));
       console.log(`\n${table(results)}\n`);
