@@ -1,6 +1,8 @@
 // Removes from the destination what a migration created. The destination was empty when the migration was
 // validated (docs/domain.md#blockers), so what it holds under the snapshot's bucket and configuration IDs is the migration's.
 import { Context } from '@temporalio/activity';
+import type { StackClient } from '../stack';
+import type { SnapshotReader } from '../snapshot/reader';
 import type { StackRef } from '../workflows/input';
 import type { CleanupResult } from '../workflows/types';
 import type { ActivityDeps } from './deps';
@@ -10,7 +12,8 @@ export function createCleanupActivities(deps: ActivityDeps) {
   return {
     async cleanupDestination(input: { destination: StackRef; snapshotDir: string }): Promise<CleanupResult> {
       const client = await deps.stackClient(input.destination);
-      const snapshot = await deps.snapshot(input.snapshotDir).index();
+      const reader = deps.snapshot(input.snapshotDir);
+      const snapshot = await reader.index();
       // What the restore creates, by the snapshot's own answers (linked and system buckets are not the migration's).
       const snapshotBuckets = new Set(snapshot.restorableBuckets().map((b) => b.id));
       const deletedBuckets: string[] = [];
@@ -36,10 +39,44 @@ export function createCleanupActivities(deps: ActivityDeps) {
         }
       }
 
+      const deletedOther = await deleteProjectLevelEntities(client, reader);
+
       const leftBuckets = (await client.buckets.list()).map((b) => `bucket ${b.id}`);
       const leftConfigurations = (await client.components.list()).flatMap((c) => (c.configurations ?? []).map((cfg) => `configuration ${c.id}/${cfg.id}`));
-      const remaining = [...leftBuckets, ...leftConfigurations];
-      return { deletedBuckets, deletedConfigurations, destinationEmpty: remaining.length === 0, remaining };
+      const leftMetadata = (await client.branches.listMetadata()).map((m) => `branch metadata ${m.key}`);
+      const leftSubscriptions = (await client.notifications.available()) ? (await client.notifications.list()).map((s) => `notification ${s.event} (${s.id})`) : [];
+      const leftFiles = (await client.files.list()).filter((f) => f.maxAgeDays === null).map((f) => `permanent file ${f.name} (${f.id})`);
+      const remaining = [...leftBuckets, ...leftConfigurations, ...leftMetadata, ...leftSubscriptions, ...leftFiles];
+      return { deletedBuckets, deletedConfigurations, deletedOther, destinationEmpty: remaining.length === 0, remaining };
     },
   };
+}
+
+/**
+ * What the restore wrote beside buckets and configurations, by the snapshot's own answers: the branch metadata keys
+ * it set, the notification subscriptions (event and recipient) and the permanent files (name and tags) it created.
+ */
+async function deleteProjectLevelEntities(client: StackClient, reader: SnapshotReader): Promise<string[]> {
+  const deleted: string[] = [];
+  const keys = new Set((await reader.index()).branchMetadata.map((m) => m.key));
+  for (const entry of await client.branches.listMetadata()) {
+    if (!keys.has(entry.key)) continue;
+    await client.branches.deleteMetadata(String(entry.id));
+    deleted.push(`branch metadata ${entry.key}`);
+  }
+  const recipient = (r: { channel: string; address?: unknown; url?: unknown }) => `${r.channel}:${String(r.address ?? r.url)}`;
+  const subscriptions = new Set((await reader.notifications()).map((s) => `${s.event} ${recipient(s.recipient)}`));
+  if (subscriptions.size && (await client.notifications.available())) {
+    for (const s of await client.notifications.list()) {
+      if (!subscriptions.has(`${s.event} ${recipient(s.recipient)}`)) continue;
+      await client.notifications.delete(s.id);
+      deleted.push(`notification ${s.event}`);
+    }
+  }
+  const permanent = new Set((await reader.permanentFiles()).map((f) => f.name));
+  for (const file of (await client.files.list()).filter((f) => f.maxAgeDays === null && permanent.has(f.name))) {
+    await client.files.delete(file.id);
+    deleted.push(`permanent file ${file.name}`);
+  }
+  return deleted;
 }

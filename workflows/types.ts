@@ -178,6 +178,8 @@ export interface MigrationResult {
 export interface CleanupResult {
   deletedBuckets: string[];
   deletedConfigurations: string[];
+  /** Branch metadata keys, notification subscriptions and permanent files the run had written (absent in older results). */
+  deletedOther?: string[];
   /** True when nothing of the migration remains in the destination. */
   destinationEmpty: boolean;
   remaining: string[];

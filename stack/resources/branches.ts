@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { StackError } from '../errors';
 import { MetadataListSchema, idLike, type MetadataEntry, type MetadataInput } from '../schemas';
+import { seg } from '../transport';
 import { StackResource, keyValues } from './resource';
 
 const BranchListSchema = z.array(z.looseObject({ id: idLike.transform(String), name: z.string(), isDefault: z.boolean() }));
@@ -21,6 +22,10 @@ export class BranchesResource extends StackResource {
 
   async listMetadata(): Promise<MetadataEntry[]> {
     return this.transport.request('GET', '/branch/default/metadata', MetadataListSchema);
+  }
+
+  async deleteMetadata(metadataId: string): Promise<void> {
+    await this.transport.request('DELETE', `/branch/default/metadata/${seg(metadataId)}`, z.unknown());
   }
 
   async setMetadata(entries: MetadataInput[]): Promise<MetadataEntry[]> {

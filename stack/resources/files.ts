@@ -56,6 +56,10 @@ export class FilesResource extends StackResource {
     return this.transport.request('GET', '/files', z.array(FileInfoSchema), { query: { limit: options.limit ?? 100, offset: options.offset } });
   }
 
+  async delete(fileId: number | string): Promise<void> {
+    await this.transport.request('DELETE', `/files/${seg(String(fileId))}`, z.unknown());
+  }
+
   /** File detail (requested with download credentials, `federationToken=1`, which stay in this client). */
   async get(fileId: number | string): Promise<FileInfo> {
     return this.#answer(this.#detail(fileId));

@@ -91,6 +91,9 @@ describe('controls', () => {
       expect(status.cleanup!.deletedBuckets.length).toBeGreaterThan(0);
       expect(await h.destination.buckets.list()).toEqual([]);
       expect((await h.destination.components.list()).flatMap((c) => c.configurations ?? [])).toEqual([]);
+      // The branch metadata restored before the buckets is the run's too: gone, and said so.
+      expect(await h.destination.branches.listMetadata()).toEqual([]);
+      expect(status.cleanup!.deletedOther).toContain('branch metadata KBC.projectDescription');
     });
   });
 
