@@ -77,7 +77,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       if (snapshot.length === 0) {
         // A Keboola backup keeps legacy orchestrations only as configurations of `orchestrator`, without the tasks and
         // schedule the Orchestrator API needs (our snapshots add orchestrations.json): reported, never dropped silently.
-        const skipped = (await reader.index()).legacyOrchestrations.map((ref) => ({
+        const skipped = (await reader.legacyOrchestratorConfigurations()).map((ref) => ({
           id: `${ref.componentId}/${ref.configId}`,
           reason: 'a legacy orchestration kept only as an orchestrator configuration (Keboola\'s backup layout, no orchestrations.json): recreate it as a Flow in the destination',
         }));

@@ -65,8 +65,6 @@ export class SnapshotIndex {
   readonly configurations: ConfigurationRef[];
   /** Every component of `configurations.json`, the legacy orchestrator's included (validation reads them all). */
   readonly components: Array<{ id: string; name?: string }>;
-  /** The legacy orchestrator's configurations (`configurations/orchestrator/`): orchestrations, not configurations. */
-  readonly legacyOrchestrations: ConfigurationRef[];
   private readonly tablesById: Map<string, SnapshotTable>;
 
   constructor(
@@ -82,9 +80,9 @@ export class SnapshotIndex {
     this.dataTableIds = restorableTables.filter((t) => !t.isAlias).map((t) => t.id).sort();
     this.aliases = restorableTables.filter((t) => t.isAlias);
     this.tablesById = new Map(tables.map((t) => [t.id, t]));
-    const refs = (component: ConfigurationsIndex[number]) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: c.id }));
-    this.configurations = configurationsIndex.filter((component) => component.id !== LEGACY_ORCHESTRATOR).flatMap(refs);
-    this.legacyOrchestrations = configurationsIndex.filter((component) => component.id === LEGACY_ORCHESTRATOR).flatMap(refs);
+    this.configurations = configurationsIndex
+      .filter((component) => component.id !== LEGACY_ORCHESTRATOR)
+      .flatMap((component) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: c.id })));
   }
 
   restorableBuckets(): SnapshotBucket[] {
@@ -214,6 +212,15 @@ export class SnapshotReader {
   }
 
   /** Legacy orchestrations ordered by ID, or none: Keboola's own backups have no orchestrations.json. */
+  /**
+   * The legacy orchestrator's configurations that `configurations.json` lists (`configurations/orchestrator/`), as
+   * Keboola's backups keep legacy orchestrations; none when the file is absent.
+   */
+  async legacyOrchestratorConfigurations(): Promise<ConfigurationRef[]> {
+    const index = (await readSnapshotFile(this.store, files.configurations, ConfigurationsIndexSchema, { optional: true })) ?? [];
+    return index.filter((c) => c.id === LEGACY_ORCHESTRATOR).flatMap((c) => (c.configurations ?? []).map((cfg) => ({ componentId: c.id, configId: cfg.id })));
+  }
+
   async orchestrations(): Promise<SnapshotOrchestration[]> {
     return sortById((await readSnapshotFile(this.store, files.orchestrations, z.array(SnapshotOrchestrationSchema), { optional: true })) ?? []);
   }

@@ -29,7 +29,7 @@ describe('restoreProject from a Keboola backup', () => {
       await decideMigration(h.client, handle.workflowId, 'approve', { by: 'support' });
       const result = await handle.result();
       expect(result.outcome).toBe('completed');
-      expect(result.verification).toEqual({ tables: 4, ok: 4, rows: 32, mismatches: [] });
+      expect(result.verification).toEqual({ tables: 4, ok: 4, rows: 32, mismatches: [], mode: 'checksum' });
       const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as MigrationReport;
       expect(report.verification.perTable.map((v) => [v.tableId, v.actual.rows, v.ok])).toEqual([
         ['in.c-main.empty', 0, true],
