@@ -60,8 +60,11 @@ function restoreOptions(opts: Record<string, unknown>): Record<string, unknown> 
     ...(skip?.length ? { skipComponents: skip } : {}),
     ...(opts.strictComponents ? { strictComponents: true } : {}),
     ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
+    ...(opts.heartbeatTimeout !== undefined ? { heartbeatTimeoutSeconds: opts.heartbeatTimeout } : {}),
   };
 }
+
+const HEARTBEAT_HELP = 'seconds a long activity may go without a heartbeat before another worker takes it over (5 to 3600, default 120): how soon a killed worker\'s table is resumed';
 
 const VERIFY_HELP = 'checksum (default: export every table again and compare row count and content) or rows (row counts only, as Keboola checks; contents not compared)';
 
@@ -135,6 +138,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .option('--table-concurrency <n>', 'tables copied at once (default 4)', parseInteger('--table-concurrency'))
     .option('--configuration-concurrency <n>', 'configuration batches restored at once (default 8)', parseInteger('--configuration-concurrency'))
     .option('--verify <mode>', VERIFY_HELP)
+    .option('--heartbeat-timeout <seconds>', HEARTBEAT_HELP, parseInteger('--heartbeat-timeout'))
     .option('--manage-token-ref <ref>', 'a Manage API token (env:NAME or file:/path on the worker): re-encrypt secrets for the destination')
     .option('--wait', 'follow the progress live until the migration ends (exit 1 unless it completes)')
     .addOption(json())
@@ -165,6 +169,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .option('--skip-component <id>', 'leave the configurations of this component out (repeatable); the report lists them', collect, [])
     .option('--strict-components', 'a component the destination stack lacks blocks, instead of its configurations being skipped with a warning')
     .option('--verify <mode>', VERIFY_HELP)
+    .option('--heartbeat-timeout <seconds>', HEARTBEAT_HELP, parseInteger('--heartbeat-timeout'))
     .addOption(json())
     .action(async (opts) => {
       const handle = await startRestore(await client(), target().taskQueue, {

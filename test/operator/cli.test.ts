@@ -67,6 +67,12 @@ describe('stack-migrate CLI', () => {
       const badNumber = await op.cli(['start', ...stackFlags(h), '--table-concurrency', 'many']);
       expect(badNumber.code).toBe(2);
       expect(badNumber.stderr).toContain('--table-concurrency "many": must be a whole number');
+      const badVerify = await op.cli(['start', ...stackFlags(h), '--verify', 'maybe']);
+      expect(badVerify.code).toBe(2);
+      expect(badVerify.stderr).toContain('options.verify');
+      const badHeartbeat = await op.cli(['start', ...stackFlags(h), '--heartbeat-timeout', '2']);
+      expect(badHeartbeat.code).toBe(2);
+      expect(badHeartbeat.stderr).toContain('options.heartbeatTimeoutSeconds');
 
       const missing = await op.bin(['status', 'migrate-nobody-1-to-nowhere']);
       expect(missing.code).toBe(1);
