@@ -7,6 +7,8 @@ import type { StackRef } from '../workflows/input';
 import type { CleanupResult } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
+import { eventAndRecipient } from './notifications';
+import { permanentFilesOf } from './permanent-files';
 
 export function createCleanupActivities(deps: ActivityDeps) {
   return {
@@ -45,7 +47,7 @@ export function createCleanupActivities(deps: ActivityDeps) {
       const leftConfigurations = (await client.components.list()).flatMap((c) => (c.configurations ?? []).map((cfg) => `configuration ${c.id}/${cfg.id}`));
       const leftMetadata = (await client.branches.listMetadata()).map((m) => `branch metadata ${m.key}`);
       const leftSubscriptions = (await client.notifications.available()) ? (await client.notifications.list()).map((s) => `notification ${s.event} (${s.id})`) : [];
-      const leftFiles = (await client.files.list()).filter((f) => f.maxAgeDays === null).map((f) => `permanent file ${f.name} (${f.id})`);
+      const leftFiles = (await permanentFilesOf(client)).map((f) => `permanent file ${f.name} (${f.id})`);
       const remaining = [...leftBuckets, ...leftConfigurations, ...leftMetadata, ...leftSubscriptions, ...leftFiles];
       return { deletedBuckets, deletedConfigurations, deletedOther, destinationEmpty: remaining.length === 0, remaining };
     },
@@ -64,17 +66,16 @@ async function deleteProjectLevelEntities(client: StackClient, reader: SnapshotR
     await client.branches.deleteMetadata(String(entry.id));
     deleted.push(`branch metadata ${entry.key}`);
   }
-  const recipient = (r: { channel: string; address?: unknown; url?: unknown }) => `${r.channel}:${String(r.address ?? r.url)}`;
-  const subscriptions = new Set((await reader.notifications()).map((s) => `${s.event} ${recipient(s.recipient)}`));
+  const subscriptions = new Set((await reader.notifications()).map(eventAndRecipient));
   if (subscriptions.size && (await client.notifications.available())) {
     for (const s of await client.notifications.list()) {
-      if (!subscriptions.has(`${s.event} ${recipient(s.recipient)}`)) continue;
+      if (!subscriptions.has(eventAndRecipient(s))) continue;
       await client.notifications.delete(s.id);
       deleted.push(`notification ${s.event}`);
     }
   }
   const permanent = new Set((await reader.permanentFiles()).map((f) => f.name));
-  for (const file of (await client.files.list()).filter((f) => f.maxAgeDays === null && permanent.has(f.name))) {
+  for (const file of (await permanentFilesOf(client)).filter((f) => permanent.has(f.name))) {
     await client.files.delete(file.id);
     deleted.push(`permanent file ${file.name}`);
   }

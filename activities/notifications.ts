@@ -68,10 +68,14 @@ function recipientOf(subscription: SnapshotSubscription): Wanted['recipient'] {
   return r.channel === 'email' ? { channel: 'email', address: r.address } : { channel: 'webhook', url: r.url };
 }
 
+/** What a subscription is about and whom it tells: with its filters, what makes it the same subscription. */
+export function eventAndRecipient(s: { event: string; recipient: Wanted['recipient'] }): string {
+  return `${s.event} ${s.recipient.channel === 'email' ? `email:${s.recipient.address}` : `webhook:${s.recipient.url}`}`;
+}
+
 function sameSubscription(s: Subscription, wanted: Wanted): boolean {
   const key = (filters: Wanted['filters']) => filters.map((f) => `${f.field} ${f.operator} ${f.value}`).sort();
-  const recipient = (r: Wanted['recipient']) => (r.channel === 'email' ? `email:${r.address}` : `webhook:${r.url}`);
-  return s.event === wanted.event && recipient(s.recipient) === recipient(wanted.recipient) && sameJson(key(s.filters), key(wanted.filters));
+  return eventAndRecipient(s) === eventAndRecipient(wanted) && sameJson(key(s.filters), key(wanted.filters));
 }
 
 /** Names a subscription for the report: event and recipient (its source ID means nothing in the destination). */

@@ -14,8 +14,8 @@ import { sameJson } from './json';
 /** A page of the Files API (the most a real stack answers at once). */
 const PAGE = 100;
 
-/** Every permanent file of a project: files kept until deleted have no `maxAgeDays`. */
-async function permanentFilesOf(client: StackClient): Promise<FileInfo[]> {
+/** Every permanent file of a project, page by page: files kept until deleted have no `maxAgeDays`. */
+export async function permanentFilesOf(client: StackClient): Promise<FileInfo[]> {
   const found: FileInfo[] = [];
   for (let offset = 0; ; offset += PAGE) {
     const page = await client.files.list({ limit: PAGE, offset });

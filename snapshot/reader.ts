@@ -174,8 +174,10 @@ export class SnapshotReader {
       else if (/^\.csv(\.gz)?$/.test(rest)) whole.push(`${folder}/${name}${rest}`);
       else unknown.push(`${name}${rest}`);
     }
-    if (unknown.length || (whole.length && parts.length) || whole.length > 1) {
-      const found = [...unknown, ...(whole.length && (parts.length || whole.length > 1) ? whole.map((key) => path.posix.basename(key)) : [])];
+    // One whole file, or slices: a second whole file, or a whole file beside slices, is as foreign as an unknown one.
+    const conflicting = parts.length || whole.length > 1 ? whole.map((key) => path.posix.basename(key)) : [];
+    if (unknown.length || conflicting.length) {
+      const found = [...unknown, ...conflicting];
       throw new MalformedSnapshotError(
         `${this.store.describe(folder)} holds ${found.join(', ')} beside the data of table ${tableId}: a table's data is one ${name}.csv[.gz] with a header row, or slices ${name}.part_N.csv[.gz] without one; remove or rename the other files`,
       );

@@ -7,16 +7,26 @@ import type { SnapshotTable } from './schemas';
 export type TypedTableShape = Pick<SnapshotTable, 'isTyped' | 'columns' | 'definition' | 'columnMetadata'>;
 
 /** Column definitions of a typed table; undefined for an untyped one. */
+/** A column's `storage` metadata (the types Keboola records), by key. */
+function storageMetadata(entries: ReadonlyArray<{ key: string; value: string; provider?: string }> | undefined): Record<string, string> {
+  return Object.fromEntries((entries ?? []).filter((m) => m.provider === 'storage').map((m) => [m.key, m.value]));
+}
+
+/** Keboola writes "1" for a nullable column; "" (the Storage API) and "0" both mean NOT NULL. */
+function nullableInMetadata(storage: Record<string, string>): boolean {
+  return storage['KBC.datatype.nullable'] === '1';
+}
+
 export function typedColumnsOf(table: TypedTableShape): ColumnDefinitionInput[] | undefined {
   if (!table.isTyped) return undefined;
   if (table.definition?.columns?.length) return table.definition.columns;
   return table.columns.map((name) => {
-    const storage = Object.fromEntries((table.columnMetadata?.[name] ?? []).filter((m) => m.provider === 'storage').map((m) => [m.key, m.value]));
+    const storage = storageMetadata(table.columnMetadata?.[name]);
     return {
       name,
       definition: {
         type: storage['KBC.datatype.type'] ?? 'VARCHAR',
-        nullable: storage['KBC.datatype.nullable'] === '1',
+        nullable: nullableInMetadata(storage),
         ...(storage['KBC.datatype.length'] ? { length: storage['KBC.datatype.length'] } : {}),
         ...(storage['KBC.datatype.default'] ? { default: storage['KBC.datatype.default'] } : {}),
       },
@@ -41,8 +51,7 @@ export interface PrimaryKeyShape {
 export function nullablePrimaryKeyColumns(table: PrimaryKeyShape): string[] {
   if (!table.isTyped) return [];
   const fromDefinition = table.definition?.columns?.length ? new Map(table.definition.columns.map((c) => [c.name, c.definition.nullable === true])) : undefined;
-  const nullable = (name: string) =>
-    fromDefinition ? fromDefinition.get(name) === true : (table.columnMetadata?.[name] ?? []).some((m) => m.provider === 'storage' && m.key === 'KBC.datatype.nullable' && m.value === '1');
+  const nullable = (name: string) => (fromDefinition ? fromDefinition.get(name) === true : nullableInMetadata(storageMetadata(table.columnMetadata?.[name])));
   return (table.primaryKey ?? []).filter(nullable);
 }
 
