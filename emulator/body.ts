@@ -17,6 +17,8 @@ const isJson = (req: IncomingMessage) => /^application\/([\w.-]+\+)?json\b/i.tes
 const jsonParser = express.json({ limit: LIMIT, strict: false, type: isJson });
 const anyJsonParser = express.json({ limit: LIMIT, strict: false, type: () => true });
 
+const hasBody = (req: IncomingMessage) => Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+
 function run(parser: RequestHandler, req: Request, res: Response): Promise<void> {
   return new Promise((resolve, reject) => void parser(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
 }
@@ -37,7 +39,7 @@ export async function objectBody(req: Request, res: Response): Promise<Record<st
   } catch (e) {
     throw asApiError(e, 'storage.invalidJson');
   }
-  if (req.body === undefined && (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined)) {
+  if (req.body === undefined && hasBody(req)) {
     throw badRequest(
       `Unsupported Content-Type "${String(req.headers['content-type'] ?? '(none)')}": send JSON as application/json, or a form as application/x-www-form-urlencoded`,
       'storage.unsupportedContentType',
@@ -57,4 +59,20 @@ export async function jsonBody(req: Request, res: Response, invalidJsonCode: str
     throw asApiError(e, invalidJsonCode);
   }
   return req.body === undefined ? {} : (req.body as unknown);
+}
+
+/**
+ * Reads a form or JSON body now, for handlers that parse it later (body-parser keeps what it read on the request;
+ * see `objectBody`); false when it does not parse. Used by the `late-write` fault, which closes the connection
+ * before the handler runs.
+ */
+export async function readBodyAhead(req: Request, res: Response): Promise<boolean> {
+  try {
+    await run(formParser, req, res);
+    await run(jsonParser, req, res);
+    // a body of another content type is left to the handler (which refuses it or parses it as it documents)
+    return req.body !== undefined || !hasBody(req);
+  } catch {
+    return false;
+  }
 }

@@ -1,17 +1,21 @@
 /**
  * Fault injection: outages (503 maintenance + Retry-After), dropped connections, latency and rate limiting,
  * scoped by path pattern / method and limited by time or by a number of matching requests.
- * Two more kinds prove idempotency and input checking: `lose-response` carries the request out and then closes
- * the connection without an answer (the client cannot know it succeeded), and `garbage` answers 200 with a body
- * of the wrong shape (a stack whose API differs from the documented one).
+ * Three more kinds prove idempotency and input checking: `lose-response` carries the request out and then closes
+ * the connection without an answer (the client cannot know it succeeded); `late-write` reads the request, closes
+ * the connection at once (so the client gives up and retries) and carries the request out `latencyMs` later,
+ * after the retry (a write that reaches the stack after its client gave up); and `garbage` answers 200 with a body
+ * of the wrong shape (a stack whose API differs from the documented one). Streaming routes (the object store) take
+ * no `lose-response` or `late-write`.
  */
 import type { RequestHandler, Response } from 'express';
 import { z } from 'zod';
+import { readBodyAhead } from './body';
 import { errorBody, sendJson } from './replies';
 import { timestamp } from './state';
 
 export const faultSpecSchema = z.object({
-  kind: z.enum(['outage', 'drop', 'latency', 'rate-limit', 'lose-response', 'garbage']),
+  kind: z.enum(['outage', 'drop', 'latency', 'rate-limit', 'lose-response', 'late-write', 'garbage']),
   forSeconds: z.number().positive().optional(),
   forRequests: z.number().int().positive().optional(),
   retryAfterSeconds: z.number().int().nonnegative().optional(),
@@ -95,7 +99,7 @@ export function parseFaultFlag(flag: string): FaultSpec {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Whether a `lose-response` fault hit this request: the Storage API then carries it out and never answers. */
+/** Whether a `lose-response` or `late-write` fault hit this request: it is carried out and never answered. */
 export const isResponseLost = (res: Response): boolean => res.locals.responseLost === true;
 
 /** Express middleware: applies the registry's faults that match the request (its path without the query string). */
@@ -104,6 +108,12 @@ export function injectFaults(registry: FaultRegistry): RequestHandler {
     for (const fault of registry.match(req.method, req.path)) {
       if (fault.kind === 'latency') await sleep(fault.latencyMs ?? 200);
       else if (fault.kind === 'lose-response') res.locals.responseLost = true;
+      else if (fault.kind === 'late-write') {
+        if (!(await readBodyAhead(req, res))) break; // a body that does not parse is answered as usual
+        res.locals.responseLost = true;
+        req.socket.destroy();
+        await sleep(fault.latencyMs ?? 1000);
+      }
       else if (fault.kind === 'garbage') return sendJson(res, 200, { emulatorGarbage: true, note: 'a 200 answer of a shape no documented endpoint has' });
       else if (fault.kind === 'drop') return void req.socket.destroy();
       else if (fault.kind === 'outage') {

@@ -56,7 +56,7 @@ interface GroupRules<C> {
   /** middleware run before the handler: counting, faults, authentication */
   before(template: string): RequestHandler[];
   context(base: RequestContext, res: Response): C;
-  send(req: Request, res: Response, out: Reply): void;
+  send(req: Request, res: Response, out: Reply): void | Promise<void>;
   /** whether a known path asked with another method is a 405 (see `pathMatcher`) */
   methodNotAllowed?: boolean;
 }
@@ -111,7 +111,7 @@ export class RouteGroup<C extends RequestContext> {
     const run = async (req: Request, res: Response) => {
       let body: Promise<Record<string, unknown>> | undefined;
       const base: RequestContext = { req, res, url: new URL(req.url, 'http://emulator.local'), body: () => (body ??= objectBody(req, res)) };
-      this.rules.send(req, res, await handler(this.rules.context(base, res), req.params as Record<string, string>));
+      await this.rules.send(req, res, await handler(this.rules.context(base, res), req.params as Record<string, string>));
     };
     const route = this.router.route(expressPath(template));
     route[method.toLowerCase() as Lowercase<Method>](...(method === 'GET' ? [skipHead] : []), ...this.rules.before(template), run);
@@ -164,15 +164,21 @@ export class StackHost {
       next();
     };
 
+    // What a client is told is saved first; a `lose-response` or `late-write` fault then drops the answer (done on
+    // the stack, but the client never hears of it).
+    const commitThenSend = async (req: Request, res: Response, out: Reply) => {
+      await this.commit();
+      if (isResponseLost(res)) req.socket.destroy();
+      else send(req, res, out);
+    };
     this.adminApi = new RouteGroup({ before: () => [], context: (base) => base, send });
     this.storageApi = new RouteGroup({
       before: (template) => [counted(template), faults, authenticate],
       context: (base, res) => ({ ...base, ...(res.locals.owner as { project: ProjectRecord; token: TokenRecord }), runId: str(base.req.headers['x-kbc-runid']) ?? null }),
-      // done on the stack, but the client never hears of it
-      send: (req, res, out) => (isResponseLost(res) ? void req.socket.destroy() : send(req, res, out)),
+      send: commitThenSend,
       methodNotAllowed: true,
     });
-    this.publicApi = new RouteGroup({ before: (template) => [counted(template), faults], context: (base) => base, send });
+    this.publicApi = new RouteGroup({ before: (template) => [counted(template), faults], context: (base) => base, send: commitThenSend });
 
     const app = this.app;
     app.disable('x-powered-by');
@@ -199,7 +205,8 @@ export class StackHost {
       if (allowed.length) throw new ApiError(405, 'storage.methodNotAllowed', `Method ${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})`);
       throw notFound('storage.routeNotFound', `Route ${req.method} ${req.path} not found`);
     });
-    app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    app.use(async (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      await this.commit(); // a refused request may have changed something first (a job it started)
       if (res.headersSent) return void res.destroy();
       if (error instanceof ApiError) return sendJson(res, error.status, errorBody(error.code, error.message));
       sendJson(res, 500, errorBody('internalError', `Internal error: ${(error as Error)?.message ?? String(error)}`));
@@ -212,9 +219,13 @@ export class StackHost {
   get stack(): StackSeed {
     return this.state.stack;
   }
-  /** Marks the state for the next (debounced) save. */
+  /** Marks the state changed: saved before the next answer, or on a short debounce. */
   changed(): void {
     this.store.markDirty();
+  }
+  /** Saves what changed, and waits for a save that is running (before an answer that may reveal either). */
+  commit(): Promise<void> {
+    return this.store.flush();
   }
   get closing(): boolean {
     return this.closingDown;

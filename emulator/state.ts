@@ -1,6 +1,8 @@
 /**
  * Durable state of one emulated stack. Metadata lives in `{dataDir}/state.json` (atomic write: temp file +
- * rename, debounced); table data and uploaded objects live as files next to it and are only ever streamed.
+ * rename); table data and uploaded objects live as files next to it and are only ever streamed. A change is saved
+ * before the answer that reveals it (`StackHost` commits before it answers), so a SIGKILL never loses what a client
+ * was told; changes of background work (a job finishing) are also saved on a short debounce.
  */
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
@@ -274,7 +276,11 @@ export function legacyState(state: StackState): LegacyServicesState {
   return state.legacyServices;
 }
 
-/** Loads and saves state.json atomically; saves are debounced (at most one every `debounceMs`). */
+/**
+ * Loads and saves state.json atomically. `commit` saves now when anything changed (group commit: the requests
+ * answered while one save runs share the next one); `markDirty` also schedules a debounced save, for changes no
+ * request answers.
+ */
 export class StateStore {
   readonly path: string;
   private timer: NodeJS.Timeout | null = null;
@@ -317,6 +323,7 @@ export class StateStore {
     return this.writing;
   }
 
+  /** Saves every change made so far (waits for a save that is running and has not got them). */
   async flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);

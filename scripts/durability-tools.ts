@@ -8,7 +8,7 @@ import { exportTableRows } from '../snapshot/table-rows';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-export type FaultKind = 'outage' | 'drop' | 'latency' | 'rate-limit' | 'lose-response' | 'garbage';
+export type FaultKind = 'outage' | 'drop' | 'latency' | 'rate-limit' | 'lose-response' | 'late-write' | 'garbage';
 export interface Fault {
   kind: FaultKind;
   forSeconds?: number;

@@ -80,6 +80,27 @@ describe('faults', () => {
     }
   });
 
+  test('late-write closes the connection at once and carries the write out later; lose-response works on the service routes too', async () => {
+    const stack = await startStack({ dataDir: tempDir(), seed: DEST_SEED, jobDelayMs: 10 });
+    try {
+      const api = new Api(stack.url, DEST_TOKEN);
+      await admin(stack.url, 'POST', 'faults', { kind: 'late-write', latencyMs: 400, method: 'POST', pathPattern: '^/v2/storage/buckets$', forRequests: 1 });
+      const t0 = Date.now();
+      await expect(api.post('buckets', { name: 'late' })).rejects.toThrow();
+      expect(Date.now() - t0).toBeLessThan(300); // the client hears nothing and gives up before the write happens
+      expect((await api.get('buckets')).body).toEqual([]);
+      await new Promise((x) => setTimeout(x, 600));
+      expect((await api.get('buckets')).body.map((b: { id: string }) => b.id)).toEqual(['in.c-late']);
+
+      // a service route (the Orchestrator API) carries a request out and loses its answer
+      await admin(stack.url, 'POST', 'faults', { kind: 'lose-response', method: 'POST', pathPattern: '^/_services/orchestrator/orchestrations$', forRequests: 1 });
+      await expect(api.post('/_services/orchestrator/orchestrations', { name: 'Lost answer' })).rejects.toThrow();
+      expect((await api.get('/_services/orchestrator/orchestrations')).body.map((o: { name: string }) => o.name)).toEqual(['Lost answer']);
+    } finally {
+      await stack.close();
+    }
+  });
+
   test('faults given at start (CLI flags)', async () => {
     expect(parseFaultFlag('outage:30s')).toEqual({ kind: 'outage', forSeconds: 30 });
     expect(parseFaultFlag('outage:20r')).toEqual({ kind: 'outage', forRequests: 20 });
@@ -125,6 +146,24 @@ describe('persistence', () => {
       expect(text).toBe('"1","a\nb"\n"2","c"\n');
       // ids keep growing after a restart (no reuse)
       expect(job.id).toBeGreaterThan(1000);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('an acknowledged write is on disk before its answer (a SIGKILL right after it loses nothing)', async () => {
+    const dir = tempDir();
+    const stack = await startStack({ dataDir: dir, seed: DEST_SEED, jobDelayMs: 10 });
+    try {
+      const api = new Api(stack.url, DEST_TOKEN);
+      const saved = () => JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+      for (let i = 0; i < 5; i++) {
+        expect((await api.post('buckets', { name: `b${i}` })).status).toBe(201);
+        // read straight after the answer, with the stack still running (no shutdown flush)
+        expect(saved().projects[0].buckets.map((b: { id: string }) => b.id)).toContain(`in.c-b${i}`);
+      }
+      const created = await api.post('branch/default/components/keboola.app-tree/configs', { name: 'Acknowledged', configuration: { a: 1 } });
+      expect(saved().projects[0].configurations.map((c: { id: string }) => c.id)).toContain(created.body.id);
     } finally {
       await stack.close();
     }
