@@ -21,6 +21,8 @@ export interface ActivityDeps {
   snapshotRoot: SnapshotStore;
   /** The reader (and writer) of one snapshot, by the location a payload carries. */
   snapshot(location: string): SnapshotReader;
+  /** How long a create whose answer was lost may still land (activities/created-once.ts); 90 s by default. */
+  lateWriteGraceMs?: number;
   /** Counters for the worker's /metrics endpoint; optional (tests omit it). */
   metrics?: MigrationMetrics;
 }
@@ -55,7 +57,9 @@ async function resolveTokenRef(ref: string, env: NodeJS.ProcessEnv): Promise<str
 export function createActivityDeps(options: { snapshotRoot: string; env?: NodeJS.ProcessEnv }): ActivityDeps {
   const env = options.env ?? process.env;
   const absolute = (location: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : path.resolve(location));
+  const graceSeconds = Number(env.STACK_MIGRATE_LATE_WRITE_GRACE_SECONDS);
   return {
+    ...(graceSeconds >= 0 && env.STACK_MIGRATE_LATE_WRITE_GRACE_SECONDS ? { lateWriteGraceMs: graceSeconds * 1000 } : {}),
     snapshotRoot: openSnapshotStore(absolute(options.snapshotRoot), env),
     snapshot: (location) => snapshotAt(openSnapshotStore(absolute(location), env)),
     resolveToken: (ref) => resolveTokenRef(ref, env),

@@ -1,9 +1,10 @@
 // Legacy orchestrations (Orchestrator API) and Storage triggers (docs/domain.md#restore-order): snapshot, restore with new IDs,
 // references to old orchestration IDs rewritten through the ID map, triggers with new tokens. Every activity
-// looks before it creates, so a retry or a re-run never makes a second copy.
+// looks for its marks before it creates, so a retry or a re-run never makes a second copy (activities/created-once.ts).
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import {
+  type Orchestration,
   type OrchestrationDetail,
   type OrchestrationNotificationInput,
   type OrchestrationTaskInput,
@@ -18,6 +19,18 @@ import type { SnapshotOrchestration } from '../snapshot/schemas';
 import { sameJson } from './json';
 import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
+import {
+  DEFAULT_LATE_WRITE_GRACE_MS,
+  awaitLateWrites,
+  createNoting,
+  groupBy,
+  markerOf,
+  migrationIdentity,
+  removeDuplicates,
+  removeOrphans,
+  settleLateWrites,
+  type RemovedDuplicate,
+} from './created-once';
 
 /** The ID map's type of legacy orchestrations (the report and the triggers' restore read it). */
 export const ORCHESTRATION_ID_TYPE = 'orchestration';
@@ -68,8 +81,9 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
 
     /**
      * Recreates every orchestration disabled (`active: false`) with its name, schedule and notifications, then
-     * sets the tasks with references to other orchestrations rewritten to their new IDs. An orchestration created
-     * by an earlier attempt is found by name and occurrence (the destination was empty when validated).
+     * sets the tasks with references to other orchestrations rewritten to their new IDs. Each runs with a token of
+     * its own whose description carries its marker (activities/created-once.ts): a retry finds it by that, and a
+     * copy made by a create that landed late is removed before the ID map is made.
      */
     async restoreOrchestrations(input: { destination: StackRef; snapshotDir: string }): Promise<RestoreOrchestrationsResult> {
       const reader = deps.snapshot(input.snapshotDir);
@@ -87,29 +101,48 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const orchestrator = await requireOrchestrator(client, input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const context = Context.current();
+      const marked = await orchestrationMarkers(reader);
 
       // Pass 1: find or create each orchestration (without tasks: they may name orchestrations not created yet).
-      const matched = matchExisting(snapshot, await orchestrator.list());
-      const idMap: OrchestrationIdMapping[] = [];
-      const created: string[] = [];
-      const existing: string[] = [];
-      for (const source of snapshot) {
-        let newId = matched.get(String(source.id));
-        if (newId === undefined) {
-          const orchestration = await orchestrator.create({
+      const found = copiesByMarker(await orchestrator.list(), marked);
+      const tokens = await client.tokens.list();
+      const existing = new Set<string>();
+      for (const [i, source] of snapshot.entries()) {
+        const marker = marked.markerOf(source.id);
+        if (found.get(marker)?.length) {
+          existing.add(String(source.id));
+          continue;
+        }
+        const description = `Orchestrator ${source.name} ${marker}`;
+        let token = tokens.find((t) => t.description === description);
+        if (!token) {
+          token = await createNoting(reader, ORCHESTRATIONS_STEP, () => client.tokens.create({ description, canManageBuckets: true, canReadAllFileUploads: true }));
+          tokens.push(token);
+        }
+        await createNoting(reader, ORCHESTRATIONS_STEP, () =>
+          orchestrator.create({
             name: source.name,
             crontabRecord: source.crontabRecord ?? null,
             crontabTimezone: source.crontabTimezone ?? undefined,
+            tokenId: token.id,
             active: false,
             notifications: notificationsOf(source),
             tasks: [],
-          });
-          newId = String(orchestration.id);
-          created.push(newId);
-        } else existing.push(newId);
-        idMap.push({ type: ORCHESTRATION_ID_TYPE, oldId: String(source.id), newId, name: source.name });
-        context.heartbeat({ pass: 1, done: idMap.length, of: snapshot.length });
+          }),
+        );
+        context.heartbeat({ pass: 1, done: i + 1, of: snapshot.length });
       }
+
+      // The last look: a create that landed after its retry made a second copy, which goes now.
+      await awaitLateWrites(reader, ORCHESTRATIONS_STEP, deps.lateWriteGraceMs ?? DEFAULT_LATE_WRITE_GRACE_MS);
+      await removeLateOrchestrations(client, reader, marked);
+      await settleLateWrites(reader, ORCHESTRATIONS_STEP);
+      const copies = copiesByMarker(await orchestrator.list(), marked);
+      const idMap: OrchestrationIdMapping[] = snapshot.map((source) => {
+        const copy = copies.get(marked.markerOf(source.id))?.[0];
+        if (!copy) throw ApplicationFailure.create({ message: `orchestration "${source.name}" (${source.id}) disappeared from ${input.destination.url} during the restore; retrying`, type: 'Conflict' });
+        return { type: ORCHESTRATION_ID_TYPE, oldId: String(source.id), newId: String(copy.id), name: source.name };
+      });
 
       // Pass 2: tasks (and notifications, in case an earlier attempt died between create and here), only if different.
       const byOld = new Map(idMap.map((m) => [m.oldId, m.newId]));
@@ -123,7 +156,12 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
         if (!sameJson(notifications.map(normalizeNotification), (current.notifications ?? []).map(normalizeNotification))) await orchestrator.updateNotifications(newId, notifications);
         context.heartbeat({ pass: 2, done: i + 1, of: snapshot.length });
       }
-      return { idMap, created, existing, skipped: [] };
+      return {
+        idMap,
+        created: idMap.filter((m) => !existing.has(m.oldId)).map((m) => m.newId),
+        existing: idMap.filter((m) => existing.has(m.oldId)).map((m) => m.newId),
+        skipped: [],
+      };
     },
 
     /**
@@ -155,21 +193,22 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
 
     /**
      * Recreates each trigger with a new token of the destination (`[_internal] Token for triggering <configId>`,
-     * as Keboola's own restore does). Triggers of legacy orchestrations point to their new IDs: `idMap` when
-     * given, otherwise the same name-and-occurrence match as restoreOrchestrations. A trigger already in the
-     * destination is kept; a token created by an attempt that died before its trigger is reused.
+     * as Keboola's own restore does, followed by the trigger's marker). Triggers of legacy orchestrations point to
+     * their new IDs: `idMap` when given, otherwise the orchestrations' markers. A trigger is found again by its
+     * token's marker, a token created by an attempt that died before its trigger is reused, and copies made by
+     * late creates are removed before the step ends.
      */
     async restoreTriggers(input: { destination: StackRef; snapshotDir: string; idMap?: Array<{ oldId: string; newId: string }> }): Promise<RestoreOutcome> {
-      const triggers = await deps.snapshot(input.snapshotDir).triggers();
+      const reader = deps.snapshot(input.snapshotDir);
+      const triggers = await reader.triggers();
       if (triggers.length === 0) return { created: [], existing: [], skipped: [] };
       const client = await deps.stackClient(input.destination);
       const context = Context.current();
-      const byOld = input.idMap
-        ? new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)]))
-        : await orchestrationIdMap(client, deps.snapshot(input.snapshotDir));
+      const byOld = input.idMap ? new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)])) : await orchestrationIdMap(client, reader);
       const tables = new Set((await client.tables.list()).map((t) => t.id));
-      const existingTriggers = await client.triggers.list();
+      const marked = await triggerMarkers(reader);
       const tokens = await client.tokens.list();
+      const existingTriggers = await client.triggers.list();
 
       const result: RestoreOutcome = { created: [], existing: [], skipped: [] };
       for (const trigger of sortById(triggers)) {
@@ -189,30 +228,39 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
           result.skipped.push({ id, reason: tableIds.length ? `its tables do not exist in the destination: ${missing.join(', ')}` : 'it watches no table' });
           continue;
         }
-        const found = existingTriggers.find(
-          (t) => t.component === trigger.component && String(t.configurationId) === configurationId && sameJson([...new Set(t.tables.map((x) => x.tableId))].sort(), tableIds),
-        );
+        const marker = marked.markerOf(id);
+        const ownTokens = new Set(tokens.filter((t) => t.description?.endsWith(marker)).map((t) => String(t.id)));
+        const found = existingTriggers.find((t) => ownTokens.has(String(t.runWithTokenId)));
         if (found) {
           result.existing.push(String(found.id));
           continue;
         }
-        const description = `[_internal] Token for triggering ${configurationId}`;
-        const used = new Set(existingTriggers.map((t) => String(t.runWithTokenId)));
-        const spare = tokens.find((t) => t.description === description && !t.isMasterToken && !used.has(String(t.id)));
-        const token = spare ?? (await client.tokens.create({ description, canManageBuckets: true, canReadAllFileUploads: true }));
-        if (!spare) tokens.push(token);
-        const createdTrigger = await client.triggers.create({
-          runWithTokenId: token.id,
-          component: trigger.component,
-          configurationId,
-          coolDownPeriodMinutes: Math.max(1, Number(trigger.coolDownPeriodMinutes) || 1),
-          tableIds,
-        });
+        const description = `[_internal] Token for triggering ${configurationId} ${marker}`;
+        let token = tokens.find((t) => t.description === description);
+        if (!token) {
+          token = await createNoting(reader, TRIGGERS_STEP, () => client.tokens.create({ description, canManageBuckets: true, canReadAllFileUploads: true }));
+          tokens.push(token);
+        }
+        const runWithTokenId = token.id;
+        const createdTrigger = await createNoting(reader, TRIGGERS_STEP, () =>
+          client.triggers.create({
+            runWithTokenId,
+            component: trigger.component,
+            configurationId,
+            coolDownPeriodMinutes: Math.max(1, Number(trigger.coolDownPeriodMinutes) || 1),
+            tableIds,
+          }),
+        );
         existingTriggers.push(createdTrigger);
         result.created.push(String(createdTrigger.id));
         context.heartbeat({ created: result.created.length });
       }
-      return result;
+
+      await awaitLateWrites(reader, TRIGGERS_STEP, deps.lateWriteGraceMs ?? DEFAULT_LATE_WRITE_GRACE_MS);
+      const removed = await removeLateTriggers(client, reader, marked);
+      await settleLateWrites(reader, TRIGGERS_STEP);
+      const gone = new Set(removed.map((r) => r.removed));
+      return { ...result, created: result.created.filter((x) => !gone.has(x)) };
     },
   };
 }
@@ -228,31 +276,84 @@ async function requireOrchestrator(client: StackClient, ref: StackRef): Promise<
   );
 }
 
-/**
- * Old ID → destination ID of orchestrations that exist already: the k-th source orchestration named N (by ID)
- * is the k-th destination orchestration named N (by ID, i.e. creation order).
- */
-export function matchExisting(source: Array<{ id: string | number; name: string }>, destination: Array<{ id: string | number; name: string }>): Map<string, string> {
-  const byName = new Map<string, string[]>();
-  for (const d of sortById(destination)) byName.set(d.name, [...(byName.get(d.name) ?? []), String(d.id)]);
-  const seen = new Map<string, number>();
-  const out = new Map<string, string>();
-  for (const s of sortById(source)) {
-    const k = seen.get(s.name) ?? 0;
-    seen.set(s.name, k + 1);
-    const match = byName.get(s.name)?.[k];
-    if (match !== undefined) out.set(String(s.id), match);
-  }
-  return out;
+const ORCHESTRATIONS_STEP = 'orchestrations';
+const TRIGGERS_STEP = 'triggers';
+
+/** The markers of one entity type of this migration, and back from a text that carries one to its source ID. */
+export interface Markers {
+  markerOf(sourceId: string | number): string;
+  sourceIdIn(text: string | null | undefined): string | undefined;
 }
 
-/** The ID map from the snapshot and the destination's orchestrations (for restoreTriggers without an idMap). */
-async function orchestrationIdMap(client: StackClient, reader: SnapshotReader): Promise<Map<string, string>> {
-  const snapshot = await reader.orchestrations();
-  if (snapshot.length === 0) return new Map();
+async function markersOf(reader: SnapshotReader, type: string): Promise<Markers> {
+  const identity = await migrationIdentity(reader);
+  const prefix = markerOf(identity, type, '');
+  return {
+    markerOf: (sourceId) => markerOf(identity, type, sourceId),
+    sourceIdIn: (text) => {
+      const at = text?.lastIndexOf(prefix.slice(0, -1)) ?? -1;
+      if (!text || at < 0 || !text.endsWith(']')) return undefined;
+      return text.slice(at + prefix.length - 1, -1) || undefined;
+    },
+  };
+}
+export const orchestrationMarkers = (reader: SnapshotReader) => markersOf(reader, 'orchestration');
+export const triggerMarkers = (reader: SnapshotReader) => markersOf(reader, 'trigger');
+
+/** The destination's orchestrations of this migration, by marker, lowest ID first. */
+function copiesByMarker(orchestrations: Orchestration[], marked: Markers): Map<string, Orchestration[]> {
+  const groups = groupBy(sortById(orchestrations), (o) => {
+    const sourceId = marked.sourceIdIn(o.token?.description);
+    return sourceId === undefined ? undefined : marked.markerOf(sourceId);
+  });
+  return groups;
+}
+
+/**
+ * Removes every copy of an orchestration beyond its first (lowest ID, or the one `keep` names: old ID → new ID),
+ * and the marked tokens no orchestration runs with (left by a token create that landed late).
+ */
+export async function removeLateOrchestrations(client: StackClient, reader: SnapshotReader, marked: Markers, keep?: ReadonlyMap<string, string>): Promise<RemovedDuplicate[]> {
   const orchestrator = client.orchestrator;
-  if (!(await orchestrator.serviceUrl())) return new Map();
-  return matchExisting(snapshot, await orchestrator.list());
+  const groups = copiesByMarker(await orchestrator.list(), marked);
+  const removed = await removeDuplicates(
+    reader,
+    'orchestration',
+    groups,
+    (o) => String(o.id),
+    (o) => orchestrator.delete(o.id),
+    keep ? (items, marker) => items.find((o) => String(o.id) === keep.get(marked.sourceIdIn(marker) ?? '')) ?? items[0]! : undefined,
+  );
+  const used = new Set((await orchestrator.list()).map((o) => String(o.token?.id)));
+  const spare = (await client.tokens.list()).filter((t) => marked.sourceIdIn(t.description) !== undefined && !used.has(String(t.id)));
+  return [...removed, ...(await removeSpareTokens(client, reader, 'orchestration token', spare))];
+}
+
+/** Removes every copy of a trigger beyond its first (lowest ID), then the marked tokens no trigger runs with. */
+export async function removeLateTriggers(client: StackClient, reader: SnapshotReader, marked: Markers): Promise<RemovedDuplicate[]> {
+  const markerOfToken = new Map<string, string>();
+  for (const t of await client.tokens.list()) {
+    const sourceId = marked.sourceIdIn(t.description);
+    if (sourceId !== undefined) markerOfToken.set(String(t.id), marked.markerOf(sourceId));
+  }
+  const groups = groupBy(sortById(await client.triggers.list()), (t) => markerOfToken.get(String(t.runWithTokenId)));
+  const removed = await removeDuplicates(reader, 'trigger', groups, (t) => String(t.id), (t) => client.triggers.delete(t.id));
+  const used = new Set((await client.triggers.list()).map((t) => String(t.runWithTokenId)));
+  const spare = (await client.tokens.list()).filter((t) => markerOfToken.has(String(t.id)) && !used.has(String(t.id)));
+  return [...removed, ...(await removeSpareTokens(client, reader, 'trigger token', spare))];
+}
+
+const removeSpareTokens = (client: StackClient, reader: SnapshotReader, entity: string, spare: Array<{ id: string | number }>) =>
+  removeOrphans(reader, entity, spare, (t) => String(t.id), (t) => client.tokens.delete(t.id));
+
+/** The ID map from the orchestrations' markers (for restoreTriggers without an idMap). */
+async function orchestrationIdMap(client: StackClient, reader: SnapshotReader): Promise<Map<string, string>> {
+  const orchestrator = client.orchestrator;
+  if ((await reader.orchestrations()).length === 0 || !(await orchestrator.serviceUrl())) return new Map();
+  const marked = await orchestrationMarkers(reader);
+  const out = new Map<string, string>();
+  for (const [marker, copies] of copiesByMarker(await orchestrator.list(), marked)) out.set(marked.sourceIdIn(marker)!, String(copies[0]!.id));
+  return out;
 }
 
 function notificationsOf(o: SnapshotOrchestration): OrchestrationNotificationInput[] {

@@ -129,6 +129,12 @@ export function registerGoodData(host: StackHost): void {
     return reply(201, { uri: `/gdc/projects/${pid}` });
   });
   api.get(`${BASE}/gdc/projects/{pid}`, (ctx, prm) => reply(200, projectJson(project(ctx, prm.pid))));
+  api.delete(`${BASE}/gdc/projects/{pid}`, (ctx, prm) => {
+    const doomed = project(ctx, prm.pid);
+    domain().projects = domain().projects.filter((x) => x !== doomed);
+    host.changed();
+    return reply(204);
+  });
 
   api.post(`${BASE}/gdc/md/{pid}/maintenance/export`, async (ctx, prm) => {
     const src = project(ctx, prm.pid);

@@ -51,6 +51,10 @@ export class GoodDataResource extends StackResource {
     return res ? toProject(res) : null;
   }
 
+  async deleteProject(pid: string): Promise<void> {
+    await this.transport.send('DELETE', `/gdc/projects/${encodeURIComponent(pid)}`, { service: SERVICE });
+  }
+
   /** Creates a project; answers its ID (it is PREPARING until `waitForProject`). */
   async createProject(title: string, summary = ''): Promise<string> {
     const res = await this.transport.request('POST', '/gdc/projects', GoodDataUriSchema, {

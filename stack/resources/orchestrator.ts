@@ -66,6 +66,11 @@ export class OrchestratorResource extends StackResource {
     return this.transport.request('POST', '/orchestrations', OrchestrationDetailSchema, { service: SERVICE, json: compact({ ...input }) });
   }
 
+  /** Deletes the orchestration (and with it its configuration of `orchestrator`). */
+  async delete(id: number | string): Promise<void> {
+    await this.transport.send('DELETE', `/orchestrations/${seg(id)}`, { service: SERVICE });
+  }
+
   /** Replaces the tasks (the service answers 202 with the new list). */
   async updateTasks(id: number | string, tasks: OrchestrationTaskInput[]): Promise<OrchestrationTask[]> {
     return this.transport.list('PUT', `/orchestrations/${seg(id)}/tasks`, OrchestrationTaskSchema, { service: SERVICE, json: tasks });

@@ -1,5 +1,6 @@
 /** Tokens (blueprint "Group Tokens and Permissions"): the client's own token, the project's tokens. */
 import { ProjectTokenSchema, TokenInfoSchema, type ProjectToken, type TokenInfo } from '../schemas';
+import { seg } from '../transport';
 import { StackResource, compact } from './resource';
 
 export interface CreateTokenInput {
@@ -21,6 +22,11 @@ export class TokensResource extends StackResource {
   /** Tokens of the project, without their secrets (needs a token with `canManageTokens`, e.g. a master token). */
   async list(): Promise<ProjectToken[]> {
     return this.transport.list('GET', '/tokens', ProjectTokenSchema);
+  }
+
+  /** Deletes a token (a token that a trigger runs with cannot be deleted). */
+  async delete(id: number | string): Promise<void> {
+    await this.transport.send('DELETE', `/tokens/${seg(id)}`);
   }
 
   /** Creates a (non-master) token; answers it without its secret. */

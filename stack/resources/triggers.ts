@@ -1,5 +1,6 @@
 /** Storage API triggers (blueprint "Group Triggers"): run a configuration when its tables change. */
 import { TriggerSchema, type Trigger } from '../schemas';
+import { seg } from '../transport';
 import { StackResource } from './resource';
 
 export interface CreateTriggerInput {
@@ -14,6 +15,10 @@ export interface CreateTriggerInput {
 export class TriggersResource extends StackResource {
   async list(filter: { component?: string; configurationId?: string } = {}): Promise<Trigger[]> {
     return this.transport.list('GET', '/triggers', TriggerSchema, { query: { ...filter } });
+  }
+
+  async delete(id: number | string): Promise<void> {
+    await this.transport.send('DELETE', `/triggers/${seg(id)}`);
   }
 
   async create(input: CreateTriggerInput): Promise<Trigger> {

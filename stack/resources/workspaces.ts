@@ -35,6 +35,10 @@ export class WorkspacesResource extends StackResource {
     return this.transport.request('GET', `/branch/default/workspaces/${seg(workspaceId)}`, WorkspaceSchema, { allow404: true });
   }
 
+  async delete(workspaceId: number | string): Promise<void> {
+    await this.transport.send('DELETE', `/branch/default/workspaces/${seg(workspaceId)}`);
+  }
+
   /** A new password for a workspace (the old one stops working). */
   async resetPassword(workspaceId: number | string): Promise<string> {
     return (await this.transport.request('POST', `/branch/default/workspaces/${seg(workspaceId)}/password`, WorkspacePasswordSchema)).password;

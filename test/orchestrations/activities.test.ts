@@ -10,7 +10,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { z } from 'zod';
 import { createActivityDeps } from '../../activities/deps';
 import { createOrchestrationActivities, REFERENCES_REWRITTEN } from '../../activities/orchestrations';
+import { DUPLICATES_REMOVED_FILE, type RemovedDuplicate } from '../../activities/created-once';
 import { files } from '../../snapshot/layout';
+import { injectFault } from '../../scripts/durability-tools';
 import { createStackClient, type StackClient } from '../../stack';
 import { readSeed, startStackPair, type StackPair } from '../../scripts/stack-pair';
 
@@ -27,8 +29,10 @@ function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A)
   return env.run(fn, ...args);
 }
 
+/** The workers' environment (the stacks' tokens), filled in by startStackPair. */
+const env: NodeJS.ProcessEnv = {};
+
 beforeAll(async () => {
-  const env: NodeJS.ProcessEnv = {};
   const destinationSeed = await readSeed('destination-eu');
   // the destination offers the scheduler, so that a schedule of a legacy orchestration can be restored there
   destinationSeed.stack.components.push({ id: 'keboola.scheduler', type: 'other', name: 'Scheduler' });
@@ -70,9 +74,13 @@ describe('legacy orchestrations and triggers', () => {
   });
 
   test('restoreOrchestrations: new IDs, disabled, schedule, notifications and tasks copied, nested reference rewritten', async () => {
-    // an earlier attempt created the first orchestration and died before answering
+    // an earlier attempt created the first orchestration, with its marked token, and died before answering
     const orchestrator = destination.orchestrator;
-    const early = await orchestrator.create({ name: 'CRM extraction', active: false });
+    const marker = '[stack-migrate backup orchestration 123450001]'; // a snapshot without a manifest: a backup's restore
+    const earlyToken = await destination.tokens.create({ description: `Orchestrator CRM extraction ${marker}`, canManageBuckets: true });
+    const early = await orchestrator.create({ name: 'CRM extraction', active: false, tokenId: earlyToken.id });
+    // an orchestration of the same name that is not the migration's is not taken for its copy
+    const foreign = await orchestrator.create({ name: 'CRM extraction', active: false });
 
     const result = await run(activities.restoreOrchestrations, { destination: pair.destinationRef, snapshotDir });
     idMap = result.idMap;
@@ -81,6 +89,8 @@ describe('legacy orchestrations and triggers', () => {
     for (const m of idMap) expect(m.newId).not.toBe(m.oldId);
     expect(result.existing).toEqual([String(early.id)]);
     expect(result.created).toHaveLength(2);
+    expect(idMap.map((m) => m.newId)).not.toContain(String(foreign.id));
+    await orchestrator.delete(foreign.id);
     expect(heartbeats.length).toBeGreaterThan(0);
 
     const newId = (old: string) => idMap.find((m) => m.oldId === old)!.newId;
@@ -152,7 +162,12 @@ describe('legacy orchestrations and triggers', () => {
   test('restoreTriggers: a new [_internal] token per trigger, the new orchestration ID, missing tables skipped; once', async () => {
     const newReporting = idMap.find((m) => m.oldId === '123450002')!.newId;
     // an earlier attempt created the token and died before the trigger: the token is reused, not duplicated
-    const spare = await destination.tokens.create({ description: `[_internal] Token for triggering ${newReporting}`, canManageBuckets: true, canReadAllFileUploads: true });
+    const sourceTriggerId = String((await source.triggers.list({ configurationId: '123450002' }))[0]!.id);
+    const spare = await destination.tokens.create({
+      description: `[_internal] Token for triggering ${newReporting} [stack-migrate backup trigger ${sourceTriggerId}]`,
+      canManageBuckets: true,
+      canReadAllFileUploads: true,
+    });
     const tokensBefore = (await destination.tokens.list()).length;
 
     const result = await run(activities.restoreTriggers, { destination: pair.destinationRef, snapshotDir });
@@ -183,7 +198,53 @@ describe('legacy orchestrations and triggers', () => {
     const [recreated] = await destination.triggers.list();
     expect(String(recreated!.runWithTokenId)).not.toBe(String(trigger!.runWithTokenId));
     const token = (await destination.tokens.list()).find((t) => String(t.id) === String(recreated!.runWithTokenId))!;
-    expect(token).toMatchObject({ description: `[_internal] Token for triggering ${recreated!.configurationId}`, canManageBuckets: true, canReadAllFileUploads: true, isMasterToken: false });
+    // Keboola's description, followed by the trigger's marker (the migration's source, the source trigger)
+    expect(token).toMatchObject({ canManageBuckets: true, canReadAllFileUploads: true, isMasterToken: false });
+    expect(token.description).toMatch(new RegExp(`^\\[_internal\\] Token for triggering ${recreated!.configurationId} \\[stack-migrate backup trigger \\d+\\]$`));
+  });
+
+  test('a create that reaches the stack after its attempt failed leaves one copy: orchestrations, their tokens, triggers', async () => {
+    const url = pair.destination.url;
+    // start over in the destination
+    for (const t of await destination.triggers.list()) await destination.triggers.delete(t.id);
+    for (const o of await destination.orchestrator.list()) await destination.orchestrator.delete(o.id);
+    for (const t of await destination.tokens.list()) if (t.description?.includes('[stack-migrate ')) await destination.tokens.delete(t.id);
+    const graceMs = 1500;
+    const late = createOrchestrationActivities({ ...createActivityDeps({ snapshotRoot: snapshotDir, env }), lateWriteGraceMs: graceMs });
+    const ref = { destination: pair.destinationRef, snapshotDir };
+
+    // The first orchestration create reaches the stack 700 ms after its client gave up: the retry (at once, before
+    // it lands) creates another, then waits out the grace and removes the late copy.
+    await injectFault(url, { kind: 'late-write', method: 'POST', pathPattern: '^/_services/orchestrator/orchestrations$', latencyMs: 700, forRequests: 1 });
+    await expect(run(late.restoreOrchestrations, ref)).rejects.toThrow(/orchestrations/);
+    const started = Date.now();
+    const restored = await run(late.restoreOrchestrations, ref);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(graceMs - 200);
+    const orchestrations = await destination.orchestrator.list();
+    expect(orchestrations.map((o) => o.name).sort()).toEqual(['CRM extraction', 'Nightly master', 'Revenue reporting']);
+    expect(restored.idMap.map((m) => m.newId).sort()).toEqual(orchestrations.map((o) => String(o.id)).sort());
+    const removed = JSON.parse(await fs.readFile(path.join(snapshotDir, DUPLICATES_REMOVED_FILE), 'utf8')) as RemovedDuplicate[];
+    expect(removed).toEqual([expect.objectContaining({ entity: 'orchestration [stack-migrate backup orchestration 123450001]' })]);
+
+    // A trigger's token create and then its trigger create land late: one trigger, one token, each retry sees them.
+    await injectFault(url, { kind: 'late-write', method: 'POST', pathPattern: '^/v2/storage/tokens$', latencyMs: 700, forRequests: 1 });
+    await injectFault(url, { kind: 'late-write', method: 'POST', pathPattern: '^/v2/storage/triggers$', latencyMs: 700, forRequests: 1 });
+    const triggerInput = { ...ref, idMap: restored.idMap };
+    await expect(run(late.restoreTriggers, triggerInput)).rejects.toThrow(/tokens/);
+    await expect(run(late.restoreTriggers, triggerInput)).rejects.toThrow(/triggers/);
+    const triggers = await run(late.restoreTriggers, triggerInput);
+    const [trigger, ...others] = await destination.triggers.list();
+    expect(others).toEqual([]);
+    expect(triggers.created.concat(triggers.existing)).toEqual([String(trigger!.id)]);
+    const markedTokens = (await destination.tokens.list()).filter((t) => t.description?.includes('[stack-migrate backup trigger '));
+    expect(markedTokens.map((t) => String(t.id))).toEqual([String(trigger!.runWithTokenId)]);
+    const all = JSON.parse(await fs.readFile(path.join(snapshotDir, DUPLICATES_REMOVED_FILE), 'utf8')) as RemovedDuplicate[];
+    expect(all.map((r) => r.entity.split(' [')[0]).sort()).toEqual(['orchestration', 'trigger', 'trigger token']);
+
+    // a re-run later finds everything and waits for nothing
+    const rerun = Date.now();
+    expect(await run(late.restoreTriggers, triggerInput)).toMatchObject({ created: [], existing: [String(trigger!.id)] });
+    expect(Date.now() - rerun).toBeLessThan(graceMs);
   });
 
   test('an empty snapshot restores nothing and needs no Orchestrator', async () => {
