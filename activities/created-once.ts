@@ -94,7 +94,7 @@ export async function removeDuplicates<T>(
     for (const item of items) {
       if (item === kept) continue;
       await remove(item);
-      removed.push({ entity: `${entity} ${key}`, kept: idOf(kept), removed: idOf(item), at: new Date().toISOString() });
+      removed.push({ entity: key ? `${entity} ${key}` : entity, kept: idOf(kept), removed: idOf(item), at: new Date().toISOString() });
     }
   }
   if (removed.length) await recordRemoved(reader, removed);

@@ -5,11 +5,12 @@
 //
 // Idempotency: what a step provisioned is remembered in the destination itself, as configuration metadata
 // (KBC.stackMigrate.*), and written there before anything depends on it; a workspace also belongs to the
-// configuration it was created for. A retry finds them and never creates a second workspace or GoodData project.
+// configuration it was created for. A retry finds them and never creates a second workspace or GoodData project; a
+// copy made by a create that landed after its retry is removed before the step ends (activities/created-once.ts).
 // Passwords, tokens and export tokens never leave the activity: not in results, heartbeats or logs.
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { StackError, stackHost, type Configuration, type Workspace } from '../stack';
+import { StackError, stackHost, type Configuration, type StackClient, type Workspace } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
 import type { SnapshotReader } from '../snapshot/reader';
@@ -17,6 +18,7 @@ import type { SnapshotConfiguration } from '../snapshot/schemas';
 import { translateComponentId } from './component-ids';
 import { findEncryptedValues } from './configuration-rules';
 import type { ActivityDeps } from './deps';
+import { DEFAULT_LATE_WRITE_GRACE_MS, awaitLateWrites, createNoting, removeDuplicates, settleLateWrites, type RemovedDuplicate } from './created-once';
 
 export const WORKSPACE_METADATA_KEY = 'KBC.stackMigrate.workspaceId';
 export const SOURCE_DB_USER_METADATA_KEY = 'KBC.stackMigrate.sourceDbUser';
@@ -90,7 +92,9 @@ export function createWriterActivities(deps: ActivityDeps) {
       const [sourceIndex, destinationIndex] = await Promise.all([source.services.index(), destination.services.index()]);
       const keboolaHost = sourceIndex.stack?.snowflakeHost;
       const destinationComponents = new Set(destinationIndex.components.map((c) => c.id));
-      const writers = await readConfigs(deps.snapshot(input.snapshotDir), SNOWFLAKE_WRITERS);
+      const reader = deps.snapshot(input.snapshotDir);
+      const grace = deps.lateWriteGraceMs ?? DEFAULT_LATE_WRITE_GRACE_MS;
+      const writers = await readConfigs(reader, SNOWFLAKE_WRITERS);
       const result: SnowflakeWritersResult = { created: [], existing: [], skipped: [], moved: [], customerOwned: [] };
 
       const groups = new Map<string, Array<WriterConfig & { destinationComponentId: string }>>();
@@ -137,11 +141,15 @@ export function createWriterActivities(deps: ActivityDeps) {
         }
         workspace ??= (await destination.workspaces.list(ownerRef))[0] ?? null;
         if (!workspace) {
-          const created = await destination.workspaces.create({ configuration: ownerRef });
+          const created = await createNoting(reader, WORKSPACES_STEP, () => destination.workspaces.create({ configuration: ownerRef }));
           password = created.connection.password;
           workspace = created;
         }
         const workspaceId = String(workspace.id);
+        // a create that landed after its retry made a second workspace of the owner: it goes (this one is kept)
+        await awaitLateWrites(reader, WORKSPACES_STEP, grace);
+        await removeLateWorkspaces(destination, reader, ownerRef, workspaceId);
+        await settleLateWrites(reader, WORKSPACES_STEP);
         if (restored[0]!.metadata.get(WORKSPACE_METADATA_KEY) !== workspaceId) {
           await destination.configurations.setMetadata(ownerRef.componentId, ownerRef.configId, [{ key: WORKSPACE_METADATA_KEY, value: workspaceId }]);
         }
@@ -198,7 +206,9 @@ export function createWriterActivities(deps: ActivityDeps) {
     async moveGoodDataProjects(input: StepInput): Promise<GoodDataResult> {
       const [source, destination] = await Promise.all([deps.stackClient(input.source), deps.stackClient(input.destination)]);
       const destinationComponents = new Set((await destination.services.index()).components.map((c) => c.id));
-      const writers = await readConfigs(deps.snapshot(input.snapshotDir), GOODDATA_WRITERS);
+      const reader = deps.snapshot(input.snapshotDir);
+      const grace = deps.lateWriteGraceMs ?? DEFAULT_LATE_WRITE_GRACE_MS;
+      const writers = await readConfigs(reader, GOODDATA_WRITERS);
       const result: GoodDataResult = { created: [], existing: [], skipped: [], idMap: [], moved: [] };
       if (!writers.length) {
         await writeSection(deps.snapshot(input.snapshotDir), 'gooddata', result);
@@ -228,7 +238,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         const remember = (key: string, value: string) => destination.configurations.setMetadata(componentId, writer.configId, [{ key, value }]).then(() => metadata.set(key, value));
 
         // 1. the destination project: remembered in metadata, else found by its marker, else created
-        const marker = `stack-migrate: copy of GoodData project ${oldPid} of ${stackHost(input.source.url)}`;
+        const marker = goodDataMarker(oldPid, input.source);
         let newPid = metadata.get(GOODDATA_PROJECT_METADATA_KEY);
         if (newPid && !(await destinationGoodData.getProject(newPid))) newPid = undefined;
         if (!newPid) {
@@ -238,9 +248,13 @@ export function createWriterActivities(deps: ActivityDeps) {
             continue;
           }
           const existing = (await destinationGoodData.listProjects()).find((p) => p.summary === marker);
-          newPid = existing?.pid ?? (await destinationGoodData.createProject(sourceProject.title, marker));
+          newPid = existing?.pid ?? (await createNoting(reader, GOODDATA_STEP, () => destinationGoodData.createProject(sourceProject.title, marker)));
           await remember(GOODDATA_PROJECT_METADATA_KEY, newPid);
         }
+        // a create that landed after its retry made a second project with the marker: it goes (the remembered one stays)
+        await awaitLateWrites(reader, GOODDATA_STEP, grace);
+        await removeLateGoodDataProjects(destination, reader, marker, newPid);
+        await settleLateWrites(reader, GOODDATA_STEP);
         await destinationGoodData.waitForProject(newPid, poll);
 
         // 2. model and data: export from the source, import into the new project (once)
@@ -350,6 +364,28 @@ export function createWriterActivities(deps: ActivityDeps) {
       return result;
     },
   };
+}
+
+const WORKSPACES_STEP = 'snowflake-workspaces';
+const GOODDATA_STEP = 'gooddata-projects';
+
+/** The summary that marks a GoodData project as the copy of a source project (a retry looks for it). */
+export const goodDataMarker = (oldPid: string, source: StackRef) => `stack-migrate: copy of GoodData project ${oldPid} of ${stackHost(source.url)}`;
+
+/** Removes every workspace of the owner configuration but `keep` (copies made by late creates), recorded for the report. */
+export async function removeLateWorkspaces(destination: StackClient, reader: SnapshotReader, owner: { componentId: string; configId: string }, keep: string): Promise<RemovedDuplicate[]> {
+  const all = await destination.workspaces.list(owner);
+  const kept = all.find((w) => String(w.id) === keep);
+  if (!kept) return [];
+  return removeDuplicates(reader, `workspace of ${owner.componentId}/${owner.configId}`, new Map([['', all]]), (w) => String(w.id), (w) => destination.workspaces.delete(w.id), () => kept);
+}
+
+/** Removes every GoodData project with the marker but `keep` (copies made by late creates), recorded for the report. */
+export async function removeLateGoodDataProjects(destination: StackClient, reader: SnapshotReader, marker: string, keep: string): Promise<RemovedDuplicate[]> {
+  const all = (await destination.gooddata.listProjects()).filter((p) => p.summary === marker);
+  const kept = all.find((p) => p.pid === keep);
+  if (!kept) return [];
+  return removeDuplicates(reader, `GoodData project (${marker})`, new Map([['', all]]), (p) => p.pid, (p) => destination.gooddata.deleteProject(p.pid), () => kept);
 }
 
 /** A Keboola-provisioned Snowflake host: the source stack's own (from its API index) or any `keboola…snowflakecomputing.com`. */

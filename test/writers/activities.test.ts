@@ -11,6 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivityDeps } from '../../activities/deps';
 import { createConfigurationActivities } from '../../activities/configurations';
 import { createSnapshotActivities } from '../../activities/snapshot';
+import { DUPLICATES_REMOVED_FILE, type RemovedDuplicate } from '../../activities/created-once';
 import { createWriterActivities, WRITERS_RESULTS_FILE, type WritersResults } from '../../activities/writers';
 import { readSeed, startStackPair, type StackPair } from '../../scripts/stack-pair';
 import { Api } from '../emulator/util';
@@ -28,9 +29,11 @@ interface Migration {
   run<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-async function prepare(options: { destinationSeed?: Awaited<ReturnType<typeof readSeed>>; beforeSnapshot?: (src: Api) => Promise<void> } = {}): Promise<Migration> {
+async function prepare(
+  options: { destinationSeed?: Awaited<ReturnType<typeof readSeed>>; beforeSnapshot?: (src: Api) => Promise<void>; lateWriteGraceMs?: number } = {},
+): Promise<Migration> {
   const pair = await startStackPair({ jobDelayMs: 20, destinationSeed: options.destinationSeed });
-  const deps = createActivityDeps({ snapshotRoot: await fs.mkdtemp(path.join(os.tmpdir(), 'writers-snap-')) });
+  const deps = { ...createActivityDeps({ snapshotRoot: await fs.mkdtemp(path.join(os.tmpdir(), 'writers-snap-')) }), lateWriteGraceMs: options.lateWriteGraceMs };
   const env = new MockActivityEnvironment();
   const run = <T>(fn: () => Promise<T>): Promise<T> => env.run(fn) as Promise<T>;
   const src = new Api(pair.source.url, pair.tokens.source);
@@ -185,6 +188,31 @@ describe('a retry after a failure in the middle', () => {
         expect(login.body.result).toBe('ok');
       }
       expect(result.moved).toHaveLength(3);
+    } finally {
+      await m.pair.close();
+    }
+  });
+
+  test('a workspace or GoodData project create that lands after its retry leaves one of each', async () => {
+    const m = await prepare({ lateWriteGraceMs: 1500 });
+    try {
+      const input = { source: m.pair.sourceRef, destination: m.pair.destinationRef, snapshotDir: m.snapshotDir };
+      // each first create reaches the stack 700 ms after its client gave up; the retry (at once) creates another
+      await m.dst.post('/_emulator/faults', { kind: 'late-write', method: 'POST', pathPattern: '/workspaces$', latencyMs: 700, forRequests: 1 });
+      await m.dst.post('/_emulator/faults', { kind: 'late-write', method: 'POST', pathPattern: '/gdc/projects$', latencyMs: 700, forRequests: 1 });
+      await expect(m.run(() => m.writers.provisionSnowflakeWriters(input))).rejects.toMatchObject({ kind: 'network' });
+      const snowflake = await m.run(() => m.writers.provisionSnowflakeWriters(input));
+      const after = await workspaces(m.dst);
+      expect(after.map((w) => String(w.id)).sort()).toEqual([...new Set(snowflake.moved.map((x) => x.workspaceId))].sort());
+      expect(after).toHaveLength(2);
+
+      await expect(m.run(() => m.writers.moveGoodDataProjects(input))).rejects.toMatchObject({ kind: 'network' });
+      const gooddata = await m.run(() => m.writers.moveGoodDataProjects(input));
+      const projects = (await m.dst.get('/_emulator/gooddata/projects')).body as Array<{ pid: string }>;
+      expect(projects.map((p) => p.pid)).toEqual([gooddata.moved[0]!.newProjectId]);
+
+      const removed = JSON.parse(await fs.readFile(path.join(m.snapshotDir, DUPLICATES_REMOVED_FILE), 'utf8')) as RemovedDuplicate[];
+      expect(removed.map((r) => r.entity.split(' ')[0])).toEqual(['workspace', 'GoodData']);
     } finally {
       await m.pair.close();
     }
