@@ -4,6 +4,7 @@ import { withFailureMapping } from './failures';
 import { createBucketActivities } from './buckets';
 import { createCleanupActivities } from './cleanup';
 import { createConfigurationActivities } from './configurations';
+import { createCreatedEntityActivities } from './verify-created';
 import { createNotificationActivities } from './notifications';
 import { createOrchestrationActivities } from './orchestrations';
 import { createPermanentFileActivities } from './permanent-files';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotificationActivities(deps),
     ...createPermanentFileActivities(deps),
     ...createVerifyActivities(deps),
+    ...createCreatedEntityActivities(deps),
     ...createReportActivities(deps),
     ...createCleanupActivities(deps),
     ...createWriterActivities(deps),

@@ -140,7 +140,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const copies = copiesByMarker(await orchestrator.list(), marked);
       const idMap: OrchestrationIdMapping[] = snapshot.map((source) => {
         const copy = copies.get(marked.markerOf(source.id))?.[0];
-        if (!copy) throw ApplicationFailure.create({ message: `orchestration "${source.name}" (${source.id}) disappeared from ${input.destination.url} during the restore; retrying`, type: 'Conflict' });
+        if (!copy) throw ApplicationFailure.create({ message: `orchestration "${source.name}" (${source.id}) disappeared from ${input.destination.url} during the restore; retrying`, type: 'EntityDisappeared' });
         return { type: ORCHESTRATION_ID_TYPE, oldId: String(source.id), newId: String(copy.id), name: source.name };
       });
 
@@ -149,7 +149,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       for (const [i, source] of snapshot.entries()) {
         const newId = idMap[i]!.newId;
         const current = await orchestrator.get(newId);
-        if (!current) throw ApplicationFailure.create({ message: `orchestration ${newId} disappeared from ${input.destination.url} during the restore; retrying`, type: 'Conflict' });
+        if (!current) throw ApplicationFailure.create({ message: `orchestration ${newId} disappeared from ${input.destination.url} during the restore; retrying`, type: 'EntityDisappeared' });
         const tasks = (source.tasks ?? []).map((task) => rewriteTask(task, byOld, destinationComponents));
         if (!sameJson(tasks.map(normalizeTask), (current.tasks ?? []).map(normalizeTask))) await orchestrator.updateTasks(newId, tasks);
         const notifications = notificationsOf(source);

@@ -147,6 +147,7 @@ ${report.warnings.length ? html`<h3>Warnings from the validation</h3>${table(['C
 ${writers.snowflake.length ? html`<h3>Keboola-provisioned Snowflake writers</h3>${table(['Configuration', 'New workspace', 'Shared with'], writers.snowflake.map((w) => [html`<code>${w.configuration}</code>`, html`<code>${w.workspaceId}</code>`, w.sharedWith.join(', ')]), '')}` : ''}
 ${writers.goodData.length ? html`<h3>GoodData writers</h3>${table(['Configuration', 'Old GoodData project', 'New GoodData project'], writers.goodData.map((g) => [html`<code>${g.configuration}</code>`, html`<code>${g.oldProjectId}</code>`, html`<code>${g.newProjectId}</code>`]), '')}` : ''}
 ${writers.snowflake.length + writers.goodData.length === 0 ? html`<p class="empty">No Keboola-provisioned Snowflake or GoodData writer.</p>` : ''}
+${report.lateCopiesRemoved.length ? html`<h3>Late copies removed</h3><p>Creates that reached the stack after their retry made these copies; one of each is kept.</p>${table(['Entity', 'Removed', 'Kept'], report.lateCopiesRemoved.map((r) => [r.entity, html`<code>${r.removed}</code>`, html`<code>${r.kept}</code>`]), '')}` : ''}
 ${writers.secretsMigrated.length ? html`<p>Secrets re-encrypted for the destination${writers.secretsDryRun ? ' (dry run: nothing was written)' : ''}: ${writers.secretsMigrated.join(', ')}.</p>` : ''}
 </section>
 

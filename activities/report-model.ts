@@ -1,5 +1,6 @@
 // The shape of the migration report, shared by its builder (report.ts) and its renderers (Markdown, HTML).
 import type { StackRef } from '../workflows/input';
+import type { RemovedDuplicate } from './created-once';
 import type { Approval, EntityType, Finding, IdMapEntry, TableVerification, ValidationReport, VerificationSummary } from '../workflows/types';
 
 export interface ReportInput {
@@ -45,6 +46,8 @@ export interface MigrationReport {
     notes: string[];
   };
   warnings: Finding[];
+  /** Copies that creates landing after their retry had made, found and removed (activities/created-once.ts). */
+  lateCopiesRemoved: RemovedDuplicate[];
 }
 
 /** What a verification compared, in words (the report says which mode ran). */

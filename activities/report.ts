@@ -8,6 +8,7 @@ import type { ConfigurationRestoreResult } from './configurations';
 import { WRITERS_RESULTS_FILE, type WritersResults } from './writers';
 import { renderHtml } from './report-html';
 import { verifiedBy, type MigrationReport, type ReportInput } from './report-model';
+import { DUPLICATES_REMOVED_FILE, type RemovedDuplicate } from './created-once';
 
 export function createReportActivities(deps: ActivityDeps) {
   return {
@@ -17,7 +18,8 @@ export function createReportActivities(deps: ActivityDeps) {
       const writers = (await snapshot.record<WritersResults>(WRITERS_RESULTS_FILE)) ?? {};
       const verification = await snapshot.records<TableVerification>(path.posix.dirname(files.verificationRecord('x')));
       const configurations = (await snapshot.records<ConfigurationRestoreResult[]>(path.posix.dirname(files.configurationResults(0)), 'configurations-')).flat();
-      const report = buildReport(input, configurations, writers, verification);
+      const lateCopies = (await snapshot.record<RemovedDuplicate[]>(DUPLICATES_REMOVED_FILE)) ?? [];
+      const report = buildReport(input, configurations, writers, verification, lateCopies);
       const keys = { json: files.report('json'), markdown: files.report('md'), html: files.report('html') };
       await snapshot.write(keys.json, report);
       await snapshot.store.writeText(keys.markdown, renderMarkdown(report));
@@ -34,6 +36,7 @@ export function buildReport(
   configurations: ConfigurationRestoreResult[],
   writers: WritersResults = {},
   verification: TableVerification[] = [],
+  lateCopiesRemoved: RemovedDuplicate[] = [],
 ): MigrationReport {
   const id = (c: ConfigurationRestoreResult) => `${c.destinationComponentId}/${c.configId}`;
   // Secrets that a later step replaced need no human: a provisioned writer's password, re-encrypted configurations.
@@ -89,6 +92,7 @@ export function buildReport(
       ],
     },
     warnings: input.validation.findings.filter((f) => f.severity === 'warning'),
+    lateCopiesRemoved,
   };
 }
 
@@ -122,6 +126,10 @@ export function renderMarkdown(report: MigrationReport): string {
     ...(report.writers.snowflake.length + report.writers.goodData.length === 0 ? ['_No Keboola-provisioned Snowflake or GoodData writer._'] : []),
     ...(report.writers.secretsMigrated.length
       ? ['', `Secrets re-encrypted for the destination${report.writers.secretsDryRun ? ' (dry run: nothing was written)' : ''}: ${report.writers.secretsMigrated.join(', ')}.`]
+      : []),
+    '',
+    ...(report.lateCopiesRemoved.length
+      ? ['', 'Copies made by creates that reached the stack after their retry, removed (one of each kept):', ...report.lateCopiesRemoved.map((r) => `- ${r.entity}: removed ${r.removed}, kept ${r.kept}`)]
       : []),
     '',
     '## Not migrated',

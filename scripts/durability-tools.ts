@@ -194,6 +194,14 @@ export async function compareProjects(source: StackClient, destination: StackCli
     if (!copy) mismatches.push(`configuration ${cfg.key} is missing`);
     else if (copy.rows.length !== cfg.rows.length) mismatches.push(`configuration ${cfg.key}: ${copy.rows.length} rows, the source has ${cfg.rows.length}`);
   }
+
+  // Entities that get new IDs: no two copies of one trigger (what it runs, its tables) or of one GoodData project (its marker).
+  const triggerKeys = (await destination.triggers.list()).map((t) => `${t.component}/${t.configurationId} on ${t.tables.map((x) => x.tableId).sort().join(',')}`);
+  duplicates.push(...extras('trigger', triggerKeys, triggerKeys).filter((d) => d.includes('×')));
+  if (await destination.gooddata.serviceUrl()) {
+    const summaries = (await destination.gooddata.listProjects()).map((p) => p.summary || p.title);
+    duplicates.push(...extras('GoodData project', summaries, summaries).filter((d) => d.includes('×')));
+  }
   return {
     duplicates,
     mismatches,

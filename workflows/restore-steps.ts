@@ -15,6 +15,7 @@ import { addVerification, type EntityType, type RestoreOutcome, type Verificatio
 /** patched() markers of steps that histories recorded before them do not have. */
 const NOTIFICATIONS_STEP = 'restore-notifications';
 const PERMANENT_FILES_STEP = 'restore-permanent-files';
+const VERIFY_CREATED_STEP = 'verify-created-entities';
 
 /** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
 const CONFIGURATION_BATCH = 50;
@@ -72,6 +73,8 @@ export async function restoreSnapshot(run: MigrationRun, target: RestoreTarget):
     const outcome = await step.run(run, target);
     if (outcome) run.record(step.entity, outcome);
   }
+  // Entities with new IDs counted, and copies that late creates made after their step removed.
+  if (patched(VERIFY_CREATED_STEP)) await run.long.verifyCreatedEntities({ ...at(target), ...(target.live ? { source: target.live.source } : {}) });
   return { ...run.tableVerification, mode: run.options.verify };
 }
 

@@ -42,6 +42,11 @@ function toProject(p: z.infer<typeof GoodDataProjectSchema>): GoodDataProject {
 }
 
 export class GoodDataResource extends StackResource {
+  /** The GoodData provisioning URL from the API index, or null when the stack has none. */
+  async serviceUrl(): Promise<string | null> {
+    return this.transport.serviceUrl(SERVICE);
+  }
+
   async listProjects(): Promise<GoodDataProject[]> {
     return (await this.transport.request('GET', '/gdc/projects', GoodDataProjectListSchema, { service: SERVICE })).projects.map(toProject);
   }

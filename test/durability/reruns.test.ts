@@ -1,6 +1,7 @@
 // Re-runs on a real Temporal server: the CLI started twice gives the migration that exists, and creates whose
 // request or answer is lost (the activity retries without knowing whether the first try succeeded) leave
 // exactly one copy of each entity in the destination.
+import { promises as fs } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
@@ -67,6 +68,32 @@ describe('re-runs', () => {
         return found.length > 0 ? found : undefined;
       }, 30_000, 500);
       expect(runs).toHaveLength(1);
+    }
+  });
+
+  test('creates that reach the stack after their activity was retried leave one orchestration, trigger and GoodData project each', async () => {
+    const destination = h.stacks.destination.url;
+    // Each first create lands 3 s after its client gave up; Temporal retries the activity after 1 s, which creates
+    // again before it lands. The steps wait out the (shortened) late-write grace and remove the late copies.
+    for (const pathPattern of ['^/_services/orchestrator/orchestrations$', '^/v2/storage/triggers$', '/gdc/projects$']) {
+      await injectFault(destination, { kind: 'late-write', method: 'POST', pathPattern, latencyMs: 3000, forRequests: 1 });
+    }
+    process.env.STACK_MIGRATE_LATE_WRITE_GRACE_SECONDS = '6';
+    try {
+      await h.withWorker(async (taskQueue) => {
+        const handle = await startMigration(h.client, taskQueue, { source: h.stacks.sourceRef, destination: h.stacks.destinationRef, requireApproval: false });
+        const result = await handle.result();
+        expect(result.outcome).toBe('completed');
+        const comparison = await compareProjects(h.source, h.destination);
+        expect(comparison.duplicates).toEqual([]);
+        expect(comparison.mismatches).toEqual([]);
+        expect(await h.destination.orchestrator.list()).toHaveLength((await h.source.orchestrator.list()).length);
+        expect(await h.destination.gooddata.listProjects()).toHaveLength(1);
+        const report = JSON.parse(await fs.readFile(result.report!.json, 'utf8')) as { lateCopiesRemoved: Array<{ entity: string }> };
+        expect(report.lateCopiesRemoved.map((r) => r.entity.split(' ')[0]).sort()).toEqual(['GoodData', 'orchestration', 'trigger']);
+      });
+    } finally {
+      delete process.env.STACK_MIGRATE_LATE_WRITE_GRACE_SECONDS;
     }
   });
 

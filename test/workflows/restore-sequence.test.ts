@@ -52,6 +52,7 @@ function stubActivities(calls: string[], overrides: Partial<MigrationActivities>
     provisionSnowflakeWriters: async () => ({ ...outcome(['keboola.wr-db-snowflake/w1']), moved: [{ configuration: 'keboola.wr-db-snowflake/w1', workspaceId: '5', sharedWith: [] }], customerOwned: [] }),
     moveGoodDataProjects: async () => ({ ...outcome(['keboola.gooddata-writer/g1']), moved: [], idMap: [{ type: 'GoodData project (keboola.gooddata-writer/g1)', oldId: 'old-pid', newId: 'new-pid' }] }),
     migrateSecrets: async () => ({ migrated: ['keboola.ex-db-mysql/m1'], failed: [{ configuration: 'keboola.ex-db-mysql/m2', error: 'cannot be decrypted' }], skipped: [] }),
+    verifyCreatedEntities: async () => ({ orchestrations: 1, triggers: 1, workspaces: 1, goodDataProjects: 0, lateCopiesRemoved: [] }),
     writeReport: async () => ({ json: '/r.json', markdown: '/r.md', html: '/r.html', checklistItems: 3 }),
     cleanupDestination: async () => ({ deletedBuckets: [], deletedConfigurations: [], destinationEmpty: true, remaining: [] }),
     ...overrides,
@@ -114,6 +115,7 @@ describe('migrateProject with stubbed activities', () => {
       'provisionSnowflakeWriters',
       'moveGoodDataProjects',
       'migrateSecrets',
+      'verifyCreatedEntities',
       'writeReport',
     ]);
     expect(result.outcome).toBe('completed');
@@ -222,6 +224,7 @@ describe('restoreProject with stubbed activities', () => {
       'restoreTriggers',
       'restoreNotifications',
       'restorePermanentFiles',
+      'verifyCreatedEntities',
       'writeReport',
     ]);
     expect(calls.filter((c) => c === 'fingerprintSnapshotTable')).toHaveLength(TABLES.length);
