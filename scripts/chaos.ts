@@ -9,8 +9,9 @@
  *   npm run chaos -- --long-outage --outage-minutes 15
  *
  * Faults per run (random, reproducible with --seed): stack outages (503 + Retry-After) on the source or the
- * destination, latency, 429s, dropped requests, lost answers to creates, and a SIGKILL of a worker process (a new
- * one is started). One run of the session restarts the Temporal server on the same SQLite file.
+ * destination, latency, 429s, dropped requests, lost answers to creates (the service routes' too), creates that
+ * land after their retry (late writes of orchestrations, tokens, triggers, workspaces, GoodData projects), and a
+ * SIGKILL of a worker process (a new one is started). One run of the session restarts the Temporal server on the same SQLite file.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -38,6 +39,8 @@ function prng(seed: number): () => number {
   };
 }
 
+/** Creates of what the stack gives a new ID: orchestrations, tokens, triggers, workspaces, GoodData projects. */
+const NEW_ID_CREATES = '(^/_services/orchestrator/orchestrations|^/v2/storage/(tokens|triggers)|/workspaces|/gdc/projects)$';
 const CREATES = '^/v2/storage/(buckets(/[^/]+/(tables-async|tables-definition|table-aliases))?|branch/[^/]+/components/[^/]+/configs(/[^/]+/rows)?)$';
 
 interface Session {
@@ -60,6 +63,8 @@ async function startSession(taskQueue: string): Promise<Session> {
     STACK_MIGRATE_TASK_QUEUE: taskQueue,
     STACK_MIGRATE_SNAPSHOT_ROOT: snapshotRoot,
     STACK_MIGRATE_CODEC_KEY: codecKey,
+    // late creates land within seconds here (the late-write faults below), so the steps need not wait 90 s for them
+    STACK_MIGRATE_LATE_WRITE_GRACE_SECONDS: '10',
   };
   return { server, client, env, workers: [], log: (line) => console.log(line) };
 }
@@ -111,7 +116,7 @@ async function chaosRun(session: Session, run: number, random: () => number, opt
     for (let i = 0; i < count; i++) {
       const side = pick(['source', 'destination'] as const);
       const delay = Math.floor(random() * 8000);
-      switch (pick(['outage', 'rate-limit', 'drop', 'lose-response', 'kill-worker'] as const)) {
+      switch (pick(['outage', 'rate-limit', 'drop', 'lose-response', 'late-write', 'kill-worker'] as const)) {
         case 'outage': {
           const seconds = 5 + Math.floor(random() * 16);
           at(delay, fault(side, { kind: 'outage', forSeconds: seconds, retryAfterSeconds: 1 + Math.floor(random() * 5), pathPattern: '^/v2/storage' }, `outage ${seconds}s`));
@@ -124,7 +129,11 @@ async function chaosRun(session: Session, run: number, random: () => number, opt
           at(delay, fault(side, { kind: 'drop', forRequests: 1 + Math.floor(random() * 3) }, 'drop'));
           break;
         case 'lose-response':
-          at(delay, fault('destination', { kind: 'lose-response', method: 'POST', pathPattern: CREATES, forRequests: 1 + Math.floor(random() * 3) }, 'lost-answers'));
+          at(delay, fault('destination', { kind: 'lose-response', method: 'POST', pathPattern: pick([CREATES, NEW_ID_CREATES]), forRequests: 1 + Math.floor(random() * 3) }, 'lost-answers'));
+          break;
+        case 'late-write':
+          // from the start: the creates of entities with new IDs come late in a migration
+          at(0, fault('destination', { kind: 'late-write', method: 'POST', pathPattern: NEW_ID_CREATES, latencyMs: 2000 + Math.floor(random() * 4000), forRequests: 1 + Math.floor(random() * 3) }, 'late-writes'));
           break;
         case 'kill-worker':
           at(delay, async () => {
