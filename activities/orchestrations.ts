@@ -302,28 +302,20 @@ export const triggerMarkers = (reader: SnapshotReader) => markersOf(reader, 'tri
 
 /** The destination's orchestrations of this migration, by marker, lowest ID first. */
 function copiesByMarker(orchestrations: Orchestration[], marked: Markers): Map<string, Orchestration[]> {
-  const groups = groupBy(sortById(orchestrations), (o) => {
+  return groupBy(sortById(orchestrations), (o) => {
     const sourceId = marked.sourceIdIn(o.token?.description);
     return sourceId === undefined ? undefined : marked.markerOf(sourceId);
   });
-  return groups;
 }
 
 /**
- * Removes every copy of an orchestration beyond its first (lowest ID, or the one `keep` names: old ID → new ID),
- * and the marked tokens no orchestration runs with (left by a token create that landed late).
+ * Removes every copy of an orchestration beyond its first (lowest ID: a late copy is always newer), and the marked
+ * tokens no orchestration runs with (left by a token create that landed late).
  */
-export async function removeLateOrchestrations(client: StackClient, reader: SnapshotReader, marked: Markers, keep?: ReadonlyMap<string, string>): Promise<RemovedDuplicate[]> {
+export async function removeLateOrchestrations(client: StackClient, reader: SnapshotReader, marked: Markers): Promise<RemovedDuplicate[]> {
   const orchestrator = client.orchestrator;
   const groups = copiesByMarker(await orchestrator.list(), marked);
-  const removed = await removeDuplicates(
-    reader,
-    'orchestration',
-    groups,
-    (o) => String(o.id),
-    (o) => orchestrator.delete(o.id),
-    keep ? (items, marker) => items.find((o) => String(o.id) === keep.get(marked.sourceIdIn(marker) ?? '')) ?? items[0]! : undefined,
-  );
+  const removed = await removeDuplicates(reader, 'orchestration', groups, (o) => String(o.id), (o) => orchestrator.delete(o.id));
   const used = new Set((await orchestrator.list()).map((o) => String(o.token?.id)));
   const spare = (await client.tokens.list()).filter((t) => marked.sourceIdIn(t.description) !== undefined && !used.has(String(t.id)));
   return [...removed, ...(await removeSpareTokens(client, reader, 'orchestration token', spare))];
