@@ -12,6 +12,7 @@ import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
 import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel } from './configuration-rules';
 import { sameJson } from './json';
+import { readOwnEdits, withEncryptedValuesOf } from './own-edits';
 
 /** Components whose configurations would run on their own: they arrive disabled, to be enabled by a human. */
 export const DISABLED_ON_ARRIVAL = new Set(['keboola.orchestrator', 'keboola.scheduler']);
@@ -41,7 +42,9 @@ export function createConfigurationActivities(deps: ActivityDeps) {
     /**
      * Compares each restored configuration with the snapshot after the documented changes (encrypted values
      * emptied, OAuth ID removed, Flows disabled, component IDs translated): name, description, body, state,
-     * rows with their bodies and state, and the rows' order.
+     * rows with their bodies and state, and the rows' order. Run again on a resume, it takes the edits of the
+     * migration's own later steps (new orchestration IDs, writers' workspaces and projects, re-encrypted secrets)
+     * for what they are (activities/own-edits.ts).
      */
     async verifyConfigurations(input: { destination: StackRef; snapshotDir: string; skipComponents?: string[] }): Promise<{ checked: number; mismatches: Array<{ configuration: string; difference: string }> }> {
       const client = await deps.stackClient(input.destination);
@@ -52,6 +55,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       const mismatches: Array<{ configuration: string; difference: string }> = [];
       let checked = 0;
       const snapshot = deps.snapshot(input.snapshotDir);
+      const ownEdits = await readOwnEdits(client, snapshot);
       for (const ref of (await snapshot.index()).configurations) {
         const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
         if (!destinationComponentId || input.skipComponents?.includes(ref.componentId)) continue; // skipped on purpose and reported
@@ -59,7 +63,9 @@ export function createConfigurationActivities(deps: ActivityDeps) {
         const expected = await snapshot.configuration(ref);
         const actual = restored.get(id);
         checked++;
-        const difference = actual ? describeDifference(ref.componentId, expected, actual, destinationComponents) : 'missing in the destination';
+        const bodies = () =>
+          ownEdits.bodiesOf({ ...ref, destinationComponentId }, sanitize(ref.componentId, expected.configuration, destinationComponents, ignore), expected.configuration, actual?.configuration);
+        const difference = actual ? await describeDifference(ref.componentId, expected, actual, destinationComponents, bodies) : 'missing in the destination';
         if (difference) mismatches.push({ configuration: id, difference });
         if (checked % 100 === 0) Context.current().heartbeat(checked);
       }
@@ -189,17 +195,22 @@ interface RestoredConfiguration {
   rows?: Array<{ id: string; configuration?: unknown; state?: unknown }>;
 }
 
-/** What differs between a snapshot configuration (after the documented changes) and its restored copy, if anything. */
-function describeDifference(
+const ignore = () => undefined;
+
+/**
+ * What differs between a snapshot configuration (after the documented changes) and its restored copy, if anything.
+ * `bodies` answers the bodies the migration's own later steps may have given it (activities/own-edits.ts).
+ */
+async function describeDifference(
   componentId: string,
   snapshot: SnapshotConfiguration,
   actual: RestoredConfiguration,
   destinationComponents: ReadonlySet<string>,
-): string | undefined {
-  const ignore = () => undefined;
+  bodies: () => Promise<unknown[]>,
+): Promise<string | undefined> {
   if (actual.name !== snapshot.name) return 'name';
   if ((actual.description ?? '') !== (snapshot.description ?? '')) return 'description';
-  if (!sameJson(actual.configuration, sanitize(componentId, snapshot.configuration, destinationComponents, ignore))) return 'configuration body';
+  if (!(await bodies()).some((body) => sameJson(actual.configuration, body))) return 'configuration body';
   if (!sameJson(actual.state ?? {}, snapshot.state ?? {})) return 'state';
   if ((actual.isDisabled ?? false) !== (DISABLED_ON_ARRIVAL.has(componentId) || snapshot.isDisabled === true)) return 'disabled flag';
   if (snapshot.rowsSortOrder?.length && !sameJson(actual.rowsSortOrder, snapshot.rowsSortOrder)) return 'rows sort order';
@@ -208,7 +219,7 @@ function describeDifference(
   for (const row of snapshot.rows ?? []) {
     const copy = rows.get(String(row.id));
     if (!copy) return `row ${row.id} missing`;
-    if (!sameJson(copy.configuration, sanitize(componentId, row.configuration, destinationComponents, ignore))) return `row ${row.id} body`;
+    if (!sameJson(copy.configuration, withEncryptedValuesOf(sanitize(componentId, row.configuration, destinationComponents, ignore), copy.configuration))) return `row ${row.id} body`;
     if (!sameJson(copy.state ?? {}, row.state ?? {})) return `row ${row.id} state`;
   }
   return undefined;

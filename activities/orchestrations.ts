@@ -338,8 +338,8 @@ export async function removeLateTriggers(client: StackClient, reader: SnapshotRe
 const removeSpareTokens = (client: StackClient, reader: SnapshotReader, entity: string, spare: Array<{ id: string | number }>) =>
   removeOrphans(reader, entity, spare, (t) => String(t.id), (t) => client.tokens.delete(t.id));
 
-/** The ID map from the orchestrations' markers (for restoreTriggers without an idMap). */
-async function orchestrationIdMap(client: StackClient, reader: SnapshotReader): Promise<Map<string, string>> {
+/** The ID map from the orchestrations' markers (for restoreTriggers without an idMap, and verification on a resume). */
+export async function orchestrationIdMap(client: StackClient, reader: SnapshotReader): Promise<Map<string, string>> {
   const orchestrator = client.orchestrator;
   if ((await reader.orchestrations()).length === 0 || !(await orchestrator.serviceUrl())) return new Map();
   const marked = await orchestrationMarkers(reader);

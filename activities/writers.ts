@@ -168,21 +168,8 @@ export function createWriterActivities(deps: ActivityDeps) {
         for (const r of pending) {
           const { member } = r;
           const ciphertext = await encryption.encryptValue(password!, { componentId: member.destinationComponentId, projectId: input.destination.projectId });
-          const configuration = structuredClone((r.config.configuration ?? {}) as Record<string, any>);
-          configuration.parameters ??= {};
-          const connection = workspace.connection;
-          configuration.parameters.db = {
-            ...(configuration.parameters.db ?? {}),
-            driver: 'snowflake',
-            host: connection.host,
-            database: connection.database,
-            schema: connection.schema,
-            warehouse: connection.warehouse ?? configuration.parameters.db?.warehouse,
-            user: connection.user,
-            '#password': ciphertext,
-          };
           await destination.configurations.update(member.destinationComponentId, member.configId, {
-            configuration,
+            configuration: withWorkspace(r.config.configuration, workspace.connection, ciphertext),
             changeDescription: `stack-migrate: Snowflake workspace ${workspaceId} of the destination stack`,
           });
           await destination.configurations.setMetadata(member.destinationComponentId, member.configId, [
@@ -280,12 +267,9 @@ export function createWriterActivities(deps: ActivityDeps) {
         }
 
         // 3. the writer points at the new project
-        const configuration = structuredClone((config.configuration ?? {}) as Record<string, any>);
-        if (configuration.parameters?.project?.pid !== newPid) {
-          configuration.parameters ??= {};
-          configuration.parameters.project = { ...(configuration.parameters.project ?? {}), pid: newPid };
+        if ((config.configuration as Record<string, any> | undefined)?.parameters?.project?.pid !== newPid) {
           await destination.configurations.update(componentId, writer.configId, {
-            configuration,
+            configuration: withGoodDataProject(config.configuration, newPid),
             changeDescription: `stack-migrate: GoodData project ${oldPid} moved to ${newPid}`,
           });
         }
@@ -386,6 +370,31 @@ export async function removeLateGoodDataProjects(destination: StackClient, reade
   const kept = all.find((p) => p.pid === keep);
   if (!kept) return [];
   return removeDuplicates(reader, `GoodData project (${marker})`, new Map([['', all]]), (p) => p.pid, (p) => destination.gooddata.deleteProject(p.pid), () => kept);
+}
+
+/** A writer's configuration with its `db` block pointing at the workspace, the password given as its ciphertext. */
+export function withWorkspace(configuration: unknown, connection: Workspace['connection'], passwordCiphertext: string): Record<string, any> {
+  const copy = structuredClone((configuration ?? {}) as Record<string, any>);
+  copy.parameters ??= {};
+  copy.parameters.db = {
+    ...(copy.parameters.db ?? {}),
+    driver: 'snowflake',
+    host: connection.host,
+    database: connection.database,
+    schema: connection.schema,
+    warehouse: connection.warehouse ?? copy.parameters.db?.warehouse,
+    user: connection.user,
+    '#password': passwordCiphertext,
+  };
+  return copy;
+}
+
+/** A GoodData writer's configuration pointing at the project `pid`. */
+export function withGoodDataProject(configuration: unknown, pid: string): Record<string, any> {
+  const copy = structuredClone((configuration ?? {}) as Record<string, any>);
+  copy.parameters ??= {};
+  copy.parameters.project = { ...(copy.parameters.project ?? {}), pid };
+  return copy;
 }
 
 /** A Keboola-provisioned Snowflake host: the source stack's own (from its API index) or any `keboola…snowflakecomputing.com`. */

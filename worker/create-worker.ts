@@ -1,5 +1,5 @@
 import type { DataConverter, Duration } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createActivities, createActivityDeps, type ActivityDeps } from '../activities';
 import type { MigrationMetrics } from '../activities/metrics';
 import { DEFAULT_TASK_QUEUE } from '../temporal/settings';
@@ -25,6 +25,8 @@ export interface WorkerOptions {
   dataConverter: DataConverter;
   /** A workflow bundle built beforehand (worker/workflow-bundle.ts); without it, workflows/ is bundled here. */
   workflowBundlePath?: string;
+  /** More activity interceptors, after the failure counter (tests hold an activity at a chosen moment with one). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 /** The migration worker: our workflows (bundled from workflows/) and every activity with its dependencies. */
@@ -39,7 +41,7 @@ export async function createMigrationWorker(options: WorkerOptions): Promise<Wor
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 16,
     ...(options.maxConcurrentWorkflowTaskExecutions ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions } : {}),
     ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
-    interceptors: options.metrics ? { activity: [failureCountingInterceptor(options.metrics)] } : undefined,
+    interceptors: { activity: [...(options.metrics ? [failureCountingInterceptor(options.metrics)] : []), ...(options.activityInterceptors ?? [])] },
     dataConverter: options.dataConverter,
   });
 }

@@ -74,7 +74,10 @@ export async function restoreSnapshot(run: MigrationRun, target: RestoreTarget):
     if (outcome) run.record(step.entity, outcome);
   }
   // Entities with new IDs counted, and copies that late creates made after their step removed.
-  if (patched(VERIFY_CREATED_STEP)) await run.long.verifyCreatedEntities({ ...at(target), ...(target.live ? { source: target.live.source } : {}) });
+  if (patched(VERIFY_CREATED_STEP)) {
+    await run.boundary();
+    await run.long.verifyCreatedEntities({ ...at(target), ...(target.live ? { source: target.live.source } : {}) });
+  }
   return { ...run.tableVerification, mode: run.options.verify };
 }
 

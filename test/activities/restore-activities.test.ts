@@ -117,4 +117,17 @@ describe('restore activities, one by one', () => {
     expect(again.existing.sort()).toEqual(['keboola.app-tree/empty-app', 'keboola.ex-db-mysql/legacy-db']);
     expect(await run(activities.verifyConfigurations, at())).toEqual({ checked: 2, mismatches: [] });
   });
+
+  test('verifyConfigurations takes a secret encrypted since for a documented change, and any other edit for a difference', async () => {
+    const ciphertext = await destination.encryption.encryptValue('entered again', { componentId: 'keboola.ex-db-mysql', projectId: pair.destinationRef.projectId });
+    const restored = (await destination.configurations.get('keboola.ex-db-mysql', 'legacy-db'))!;
+    const body = restored.configuration as { parameters: { db: Record<string, unknown> } };
+    body.parameters.db['#password'] = ciphertext;
+    await destination.configurations.update('keboola.ex-db-mysql', 'legacy-db', { configuration: body, changeDescription: 'password entered again' });
+    expect(await run(activities.verifyConfigurations, at())).toEqual({ checked: 2, mismatches: [] });
+
+    body.parameters.db.host = 'elsewhere.example.com';
+    await destination.configurations.update('keboola.ex-db-mysql', 'legacy-db', { configuration: body, changeDescription: 'edited by hand' });
+    expect(await run(activities.verifyConfigurations, at())).toEqual({ checked: 2, mismatches: [{ configuration: 'keboola.ex-db-mysql/legacy-db', difference: 'configuration body' }] });
+  });
 });

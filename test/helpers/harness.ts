@@ -9,7 +9,7 @@ import { Client, type DataConverter } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createDataConverter } from '../../temporal/payload-codec';
 import { createStackClient, type StackClient } from '../../stack';
-import { createMigrationWorker } from '../../worker/create-worker';
+import { createMigrationWorker, type WorkerOptions } from '../../worker/create-worker';
 import { startStackPair, type StackPair, type StackPairOptions } from '../../scripts/stack-pair';
 import { startTestTemporal, TEMPORAL_STARTUP_TIMEOUT_MS, type TestTemporal } from './temporal';
 
@@ -33,8 +33,8 @@ export interface Harness {
   stacks: StackPair;
   source: StackClient;
   destination: StackClient;
-  /** Runs `fn` while a migration worker polls a fresh task queue. */
-  withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T>;
+  /** Runs `fn` while a migration worker (with `options` added) polls a fresh task queue. */
+  withWorker<T>(fn: (taskQueue: string) => Promise<T>, options?: Pick<WorkerOptions, 'activityInterceptors'>): Promise<T>;
   /** Replaces this test's stacks with a pair started with `options` (another file provider, say). */
   useStacks(options: StackPairOptions): Promise<void>;
 }
@@ -46,7 +46,7 @@ export function useHarness(stackOptions: StackPairOptions = { jobDelayMs: 10 }):
     harness.dataConverter = await createDataConverter({ STACK_MIGRATE_CODEC_KEY: randomBytes(32).toString('base64') });
     harness.client = new Client({ connection: harness.temporal.client.connection, namespace: harness.temporal.namespace, dataConverter: harness.dataConverter });
     harness.snapshotRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'snapshots-'));
-    harness.withWorker = async (fn) => {
+    harness.withWorker = async (fn, options) => {
       const taskQueue = `it-${randomUUID()}`;
       const worker = await createMigrationWorker({
         connection: harness.temporal.nativeConnection,
@@ -54,6 +54,7 @@ export function useHarness(stackOptions: StackPairOptions = { jobDelayMs: 10 }):
         taskQueue,
         snapshotRoot: harness.snapshotRoot,
         dataConverter: harness.dataConverter,
+        ...options,
       });
       return worker.runUntil(fn(taskQueue));
     };
