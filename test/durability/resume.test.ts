@@ -8,7 +8,7 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { startMigration } from '../../client/commands/start';
 import type { StackClient } from '../../stack';
 import { statusQuery } from '../../workflows';
-import { compareProjects, sleep } from '../../scripts/durability-tools';
+import { clearFaults, compareProjects, injectFault, sleep } from '../../scripts/durability-tools';
 import { useHarness } from '../helpers/harness';
 
 const h = useHarness({ jobDelayMs: 10 });
@@ -136,5 +136,20 @@ describe('start --resume', () => {
       },
       { activityInterceptors: [hold.interceptor] },
     );
+  });
+
+  // A stack answering a shape no documented endpoint has fails the migration at once (not retryable).
+  test.each([
+    ['triggers', '/v2/storage/triggers$'],
+    ['GoodData projects', '/gdc/projects$'],
+  ])('after a failure in the %s step: completes like one clean run', async (_step, pathPattern) => {
+    await h.withWorker(async (taskQueue) => {
+      await injectFault(h.stacks.destination.url, { kind: 'garbage', method: 'POST', pathPattern, forRequests: 1 });
+      await expect((await start(taskQueue, false)).result()).rejects.toThrow(WorkflowFailedError);
+      await clearFaults(h.stacks.destination.url);
+      const resumed = await (await start(taskQueue, true)).result();
+      expect(resumed.outcome).toBe('completed');
+      await expectLikeOneCleanRun();
+    });
   });
 });
