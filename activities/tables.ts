@@ -2,7 +2,7 @@
 // Data is imported as a full load, which replaces the table's content: repeating it never duplicates rows.
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { StackClient, Table } from '../stack';
+import { StackError, type StackClient, type Table } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
@@ -22,6 +22,18 @@ const COLUMN_METADATA_BATCH = 50;
 /** Heartbeat cursor of a table import: a retry reuses the uploaded file and waits for the same job. */
 interface ImportCursor {
   fileId: number | string;
+}
+
+/** The cursor when its file is still in the stack's file storage, else undefined. */
+async function stillUploaded(client: StackClient, cursor: ImportCursor | undefined): Promise<ImportCursor | undefined> {
+  if (!cursor) return undefined;
+  try {
+    await client.files.get(cursor.fileId);
+    return cursor;
+  } catch (error) {
+    if (error instanceof StackError && error.kind === 'not-found') return undefined;
+    throw error;
+  }
 }
 
 export interface TableRestoreResult {
@@ -56,7 +68,8 @@ export function createTableActivities(deps: ActivityDeps) {
       }
 
       const context = Context.current();
-      const cursor = context.info.heartbeatDetails as ImportCursor | undefined;
+      // A cursor's file the stack no longer has (expired, or lost with the stack's state) is uploaded again.
+      const cursor = await stillUploaded(client, context.info.heartbeatDetails as ImportCursor | undefined);
       if (!cursor) await checkSnapshotData(snapshot, table.id, data, record);
       const name = `${table.id}.csv.gz`;
       const file = cursor

@@ -18,7 +18,12 @@ let activities: ReturnType<typeof createActivities>;
 const heartbeats: unknown[] = [];
 
 function run<A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  const env = new MockActivityEnvironment();
+  return runWithCursor(undefined, fn, ...args);
+}
+
+/** Runs as a retry whose last attempt heartbeat `cursor`. */
+function runWithCursor<A extends unknown[], R>(cursor: unknown, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+  const env = new MockActivityEnvironment(cursor === undefined ? undefined : { heartbeatDetails: cursor });
   env.on('heartbeat', (details: unknown) => heartbeats.push(details));
   return env.run(fn, ...args);
 }
@@ -85,6 +90,15 @@ describe('restore activities, one by one', () => {
     expect(table).toMatchObject({ isTyped: true, rowsCount: 3 });
     const again = await run(activities.restoreTable, { ...at(), tableId: 'in.c-main.typed' });
     expect(again).toMatchObject({ created: false, rowsImported: 0, dataSkipped: 'already imported' });
+  });
+
+  test('restoreTable retried with a cursor whose uploaded file the stack no longer has uploads the data again', async () => {
+    const lost = await destination.files.upload('lost.csv.gz', Buffer.from('gone'));
+    await destination.files.delete(lost.id);
+    const result = await runWithCursor({ fileId: lost.id }, activities.restoreTable, { ...at(), tableId: 'in.c-main.plain' });
+    expect(result).toMatchObject({ tableId: 'in.c-main.plain', created: true });
+    const listed = JSON.parse(await fs.readFile(path.join(snapshotDir, 'tables.json'), 'utf8')) as Array<{ id: string; rowsCount?: number }>;
+    expect((await destination.tables.get('in.c-main.plain'))?.rowsCount).toBe(listed.find((t) => t.id === 'in.c-main.plain')?.rowsCount);
   });
 
   test('restoreTable of a table the snapshot does not list is a malformed snapshot, not retried', async () => {
