@@ -19,6 +19,13 @@ export const DISABLED_ON_ARRIVAL = new Set(['keboola.orchestrator', 'keboola.sch
 const DATA_APP = 'keboola.data-apps';
 const FLOW = 'keboola.orchestrator';
 
+/** A restored configuration that differs from its snapshot; `repairable` when restoring it again can fix it (a part missing, the rows' order). */
+export interface ConfigurationMismatch {
+  configuration: string;
+  difference: string;
+  repairable: boolean;
+}
+
 export interface ConfigurationRestoreResult extends ConfigurationRef {
   destinationComponentId: string;
   name: string;
@@ -46,13 +53,13 @@ export function createConfigurationActivities(deps: ActivityDeps) {
      * migration's own later steps (new orchestration IDs, writers' workspaces and projects, re-encrypted secrets)
      * for what they are (activities/own-edits.ts).
      */
-    async verifyConfigurations(input: { destination: StackRef; snapshotDir: string; skipComponents?: string[] }): Promise<{ checked: number; mismatches: Array<{ configuration: string; difference: string }> }> {
+    async verifyConfigurations(input: { destination: StackRef; snapshotDir: string; skipComponents?: string[] }): Promise<{ checked: number; mismatches: ConfigurationMismatch[] }> {
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const restored = new Map(
         (await client.components.list()).flatMap((component) => (component.configurations ?? []).map((cfg): [string, RestoredConfiguration] => [`${component.id}/${cfg.id}`, cfg])),
       );
-      const mismatches: Array<{ configuration: string; difference: string }> = [];
+      const mismatches: ConfigurationMismatch[] = [];
       let checked = 0;
       const snapshot = deps.snapshot(input.snapshotDir);
       const ownEdits = await readOwnEdits(client, snapshot);
@@ -65,11 +72,31 @@ export function createConfigurationActivities(deps: ActivityDeps) {
         checked++;
         const bodies = () =>
           ownEdits.bodiesOf({ ...ref, destinationComponentId }, sanitize(ref.componentId, expected.configuration, destinationComponents, ignore), expected.configuration, actual?.configuration);
-        const difference = actual ? await describeDifference(ref.componentId, expected, actual, destinationComponents, bodies) : 'missing in the destination';
-        if (difference) mismatches.push({ configuration: id, difference });
+        const mismatch = actual ? await describeDifference(ref.componentId, expected, actual, destinationComponents, bodies) : { difference: 'missing in the destination', repairable: true };
+        if (mismatch) mismatches.push({ configuration: id, ...mismatch });
         if (checked % 100 === 0) Context.current().heartbeat(checked);
       }
       return { checked, mismatches };
+    },
+
+    /**
+     * Restores the named configurations (`component/config` in the destination) again: what verification found
+     * missing (a configuration, a row) is created; what exists is left as it is.
+     */
+    async repairConfigurations(input: { destination: StackRef; snapshotDir: string; configurations: string[]; skipComponents?: string[] }): Promise<{ repaired: string[] }> {
+      const snapshot = deps.snapshot(input.snapshotDir);
+      const client = await deps.stackClient(input.destination);
+      const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
+      const wanted = new Set(input.configurations);
+      const repaired: string[] = [];
+      for (const ref of (await snapshot.index()).configurations) {
+        const id = `${translateComponentId(ref.componentId, destinationComponents) ?? ref.componentId}/${ref.configId}`;
+        if (!wanted.has(id)) continue;
+        const result = await restoreConfiguration(client, snapshot, ref, destinationComponents, new Set(input.skipComponents));
+        if (result.created || result.rowsCreated > 0) repaired.push(id);
+        Context.current().heartbeat(repaired.length);
+      }
+      return { repaired };
     },
 
     /**
@@ -207,20 +234,25 @@ async function describeDifference(
   actual: RestoredConfiguration,
   destinationComponents: ReadonlySet<string>,
   bodies: () => Promise<unknown[]>,
-): Promise<string | undefined> {
-  if (actual.name !== snapshot.name) return 'name';
-  if ((actual.description ?? '') !== (snapshot.description ?? '')) return 'description';
-  if (!(await bodies()).some((body) => sameJson(actual.configuration, body))) return 'configuration body';
-  if (!sameJson(actual.state ?? {}, snapshot.state ?? {})) return 'state';
-  if ((actual.isDisabled ?? false) !== (DISABLED_ON_ARRIVAL.has(componentId) || snapshot.isDisabled === true)) return 'disabled flag';
-  if (snapshot.rowsSortOrder?.length && !sameJson(actual.rowsSortOrder, snapshot.rowsSortOrder)) return 'rows sort order';
+): Promise<Omit<ConfigurationMismatch, 'configuration'> | undefined> {
+  const fixed = (difference: string) => ({ difference, repairable: false });
+  const repairable = (difference: string) => ({ difference, repairable: true });
+  if (actual.name !== snapshot.name) return fixed('name');
+  if ((actual.description ?? '') !== (snapshot.description ?? '')) return fixed('description');
+  if (!(await bodies()).some((body) => sameJson(actual.configuration, body))) return fixed('configuration body');
+  if (!sameJson(actual.state ?? {}, snapshot.state ?? {})) return fixed('state');
+  if ((actual.isDisabled ?? false) !== (DISABLED_ON_ARRIVAL.has(componentId) || snapshot.isDisabled === true)) return fixed('disabled flag');
   const rows = new Map((actual.rows ?? []).map((row) => [String(row.id), row]));
-  if (rows.size !== (snapshot.rows ?? []).length) return `rows: ${(snapshot.rows ?? []).length} expected, ${rows.size} found`;
-  for (const row of snapshot.rows ?? []) {
-    const copy = rows.get(String(row.id));
-    if (!copy) return `row ${row.id} missing`;
-    if (!sameJson(copy.configuration, withEncryptedValuesOf(sanitize(componentId, row.configuration, destinationComponents, ignore), copy.configuration))) return `row ${row.id} body`;
-    if (!sameJson(copy.state ?? {}, row.state ?? {})) return `row ${row.id} state`;
+  const expectedRows = snapshot.rows ?? [];
+  const lost = expectedRows.filter((row) => !rows.has(String(row.id)));
+  if (lost.length) return repairable(`${lost.length} row(s) missing: ${lost.map((row) => row.id).join(', ')}`);
+  // the restore sets the order again when it differs
+  if (snapshot.rowsSortOrder?.length && !sameJson(actual.rowsSortOrder, snapshot.rowsSortOrder)) return repairable('rows sort order');
+  if (rows.size !== expectedRows.length) return fixed(`rows: ${expectedRows.length} expected, ${rows.size} found`);
+  for (const row of expectedRows) {
+    const copy = rows.get(String(row.id))!;
+    if (!sameJson(copy.configuration, withEncryptedValuesOf(sanitize(componentId, row.configuration, destinationComponents, ignore), copy.configuration))) return fixed(`row ${row.id} body`);
+    if (!sameJson(copy.state ?? {}, row.state ?? {})) return fixed(`row ${row.id} state`);
   }
   return undefined;
 }

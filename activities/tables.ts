@@ -45,7 +45,8 @@ export interface TableRestoreResult {
 
 export function createTableActivities(deps: ActivityDeps) {
   return {
-    async restoreTable(input: { destination: StackRef; snapshotDir: string; tableId: string }): Promise<TableRestoreResult> {
+    /** `reimport`: the data is imported again even when the row count already matches (a repair after verification). */
+    async restoreTable(input: { destination: StackRef; snapshotDir: string; tableId: string; reimport?: boolean }): Promise<TableRestoreResult> {
       const client = await deps.stackClient(input.destination);
       const snapshot = deps.snapshot(input.snapshotDir);
       const table = (await snapshot.index()).table(input.tableId);
@@ -63,7 +64,7 @@ export function createTableActivities(deps: ActivityDeps) {
       const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(table.id));
       const data = await snapshot.tableData(table.id);
       if (data.files.length === 0) return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'no data in the snapshot' };
-      if (record && record.rows > 0 && current.rowsCount === record.rows) {
+      if (!input.reimport && record && record.rows > 0 && current.rowsCount === record.rows) {
         return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'already imported' };
       }
 

@@ -5,7 +5,7 @@
 //
 // The order of activity calls is what the committed histories recorded (test/histories): a change that schedules
 // activities differently needs patched() (docs/architecture.md, "Temporal here").
-import { ApplicationFailure, executeChild, patched } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, log, patched } from '@temporalio/workflow';
 import { mapWithConcurrency } from './concurrency';
 import type { StackRef } from './input';
 import type { MigrationRun } from './run';
@@ -16,6 +16,10 @@ import { addVerification, type EntityType, type RestoreOutcome, type Verificatio
 const NOTIFICATIONS_STEP = 'restore-notifications';
 const PERMANENT_FILES_STEP = 'restore-permanent-files';
 const VERIFY_CREATED_STEP = 'verify-created-entities';
+const REPAIR_CONFIGURATIONS_STEP = 'repair-configurations';
+
+/** How many times configurations verification found incomplete are restored again before the step fails. */
+const CONFIGURATION_REPAIRS = 2;
 
 /** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
 const CONFIGURATION_BATCH = 50;
@@ -136,7 +140,15 @@ async function restoreConfigurations(run: MigrationRun, target: RestoreTarget): 
     await run.boundary();
     run.record('configurations', await run.long.restoreConfigurations({ ...at(target), batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents: run.options.skipComponents }));
   });
-  const check = await run.long.verifyConfigurations({ ...at(target), skipComponents: run.options.skipComponents });
+  const verify = () => run.long.verifyConfigurations({ ...at(target), skipComponents: run.options.skipComponents });
+  let check = await verify();
+  // What is missing (a configuration, a row: lost by the stack, say) is restored again, a bounded number of times.
+  for (let repair = 1; repair <= CONFIGURATION_REPAIRS && check.mismatches.some((m) => m.repairable) && patched(REPAIR_CONFIGURATIONS_STEP); repair++) {
+    const configurations = check.mismatches.filter((m) => m.repairable).map((m) => m.configuration);
+    log.warn('restored configurations are missing parts: restoring them again', { repair, configurations });
+    await run.long.repairConfigurations({ ...at(target), configurations, skipComponents: run.options.skipComponents });
+    check = await verify();
+  }
   if (check.mismatches.length > 0) {
     throw ApplicationFailure.create({
       type: 'VerificationFailed',

@@ -1,6 +1,6 @@
 // Child workflows that move tables in batches, so that no history grows with the size of a project. A child
 // gets a batch number, reads its table IDs from the snapshot, and answers counts; per-table results stay on disk.
-import { CancellationScope, CancelledFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { CancellationScope, CancelledFailure, defineQuery, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities';
 import type { StackRef } from './input';
@@ -65,12 +65,28 @@ export async function fingerprintTableBatch(input: TableBatchInput): Promise<num
   return (await eachTableOfBatch(input, (tableId) => fingerprintSnapshotTable({ snapshotDir: input.snapshotDir, tableId }))).length;
 }
 
-/** Restores a batch of tables (structure, metadata, data) and verifies each against its snapshot fingerprint. */
+/** patched() marker of the repair below (histories recorded before it never repaired). */
+const REPAIR_TABLES = 'repair-mismatched-tables';
+/** A table whose data differs from its snapshot after the import is imported again at most this many times. */
+export const TABLE_REPAIRS = 2;
+
+/**
+ * Restores a batch of tables (structure, metadata, data) and verifies each against its snapshot fingerprint. A table
+ * that differs (rows lost by the stack, say) is imported again and verified again, a bounded number of times: what
+ * a repeated import repairs is not a failure; only what it cannot repair counts as a mismatch.
+ */
 export async function restoreTableBatch(input: TableBatchInput & { destination: StackRef }): Promise<VerificationSummary> {
   const { restoreTable, verifyTable } = tableActivities(input.heartbeatTimeout);
+  const at = { destination: input.destination, snapshotDir: input.snapshotDir };
   const verifications: TableVerification[] = await eachTableOfBatch(input, async (tableId) => {
-    await restoreTable({ destination: input.destination, snapshotDir: input.snapshotDir, tableId });
-    return verifyTable({ destination: input.destination, snapshotDir: input.snapshotDir, tableId, mode: input.verify });
+    await restoreTable({ ...at, tableId });
+    let verification = await verifyTable({ ...at, tableId, mode: input.verify });
+    for (let repair = 1; !verification.ok && repair <= TABLE_REPAIRS && patched(REPAIR_TABLES); repair++) {
+      log.warn('a restored table differs from its snapshot: importing it again', { tableId, repair, expected: verification.expected, actual: verification.actual });
+      await restoreTable({ ...at, tableId, reimport: true });
+      verification = await verifyTable({ ...at, tableId, mode: input.verify });
+    }
+    return verification;
   });
   return summarizeVerification(verifications);
 }

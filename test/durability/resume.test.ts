@@ -3,13 +3,12 @@
 // schedules, the writers' workspaces and GoodData projects, re-encrypted secrets), completes, and leaves the
 // destination as one clean run does: nothing twice, nothing missing, and after completion nothing changed at all.
 import { WorkflowFailedError } from '@temporalio/client';
-import { Context } from '@temporalio/activity';
-import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { startMigration } from '../../client/commands/start';
 import type { StackClient } from '../../stack';
 import { statusQuery } from '../../workflows';
 import { clearFaults, compareProjects, injectFault, sleep } from '../../scripts/durability-tools';
 import { useHarness } from '../helpers/harness';
+import { holdActivity } from '../helpers/migration';
 
 const h = useHarness({ jobDelayMs: 10 });
 process.env.STACK_MIGRATE_RESUME_MANAGE_TOKEN = 'us-manage-token-stack-migrate';
@@ -22,32 +21,6 @@ function start(taskQueue: string, resume: boolean) {
     resume,
     manageTokenRef: 'env:STACK_MIGRATE_RESUME_MANAGE_TOKEN',
   });
-}
-
-/**
- * Holds the first successful run of `activityType` after it finished, until `release()`: the test cancels the
- * migration meanwhile, so it stops at the boundary right after that step.
- */
-function holdAfter(activityType: string) {
-  let finished!: () => void;
-  let release!: () => void;
-  const done = new Promise<void>((resolve) => (finished = resolve));
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let held = false;
-  const interceptor: ActivityInterceptorsFactory = () => ({
-    inbound: {
-      async execute(input, next) {
-        const result = await next(input);
-        if (!held && Context.current().info.activityType === activityType) {
-          held = true;
-          finished();
-          await released;
-        }
-        return result;
-      },
-    },
-  });
-  return { interceptor, finished: done, release };
 }
 
 /** The destination's entities with the IDs they got, and configuration bodies: what a re-run must not change. */
@@ -118,11 +91,11 @@ describe('start --resume', () => {
     'moveGoodDataProjects',
     'migrateSecrets',
   ])('after a cancel at the boundary after %s: completes like one clean run', async (activityType) => {
-    const hold = holdAfter(activityType);
+    const hold = holdActivity(activityType, 'after');
     await h.withWorker(
       async (taskQueue) => {
         const first = await start(taskQueue, false);
-        await hold.finished;
+        await hold.reached;
         await first.cancel();
         await sleep(500); // the cancellation is seen before the held activity's result
         hold.release();

@@ -1,4 +1,6 @@
+import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { statusQuery } from '../../workflows';
 import type { MigrationStatus, MigrationStep } from '../../workflows/types';
 
@@ -12,4 +14,33 @@ export async function waitForStep(handle: WorkflowHandle, step: MigrationStep, t
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`migration did not reach step ${step} within ${timeoutMs} ms; last step: ${last?.step ?? 'unknown'}`);
+}
+
+/**
+ * Holds the first run of `activityType` until `release()`, `before` it starts or `after` it succeeded: the test acts
+ * meanwhile (cancels the migration, changes the destination) at an exact moment of the run.
+ */
+export function holdActivity(activityType: string, when: 'before' | 'after') {
+  let reached!: () => void;
+  let release!: () => void;
+  const atHold = new Promise<void>((resolve) => (reached = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  const hold = async () => {
+    if (held || Context.current().info.activityType !== activityType) return;
+    held = true;
+    reached();
+    await released;
+  };
+  const interceptor: ActivityInterceptorsFactory = () => ({
+    inbound: {
+      async execute(input, next) {
+        if (when === 'before') await hold();
+        const result = await next(input);
+        if (when === 'after') await hold();
+        return result;
+      },
+    },
+  });
+  return { interceptor, reached: atHold, release };
 }

@@ -44,6 +44,7 @@ function stubActivities(calls: string[], overrides: Partial<MigrationActivities>
     countSnapshotConfigurations: async () => 2,
     restoreConfigurations: async () => outcome(['keboola.ex-http/1'], [{ id: 'kds-team.app-gone/2', reason: 'the component does not exist on the destination stack' }]),
     verifyConfigurations: async () => ({ checked: 1, mismatches: [] }),
+    repairConfigurations: async ({ configurations }) => ({ repaired: configurations }),
     restoreOrchestrations: async () => ({ created: ['901'], existing: [], skipped: [], idMap: [{ type: 'orchestration' as const, oldId: '11', newId: '901', name: 'nightly' }] }),
     rewriteOrchestrationReferences: async () => ({ updated: ['keboola.orchestrator/flow'] }),
     restoreTriggers: async ({ idMap }) => outcome(idMap?.length ? ['t-1'] : [], [{ id: '7', reason: 'its table in.c-x.gone is not in the destination' }]),
@@ -166,12 +167,55 @@ describe('migrateProject with stubbed activities', () => {
 
   test('configurations that differ stop the run before anything refers to them', async () => {
     const calls: string[] = [];
-    const failure = await run(calls, { verifyConfigurations: async () => ({ checked: 1, mismatches: [{ configuration: 'keboola.ex-http/1', difference: 'state' }] }) }, (taskQueue) =>
+    const failure = await run(calls, { verifyConfigurations: async () => ({ checked: 1, mismatches: [{ configuration: 'keboola.ex-http/1', difference: 'state', repairable: false }] }) }, (taskQueue) =>
       temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
     );
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'VerificationFailed', message: expect.stringContaining('keboola.ex-http/1 (state)') });
     expect(calls).not.toContain('restoreOrchestrations');
     expect(calls).not.toContain('writeReport');
+  });
+
+  test('configurations with something missing are restored again, and verified again, before anything refers to them', async () => {
+    const calls: string[] = [];
+    const lostRow = { configuration: 'keboola.ex-http/1', difference: '1 row(s) missing: r1', repairable: true };
+    let verified = 0;
+    const result = await run(calls, { verifyConfigurations: async () => ({ checked: 1, mismatches: verified++ === 0 ? [lostRow] : [] }) }, (taskQueue) =>
+      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }),
+    );
+    expect(result.outcome).toBe('completed');
+    const at = parentCalls(calls).indexOf('repairConfigurations');
+    expect(parentCalls(calls).slice(at - 1, at + 3)).toEqual(['verifyConfigurations', 'repairConfigurations', 'verifyConfigurations', 'restoreOrchestrations']);
+  });
+
+  test('configurations that stay incomplete after the bounded repairs stop the run', async () => {
+    const calls: string[] = [];
+    const lostRow = { configuration: 'keboola.ex-http/1', difference: '1 row(s) missing: r1', repairable: true };
+    const failure = await run(calls, { verifyConfigurations: async () => ({ checked: 1, mismatches: [lostRow] }) }, (taskQueue) =>
+      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
+    );
+    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'VerificationFailed', message: expect.stringContaining('keboola.ex-http/1 (1 row(s) missing: r1)') });
+    expect(calls.filter((name) => name === 'repairConfigurations')).toHaveLength(2);
+    expect(calls).not.toContain('restoreOrchestrations');
+  });
+
+  test('a table that differs after its import is imported again; one that stays different is a mismatch', async () => {
+    const calls: string[] = [];
+    const fingerprint = { rows: 10, checksum: 'm3:00' };
+    const imports = new Map<string, number>();
+    const failure = await run(
+      calls,
+      {
+        restoreTable: async ({ tableId, reimport }) => (imports.set(tableId, (imports.get(tableId) ?? 0) + (reimport ? 1 : 0)), { tableId, created: true, rowsImported: 10 }),
+        // one: repaired by its first re-import; three: never
+        verifyTable: async ({ tableId }) => {
+          const ok = tableId === 'in.c-a.two' || (tableId === 'in.c-a.one' && imports.get(tableId) === 1);
+          return { tableId, expected: fingerprint, actual: ok ? fingerprint : { rows: 9, checksum: 'm3:11' }, ok };
+        },
+      },
+      (taskQueue) => temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
+    );
+    expect(Object.fromEntries(imports)).toEqual({ 'in.c-a.one': 1, 'in.c-a.two': 0, 'in.c-b.three': 2 });
+    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'VerificationFailed', message: expect.stringContaining('1 table(s) whose data differs from the source: in.c-b.three') });
   });
 
   test('a failed step shows its root cause in the status, not "Activity task failed"', async () => {
