@@ -1,10 +1,10 @@
 // Restores buckets and their metadata. Looks before it creates, so a retry or a re-run never duplicates one.
-import { Context } from '@temporalio/activity';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
 import { bucketSkipReason } from '../snapshot/reader';
 import type { ActivityDeps } from './deps';
 import { groupByProvider } from './metadata';
+import { heartbeat } from './heartbeat';
 
 export function createBucketActivities(deps: ActivityDeps) {
   return {
@@ -35,7 +35,7 @@ export function createBucketActivities(deps: ActivityDeps) {
         for (const [provider, entries] of groupByProvider(bucket.metadata)) {
           await client.buckets.setMetadata(bucket.id, provider, entries);
         }
-        Context.current().heartbeat();
+        heartbeat();
       }
       return outcome;
     },

@@ -1,6 +1,5 @@
 // Removes from the destination what a migration created. The destination was empty when the migration was
 // validated (docs/domain.md#blockers), so what it holds under the snapshot's bucket and configuration IDs is the migration's.
-import { Context } from '@temporalio/activity';
 import type { StackClient } from '../stack';
 import type { SnapshotReader } from '../snapshot/reader';
 import type { StackRef } from '../workflows/input';
@@ -9,6 +8,7 @@ import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
 import { eventAndRecipient } from './notifications';
 import { permanentFilesOf } from './permanent-files';
+import { heartbeat } from './heartbeat';
 
 export function createCleanupActivities(deps: ActivityDeps) {
   return {
@@ -23,7 +23,7 @@ export function createCleanupActivities(deps: ActivityDeps) {
         if (!snapshotBuckets.has(bucket.id)) continue;
         await client.buckets.delete(bucket.id, { force: true });
         deletedBuckets.push(bucket.id);
-        Context.current().heartbeat();
+        heartbeat();
       }
 
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
@@ -37,7 +37,7 @@ export function createCleanupActivities(deps: ActivityDeps) {
           if (!snapshotConfigurations.has(id)) continue;
           await client.configurations.delete(component.id, configuration.id);
           deletedConfigurations.push(id);
-          Context.current().heartbeat();
+          heartbeat();
         }
       }
 

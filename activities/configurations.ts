@@ -13,6 +13,7 @@ import { translateComponentId } from './component-ids';
 import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel } from './configuration-rules';
 import { sameJson } from './json';
 import { readOwnEdits, withEncryptedValuesOf } from './own-edits';
+import { heartbeat } from './heartbeat';
 
 /** Components whose configurations would run on their own: they arrive disabled, to be enabled by a human. */
 export const DISABLED_ON_ARRIVAL = new Set(['keboola.orchestrator', 'keboola.scheduler']);
@@ -74,7 +75,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
           ownEdits.bodiesOf({ ...ref, destinationComponentId }, sanitize(ref.componentId, expected.configuration, destinationComponents, ignore), expected.configuration, actual?.configuration);
         const mismatch = actual ? await describeDifference(ref.componentId, expected, actual, destinationComponents, bodies) : { difference: 'missing in the destination', repairable: true };
         if (mismatch) mismatches.push({ configuration: id, ...mismatch });
-        if (checked % 100 === 0) Context.current().heartbeat(checked);
+        if (checked % 100 === 0) heartbeat(checked);
       }
       return { checked, mismatches };
     },
@@ -94,7 +95,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
         if (!wanted.has(id)) continue;
         const result = await restoreConfiguration(client, snapshot, ref, destinationComponents, new Set(input.skipComponents));
         if (result.created || result.rowsCreated > 0) repaired.push(id);
-        Context.current().heartbeat(repaired.length);
+        heartbeat(repaired.length);
       }
       return { repaired };
     },
@@ -112,7 +113,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       const results: ConfigurationRestoreResult[] = (context.info.heartbeatDetails as ConfigurationRestoreResult[] | undefined) ?? [];
       for (const ref of batch.slice(results.length)) {
         results.push(await restoreConfiguration(client, snapshot, ref, destinationComponents, new Set(input.skipComponents)));
-        context.heartbeat(results);
+        heartbeat(results);
       }
       await snapshot.write(files.configurationResults(input.batchNumber), results);
       deps.metrics?.entitiesMigrated('configurations', results.filter((r) => r.created).length);

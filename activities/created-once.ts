@@ -6,10 +6,10 @@
 //      retry created another: it is noted as in doubt in the snapshot's working area, and the step waits out the
 //      late-write grace after it before its last look, when it removes every copy beyond the first;
 //   3. the verification looks once more (verifyCreatedEntities), for writes later still.
-import { Context } from '@temporalio/activity';
 import * as path from 'node:path';
 import { StackError, stackHost } from '../stack';
 import type { SnapshotReader } from '../snapshot/reader';
+import { heartbeat } from './heartbeat';
 
 /** How long a request whose answer was lost may still reach the stack: the client's timeout and a margin. */
 export const DEFAULT_LATE_WRITE_GRACE_MS = 90_000;
@@ -64,7 +64,7 @@ export async function awaitLateWrites(reader: SnapshotReader, step: string, grac
   if (!record?.lostAt.length) return false;
   const until = Math.max(...record.lostAt) + graceMs;
   while (Date.now() < until) {
-    Context.current().heartbeat({ awaitingLateWrites: step, untilMs: until });
+    heartbeat({ awaitingLateWrites: step, untilMs: until });
     await new Promise((resolve) => setTimeout(resolve, Math.min(1000, until - Date.now())));
   }
   return true;

@@ -2,13 +2,13 @@
 // recreated through the destination's Notification service as Keboola's restore recreates them. A `branch.id` filter
 // names the destination's default branch; a filter on a legacy orchestration's configuration ID follows the
 // orchestration to its new ID. Safe to re-run: a subscription that already exists is not created again.
-import { Context } from '@temporalio/activity';
 import type { Subscription } from '../stack';
 import type { SnapshotSubscription } from '../snapshot/schemas';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { sameJson } from './json';
+import { heartbeat } from './heartbeat';
 
 /** Keboola's legacy Orchestrator component, whose configuration IDs change in a migration. */
 const LEGACY_ORCHESTRATOR = 'orchestrator';
@@ -38,7 +38,7 @@ export function createNotificationActivities(deps: ActivityDeps) {
         const found = existing.find((s) => sameSubscription(s, wanted));
         if (found) outcome.existing.push(found.id);
         else outcome.created.push((await client.notifications.create(wanted)).id);
-        Context.current().heartbeat(i);
+        heartbeat(i);
       }
       deps.metrics?.entitiesMigrated('notifications', outcome.created.length);
       return outcome;

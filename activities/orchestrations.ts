@@ -2,7 +2,6 @@
 // references to old orchestration IDs rewritten through the ID map, triggers with new tokens. Every activity
 // looks for its marks before it creates, so a retry or a re-run never makes a second copy (activities/created-once.ts).
 import { ApplicationFailure } from '@temporalio/common';
-import { Context } from '@temporalio/activity';
 import {
   type Orchestration,
   type OrchestrationDetail,
@@ -31,6 +30,7 @@ import {
   settleLateWrites,
   type RemovedDuplicate,
 } from './created-once';
+import { heartbeat } from './heartbeat';
 
 /** The ID map's type of legacy orchestrations (the report and the triggers' restore read it). */
 export const ORCHESTRATION_ID_TYPE = 'orchestration';
@@ -62,13 +62,12 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
 
       const client = await deps.stackClient(input.source);
       const orchestrator = client.orchestrator;
-      const context = Context.current();
       const details: OrchestrationDetail[] = [];
       if (await orchestrator.serviceUrl()) {
         for (const item of sortById(await orchestrator.list())) {
           const detail = await orchestrator.get(item.id);
           if (detail) details.push(detail); // deleted in the meantime: nothing to migrate
-          context.heartbeat({ orchestrations: details.length });
+          heartbeat({ orchestrations: details.length });
         }
       }
       const triggers = await client.triggers.list();
@@ -100,7 +99,6 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const client = await deps.stackClient(input.destination);
       const orchestrator = await requireOrchestrator(client, input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
-      const context = Context.current();
       const marked = await orchestrationMarkers(reader);
 
       // Pass 1: find or create each orchestration (without tasks: they may name orchestrations not created yet).
@@ -130,7 +128,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
             tasks: [],
           }),
         );
-        context.heartbeat({ pass: 1, done: i + 1, of: snapshot.length });
+        heartbeat({ pass: 1, done: i + 1, of: snapshot.length });
       }
 
       // The last look: a create that landed after its retry made a second copy, which goes now.
@@ -154,7 +152,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
         if (!sameJson(tasks.map(normalizeTask), (current.tasks ?? []).map(normalizeTask))) await orchestrator.updateTasks(newId, tasks);
         const notifications = notificationsOf(source);
         if (!sameJson(notifications.map(normalizeNotification), (current.notifications ?? []).map(normalizeNotification))) await orchestrator.updateNotifications(newId, notifications);
-        context.heartbeat({ pass: 2, done: i + 1, of: snapshot.length });
+        heartbeat({ pass: 2, done: i + 1, of: snapshot.length });
       }
       return {
         idMap,
@@ -173,7 +171,6 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       if (input.idMap.length === 0) return { updated: [] };
       const byOld = new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)]));
       const client = await deps.stackClient(input.destination);
-      const context = Context.current();
       const updated: string[] = [];
       for (const component of await client.components.list()) {
         if (component.id !== FLOW && component.id !== SCHEDULER) continue;
@@ -185,7 +182,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
           if (!changed) continue;
           await client.configurations.update(component.id, String(configuration.id), { configuration: body, changeDescription: REFERENCES_REWRITTEN });
           updated.push(`${component.id}/${configuration.id}`);
-          context.heartbeat({ updated: updated.length });
+          heartbeat({ updated: updated.length });
         }
       }
       return { updated };
@@ -203,7 +200,6 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const triggers = await reader.triggers();
       if (triggers.length === 0) return { created: [], existing: [], skipped: [] };
       const client = await deps.stackClient(input.destination);
-      const context = Context.current();
       const byOld = input.idMap ? new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)])) : await orchestrationIdMap(client, reader);
       const tables = new Set((await client.tables.list()).map((t) => t.id));
       const marked = await triggerMarkers(reader);
@@ -253,7 +249,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
         );
         existingTriggers.push(createdTrigger);
         result.created.push(String(createdTrigger.id));
-        context.heartbeat({ created: result.created.length });
+        heartbeat({ created: result.created.length });
       }
 
       await awaitLateWrites(reader, TRIGGERS_STEP, deps.lateWriteGraceMs ?? DEFAULT_LATE_WRITE_GRACE_MS);

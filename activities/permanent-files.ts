@@ -2,7 +2,6 @@
 // holds them as Keboola's backup does (`permanentFiles.json`, the content at `files/{name}`), and the restore uploads
 // each one again as a permanent file with its tags, as Keboola's restore does. Safe to re-run: a permanent file of
 // the same name and tags in the destination is not uploaded again.
-import { Context } from '@temporalio/activity';
 import type { FileInfo, StackClient } from '../stack';
 import { files } from '../snapshot/layout';
 import type { SnapshotReader } from '../snapshot/reader';
@@ -10,6 +9,7 @@ import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { sameJson } from './json';
+import { heartbeat } from './heartbeat';
 
 /** A page of the Files API (the most a real stack answers at once). */
 const PAGE = 100;
@@ -21,7 +21,7 @@ export async function permanentFilesOf(client: StackClient): Promise<FileInfo[]>
     const page = await client.files.list({ limit: PAGE, offset });
     found.push(...page.filter((file) => file.maxAgeDays === null));
     if (page.length < PAGE) return found;
-    Context.current().heartbeat(offset);
+    heartbeat(offset);
   }
 }
 
@@ -37,7 +37,7 @@ export async function snapshotPermanentFiles(client: StackClient, snapshot: Snap
     const [url] = await client.files.sliceUrls(file);
     await snapshot.store.write(files.permanentFile(file.name), client.files.openSlice(file, url));
     kept.add(file.name);
-    Context.current().heartbeat(file.name);
+    heartbeat(file.name);
   }
   await snapshot.write(
     files.permanentFiles,
@@ -71,7 +71,7 @@ export function createPermanentFileActivities(deps: ActivityDeps) {
         const created = await client.files.upload(file.name, () => snapshot.open(key), { sizeBytes: size, tags: file.tags, isPermanent: true });
         outcome.created.push(String(created.id));
         uploaded.add(file.name);
-        Context.current().heartbeat(file.name);
+        heartbeat(file.name);
       }
       deps.metrics?.entitiesMigrated('permanentFiles', outcome.created.length);
       return outcome;

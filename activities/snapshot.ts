@@ -14,6 +14,7 @@ import { tee } from '../snapshot/tee';
 import type { ActivityDeps } from './deps';
 import { snapshotPermanentFiles } from './permanent-files';
 import { SLICE_CONCURRENCY } from './verify';
+import { heartbeat } from './heartbeat';
 
 /** Heartbeat cursor of a table export: a retry reuses the export and skips the slices already on disk. */
 interface ExportCursor {
@@ -73,7 +74,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
             const metadata = await client.configurations.listMetadata(component.id, configuration.id);
             await snapshot.write(files.configuration(component.id, configuration.id), configuration);
             await snapshot.write(files.configurationMetadata(component.id, configuration.id), metadata);
-            Context.current().heartbeat(); // one request per configuration: thousands in a large project
+            heartbeat(); // one request per configuration: thousands in a large project
           }
         }
         // The index lists each component's configurations without their bodies; the bodies are in configurations/.
@@ -135,7 +136,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
           fingerprinter.merge(slice);
           written[part] = relative;
           while (slicesDone < sizes.length && sizes[slicesDone] >= 0) slicesDone++;
-          context.heartbeat({ fileId: file.id, slicesDone } satisfies ExportCursor);
+          heartbeat({ fileId: file.id, slicesDone } satisfies ExportCursor);
         },
         { concurrency: SLICE_CONCURRENCY },
       );
@@ -158,7 +159,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       for (const [n, ref] of index.configurations.entries()) {
         await snapshot.configuration(ref);
         await snapshot.configurationMetadata(ref);
-        if (n % 100 === 99) Context.current().heartbeat();
+        if (n % 100 === 99) heartbeat();
       }
       return planOf(snapshot);
     },
@@ -179,7 +180,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
           throw new MalformedSnapshotError(`${snapshot.store.describe(file)} cannot be read as ${isGzipped(file) ? 'gzipped ' : ''}CSV (${error.message}): the snapshot is truncated or corrupted`);
         });
         bytes += (await snapshot.store.size(file)) ?? 0;
-        Context.current().heartbeat();
+        heartbeat();
       }
       const fingerprint: TableDataSnapshot = { tableId: input.tableId, files: data.files, bytes, ...fingerprinter.result() };
       await snapshot.write(files.tableRecord(input.tableId), fingerprint);

@@ -15,6 +15,7 @@ import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import type { ActivityDeps } from './deps';
 import { groupByProvider } from './metadata';
 import { chunk } from '../workflows/concurrency';
+import { heartbeat } from './heartbeat';
 
 /** Column metadata is written in batches of this many columns per request. */
 const COLUMN_METADATA_BATCH = 50;
@@ -78,17 +79,12 @@ export function createTableActivities(deps: ActivityDeps) {
         : data.sliced
           ? await client.files.uploadSliced(name, data.files.map((f) => () => snapshot.openGzipped(f)))
           : await client.files.upload(name, () => snapshot.openGzipped(data.files[0]));
-      context.heartbeat({ fileId: file.id } satisfies ImportCursor);
-      const heartbeat = setInterval(() => context.heartbeat({ fileId: file.id } satisfies ImportCursor), 5000);
-      try {
-        await client.tables.import(table.id, {
-          dataFileId: file.id,
-          incremental: false,
-          ...(data.sliced ? { withoutHeaders: true, columns: table.columns } : {}),
-        });
-      } finally {
-        clearInterval(heartbeat);
-      }
+      heartbeat({ fileId: file.id } satisfies ImportCursor); // the worker's keep-alive repeats it while the job runs
+      await client.tables.import(table.id, {
+        dataFileId: file.id,
+        incremental: false,
+        ...(data.sliced ? { withoutHeaders: true, columns: table.columns } : {}),
+      });
       deps.metrics?.bytesCopied('import', record?.bytes ?? 0);
       return { tableId: table.id, created, rowsImported: record?.rows ?? -1 };
     },
@@ -126,7 +122,7 @@ export function createTableActivities(deps: ActivityDeps) {
         }
         await restoreDisplayName(client, alias, current);
         await restoreTableMetadata(client, alias);
-        Context.current().heartbeat();
+        heartbeat();
       }
       return outcome;
     },

@@ -1,7 +1,6 @@
 // Verification: each destination table is exported again and its fingerprint (row count + content checksum)
 // compared with the one taken from the source during the snapshot, several slices at once; or, with `--verify rows`,
 // only the row count the destination reports is compared (no data read), and the result says so.
-import { Context } from '@temporalio/activity';
 import pMap from 'p-map';
 import type { StackRef } from '../workflows/input';
 import type { TableDataSnapshot, TableVerification } from '../workflows/types';
@@ -10,6 +9,7 @@ import { files, MalformedSnapshotError } from '../snapshot/layout';
 import type { StackClient } from '../stack';
 import type { SnapshotReader } from '../snapshot/reader';
 import type { ActivityDeps } from './deps';
+import { heartbeat } from './heartbeat';
 
 /** Slices of one table fingerprinted at once: enough to overlap download and parsing, few enough for memory. */
 export const SLICE_CONCURRENCY = 4;
@@ -34,7 +34,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
           const part = new Fingerprinter();
           await fingerprintStream(part, client.files.openSlice(file, url), { gzipped: true, skipHeader: !file.isSliced });
           fingerprinter.merge(part);
-          Context.current().heartbeat();
+          heartbeat();
         },
         { concurrency: SLICE_CONCURRENCY },
       );

@@ -19,6 +19,7 @@ import { translateComponentId } from './component-ids';
 import { findEncryptedValues } from './configuration-rules';
 import type { ActivityDeps } from './deps';
 import { DEFAULT_LATE_WRITE_GRACE_MS, awaitLateWrites, createNoting, removeDuplicates, settleLateWrites, type RemovedDuplicate } from './created-once';
+import { heartbeat } from './heartbeat';
 
 export const WORKSPACE_METADATA_KEY = 'KBC.stackMigrate.workspaceId';
 export const SOURCE_DB_USER_METADATA_KEY = 'KBC.stackMigrate.sourceDbUser';
@@ -114,7 +115,6 @@ export function createWriterActivities(deps: ActivityDeps) {
       }
 
       const encryption = destination.encryption;
-      const context = Context.current();
       for (const [key, members] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
         members.sort((a, b) => `${a.destinationComponentId}/${a.configId}`.localeCompare(`${b.destinationComponentId}/${b.configId}`));
         const sourceUser = key.split('|')[1]!;
@@ -153,7 +153,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         if (restored[0]!.metadata.get(WORKSPACE_METADATA_KEY) !== workspaceId) {
           await destination.configurations.setMetadata(ownerRef.componentId, ownerRef.configId, [{ key: WORKSPACE_METADATA_KEY, value: workspaceId }]);
         }
-        context.heartbeat({ group: key, workspaceId });
+        heartbeat({ group: key, workspaceId });
 
         // 2. every writer of the group points at it; a lost password is reset, and then every writer gets the new one
         const isDone = (r: (typeof restored)[number]) => {
@@ -176,7 +176,7 @@ export function createWriterActivities(deps: ActivityDeps) {
             { key: WORKSPACE_METADATA_KEY, value: workspaceId },
             { key: SOURCE_DB_USER_METADATA_KEY, value: sourceUser },
           ]);
-          context.heartbeat({ group: key, workspaceId });
+          heartbeat({ group: key, workspaceId });
         }
         const ids = restored.map((r) => `${r.member.destinationComponentId}/${r.member.configId}`);
         for (const id of ids) result.moved.push({ configuration: id, workspaceId, sharedWith: ids.filter((other) => other !== id) });
@@ -202,8 +202,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         return result;
       }
       const [sourceGoodData, destinationGoodData] = [source.gooddata, destination.gooddata];
-      const context = Context.current();
-      const poll = { onPoll: () => context.heartbeat(), pollMs: 100 };
+      const poll = { onPoll: () => heartbeat(), pollMs: 100 };
       for (const writer of writers) {
         const componentId = translateComponentId(writer.componentId, destinationComponents);
         const id = `${componentId ?? writer.componentId}/${writer.configId}`;
@@ -276,7 +275,7 @@ export function createWriterActivities(deps: ActivityDeps) {
         result.moved.push({ configuration: id, oldProjectId: oldPid, newProjectId: newPid });
         result.created.push(id);
         result.idMap!.push({ type: `GoodData project (${id})`, oldId: oldPid, newId: newPid });
-        context.heartbeat();
+        heartbeat();
       }
       await writeSection(deps.snapshot(input.snapshotDir), 'gooddata', result);
       return result;
@@ -301,9 +300,7 @@ export function createWriterActivities(deps: ActivityDeps) {
       const candidates = (await readConfigs(deps.snapshot(input.snapshotDir))).filter(
         (c) => findEncryptedValues(c.configuration).length > 0 || (c.rows ?? []).some((row) => findEncryptedValues(row.configuration).length > 0),
       );
-
-      const context = Context.current();
-      const result: SecretsResult = (context.info.heartbeatDetails as SecretsResult | undefined) ?? { migrated: [], failed: [], skipped: [] };
+      const result: SecretsResult = (Context.current().info.heartbeatDetails as SecretsResult | undefined) ?? { migrated: [], failed: [], skipped: [] };
       const done = new Set([...result.migrated, ...result.failed.map((f) => f.configuration), ...result.skipped.map((s) => s.configuration)]);
       for (const c of candidates) {
         const componentId = translateComponentId(c.componentId, destinationComponents);
@@ -342,7 +339,7 @@ export function createWriterActivities(deps: ActivityDeps) {
             result.failed.push({ configuration: id, error: error.message });
           }
         }
-        context.heartbeat(result);
+        heartbeat(result);
       }
       await writeSection(deps.snapshot(input.snapshotDir), 'secrets', { ...result, dryRun: input.dryRun === true });
       return result;

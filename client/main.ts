@@ -13,7 +13,7 @@ import { blockersOf, formatValidation, validateMigrationDryRun } from './command
 import { cancelMigration, pauseMigration } from './commands/controls';
 import { htmlReport, locateReport, readReportFile } from './commands/report';
 import { watchMigration } from './commands/watch';
-import type { MigrationInputDraft } from '../workflows/input';
+import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, type MigrationInputDraft } from '../workflows/input';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -64,7 +64,7 @@ function restoreOptions(opts: Record<string, unknown>): Record<string, unknown> 
   };
 }
 
-const HEARTBEAT_HELP = 'seconds a long activity may go without a heartbeat before another worker takes it over (5 to 3600, default 120): how soon a killed worker\'s table is resumed';
+const HEARTBEAT_HELP = `seconds an activity may go without a heartbeat before another worker takes it over (5 to 3600, default ${DEFAULT_HEARTBEAT_TIMEOUT_SECONDS}): how soon a killed worker's work goes on elsewhere`;
 
 const VERIFY_HELP = 'checksum (default: export every table again and compare row count and content) or rows (row counts only, as Keboola checks; contents not compared)';
 

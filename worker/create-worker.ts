@@ -1,6 +1,7 @@
 import type { DataConverter, Duration } from '@temporalio/common';
 import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createActivities, createActivityDeps, type ActivityDeps } from '../activities';
+import { keepAlive } from '../activities/heartbeat';
 import type { MigrationMetrics } from '../activities/metrics';
 import { DEFAULT_TASK_QUEUE } from '../temporal/settings';
 import { failureCountingInterceptor } from './metrics';
@@ -29,6 +30,9 @@ export interface WorkerOptions {
   activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
+/** Every heartbeat-timed activity heartbeats its last progress while it runs (activities/heartbeat.ts). */
+const keepAliveInterceptor: ActivityInterceptorsFactory = (context) => ({ inbound: { execute: (input, next) => keepAlive(context, () => next(input)) } });
+
 /** The migration worker: our workflows (bundled from workflows/) and every activity with its dependencies. */
 export async function createMigrationWorker(options: WorkerOptions): Promise<Worker> {
   const deps = options.deps ?? createActivityDeps({ snapshotRoot: options.snapshotRoot ?? '.data/snapshots' });
@@ -41,7 +45,7 @@ export async function createMigrationWorker(options: WorkerOptions): Promise<Wor
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 16,
     ...(options.maxConcurrentWorkflowTaskExecutions ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions } : {}),
     ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
-    interceptors: { activity: [...(options.metrics ? [failureCountingInterceptor(options.metrics)] : []), ...(options.activityInterceptors ?? [])] },
+    interceptors: { activity: [keepAliveInterceptor, ...(options.metrics ? [failureCountingInterceptor(options.metrics)] : []), ...(options.activityInterceptors ?? [])] },
     dataConverter: options.dataConverter,
   });
 }

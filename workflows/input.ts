@@ -33,6 +33,12 @@ export const stackRefSchema = z.object({
     .describe('short stack name for IDs and search attributes; defaults to the URL host'),
 });
 
+/**
+ * How long an activity may go without a heartbeat before another worker takes it over: how soon a killed worker's
+ * work goes on elsewhere. Activities heartbeat every few seconds while they run (activities/heartbeat.ts).
+ */
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 20;
+
 export const migrationOptionsSchema = z.object({
   tableConcurrency: z.number().int().min(1).max(64).default(4),
   configurationConcurrency: z.number().int().min(1).max(64).default(8),
@@ -41,8 +47,8 @@ export const migrationOptionsSchema = z.object({
   fourEyes: z.boolean().default(false),
   /** On cancellation, delete what this migration created in the destination. */
   cleanupOnCancel: z.boolean().default(false),
-  /** How long a long activity may go without a heartbeat before another worker takes it over. */
-  heartbeatTimeoutSeconds: z.number().int().min(5).max(3600).default(120),
+  /** How long an activity may go without a heartbeat before another worker takes it over. */
+  heartbeatTimeoutSeconds: z.number().int().min(5).max(3600).default(DEFAULT_HEARTBEAT_TIMEOUT_SECONDS),
   /** Components whose configurations are left out on purpose (`--skip-component`); listed in the report. */
   skipComponents: z.array(z.string().trim().min(1)).default([]),
   /** A component the destination stack lacks blocks the migration, instead of its configurations being skipped. */

@@ -59,10 +59,11 @@ export class MigrationRun {
   readonly status: MigrationStatus;
   readonly heartbeatTimeout: Duration;
   /**
-   * Short activities (reads and small writes): a worker that dies during one is noticed after 2 minutes. Anything
-   * that grows with the project runs as `long` and heartbeats, so a crash is noticed within the heartbeat timeout.
+   * Every activity heartbeats while it runs (the worker's keep-alive, activities/heartbeat.ts), so a worker that
+   * dies is noticed within the heartbeat timeout, whichever activity it ran. `quick` ones (a few reads or writes,
+   * validation, the report) also end within 10 minutes; `long` ones (growing with the project) within 6 hours.
    */
-  readonly quick = proxyActivities<MigrationActivities>({ startToCloseTimeout: '2m', retry: activityRetry });
+  readonly quick: ReturnType<typeof proxyActivities<MigrationActivities>>;
   readonly long: ReturnType<typeof proxyActivities<MigrationActivities>>;
   /** Child workflows get the cancellation request too; they stop at their own next table boundary. */
   readonly childScope = new CancellationScope();
@@ -72,6 +73,7 @@ export class MigrationRun {
 
   constructor(private readonly run: RunOptions) {
     this.heartbeatTimeout = `${run.options.heartbeatTimeoutSeconds}s`;
+    this.quick = proxyActivities<MigrationActivities>({ startToCloseTimeout: '10m', heartbeatTimeout: this.heartbeatTimeout, retry: activityRetry });
     this.long = proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout: this.heartbeatTimeout, retry: activityRetry });
     this.status = {
       workflowId: this.info.workflowId,

@@ -7,15 +7,15 @@ import { componentRules, describeIssues, migrationInputSchema, type MigrationInp
 import { activityRetry } from './retry';
 import type { ValidationReport } from './types';
 
-// A dry run answers an operator who is waiting: a few attempts, then the failure (a migration itself waits out outages).
-const { validateMigration } = proxyActivities<MigrationActivities>({
-  startToCloseTimeout: '10m',
-  retry: { ...activityRetry, maximumAttempts: 4 },
-});
-
 export async function validateProject(rawInput: MigrationInputDraft): Promise<ValidationReport> {
   const parsed = migrationInputSchema.safeParse(rawInput);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid migration input: ${describeIssues(parsed.error)}`, 'InvalidInput');
   const { source, destination, resume, options } = parsed.data;
+  // A dry run answers an operator who is waiting: a few attempts, then the failure (a migration itself waits out outages).
+  const { validateMigration } = proxyActivities<MigrationActivities>({
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: `${options.heartbeatTimeoutSeconds}s`,
+    retry: { ...activityRetry, maximumAttempts: 4 },
+  });
   return validateMigration({ source, destination, resume, components: componentRules(options) });
 }
