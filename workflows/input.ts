@@ -2,6 +2,51 @@
 // Deterministic and free of I/O: imported by the workflow bundle as well as by activities and the CLI.
 import { z } from 'zod';
 
+/**
+ * The documented limits of an input (docs/CONTRACTS.md, "Input limits"), far below Temporal's own payload limit
+ * (2 MB by default), so that an input too big is refused with a message that names the field, by our CLI before it
+ * starts anything and by the workflow for an input started around it (`temporal workflow start`, the Web UI).
+ */
+export const INPUT_LIMITS = {
+  /** The whole input as JSON, in UTF-8. */
+  inputBytes: 64 * 1024,
+  urlChars: 2048,
+  tokenRefChars: 1024,
+  nameChars: 63,
+  requestedByChars: 200,
+  skipComponents: 500,
+  componentIdChars: 255,
+} as const;
+
+/** What is wrong with the size of a raw input, or undefined: the size, the limit and the biggest field. */
+export function inputSizeProblem(raw: unknown): string | undefined {
+  const bytes = utf8Length(JSON.stringify(raw) ?? '');
+  if (bytes <= INPUT_LIMITS.inputBytes) return undefined;
+  const biggest = fieldsOf(raw)
+    .map(([field, value]) => ({ field, bytes: utf8Length(JSON.stringify(value) ?? '') }))
+    .sort((a, b) => b.bytes - a.bytes)[0];
+  const kib = (n: number) => Math.ceil(n / 1024);
+  return `the input is ${kib(bytes)} KiB, more than the ${kib(INPUT_LIMITS.inputBytes)} KiB accepted${biggest ? `; the biggest field is ${biggest.field} (${kib(biggest.bytes)} KiB)` : ''}: shorten it (docs/CONTRACTS.md, "Input limits")`;
+}
+
+/** The input's fields two levels deep (`options.skipComponents`), for naming the biggest. */
+function fieldsOf(raw: unknown): Array<[string, unknown]> {
+  if (!raw || typeof raw !== 'object') return [];
+  return Object.entries(raw as Record<string, unknown>).flatMap(([key, value]): Array<[string, unknown]> =>
+    value && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value as Record<string, unknown>).map(([inner, v]): [string, unknown] => [`${key}.${inner}`, v]) : [[key, value]],
+  );
+}
+
+/** UTF-8 length without Buffer or TextEncoder (this module runs in the workflow sandbox too). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
 function tryUrl(value: string): URL | undefined {
   try {
     return new URL(value);
@@ -12,6 +57,7 @@ function tryUrl(value: string): URL | undefined {
 
 const stackUrl = z
   .string()
+  .max(INPUT_LIMITS.urlChars, `must be at most ${INPUT_LIMITS.urlChars} characters`)
   .refine((value) => tryUrl(value) !== undefined, 'must be a URL such as https://connection.keboola.com')
   .refine((value) => /^https?:$/.test(tryUrl(value)?.protocol ?? 'http:'), 'must use http or https')
   .refine((value) => ['', '/'].includes(tryUrl(value)?.pathname ?? '/'), 'must be the stack root, without a path (not .../v2/storage)')
@@ -20,6 +66,7 @@ const stackUrl = z
 // A token never travels in the input: only a reference that the worker resolves (docs/architecture.md#secrets).
 export const tokenRefSchema = z
   .string()
+  .max(INPUT_LIMITS.tokenRefChars, `must be at most ${INPUT_LIMITS.tokenRefChars} characters`)
   .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be a token reference "env:VARIABLE" or "file:/absolute/path", never the token itself');
 
 export const stackRefSchema = z.object({
@@ -28,6 +75,7 @@ export const stackRefSchema = z.object({
   tokenRef: tokenRefSchema,
   name: z
     .string()
+    .max(INPUT_LIMITS.nameChars, `must be at most ${INPUT_LIMITS.nameChars} characters`)
     .regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be lower-case letters, digits, dots and dashes')
     .optional()
     .describe('short stack name for IDs and search attributes; defaults to the URL host'),
@@ -50,7 +98,10 @@ export const migrationOptionsSchema = z.object({
   /** How long an activity may go without a heartbeat before another worker takes it over. */
   heartbeatTimeoutSeconds: z.number().int().min(5).max(3600).default(DEFAULT_HEARTBEAT_TIMEOUT_SECONDS),
   /** Components whose configurations are left out on purpose (`--skip-component`); listed in the report. */
-  skipComponents: z.array(z.string().trim().min(1)).default([]),
+  skipComponents: z
+    .array(z.string().trim().min(1).max(INPUT_LIMITS.componentIdChars, `must be a component ID of at most ${INPUT_LIMITS.componentIdChars} characters`))
+    .max(INPUT_LIMITS.skipComponents, `at most ${INPUT_LIMITS.skipComponents} components`)
+    .default([]),
   /** A component the destination stack lacks blocks the migration, instead of its configurations being skipped. */
   strictComponents: z.boolean().default(false),
   /**
@@ -70,13 +121,15 @@ export function componentRules(options: Pick<z.infer<typeof migrationOptionsSche
   return { skip: options.skipComponents, strict: options.strictComponents };
 }
 
+export const requestedBySchema = z.string().trim().min(1).max(INPUT_LIMITS.requestedByChars, `must be at most ${INPUT_LIMITS.requestedByChars} characters`).optional();
+
 export const migrationInputSchema = z
   .object({
     source: stackRefSchema,
     destination: stackRefSchema,
     requireApproval: z.boolean().default(true),
     /** Who started the migration (for the four-eyes rule and the report). */
-    requestedBy: z.string().trim().min(1).optional(),
+    requestedBy: requestedBySchema,
     /**
      * Continue a failed or cancelled migration into the same destination: what exists there is kept (nothing is
      * duplicated) and the last complete snapshot of this migration is reused.

@@ -3,7 +3,7 @@
 // progress and the results. The restore order is workflows/restore-steps.ts; pause and cancellation take effect
 // at entity boundaries (workflows/run.ts).
 import { ApplicationFailure, CancellationScope, executeChild, upsertSearchAttributes } from '@temporalio/workflow';
-import { componentRules, describeIssues, migrationInputSchema, stackName, type MigrationInput, type MigrationInputDraft } from './input';
+import { componentRules, describeIssues, inputSizeProblem, migrationInputSchema, stackName, type MigrationInput, type MigrationInputDraft } from './input';
 import { SOURCE_PROJECT_ID, SOURCE_STACK, DESTINATION_STACK } from './search-attributes';
 import { snapshotTableBatch } from './table-batches';
 import { restoreSnapshot } from './restore-steps';
@@ -11,6 +11,8 @@ import { MigrationRun } from './run';
 import { NOTHING_VERIFIED, type MigrationResult } from './types';
 
 export async function migrateProject(rawInput: MigrationInputDraft): Promise<MigrationResult> {
+  const tooBig = inputSizeProblem(rawInput);
+  if (tooBig) throw ApplicationFailure.nonRetryable(`invalid migration input: ${tooBig}`, 'InvalidInput');
   const parsed = migrationInputSchema.safeParse(rawInput);
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`invalid migration input: ${describeIssues(parsed.error)}`, 'InvalidInput');

@@ -2,7 +2,7 @@
 // empty destination project: validate → approval → fingerprint the snapshot's tables → restore → verify → report.
 import { ApplicationFailure, CancellationScope, executeChild, upsertSearchAttributes } from '@temporalio/workflow';
 import { z } from 'zod';
-import { componentRules, describeIssues, migrationOptionsSchema, stackName, stackRefSchema } from './input';
+import { componentRules, describeIssues, inputSizeProblem, migrationOptionsSchema, requestedBySchema, stackName, stackRefSchema, INPUT_LIMITS } from './input';
 import { DESTINATION_STACK } from './search-attributes';
 import { fingerprintTableBatch } from './table-batches';
 import { restoreSnapshot } from './restore-steps';
@@ -12,9 +12,9 @@ import { NOTHING_VERIFIED, type MigrationResult } from './types';
 export const restoreInputSchema = z.object({
   destination: stackRefSchema,
   /** Where the backup is, in Keboola's layout: a folder the worker can read, or an object-store prefix. */
-  snapshotDir: z.string().regex(/^(\/|s3:\/\/|azure:\/\/|gs:\/\/)/, 'must be an absolute path on the worker, or s3://bucket/prefix, azure://account/container/prefix or gs://bucket/prefix'),
+  snapshotDir: z.string().max(INPUT_LIMITS.urlChars, `must be at most ${INPUT_LIMITS.urlChars} characters`).regex(/^(\/|s3:\/\/|azure:\/\/|gs:\/\/)/, 'must be an absolute path on the worker, or s3://bucket/prefix, azure://account/container/prefix or gs://bucket/prefix'),
   requireApproval: z.boolean().default(true),
-  requestedBy: z.string().trim().min(1).optional(),
+  requestedBy: requestedBySchema,
   options: migrationOptionsSchema.default(() => migrationOptionsSchema.parse({})),
 });
 export type RestoreInput = z.infer<typeof restoreInputSchema>;
@@ -25,6 +25,8 @@ export function restoreWorkflowId(input: Pick<RestoreInput, 'destination'>): str
 }
 
 export async function restoreProject(rawInput: RestoreInputDraft): Promise<MigrationResult> {
+  const tooBig = inputSizeProblem(rawInput);
+  if (tooBig) throw ApplicationFailure.nonRetryable(`invalid restore input: ${tooBig}`, 'InvalidInput');
   const parsed = restoreInputSchema.safeParse(rawInput);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid restore input: ${describeIssues(parsed.error)}`, 'InvalidInput');
   const input = parsed.data;

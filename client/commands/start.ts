@@ -1,7 +1,7 @@
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { migrateProject } from '../../workflows';
-import { describeIssues, migrationInputSchema, migrationWorkflowId, stackName, type MigrationInputDraft } from '../../workflows/input';
+import { describeIssues, inputSizeProblem, migrationInputSchema, migrationWorkflowId, stackName, type MigrationInputDraft } from '../../workflows/input';
 import { DESTINATION_STACK, SOURCE_PROJECT_ID, SOURCE_STACK } from '../../workflows/search-attributes';
 
 export class InputError extends Error {
@@ -13,6 +13,8 @@ export class InputError extends Error {
  * never runs two migrations of one project.
  */
 export async function startMigration(client: Client, taskQueue: string, draft: MigrationInputDraft): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrateProject>> {
+  const tooBig = inputSizeProblem(draft);
+  if (tooBig) throw new InputError(`the migration input is invalid: ${tooBig}`);
   const parsed = migrationInputSchema.safeParse(draft);
   if (!parsed.success) throw new InputError(`the migration input is invalid: ${describeIssues(parsed.error)}`);
   const input = parsed.data;

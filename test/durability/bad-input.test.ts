@@ -113,6 +113,30 @@ describe('bad input', () => {
     });
   });
 
+  test('an input over the documented size: our CLI refuses it before it starts, and `temporal workflow start` gets InvalidInput naming the field', async () => {
+    const skipComponents = Array.from({ length: 3000 }, (_, i) => `kds-team.app-component-number-${i}`);
+    const big = draft({ options: { skipComponents } });
+    await expect(startMigration(h.client, 'unused', big)).rejects.toThrow(InputError);
+    await expect(startMigration(h.client, 'unused', big)).rejects.toThrow(/more than the 64 KiB accepted; the biggest field is options\.skipComponents/);
+    // 40 MB: what Temporal would refuse with its own blob-size or gRPC error is refused here, with the limit
+    await expect(startMigration(h.client, 'unused', draft({ requestedBy: 'x'.repeat(40 * 1024 * 1024) }))).rejects.toThrow(/the biggest field is requestedBy/);
+
+    const cli = await resolveTemporalCli({ build: false });
+    await h.withWorker(async (taskQueue) => {
+      const workflowId = `cli-big-input-${randomUUID()}`;
+      const inputFile = path.join(h.snapshotRoot, `${workflowId}.json`);
+      await fs.writeFile(inputFile, JSON.stringify(big));
+      const common = ['--address', h.temporal.address, '--namespace', h.temporal.namespace, '--task-queue', taskQueue, '--type', 'migrateProject'];
+      const started = spawnSync(cli, ['workflow', 'start', ...common, '--workflow-id', workflowId, '--input-file', inputFile], { encoding: 'utf8' });
+      expect(started.status).toBe(0);
+      const failure = await failureOf(h.client, workflowId);
+      expect(failure.types).toEqual(['InvalidInput']);
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.messages).toMatch(/invalid migration input: the input is \d+ KiB, more than the 64 KiB accepted; the biggest field is options\.skipComponents/);
+      expect(await maxAttempt(h.client, [workflowId])).toBe(0);
+    });
+  });
+
   test('a rejected source token blocks the migration with SOURCE_TOKEN_INVALID; nothing is retried or written', async () => {
     process.env.DURABILITY_BAD_TOKEN = '101-this-token-does-not-exist';
     await h.withWorker(async (taskQueue) => {
