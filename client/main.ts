@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { connectClient, targetFromEnv, type TemporalTarget } from './connection';
-import { ConfigError, type TemporalFlags } from '../temporal/settings';
+import { ConfigError, DEFAULT_DEPLOYMENT_NAME, type TemporalFlags } from '../temporal/settings';
 import { startMigration, InputError } from './commands/start';
 import { startRestore } from './commands/restore';
 import { formatStatus, getMigrationStatus } from './commands/status';
@@ -13,6 +13,7 @@ import { blockersOf, formatValidation, validateMigrationDryRun } from './command
 import { cancelMigration, pauseMigration } from './commands/controls';
 import { htmlReport, locateReport, readReportFile } from './commands/report';
 import { watchMigration } from './commands/watch';
+import { describeDeployment, formatDeployment, setCurrentBuild } from './commands/deployment';
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, type MigrationInputDraft } from '../workflows/input';
 
 export interface CliIo {
@@ -245,6 +246,28 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
       await c.workflow.getHandle(workflowId).result().catch(() => undefined);
       const overview = await getMigrationStatus(c, workflowId);
       out(opts.json ? JSON.stringify(overview, null, 2) : `${formatStatus(overview)}${overview.status?.cleanup ? `\n  clean-up: ${overview.status.cleanup.destinationEmpty ? 'the destination is empty again' : `left ${overview.status.cleanup.remaining.join(', ')}`}` : ''}`);
+    });
+
+  const deployment = program.command('deployment').description('Worker Deployment Versioning: the worker builds, and which one new migrations start on');
+  const deploymentName = () => new Option('--deployment-name <name>', 'the worker deployment (STACK_MIGRATE_DEPLOYMENT_NAME of the workers)').default(io.env.STACK_MIGRATE_DEPLOYMENT_NAME || DEFAULT_DEPLOYMENT_NAME);
+  deployment
+    .command('show')
+    .description('the builds of the worker deployment: current, draining (pinned migrations still run there), drained')
+    .addOption(deploymentName())
+    .addOption(json())
+    .action(async (opts) => {
+      const overview = await describeDeployment(await client(), opts.deploymentName);
+      out(opts.json ? JSON.stringify(overview, null, 2) : formatDeployment(overview));
+    });
+  deployment
+    .command('set-current')
+    .description("make a build the one new migrations start on, once its workers poll; running migrations stay on their build")
+    .requiredOption('--build-id <id>', 'the STACK_MIGRATE_BUILD_ID of the new workers')
+    .addOption(deploymentName())
+    .option('--wait <seconds>', 'how long to wait for a worker of the build to poll (default 60)', parseInteger('--wait'))
+    .action(async (opts) => {
+      const { previous } = await setCurrentBuild(await client(), opts.deploymentName, opts.buildId, { waitMs: (opts.wait ?? 60) * 1000, identity: `stack-migrate CLI (${io.env.USER ?? 'unknown'})` });
+      out(`new migrations start on build ${opts.buildId} of ${opts.deploymentName}${previous && previous !== opts.buildId ? `; those started on ${previous} finish there (keep its workers until \`stack-migrate deployment show\` says drained)` : ''}`);
     });
 
   program

@@ -13,6 +13,8 @@ export class ConfigError extends Error {
 
 /** The task queue the worker polls and the CLI starts migrations on, unless configured otherwise. */
 export const DEFAULT_TASK_QUEUE = 'stack-migrate';
+/** The Worker Deployment that versioned workers join (worker/main.ts, STACK_MIGRATE_DEPLOYMENT_NAME). */
+export const DEFAULT_DEPLOYMENT_NAME = 'stack-migrate';
 
 export interface TemporalFlags {
   address?: string;

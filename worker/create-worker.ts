@@ -1,4 +1,4 @@
-import type { DataConverter, Duration } from '@temporalio/common';
+import type { DataConverter, Duration, WorkerDeploymentVersion } from '@temporalio/common';
 import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import { createActivities, createActivityDeps, type ActivityDeps } from '../activities';
 import { keepAlive } from '../activities/heartbeat';
@@ -26,6 +26,15 @@ export interface WorkerOptions {
   dataConverter: DataConverter;
   /** A workflow bundle built beforehand (worker/workflow-bundle.ts); without it, workflows/ is bundled here. */
   workflowBundlePath?: string;
+  /**
+   * Worker Deployment Versioning: the deployment and build this worker belongs to. Every workflow it starts is
+   * pinned to that build for its whole life (migrations wait days for approval), so a new build with changed
+   * workflow code serves only migrations started after it became the deployment's current version
+   * (README, "Upgrading workers"). Without it the worker is unversioned.
+   */
+  deployment?: WorkerDeploymentVersion;
+  /** The workflows to bundle instead of workflows/ (a test's changed workflow code). */
+  workflowsPath?: string;
   /** More activity interceptors, after the failure counter (tests hold an activity at a chosen moment with one). */
   activityInterceptors?: ActivityInterceptorsFactory[];
 }
@@ -40,7 +49,8 @@ export async function createMigrationWorker(options: WorkerOptions): Promise<Wor
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
-    ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
+    ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows') }),
+    ...(options.deployment ? { workerDeploymentOptions: { useWorkerVersioning: true, version: options.deployment, defaultVersioningBehavior: 'PINNED' as const } } : {}),
     activities: createActivities(options.metrics ? { ...deps, metrics: options.metrics } : deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 16,
     ...(options.maxConcurrentWorkflowTaskExecutions ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions } : {}),

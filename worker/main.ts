@@ -14,12 +14,15 @@
 //   STACK_MIGRATE_MAX_WORKFLOW_TASKS    workflow tasks run at once (default: the SDK's)
 //   STACK_MIGRATE_SHUTDOWN_GRACE        e.g. 30s, 5m (default 30s)
 //   STACK_MIGRATE_LOG_LEVEL             TRACE | DEBUG | INFO | WARN | ERROR (default INFO); logs are JSON lines
+//   STACK_MIGRATE_BUILD_ID              this build's ID: the worker joins Worker Deployment Versioning and pins every
+//                                       migration it starts to this build (README, "Upgrading workers")
+//   STACK_MIGRATE_DEPLOYMENT_NAME       the worker deployment (default stack-migrate; only with a build ID)
 import * as path from 'node:path';
 import type { Server } from 'node:http';
 import { z } from 'zod';
 import type { Duration } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type LogEntry, type LogLevel } from '@temporalio/worker';
-import { ConfigError, intFromEnv, listenAddressFromEnv, loadTemporalSettings, type TemporalSettings } from '../temporal/settings';
+import { ConfigError, DEFAULT_DEPLOYMENT_NAME, intFromEnv, listenAddressFromEnv, loadTemporalSettings, type TemporalSettings } from '../temporal/settings';
 import { createMigrationWorker } from './create-worker';
 import { buildWorkflowBundle } from './workflow-bundle';
 import { rmSync } from 'node:fs';
@@ -36,7 +39,10 @@ export interface WorkerConfig {
   maxWorkflowTasks?: number;
   shutdownGraceTime: Duration;
   logLevel: LogLevel;
+  deployment?: { deploymentName: string; buildId: string };
 }
+
+const deploymentPartSchema = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be letters, digits, dots, dashes and underscores (at most 255), such as 2026.12.01-3f2a1c');
 
 const durationSchema = z.string().trim().regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as 500ms, 30s, 5m or 1h').transform((v) => v as Duration);
 const logLevelSchema = z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { message: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR' });
@@ -67,7 +73,19 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     maxWorkflowTasks,
     shutdownGraceTime: fromEnv(env, 'STACK_MIGRATE_SHUTDOWN_GRACE', durationSchema, '30s'),
     logLevel: fromEnv(env, 'STACK_MIGRATE_LOG_LEVEL', z.preprocess((v) => String(v).toUpperCase(), logLevelSchema), 'INFO'),
+    deployment: deploymentFromEnv(env),
   };
+}
+
+/** The worker's deployment version, when it has a build ID. */
+function deploymentFromEnv(env: NodeJS.ProcessEnv): WorkerConfig['deployment'] {
+  const buildId = fromEnv(env, 'STACK_MIGRATE_BUILD_ID', deploymentPartSchema, '');
+  const deploymentName = fromEnv(env, 'STACK_MIGRATE_DEPLOYMENT_NAME', deploymentPartSchema, DEFAULT_DEPLOYMENT_NAME);
+  if (!buildId) {
+    if (env.STACK_MIGRATE_DEPLOYMENT_NAME?.trim()) throw new ConfigError('STACK_MIGRATE_DEPLOYMENT_NAME is set without STACK_MIGRATE_BUILD_ID: set the build ID too (or neither, for an unversioned worker)');
+    return undefined;
+  }
+  return { deploymentName, buildId };
 }
 
 /** The snapshot root, checked before the worker starts: a folder (made absolute) or an object-store prefix. */
@@ -126,9 +144,12 @@ async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       metrics,
       dataConverter: await createDataConverter(env),
       workflowBundlePath,
+      deployment: config.deployment,
     });
     rmSync(workflowBundlePath, { force: true }); // loaded into the worker; the file is no longer needed
     logger.info('stack-migrate worker started', {
+      identity: worker.options.identity, // as the Temporal UI shows the worker of each activity
+      deployment: config.deployment ? `${config.deployment.deploymentName}.${config.deployment.buildId}` : 'unversioned',
       address: temporal.address,
       namespace: temporal.namespace,
       taskQueue: temporal.taskQueue,

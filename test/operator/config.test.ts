@@ -22,6 +22,14 @@ describe('configuration', () => {
     expect(() => workerConfigFromEnv({ ...clean, STACK_MIGRATE_METRICS_ADDRESS: ':9464' })).toThrow(/STACK_MIGRATE_METRICS_ADDRESS/);
     expect(workerConfigFromEnv({ ...clean, STACK_MIGRATE_LOG_LEVEL: 'debug', STACK_MIGRATE_APP_METRICS_ADDRESS: '0.0.0.0:9100' })).toMatchObject({ logLevel: 'DEBUG', appMetrics: { host: '0.0.0.0', port: 9100 } });
   });
+
+  test('a build ID makes the worker a versioned one of its deployment; a deployment name alone is an error', () => {
+    expect(workerConfigFromEnv(clean).deployment).toBeUndefined();
+    expect(workerConfigFromEnv({ ...clean, STACK_MIGRATE_BUILD_ID: '2026.12.01-3f2a1c' }).deployment).toEqual({ deploymentName: 'stack-migrate', buildId: '2026.12.01-3f2a1c' });
+    expect(workerConfigFromEnv({ ...clean, STACK_MIGRATE_BUILD_ID: '7', STACK_MIGRATE_DEPLOYMENT_NAME: 'migrations-eu' }).deployment).toEqual({ deploymentName: 'migrations-eu', buildId: '7' });
+    expect(() => workerConfigFromEnv({ ...clean, STACK_MIGRATE_BUILD_ID: 'v 2' })).toThrow(/STACK_MIGRATE_BUILD_ID="v 2": must be letters, digits/);
+    expect(() => workerConfigFromEnv({ ...clean, STACK_MIGRATE_DEPLOYMENT_NAME: 'migrations-eu' })).toThrow(/without STACK_MIGRATE_BUILD_ID/);
+  });
 });
 
 describe('time left', () => {
