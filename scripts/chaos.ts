@@ -7,6 +7,7 @@
  *   npm run chaos -- --runs 10 --seed 42 --run-timeout 300
  *   npm run chaos -- --long-outage                 # one migration through an 11-minute destination outage
  *   npm run chaos -- --long-outage --outage-minutes 15
+ *   npm run chaos -- --kill-every-step             # one migration, its worker SIGKILLed once in every step
  *
  * Faults per run (random, reproducible with --seed): stack outages (503 + Retry-After) on the source or the
  * destination, latency, 429s, dropped requests, lost answers to creates (the service routes' too), creates that
@@ -19,6 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
+import { temporal } from '@temporalio/proto';
 import { getMigrationStatus } from '../client/commands/status';
 import { startMigration } from '../client/commands/start';
 import { createStackClient } from '../stack';
@@ -261,16 +263,87 @@ async function longOutage(opts: { minutes: number; retryAfter: number }): Promis
   }
 }
 
+/**
+ * One migration whose worker is SIGKILLed once in every step: the first time an activity type is seen running, the
+ * worker that runs it dies (a new one is started). The migration must still complete with nothing twice.
+ */
+async function killEveryStep(opts: { runTimeout: number; latencyMs: number }): Promise<void> {
+  const session = await startSession('chaos-kill-every-step');
+  const pair = await startStackPair({ jobDelayMs: 20, env: {} });
+  const tokens = { STACK_MIGRATE_SOURCE_TOKEN: pair.tokens.source, STACK_MIGRATE_DESTINATION_TOKEN: pair.tokens.destination };
+  const started = Date.now();
+  const killed: string[] = [];
+  try {
+    await ensureWorkers(session, 2, tokens);
+    // every request held a little, so that each activity runs long enough to be caught running
+    for (const url of [pair.source.url, pair.destination.url]) await injectFault(url, { kind: 'latency', latencyMs: opts.latencyMs });
+    const handle = await startMigration(session.client, session.env.STACK_MIGRATE_TASK_QUEUE!, {
+      source: pair.sourceRef,
+      destination: pair.destinationRef,
+      requireApproval: false,
+      options: { heartbeatTimeoutSeconds: 5, tableConcurrency: 2 },
+    });
+    const result = handle.result().then((r) => r.outcome, (error: Error) => `failed: ${error.message.slice(0, 160)}`);
+    let outcome: string | undefined;
+    void result.then((o) => (outcome = o));
+    const seen = new Set<string>();
+    const workflows = [handle.workflowId, ...Array.from({ length: 4 }, (_, n) => [`${handle.workflowId}-snapshot-tables-${n}`, `${handle.workflowId}-restore-tables-${n}`]).flat()];
+    while (outcome === undefined && Date.now() - started < opts.runTimeout * 1000) {
+      for (const workflowId of workflows) {
+        const pending = await session.client.workflow.getHandle(workflowId).describe().then((d) => d.raw.pendingActivities ?? [], () => []);
+        for (const activity of pending) {
+          const type = activity.activityType?.name;
+          if (!type || seen.has(type) || !activity.lastWorkerIdentity || activity.state !== temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) continue;
+          const victim = session.workers.find((w) => w.identity() === activity.lastWorkerIdentity);
+          if (!victim) continue;
+          seen.add(type);
+          await victim.kill();
+          killed.push(type);
+          console.log(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  killed the worker running ${type}`);
+          void ensureWorkers(session, 2, tokens);
+        }
+      }
+      await sleep(100);
+    }
+    if (outcome === undefined) {
+      await handle.terminate('chaos time bound').catch(() => undefined);
+      outcome = 'timed-out';
+    }
+    for (const url of [pair.source.url, pair.destination.url]) await fetch(`${url}/_emulator/faults`, { method: 'DELETE' });
+    const comparison = await compareProjects(createStackClient({ url: pair.source.url, token: pair.tokens.source }), createStackClient({ url: pair.destination.url, token: pair.tokens.destination }));
+    const ran = new Set<string>();
+    for (const workflowId of workflows) {
+      const events = await session.client.workflow.getHandle(workflowId).fetchHistory().then((h) => h.events ?? [], () => []);
+      for (const e of events) if (e.activityTaskScheduledEventAttributes?.activityType?.name) ran.add(e.activityTaskScheduledEventAttributes.activityType.name);
+    }
+    const missed = [...ran].filter((type) => !seen.has(type));
+    console.log(
+      `summary: ${outcome} in ${((Date.now() - started) / 1000).toFixed(0)} s, worker killed in ${killed.length} of ${ran.size} activity types (${killed.join(', ')})` +
+        `${missed.length ? `; done before a kill could land (raise --latency-ms): ${missed.join(', ')}` : ''}, ` +
+        `duplicate entities found ${comparison.duplicates.length}, data mismatches ${comparison.mismatches.length}` +
+        (comparison.duplicates.length + comparison.mismatches.length ? `\n    ${[...comparison.duplicates, ...comparison.mismatches].join('\n    ')}` : ''),
+    );
+    if (outcome !== 'completed' || comparison.duplicates.length || comparison.mismatches.length) process.exitCode = 1;
+  } finally {
+    await Promise.all(session.workers.map((w) => w.kill()));
+    await pair.close();
+    await session.server.stop();
+  }
+}
+
 const program = new Command('chaos')
   .option('--runs <n>', 'migrations to run', (v) => Number(v), 5)
   .option('--seed <n>', 'random seed (reproduces a session)', (v) => Number(v), Date.now() % 100000)
   .option('--run-timeout <seconds>', 'time bound of each run', (v) => Number(v), 300)
   .option('--long-outage', 'one migration through a long destination outage instead')
+  .option('--kill-every-step', 'one migration whose worker is killed once in every step instead')
+  .option('--latency-ms <ms>', 'with --kill-every-step: every request held this long, so that each step runs long enough to be killed in', (v) => Number(v), 500)
   .option('--outage-minutes <m>', 'length of the long outage', (v) => Number(v), 11)
   .option('--retry-after <seconds>', 'Retry-After of the long outage', (v) => Number(v), 60);
 program.parse(process.argv);
-const opts = program.opts<{ runs: number; seed: number; runTimeout: number; longOutage?: boolean; outageMinutes: number; retryAfter: number }>();
-(opts.longOutage ? longOutage({ minutes: opts.outageMinutes, retryAfter: opts.retryAfter }) : chaos(opts)).catch((error) => {
+const opts = program.opts<{ runs: number; seed: number; runTimeout: number; longOutage?: boolean; killEveryStep?: boolean; latencyMs: number; outageMinutes: number; retryAfter: number }>();
+const session = opts.longOutage ? longOutage({ minutes: opts.outageMinutes, retryAfter: opts.retryAfter }) : opts.killEveryStep ? killEveryStep({ runTimeout: Math.max(opts.runTimeout, 1200), latencyMs: opts.latencyMs }) : chaos(opts);
+session.catch((error) => {
   console.error(error instanceof Error ? error.stack : String(error));
   process.exit(1);
 });

@@ -67,6 +67,8 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
 export interface WorkerProcess {
   child: ChildProcess;
   output(): string;
+  /** Its Temporal identity (from its start-up log line), as pending activities name their worker. */
+  identity(): string | undefined;
   /** SIGKILL: no graceful shutdown, no last heartbeat. */
   kill(): Promise<void>;
   /** SIGTERM: the worker drains. */
@@ -114,7 +116,8 @@ export async function spawnWorker(env: NodeJS.ProcessEnv, readyTimeoutMs = 120_0
     await end('SIGKILL');
     throw new Error(`${(error as Error).message}\n${output}`);
   }
-  return { child, output: () => output, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  const identity = /"identity":"([^"]+)"/.exec(output)?.[1];
+  return { child, output: () => output, identity: () => identity, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
 
 // ------------------------------------------------------------------------------------------------ comparison

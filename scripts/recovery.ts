@@ -74,7 +74,7 @@ async function measure(phase: string, options: { heartbeatTimeoutSeconds: number
       const pending = await pendingActivity(handle, activity);
       return pending?.state === STARTED && pending.lastWorkerIdentity ? pending.lastWorkerIdentity : undefined;
     }, 300_000, 100);
-    const victim = workers.find((w) => identityOf(w) === running);
+    const victim = workers.find((w) => w.identity() === running);
     if (!victim) throw new Error(`no worker of this run has the identity ${running}`);
     await victim.kill();
     const killedAt = Date.now();
@@ -103,9 +103,6 @@ async function measure(phase: string, options: { heartbeatTimeoutSeconds: number
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
-
-/** The worker's identity, from its start-up log line. */
-const identityOf = (worker: WorkerProcess) => /"identity":"([^"]+)"/.exec(worker.output())?.[1];
 
 async function main() {
   const opts = new Command('npm run recovery --')
