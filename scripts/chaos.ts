@@ -178,7 +178,13 @@ async function chaosRun(session: Session, run: number, random: () => number, opt
       await sleep(1000);
     }
     finished = true;
-    if (outcome === 'timed-out') await session.client.workflow.getHandle(handle.workflowId).terminate('chaos run time bound').catch(() => undefined);
+    if (outcome === 'timed-out') {
+      // where it stood, as an operator would see it, before it is ended
+      const overview = await getMigrationStatus(session.client, handle.workflowId).catch(() => undefined);
+      const waiting = overview?.waiting.map((w) => `${w.activity} attempt ${w.attempt}: ${(w.lastFailure ?? '-').slice(0, 160)}`).join('; ');
+      faults.push(`[timed out at step ${overview?.status?.step ?? '?'}; waiting: ${waiting || '-'}]`);
+      await session.client.workflow.getHandle(handle.workflowId).terminate('chaos run time bound').catch(() => undefined);
+    }
     await Promise.all(timers);
     await fetch(`${stacks.source}/_emulator/faults`, { method: 'DELETE' });
     await fetch(`${stacks.destination}/_emulator/faults`, { method: 'DELETE' });
