@@ -76,6 +76,12 @@ async function ensureWorkers(session: Session, count: number, tokens: Record<str
   while (session.workers.length < count) session.workers.push(await spawnWorker({ ...session.env, ...tokens }));
 }
 
+/** The last error line a worker process logged, shortened. */
+function lastError(output: string): string {
+  const line = output.split('\n').reverse().find((l) => /"level":"ERROR"|Error/.test(l));
+  return (line ?? '(no error logged)').slice(0, 200);
+}
+
 interface RunResult {
   outcome: string;
   seconds: number;
@@ -182,7 +188,8 @@ async function chaosRun(session: Session, run: number, random: () => number, opt
       // where it stood, as an operator would see it, before it is ended
       const overview = await getMigrationStatus(session.client, handle.workflowId).catch(() => undefined);
       const waiting = overview?.waiting.map((w) => `${w.activity} attempt ${w.attempt}: ${(w.lastFailure ?? '-').slice(0, 160)}`).join('; ');
-      faults.push(`[timed out at step ${overview?.status?.step ?? '?'}; waiting: ${waiting || '-'}]`);
+      const workers = session.workers.map((w) => (w.child.exitCode === null && w.child.signalCode === null ? 'running' : `exited ${w.child.exitCode ?? w.child.signalCode}: ${lastError(w.output())}`));
+      faults.push(`[timed out at step ${overview?.status?.step ?? '?'}; waiting: ${waiting || '-'}; workers: ${workers.join('; ') || 'none'}]`);
       await session.client.workflow.getHandle(handle.workflowId).terminate('chaos run time bound').catch(() => undefined);
     }
     await Promise.all(timers);

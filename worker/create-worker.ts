@@ -55,6 +55,9 @@ export async function createMigrationWorker(options: WorkerOptions): Promise<Wor
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 16,
     ...(options.maxConcurrentWorkflowTaskExecutions ? { maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions } : {}),
     ...(options.shutdownGraceTime !== undefined ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
+    // A cursor heartbeat reaches the server within half a second, even right after a keep-alive one (the SDK's
+    // default throttle, 80 % of the heartbeat timeout, could hold it for seconds: a crash then would lose it).
+    maxHeartbeatThrottleInterval: '500ms',
     interceptors: { activity: [keepAliveInterceptor, ...(options.metrics ? [failureCountingInterceptor(options.metrics)] : []), ...(options.activityInterceptors ?? [])] },
     dataConverter: options.dataConverter,
   });
