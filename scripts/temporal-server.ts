@@ -128,9 +128,9 @@ export async function startDevServer(options: StartDevServerOptions = {}): Promi
     throw new Error('startDevServer needs a Temporal CLI binary on disk; set TEMPORAL_CLI_PATH or install Go');
   }
   const host = '127.0.0.1';
-  const port = options.port ?? (await freePort(host));
   const headless = options.headless ?? false;
-  const uiPort = headless ? undefined : (options.uiPort ?? (await freePort(host)));
+  let port = options.port ?? (await freePort(host));
+  let uiPort = headless ? undefined : (options.uiPort ?? (await freePort(host)));
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   let tempDir: string | undefined;
   let dbFile = options.dbFile;
@@ -139,8 +139,8 @@ export async function startDevServer(options: StartDevServerOptions = {}): Promi
     dbFile = path.join(tempDir, 'temporal.sqlite');
   }
   fs.mkdirSync(path.dirname(dbFile), { recursive: true });
-  const address = `${host}:${port}`;
-  const args = devServerArgs({ dbFile, port, uiPort, headless, namespace, ip: host });
+  let address = `${host}:${port}`;
+  let args = devServerArgs({ dbFile, port, uiPort, headless, namespace, ip: host });
 
   let child: ChildProcess | undefined;
   let output = '';
@@ -178,7 +178,21 @@ export async function startDevServer(options: StartDevServerOptions = {}): Promi
     clearTimeout(timer);
   };
 
-  await launch();
+  // A free port found is not reserved: another process (a parallel test file) may bind it first. Ports we chose
+  // ourselves are chosen again then; ports the caller gave are not.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      const taken = /address already in use/.test((error as Error).message);
+      if (!taken || attempt === 3 || (options.port !== undefined && (headless || options.uiPort !== undefined))) throw error;
+      if (options.port === undefined) port = await freePort(host);
+      if (!headless && options.uiPort === undefined) uiPort = await freePort(host);
+      address = `${host}:${port}`;
+      args = devServerArgs({ dbFile, port, uiPort, headless, namespace, ip: host });
+    }
+  }
   return {
     address,
     namespace,
