@@ -142,6 +142,6 @@ describe('restore activities, one by one', () => {
 
     body.parameters.db.host = 'elsewhere.example.com';
     await destination.configurations.update('keboola.ex-db-mysql', 'legacy-db', { configuration: body, changeDescription: 'edited by hand' });
-    expect(await run(activities.verifyConfigurations, at())).toEqual({ checked: 2, mismatches: [{ configuration: 'keboola.ex-db-mysql/legacy-db', difference: 'configuration body' }] });
+    expect(await run(activities.verifyConfigurations, at())).toEqual({ checked: 2, mismatches: [{ configuration: 'keboola.ex-db-mysql/legacy-db', difference: 'configuration body', repairable: false }] });
   });
 });
