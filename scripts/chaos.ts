@@ -92,13 +92,16 @@ interface RunResult {
 
 async function chaosRun(session: Session, run: number, random: () => number, options: { restartServer: boolean; timeoutSeconds: number }): Promise<RunResult> {
   const pair = await startStackPair({ jobDelayMs: 20, env: {} });
-  const tokens = { STACK_MIGRATE_SOURCE_TOKEN: pair.tokens.source, STACK_MIGRATE_DESTINATION_TOKEN: pair.tokens.destination };
+  // Workers resolve `env:` token references from their own environment, and reach this run's object-store server
+  // through it: the workers of the run before, which knew another one, are replaced.
+  const tokens = { STACK_MIGRATE_SOURCE_TOKEN: pair.tokens.source, STACK_MIGRATE_DESTINATION_TOKEN: pair.tokens.destination, ...pair.workerEnv };
   const faults: string[] = [];
   const started = Date.now();
   const timers: Promise<void>[] = [];
   let finished = false;
   try {
-    // Workers resolve `env:` token references from their own environment (the seeds' tokens are the same every run).
+    await Promise.all(session.workers.map((w) => w.stop()));
+    session.workers = [];
     await ensureWorkers(session, 2, tokens);
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
     const at = (delayMs: number, what: () => Promise<string | undefined>) => {
@@ -188,6 +191,9 @@ async function chaosRun(session: Session, run: number, random: () => number, opt
       // where it stood, as an operator would see it, before it is ended
       const overview = await getMigrationStatus(session.client, handle.workflowId).catch(() => undefined);
       const waiting = overview?.waiting.map((w) => `${w.activity} attempt ${w.attempt}: ${(w.lastFailure ?? '-').slice(0, 160)}`).join('; ');
+      const logs = await fs.mkdtemp(path.join(os.tmpdir(), `chaos-run-${run + 1}-workers-`));
+      await Promise.all(session.workers.map((w, i) => fs.writeFile(path.join(logs, `worker-${i + 1}.log`), w.output())));
+      faults.push(`[worker logs: ${logs}]`);
       const workers = session.workers.map((w) => (w.child.exitCode === null && w.child.signalCode === null ? 'running' : `exited ${w.child.exitCode ?? w.child.signalCode}: ${lastError(w.output())}`));
       faults.push(`[timed out at step ${overview?.status?.step ?? '?'}; waiting: ${waiting || '-'}; workers: ${workers.join('; ') || 'none'}]`);
       await session.client.workflow.getHandle(handle.workflowId).terminate('chaos run time bound').catch(() => undefined);

@@ -86,9 +86,11 @@ export class LocalSnapshotStore implements SnapshotStore {
 
   async write(key: string, body: Readable): Promise<number> {
     const file = this.#path(key);
+    // Read from the body before anything is awaited: a body that fails meanwhile (a download refused at once)
+    // would otherwise emit its error with no listener, which ends the whole worker process.
+    const counter = counted(body);
     await fs.mkdir(path.dirname(file), { recursive: true });
     const temp = `${file}.partial`;
-    const counter = counted(body);
     try {
       await pipeline(counter, createWriteStream(temp));
     } catch (error) {

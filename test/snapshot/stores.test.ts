@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { startObjectStore, type ObjectStoreServer } from '../../scripts/object-stores';
 import { snapshotAt } from '../../snapshot/reader';
 import type { SnapshotStore } from '../../snapshot/store';
@@ -106,6 +106,14 @@ describe.each(['local', 'aws', 'azure', 'gcp'] as const)('%s snapshot store', (k
     );
     await expect(store.write('in/c-crm/broken.part_0.csv.gz', failing)).rejects.toThrow();
     expect(await store.size('in/c-crm/broken.part_0.csv.gz')).toBeUndefined();
+  });
+
+  test('a body that fails before the store reads it fails the write, not the worker process', async () => {
+    // as a download whose object store refuses the connection at once (a stream that errors before it is read)
+    const refused = new PassThrough();
+    setImmediate(() => refused.destroy(new Error('connect ECONNREFUSED')));
+    await expect(store.write('files/logo.svg', refused)).rejects.toThrow('ECONNREFUSED');
+    expect(await store.size('files/logo.svg')).toBeUndefined();
   });
 
   test('reading a file that is not there fails the stream', async () => {
