@@ -351,7 +351,11 @@ const WORKSPACES_STEP = 'snowflake-workspaces';
 const GOODDATA_STEP = 'gooddata-projects';
 
 /** The summary that marks a GoodData project as the copy of a source project (a retry looks for it). */
-export const goodDataMarker = (oldPid: string, source: StackRef) => `stack-migrate: copy of GoodData project ${oldPid} of ${stackHost(source.url)}`;
+const GOODDATA_MARKER = 'stack-migrate: copy of GoodData project';
+export const goodDataMarker = (oldPid: string, source: Pick<StackRef, 'url'>) => `${GOODDATA_MARKER} ${oldPid} of ${stackHost(source.url)}`;
+/** Whether a GoodData project's summary marks it as a copy that a migration from `source` made. */
+export const isGoodDataCopyFrom = (summary: string | null | undefined, source: Pick<StackRef, 'url'>) =>
+  Boolean(summary?.startsWith(`${GOODDATA_MARKER} `) && summary.endsWith(` of ${stackHost(source.url)}`));
 
 /** Removes every workspace of the owner configuration but `keep` (copies made by late creates), recorded for the report. */
 export async function removeLateWorkspaces(destination: StackClient, reader: SnapshotReader, owner: { componentId: string; configId: string }, keep: string): Promise<RemovedDuplicate[]> {

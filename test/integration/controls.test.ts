@@ -5,7 +5,7 @@ import { startMigration } from '../../client/commands/start';
 import { decideMigration } from '../../client/commands/decide';
 import { approveSignal, pauseSignal, resumeSignal, statusQuery } from '../../workflows';
 import { useHarness } from '../helpers/harness';
-import { waitForStep } from '../helpers/migration';
+import { holdActivity, waitForStep } from '../helpers/migration';
 
 const h = useHarness({ jobDelayMs: 10 });
 
@@ -95,6 +95,33 @@ describe('controls', () => {
       expect(await h.destination.branches.listMetadata()).toEqual([]);
       expect(status.cleanup!.deletedOther).toContain('branch metadata KBC.projectDescription');
     });
+  });
+
+  test('cancellation with clean-up after the writer steps also removes what got new IDs: orchestrations, triggers, their tokens, workspaces, GoodData projects', async () => {
+    const hold = holdActivity('moveGoodDataProjects', 'after');
+    await h.withWorker(
+      async (taskQueue) => {
+        const handle = await start(taskQueue, { requireApproval: false, options: { cleanupOnCancel: true } });
+        await hold.reached;
+        expect((await h.destination.orchestrator.list()).length).toBeGreaterThan(0);
+        expect((await h.destination.workspaces.list()).length).toBeGreaterThan(0);
+        expect((await h.destination.gooddata.listProjects()).length).toBeGreaterThan(0);
+        await handle.cancel();
+        await new Promise((resolve) => setTimeout(resolve, 500)); // the cancellation is seen before the held result
+        hold.release();
+        expect(await failureOf(handle.result())).toBeInstanceOf(WorkflowFailedError);
+        const status = await handle.query(statusQuery);
+        expect(status.step).toBe('cancelled');
+        expect(status.cleanup).toMatchObject({ destinationEmpty: true, remaining: [] });
+        expect(status.cleanup!.deletedOther).toEqual(expect.arrayContaining([expect.stringMatching(/^orchestration /), expect.stringMatching(/^trigger /), expect.stringMatching(/^token /), expect.stringMatching(/^workspace /), expect.stringMatching(/^GoodData project /)]));
+        expect(await h.destination.orchestrator.list()).toEqual([]);
+        expect(await h.destination.triggers.list()).toEqual([]);
+        expect(await h.destination.workspaces.list()).toEqual([]);
+        expect(await h.destination.gooddata.listProjects()).toEqual([]);
+        expect((await h.destination.tokens.list()).map((t) => t.description)).toEqual(['Master token of the destination project']);
+      },
+      { activityInterceptors: [hold.interceptor] },
+    );
   });
 
   test('a cancelled migration resumed into the same destination finishes without duplicates', async () => {
