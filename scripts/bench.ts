@@ -68,7 +68,29 @@ interface Result {
   rawMbPerSecond: number;
   ratio: number;
   ratioWithoutVerify: number;
+  /** Requests per table (both stacks, every route), by `METHOD route-template`: the raw copy's and the migration's. */
+  requestsPerTable: { raw: Record<string, number>; migration: Record<string, number> };
   outcome: string;
+}
+
+/** Served requests of both emulators, by `METHOD route-template` (GET /_emulator/requests). */
+async function servedRequests(urls: string[]): Promise<Record<string, number>> {
+  const total: Record<string, number> = {};
+  for (const url of urls) {
+    const counts = (await (await fetch(`${url}/_emulator/requests`)).json()) as Record<string, number>;
+    for (const [key, n] of Object.entries(counts)) total[key] = (total[key] ?? 0) + n;
+  }
+  return total;
+}
+
+/** (after − before) / tables, per route, leaving out what did not change. */
+function perTable(before: Record<string, number>, after: Record<string, number>, tables: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([key, n]): [string, number] => [key, (n - (before[key] ?? 0)) / tables])
+      .filter(([, n]) => n > 0)
+      .sort(([, a], [, b]) => b - a),
+  );
 }
 
 const log = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -293,7 +315,10 @@ async function benchSize(ctx: { client: Client; address: string; codecKey: strin
   log(`${size.name}: ${(dataBytes / 1e6).toFixed(1)} MB of CSV generated in ${generateSeconds.toFixed(1)} s`);
 
   log(`${size.name}: raw copy (stack client only, ${size.tableConcurrency} tables at once)`);
+  const stacks = [ctx.sourceUrl, ctx.destinationUrl];
+  const beforeRaw = await servedRequests(stacks);
   const rawCopySeconds = await rawCopy(source, rawDestination, size);
+  const afterRaw = await servedRequests(stacks);
   log(`${size.name}: raw copy ${rawCopySeconds.toFixed(1)} s`);
 
   const tokenDir = path.join(ctx.dataDir, 'tokens');
@@ -341,6 +366,7 @@ async function benchSize(ctx: { client: Client; address: string; codecKey: strin
     outcome = `failed: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`.slice(0, 300);
   }
   const wallSeconds = (Date.now() - started) / 1000;
+  const afterMigration = await servedRequests(stacks);
   clearInterval(sampler);
   const workerPeakRssMb = Math.max(peak, procStatus(worker.pid!, 'VmHWM'));
   await stop(worker);
@@ -393,6 +419,7 @@ async function benchSize(ctx: { client: Client; address: string; codecKey: strin
     rawMbPerSecond: mb / rawCopySeconds,
     ratio: rawCopySeconds / Math.max(0.001, dataPathSeconds),
     ratioWithoutVerify: rawCopySeconds / withoutVerify,
+    requestsPerTable: { raw: perTable(beforeRaw, afterRaw, size.tables), migration: perTable(afterRaw, afterMigration, size.tables) },
     outcome,
   };
 }
@@ -438,6 +465,15 @@ function table(results: Result[]): string {
     ];
   });
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Requests per table of the migration and of the raw copy, route by route (the routes either uses). */
+function requestTable(r: Result): string {
+  const { raw, migration } = r.requestsPerTable;
+  const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  const routes = [...new Set([...Object.keys(migration), ...Object.keys(raw)])].sort((a, b) => (migration[b] ?? 0) - (migration[a] ?? 0));
+  const rows = routes.map((route) => `| ${route} | ${(migration[route] ?? 0).toFixed(2)} | ${(raw[route] ?? 0).toFixed(2)} |`);
+  return [`  ${r.size}: requests per table (both stacks; the migration's include its configurations and other entities)`, '| route | migration | raw copy |', '|---|---|---|', ...rows, `| all | ${sum(migration).toFixed(2)} | ${sum(raw).toFixed(2)} |`, ''].join('\n');
 }
 
 async function main() {
@@ -496,6 +532,7 @@ async function main() {
       await fs.writeFile(path.join(dataDir, 'results.json'), JSON.stringify(results, null, 2));
       console.log(`\n${table(results)}\n`);
       console.log(`  ${size.name}: time in activities (union, s): ${Object.entries(result.activityPhases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; verify alone ${result.verifyOnlySeconds.toFixed(1)} s; no activity running ${result.orchestrationGapSeconds.toFixed(1)} s; parent history ${(result.historyEvents.parentBytes / 1024).toFixed(0)} KiB; worker RSS idle ${result.workerIdleRssMb.toFixed(0)} MB\n`);
+      console.log(requestTable(result));
       await fs.rm(path.join(dataDir, 'snapshots'), { recursive: true, force: true });
     }
     await connection.close();
