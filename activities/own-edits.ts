@@ -45,7 +45,8 @@ export async function readOwnEdits(client: StackClient, reader: SnapshotReader):
         if (rewrite(rewritten, await orchestrationIds)) bodies.push(rewritten);
       }
       const withSecrets = () => bodies.map((body) => withEncryptedValuesOf(body, actual));
-      if (withSecrets().some((body) => sameJson(body, actual))) return withSecrets();
+      const restoredOrRewritten = withSecrets();
+      if (restoredOrRewritten.some((body) => sameJson(body, actual))) return restoredOrRewritten;
 
       // Edits a step records in the configuration's metadata: read only for a configuration that differs.
       const metadata = new Map((await client.configurations.listMetadata(copy.destinationComponentId, copy.configId)).map((m) => [m.key, m.value] as const));

@@ -45,13 +45,13 @@ async function pendingActivity(handle: WorkflowHandle, activityType: string) {
   return raw.pendingActivities?.find((a) => a.activityType?.name === activityType);
 }
 
-async function historyHas(handle: WorkflowHandle, activityType: string, event: 'completed'): Promise<boolean> {
-  const history = await handle.fetchHistory();
+/** Whether an attempt of `activityType` has completed (its history has the completion). */
+async function hasCompleted(handle: WorkflowHandle, activityType: string): Promise<boolean> {
   const scheduled = new Set<string>();
-  for (const e of history.events ?? []) {
+  for (const e of (await handle.fetchHistory()).events ?? []) {
     if (e.activityTaskScheduledEventAttributes?.activityType?.name === activityType) scheduled.add(String(e.eventId));
     const done = e.activityTaskCompletedEventAttributes;
-    if (event === 'completed' && done && scheduled.has(String(done.scheduledEventId))) return true;
+    if (done && scheduled.has(String(done.scheduledEventId))) return true;
   }
   return false;
 }
@@ -81,10 +81,10 @@ async function measure(phase: string, options: { heartbeatTimeoutSeconds: number
     const takeover = await waitUntil(`${activity} to start again`, async () => {
       const pending = await pendingActivity(handle, activity);
       if (pending && (pending.attempt ?? 1) > 1 && pending.state === STARTED) return { at: Date.now(), attempt: pending.attempt ?? 2 };
-      if (!pending && (await historyHas(handle, activity, 'completed'))) return { at: Date.now(), attempt: 2 };
+      if (!pending && (await hasCompleted(handle, activity))) return { at: Date.now(), attempt: 2 };
       return undefined;
     }, 600_000, 100);
-    const doneAt = await waitUntil(`${activity} to complete`, async () => (await historyHas(handle, activity, 'completed')) && Date.now(), 600_000, 200);
+    const doneAt = await waitUntil(`${activity} to complete`, async () => (await hasCompleted(handle, activity)) && Date.now(), 600_000, 200);
     for (const url of [pair.source.url, pair.destination.url]) await clearFaults(url); // the rest of the migration at full speed
     const result = await handle.result();
     return {
