@@ -9,7 +9,7 @@ export type { BranchesResource } from './resources/branches';
 export type { ComponentsResource } from './resources/components';
 export type { ConfigurationsResource, CreateConfigurationInput, CreateConfigurationRowInput, UpdateConfigurationInput } from './resources/configurations';
 export { stackHost, type EncryptionBinding, type EncryptionResource, type MigrateConfigurationInput } from './resources/encryption';
-export type { FileBody, FilesResource, UploadOptions } from './resources/files';
+export type { FileBody, FilesResource, UploadedFile, UploadOptions } from './resources/files';
 export type { GoodDataProject, GoodDataResource, WaitOptions } from './resources/gooddata';
 export type { CreateOrchestrationInput, OrchestrationNotificationInput, OrchestrationTaskInput, OrchestratorResource } from './resources/orchestrator';
 export type { ServicesResource } from './resources/services';

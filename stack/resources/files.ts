@@ -28,6 +28,11 @@ export interface UploadOptions {
   isPermanent?: boolean;
 }
 
+/** What an upload answers: the file's ID, all that an import or a table creation needs (`get` reads its detail). */
+export interface UploadedFile {
+  id: number;
+}
+
 /** Fresh credentials are fetched when fewer than this many seconds of validity remain. */
 const CREDENTIALS_REFRESH_MARGIN_S = 300;
 /** Slices uploaded at once by default. */
@@ -65,12 +70,12 @@ export class FilesResource extends StackResource {
     return this.#answer(this.#detail(fileId));
   }
 
-  /** Uploads one file (prepare + one streamed transfer); answers its detail. */
-  async upload(name: string, body: FileBody, options: UploadOptions = {}): Promise<FileInfo> {
+  /** Uploads one file (prepare + one streamed transfer). */
+  async upload(name: string, body: FileBody, options: UploadOptions = {}): Promise<UploadedFile> {
     const sizeBytes = Buffer.isBuffer(body) ? body.length : options.sizeBytes;
     const prepared = await this.#prepare(name, { sizeBytes, tags: options.tags, isPermanent: options.isPermanent, isSliced: false });
     await this.#provider(prepared).upload(prepared, '', body, OCTET_STREAM);
-    return this.get(prepared.answer.id);
+    return { id: prepared.answer.id };
   }
 
   /**
@@ -79,7 +84,7 @@ export class FilesResource extends StackResource {
    * are streamed at once; the manifest lists them in order. Credentials that `PUT files/{id}/refresh` renews are
    * refreshed before a slice, and before the manifest, when they are about to expire.
    */
-  async uploadSliced(name: string, slices: Array<() => NodeJS.ReadableStream>, options: UploadOptions & { concurrency?: number } = {}): Promise<FileInfo> {
+  async uploadSliced(name: string, slices: Array<() => NodeJS.ReadableStream>, options: UploadOptions & { concurrency?: number } = {}): Promise<UploadedFile> {
     let prepared = await this.#prepare(name, { sizeBytes: options.sizeBytes, tags: options.tags, isSliced: true });
     const provider = this.#provider(prepared);
     const fileId = prepared.answer.id;
@@ -109,7 +114,7 @@ export class FilesResource extends StackResource {
     const lanes = Math.max(1, Math.min(options.concurrency ?? DEFAULT_SLICE_CONCURRENCY, slices.length));
     await Promise.all(Array.from({ length: lanes }, lane));
     await provider.upload(await fresh(), 'manifest', Buffer.from(JSON.stringify({ entries })), 'application/json');
-    return this.get(fileId);
+    return { id: fileId };
   }
 
   /**

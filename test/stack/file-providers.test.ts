@@ -136,7 +136,7 @@ describe.each(KINDS)('the %s file provider against its real server', (kind) => {
 
   it('plain file: a Buffer uploaded, read back through its one URL', async () => {
     const data = Buffer.from('id,name\n1,a\n2,b\n');
-    const file = await client.files.upload('t.csv', data);
+    const file = await client.files.get((await client.files.upload('t.csv', data)).id);
     const urls = await client.files.sliceUrls(file);
     expect(urls).toHaveLength(1);
     if (kind === 'gcp') expect(urls).toEqual([file.url]);
@@ -147,7 +147,7 @@ describe.each(KINDS)('the %s file provider against its real server', (kind) => {
 
   it('sliced file: slices under {key}partNNNN, the manifest at {key}manifest naming them as the provider does', async () => {
     const rows = ['1,a\n', '2,b\n', '3,c\n'];
-    const file = await client.files.uploadSliced('in.c-main.t.csv.gz', rows.map((row) => () => Readable.from([gzipSync(row)])));
+    const file = await client.files.get((await client.files.uploadSliced('in.c-main.t.csv.gz', rows.map((row) => () => Readable.from([gzipSync(row)])))).id);
     expect(file.isSliced).toBe(true);
     const urls = await client.files.sliceUrls(file);
     expect(urls).toHaveLength(3);
@@ -163,14 +163,14 @@ describe.each(KINDS)('the %s file provider against its real server', (kind) => {
   it('12 MB streamed (more than one multipart part), generated and checked on the fly', async () => {
     const size = 12 * MB;
     const expected = await digest(generated(size, 7));
-    const file = await client.files.upload('big.csv', () => generated(size, 7));
+    const file = await client.files.get((await client.files.upload('big.csv', () => generated(size, 7))).id);
     const [url] = await client.files.sliceUrls(file);
     expect(await digest(client.files.openSlice(file, url))).toEqual(expected);
     if (kind !== 'gcp') expect(await stack.partsOf(stack.files.get(file.id)!.key)).toBeGreaterThanOrEqual(2);
   });
 
   it('an object that disappeared is not-found, not retryable, naming the file and the provider', async () => {
-    const file = await client.files.uploadSliced('t.csv.gz', [() => Readable.from([gzipSync('1\n')])]);
+    const file = await client.files.get((await client.files.uploadSliced('t.csv.gz', [() => Readable.from([gzipSync('1\n')])])).id);
     const [url] = await client.files.sliceUrls(file);
     await stack.deleteObject(`${stack.files.get(file.id)!.key}part0001.csv.gz`);
     const error = await failureOf(readAll(client.files.openSlice(file, url)));
@@ -198,7 +198,7 @@ describe.each(KINDS)('the %s file provider against its real server', (kind) => {
 
   it('a download cut short is a retryable network error saying how much arrived', async () => {
     storeAt(proxies[kind].url);
-    const file = await client.files.uploadSliced('t.csv', [() => generated(MB, 3)]);
+    const file = await client.files.get((await client.files.uploadSliced('t.csv', [() => generated(MB, 3)])).id);
     const [url] = await client.files.sliceUrls(file);
     proxies[kind].cutNextDownload(/part0001/, 100_000);
     const error = await failureOf(readAll(client.files.openSlice(file, url)));
@@ -268,7 +268,7 @@ describe('credentials the stores refuse: retryable, a new attempt gets fresh one
 
   it('aws: expired credentials (the emulated stack revoked the file user) fail the download', async () => {
     start('aws');
-    const file = await client.files.upload('t.csv', Buffer.from('x'));
+    const file = await client.files.get((await client.files.upload('t.csv', Buffer.from('x'))).id);
     const [url] = await client.files.sliceUrls(file);
     await (stores.aws as { deleteFileUser(b: string, a: string): Promise<void> }).deleteFileUser(BUCKETS.aws, stack.files.get(file.id)!.user!.accessKeyId);
     const error = await failureOf(readAll(client.files.openSlice(file, url)));
