@@ -72,8 +72,8 @@ export class TablesResource extends StackResource {
     return this.transport.request('GET', `/tables/${seg(tableId)}`, TableSchema, { allow404: true });
   }
 
-  /** A typed table from its column definitions. */
-  async createDefinition(bucketId: string, input: CreateTableDefinitionInput): Promise<Table> {
+  /** A typed table from its column definitions; answers its ID (`get` reads the table). */
+  async createDefinition(bucketId: string, input: CreateTableDefinitionInput): Promise<string> {
     const res = await this.transport.send('POST', `/buckets/${seg(bucketId)}/tables-definition`, {
       json: {
         name: input.name,
@@ -81,11 +81,11 @@ export class TablesResource extends StackResource {
         columns: input.columns.map((c) => compact({ name: c.name, definition: compact({ ...c.definition }), basetype: c.basetype })),
       },
     });
-    return this.#tableAfterJob(await this.transport.jobOf(res), `${bucketId}.${input.name}`, res.endpoint);
+    return this.#createdTableId(await this.transport.jobOf(res), `${bucketId}.${input.name}`);
   }
 
-  /** An untyped table whose columns (and first data) come from an uploaded CSV file. */
-  async createFromFile(bucketId: string, input: CreateTableFromFileInput): Promise<Table> {
+  /** An untyped table whose columns (and first data) come from an uploaded CSV file; answers its ID. */
+  async createFromFile(bucketId: string, input: CreateTableFromFileInput): Promise<string> {
     const res = await this.transport.send('POST', `/buckets/${seg(bucketId)}/tables-async`, {
       json: compact({
         name: input.name,
@@ -93,7 +93,7 @@ export class TablesResource extends StackResource {
         primaryKey: input.primaryKey && input.primaryKey.length > 0 ? input.primaryKey.join(',') : undefined,
       }),
     });
-    return this.#tableAfterJob(await this.transport.jobOf(res), `${bucketId}.${input.name}`, res.endpoint);
+    return this.#createdTableId(await this.transport.jobOf(res), `${bucketId}.${input.name}`);
   }
 
   /** Loads an uploaded file into the table; answers the finished job. */
@@ -159,9 +159,14 @@ export class TablesResource extends StackResource {
     return this.transport.parse(TableSchema, res);
   }
 
-  async #tableAfterJob(job: Job, fallbackId: string, endpoint: string): Promise<Table> {
+  /** The table a finished create job made: its `tableId`, else its results' `id`, else bucket.name. */
+  #createdTableId(job: Job, fallbackId: string): string {
     const results = TableJobResultsSchema.safeParse(job.results);
-    const tableId = job.tableId ?? (results.success ? results.data.id : undefined) ?? fallbackId;
+    return job.tableId ?? (results.success ? results.data.id : undefined) ?? fallbackId;
+  }
+
+  async #tableAfterJob(job: Job, fallbackId: string, endpoint: string): Promise<Table> {
+    const tableId = this.#createdTableId(job, fallbackId);
     const table = await this.get(tableId);
     if (!table) {
       throw new StackError({

@@ -188,7 +188,7 @@ describe('writing a project', () => {
     await client.buckets.setMetadata(bucket.id, 'user', [{ key: 'KBC.description', value: 'restored bucket' }]);
     expect((await getBucket(bucket.id))?.metadata?.some((m) => m.key === 'KBC.description')).toBe(true);
 
-    const table = await client.tables.createDefinition(bucket.id, {
+    const tableId = await client.tables.createDefinition(bucket.id, {
       name: 'users',
       primaryKeysNames: ['id'],
       columns: [
@@ -196,12 +196,14 @@ describe('writing a project', () => {
         { name: 'name', definition: { type: 'VARCHAR' }, basetype: 'STRING' },
       ],
     });
+    expect(tableId).toBe('out.c-copy.users');
+    const table = (await client.tables.get(tableId))!;
     expect(table).toMatchObject({ id: 'out.c-copy.users', columns: ['id', 'name'], primaryKey: ['id'] });
 
     // copy the source export slice by slice, streaming each slice from download to upload
     const exported = await client.tables.export('in.c-main.users');
     const urls = await client.files.sliceUrls(exported);
-    const uploaded = await client.files.uploadSliced('out.c-copy.users.csv.gz', urls.map((url) => () => client.files.openSlice(exported, url)));
+    const uploaded = await client.files.get((await client.files.uploadSliced('out.c-copy.users.csv.gz', urls.map((url) => () => client.files.openSlice(exported, url)))).id);
     const job = await client.tables.import(table.id, { dataFileId: uploaded.id, incremental: false, withoutHeaders: true, columns: ['id', 'name'] });
     expect(job.status).toBe('success');
     expect((await client.tables.get(table.id))?.rowsCount).toBe(3);
@@ -236,13 +238,12 @@ describe('writing a project', () => {
   it('a table from a plain gzipped CSV with header', async () => {
     await client.buckets.create({ name: 'plain', stage: 'in' });
     const csv = gzipSync('id,value\n1,x\n2,y\n');
-    const file = await client.files.upload('plain.csv.gz', () => Readable.from([csv]), { tags: ['test'] });
+    const file = await client.files.get((await client.files.upload('plain.csv.gz', () => Readable.from([csv]), { tags: ['test'] })).id);
     expect(file.isSliced).toBe(false);
     expect(await client.files.sliceUrls(file)).toEqual([file.url]);
     expect(gunzipSync(await readAll(client.files.openSlice(file, file.url))).toString()).toBe('id,value\n1,x\n2,y\n');
-    const table = await client.tables.createFromFile('in.c-plain', { name: 'values', dataFileId: file.id, primaryKey: ['id'] });
-    expect(table).toMatchObject({ id: 'in.c-plain.values', columns: ['id', 'value'], primaryKey: ['id'] });
-    expect((await client.tables.get(table.id))?.rowsCount).toBe(2);
+    const tableId = await client.tables.createFromFile('in.c-plain', { name: 'values', dataFileId: file.id, primaryKey: ['id'] });
+    expect(await client.tables.get(tableId)).toMatchObject({ id: 'in.c-plain.values', columns: ['id', 'value'], primaryKey: ['id'], rowsCount: 2 });
     await client.buckets.delete('in.c-plain', { force: true });
   });
 
@@ -294,7 +295,7 @@ describe('errors from the emulator', () => {
   });
 
   it('a failing job surfaces as a non-retryable StackError with the job id and code', async () => {
-    const file = await client.files.upload('bad.csv', Buffer.from('id,unknown\n1,x\n'));
+    const file = await client.files.get((await client.files.upload('bad.csv', Buffer.from('id,unknown\n1,x\n'))).id);
     const error = (await client.tables.import('in.c-main.users', { dataFileId: file.id, incremental: true }).catch((e: unknown) => e)) as StackError;
     expect(error).toBeInstanceOf(StackError);
     expect(error).toMatchObject({ kind: 'job-failed', retryable: false, code: 'csvImport.columnsNotMatch', endpoint: 'POST /v2/storage/tables/in.c-main.users/import-async' });
