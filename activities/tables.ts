@@ -7,7 +7,8 @@ import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
 import { files, MalformedSnapshotError } from '../snapshot/layout';
-import { bucketIdOf, isGzipped, type SnapshotReader } from '../snapshot/reader';
+import { bucketIdOf, type SnapshotReader } from '../snapshot/reader';
+import { observed } from '../snapshot/tee';
 import { columnsForBackend, nullablePrimaryKeyColumns, typedColumnsOf } from '../snapshot/typed-columns';
 import { backendsOf } from './validate';
 import type { SnapshotTable } from '../snapshot/schemas';
@@ -52,12 +53,22 @@ export function createTableActivities(deps: ActivityDeps) {
       const snapshot = deps.snapshot(input.snapshotDir);
       const table = (await snapshot.index()).table(input.tableId);
 
-      let current = await client.tables.get(table.id);
-      const created = !current;
+      // Created without a look first (one request less per table): a stack that has it already (a retry, a resume)
+      // refuses the create, and only then is the table read. A repair knows it is there.
+      let current: Pick<Table, 'displayName' | 'rowsCount'> | null = input.reimport ? await client.tables.get(table.id) : null;
+      let created = false;
       if (!current) {
         const bucket = (await snapshot.index()).buckets.find((b) => b.id === bucketIdOf(table));
-        current = await createTableStructure(client, table, bucket?.backend ?? undefined);
-        deps.metrics?.entitiesMigrated('tables');
+        created = await createTableStructure(client, table, bucket?.backend ?? undefined).then(
+          () => true,
+          (error: unknown) => {
+            if (isTableAlreadyThere(error)) return false;
+            throw error;
+          },
+        );
+        current = created ? { displayName: table.name, rowsCount: 0 } : await client.tables.get(table.id);
+        if (!current) throw new StackError({ kind: 'conflict', endpoint: `GET tables/${table.id}`, message: `table ${table.id} was refused as existing, then not found: someone else is changing the destination project; retry` });
+        if (created) deps.metrics?.entitiesMigrated('tables');
       }
       await restoreDisplayName(client, table, current);
       await restoreTableMetadata(client, table);
@@ -72,16 +83,10 @@ export function createTableActivities(deps: ActivityDeps) {
       const context = Context.current();
       // A cursor's file the stack no longer has (expired, or lost with the stack's state) is uploaded again.
       const cursor = await stillUploaded(client, context.info.heartbeatDetails as ImportCursor | undefined);
-      if (!cursor) await checkSnapshotData(snapshot, table.id, data, record);
-      const name = `${table.id}.csv.gz`;
-      const file = cursor
-        ? { id: cursor.fileId }
-        : data.sliced
-          ? await client.files.uploadSliced(name, data.files.map((f) => () => snapshot.openGzipped(f)))
-          : await client.files.upload(name, () => snapshot.openGzipped(data.files[0]));
-      heartbeat({ fileId: file.id } satisfies ImportCursor); // the worker's keep-alive repeats it while the job runs
+      const fileId = cursor ? cursor.fileId : await uploadChecked(client, snapshot, table.id, data, record);
+      heartbeat({ fileId } satisfies ImportCursor); // the worker's keep-alive repeats it while the job runs
       await client.tables.import(table.id, {
-        dataFileId: file.id,
+        dataFileId: fileId,
         incremental: false,
         ...(data.sliced ? { withoutHeaders: true, columns: table.columns } : {}),
       });
@@ -130,29 +135,47 @@ export function createTableActivities(deps: ActivityDeps) {
 }
 
 /**
- * Reads the table's snapshot files before they are uploaded: a truncated gzip, a broken CSV or data that differs
- * from the fingerprint taken at snapshot time is a malformed snapshot (non-retryable), not a stack failure.
+ * Uploads the table's snapshot files, fingerprinting them on the way (one read of the snapshot, not two). A truncated
+ * gzip, a broken CSV or data that differs from the fingerprint taken at snapshot time is a malformed snapshot
+ * (non-retryable), found before anything is imported: the uploaded file is then only left to expire.
  */
-async function checkSnapshotData(snapshot: SnapshotReader, tableId: string, data: { files: string[]; sliced: boolean }, record: TableDataSnapshot | undefined): Promise<void> {
+async function uploadChecked(client: StackClient, snapshot: SnapshotReader, tableId: string, data: { files: string[]; sliced: boolean }, record: TableDataSnapshot | undefined): Promise<number> {
+  const prints = new Map<string, Promise<Fingerprinter>>();
+  const unreadable = (file: string, error: unknown) =>
+    new MalformedSnapshotError(
+      `${path.basename(file)} of table ${tableId} cannot be read (${error instanceof Error ? error.message : String(error)}): the snapshot is truncated or corrupted; take a new snapshot`,
+    );
+  let readFailure: MalformedSnapshotError | undefined; // the snapshot's own file failed, not the upload
+  const open = (file: string) => () => {
+    const print = new Fingerprinter();
+    const source = snapshot.openGzipped(file).once('error', (error) => (readFailure ??= unreadable(file, error)));
+    const { stream, result } = observed(source, (copy) => fingerprintStream(print, copy, { gzipped: true, skipHeader: !data.sliced }));
+    const printed = result.then(() => print);
+    printed.catch(() => undefined); // read after the upload, or never when the upload fails
+    prints.set(file, printed);
+    return stream;
+  };
+  const name = `${tableId}.csv.gz`;
+  const uploaded = await (data.sliced ? client.files.uploadSliced(name, data.files.map(open)) : client.files.upload(name, open(data.files[0]))).catch((error: unknown) => {
+    throw readFailure ?? error;
+  });
   const fingerprinter = new Fingerprinter();
-  for (const file of data.files) {
-    try {
-      await fingerprintStream(fingerprinter, snapshot.open(file), { gzipped: isGzipped(file), skipHeader: !data.sliced });
-    } catch (error) {
-      throw new MalformedSnapshotError(
-        `${path.basename(file)} of table ${tableId} cannot be read (${error instanceof Error ? error.message : String(error)}): the snapshot is truncated or corrupted; take a new snapshot`,
-      );
-    }
-  }
+  for (const file of data.files) fingerprinter.merge(await prints.get(file)!.catch((error: unknown) => Promise.reject(unreadable(file, error))));
   const found = fingerprinter.result();
   if (record && (found.rows !== record.rows || found.checksum !== record.checksum)) {
     throw new MalformedSnapshotError(
       `the data files of table ${tableId} hold ${found.rows} rows (checksum ${found.checksum.slice(0, 12)}), but the snapshot recorded ${record.rows} rows (checksum ${record.checksum.slice(0, 12)}): the snapshot was changed or damaged; take a new snapshot`,
     );
   }
+  return uploaded.id;
 }
 
-async function createTableStructure(client: StackClient, table: SnapshotTable, backend: string | undefined): Promise<Table> {
+/** The stack refused a create because the table exists (HTTP 400 at once, or the create job's error). */
+function isTableAlreadyThere(error: unknown): boolean {
+  return error instanceof StackError && (error.code ?? '').toLowerCase() === 'storage.tables.alreadyexists';
+}
+
+async function createTableStructure(client: StackClient, table: SnapshotTable, backend: string | undefined): Promise<string> {
   const bucketId = bucketIdOf(table);
   let typedColumns = typedColumnsOf(table);
   if (typedColumns && backend) {
@@ -185,7 +208,7 @@ async function createTableStructure(client: StackClient, table: SnapshotTable, b
   return client.tables.createFromFile(bucketId, { name: table.name, dataFileId: file.id, primaryKey: table.primaryKey ?? [] });
 }
 
-async function restoreDisplayName(client: StackClient, table: SnapshotTable, current: Table): Promise<void> {
+async function restoreDisplayName(client: StackClient, table: SnapshotTable, current: Pick<Table, 'displayName'>): Promise<void> {
   if (table.displayName && table.displayName !== table.name && current.displayName !== table.displayName) {
     await client.tables.update(table.id, { displayName: table.displayName });
   }

@@ -16,3 +16,25 @@ export async function tee(source: Readable, consumers: Array<(branch: Readable) 
     throw error;
   }
 }
+
+/**
+ * Hands `source` to one reader while `observe` reads a copy of it, with backpressure from both. An observer that
+ * fails stops holding the reader back (its copy is dropped), and its failure is in `result`.
+ */
+export function observed<T>(source: Readable, observe: (copy: Readable) => Promise<T>): { stream: Readable; result: Promise<T> } {
+  const stream = new PassThrough({ highWaterMark: 1 << 20 });
+  const copy = new PassThrough({ highWaterMark: 1 << 20 });
+  source.on('error', (error) => {
+    stream.destroy(error);
+    copy.destroy(error);
+  });
+  copy.on('error', () => undefined); // the observer's failure is reported through `result`
+  source.pipe(stream);
+  source.pipe(copy);
+  const result = observe(copy);
+  result.catch(() => {
+    source.unpipe(copy);
+    copy.resume();
+  });
+  return { stream, result };
+}
