@@ -27,7 +27,7 @@ export interface StackClientOptions {
   token: string;
   /** Timeout of one API request in ms (default 60000). For streamed transfers: connect and first-byte timeout. */
   timeoutMs?: number;
-  /** First delay between two polls of a job (default 250 ms), doubled up to 2000 ms. */
+  /** First delay between two polls of a job (default 100 ms: most Storage jobs end in well under a second), doubled up to 2000 ms. */
   jobPollIntervalMs?: number;
   /** Give up waiting for a job after this long (default: no limit; the activity's own timeout applies). */
   jobTimeoutMs?: number;
@@ -75,7 +75,7 @@ export interface PollOptions<T> {
 
 const STORAGE = '/v2/storage';
 const DEFAULT_TIMEOUT_MS = 60_000;
-const DEFAULT_POLL_MS = 250;
+const DEFAULT_POLL_MS = 100;
 const MAX_POLL_MS = 2_000;
 
 /** A path segment, percent-encoded. */
