@@ -1,6 +1,7 @@
 /**
- * The emulator's own admin API under `/_emulator` (docs/CONTRACTS.md): projects, faults and request counts. No
- * token, never subject to faults. The services add test-only routes of their own (decrypt, GoodData, Snowflake login).
+ * The emulator's own admin API under `/_emulator` (docs/CONTRACTS.md): projects, faults, the job delay and request
+ * counts. No token, never subject to faults. The services add test-only routes of their own (decrypt, GoodData,
+ * Snowflake login).
  */
 import { faultSpecSchema } from './faults';
 import type { StackHost } from './host';
@@ -43,6 +44,13 @@ export function registerAdmin(host: StackHost): void {
   api.delete('/_emulator/faults', () => {
     host.faults.clear();
     return reply(204);
+  });
+
+  api.put('/_emulator/job-delay', async (ctx) => {
+    const ms = (await ctx.body()).ms;
+    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0) throw badRequest('body {ms}: a whole number of milliseconds, 0 or more', 'emulator.invalidJobDelay');
+    host.jobDelayMs = ms;
+    return reply(200, { ms });
   });
 
   api.get('/_emulator/requests', () => reply(200, { ...host.requestCounts }));

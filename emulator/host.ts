@@ -143,8 +143,8 @@ export class StackHost {
   constructor(
     readonly dataDir: string,
     state: StackState,
-    /** simulated duration of storage jobs (and of the services' tasks) */
-    readonly jobDelayMs: number,
+    /** simulated duration of storage jobs (and of the services' tasks); `PUT /_emulator/job-delay` changes it */
+    public jobDelayMs: number,
     /** rows per exported slice */
     readonly sliceRows: number,
   ) {

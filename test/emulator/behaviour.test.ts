@@ -263,6 +263,24 @@ describe('emulated stack behaviour', () => {
     }
   });
 
+  test('the job delay changes at runtime through the admin API (the bench\'s 2 s jobs)', async () => {
+    const stack = await startStack({ dataDir: tempDir(), seed: SOURCE_SEED, jobDelayMs: 0 });
+    try {
+      const admin = new Api(stack.url, null);
+      const api = new Api(stack.url, SOURCE_TOKEN);
+      expect((await admin.put('/_emulator/job-delay', { ms: -1 })).status).toBe(400);
+      expect((await admin.put('/_emulator/job-delay', { ms: 'soon' })).status).toBe(400);
+      expect(await admin.put('/_emulator/job-delay', { ms: 60_000 })).toMatchObject({ status: 200, body: { ms: 60_000 } });
+      const slow = (await api.post('tables/in.c-crm.customers/export-async', {})).body;
+      await new Promise((x) => setTimeout(x, 500));
+      expect((await api.get(`jobs/${slow.id}`)).body.status).not.toBe('success');
+      await admin.put('/_emulator/job-delay', { ms: 0 });
+      expect((await api.waitJob(await (await api.post('tables/in.c-crm.customers/export-async', {})).body, 10_000)).status).toBe('success');
+    } finally {
+      await stack.close();
+    }
+  });
+
   test('error shapes: 401 without or with a bad token, 404 unknown entity, 400 validation', async () => {
     const none = await new Api(dest.url, null).get('buckets');
     expect(none.status).toBe(401);

@@ -1,0 +1,127 @@
+// One size: a project migrated by a fresh worker, with the raw copy of the same data measured in the same run.
+import { startMigration } from '../../client/commands/start';
+import type { BenchContext } from './context';
+import { perTable, servedRequests, storageJobsPerTable } from './emulators';
+import { covered, readHistory, tablesInFlight, type Interval } from './history';
+import { log } from './processes';
+import { createProjects } from './projects';
+import { rawCopy } from './raw-copy';
+import { entityCount, type Size } from './sizes';
+import { startWorker, type StackLimiter } from './worker';
+
+export interface Result {
+  size: string;
+  tables: number;
+  rows: number;
+  configurations: number;
+  dataBytes: number;
+  generateSeconds: number;
+  wallSeconds: number;
+  mbPerSecond: number;
+  entitiesPerSecond: number;
+  workerPeakRssMb: number;
+  workerIdleRssMb: number;
+  historyEvents: { parent: number; parentBytes: number; children: number; largestChild: number; total: number };
+  activityPhases: Record<string, number>;
+  verifyOnlySeconds: number;
+  orchestrationGapSeconds: number;
+  overheadMsPerEntity: number;
+  rawCopySeconds: number;
+  rawMbPerSecond: number;
+  ratio: number;
+  ratioWithoutVerify: number;
+  /** Requests per table (both stacks, every route), by `METHOD route-template`: the raw copy's and the migration's. */
+  requestsPerTable: { raw: Record<string, number>; migration: Record<string, number> };
+  /** The emulators' storage job duration during the run. */
+  jobDelayMs: number;
+  tableConcurrency: number;
+  /** Storage jobs of the migration per table (emulators.ts: `storageJobsPerTable`). */
+  storageJobsPerTable: number;
+  tablesInFlight: { peak: number; mean: number };
+  limiters: Record<string, StackLimiter>;
+  outcome: string;
+}
+
+export const failureText = (error: unknown) =>
+  `failed: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`.slice(0, 300);
+
+export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> {
+  log(`${size.name}: creating projects (${size.tables} tables × ${size.rows} rows, ${size.configurations} configurations)`);
+  const genStart = Date.now();
+  const projects = await createProjects(ctx, size, ctx.projectBase);
+  const generateSeconds = (Date.now() - genStart) / 1000;
+  const { dataBytes } = projects;
+  log(`${size.name}: ${(dataBytes / 1e6).toFixed(1)} MB of CSV generated in ${generateSeconds.toFixed(1)} s`);
+
+  log(`${size.name}: raw copy (stack client only, ${size.tableConcurrency} tables at once)`);
+  const stacks = [ctx.sourceUrl, ctx.destinationUrl];
+  const beforeRaw = await servedRequests(stacks);
+  const rawCopySeconds = await rawCopy(projects.source, projects.rawDestination, size);
+  const afterRaw = await servedRequests(stacks);
+  log(`${size.name}: raw copy ${rawCopySeconds.toFixed(1)} s`);
+
+  const worker = await startWorker(ctx, size.name);
+  log(`${size.name}: worker pid ${worker.pid} polling (RSS ${worker.idleRssMb.toFixed(0)} MB); migrating`);
+  worker.startSampling();
+  const started = Date.now();
+  const handle = await startMigration(ctx.client, worker.taskQueue, {
+    source: projects.sourceRef,
+    destination: projects.destinationRef,
+    requireApproval: false,
+    options: { tableConcurrency: size.tableConcurrency, configurationConcurrency: size.configurationConcurrency, verify: ctx.verify },
+  });
+  let outcome = 'completed';
+  try {
+    outcome = (await handle.result()).outcome;
+  } catch (error) {
+    outcome = failureText(error);
+  }
+  const wallSeconds = (Date.now() - started) / 1000;
+  const afterMigration = await servedRequests(stacks);
+  const { peakRssMb: workerPeakRssMb, limiters } = await worker.finish();
+  log(`${size.name}: migration ${outcome} in ${wallSeconds.toFixed(1)} s, worker peak RSS ${workerPeakRssMb.toFixed(0)} MB`);
+
+  const history = await readHistory(ctx.client, handle);
+  const { intervals } = history;
+  const activityPhases: Record<string, number> = {};
+  for (const type of new Set(intervals.map((i) => i.type))) activityPhases[type] = covered(intervals.filter((i) => i.type === type));
+  const verify = intervals.filter((i) => i.type === 'verifyTable');
+  const verifyOnlySeconds = covered(verify, intervals.filter((i) => i.type !== 'verifyTable'));
+  const startSec = started / 1000;
+  const wall: Interval = { type: 'wall', start: startSec, end: startSec + wallSeconds };
+  const orchestrationGapSeconds = covered([wall], intervals);
+  const entities = entityCount(size);
+  const mb = dataBytes / 1e6;
+  const dataPathSeconds = (activityPhases.snapshotTableData ?? 0) + covered(intervals.filter((i) => i.type === 'restoreTable' || i.type === 'verifyTable'));
+  const withoutVerify = Math.max(0.001, dataPathSeconds - verifyOnlySeconds);
+  const migrationRequests = perTable(afterRaw, afterMigration, size.tables);
+  return {
+    size: size.name,
+    tables: size.tables,
+    rows: size.rows,
+    configurations: size.configurations,
+    dataBytes,
+    generateSeconds,
+    wallSeconds,
+    mbPerSecond: mb / wallSeconds,
+    entitiesPerSecond: entities / wallSeconds,
+    workerPeakRssMb,
+    workerIdleRssMb: worker.idleRssMb,
+    historyEvents: { parent: history.parentEvents, parentBytes: history.parentBytes, children: history.children, largestChild: history.largestChild, total: history.totalEvents },
+    activityPhases,
+    verifyOnlySeconds,
+    orchestrationGapSeconds,
+    overheadMsPerEntity: (orchestrationGapSeconds * 1000) / entities,
+    rawCopySeconds,
+    rawMbPerSecond: mb / rawCopySeconds,
+    ratio: rawCopySeconds / Math.max(0.001, dataPathSeconds),
+    ratioWithoutVerify: rawCopySeconds / withoutVerify,
+    requestsPerTable: { raw: perTable(beforeRaw, afterRaw, size.tables), migration: migrationRequests },
+    jobDelayMs: ctx.jobDelayMs,
+    tableConcurrency: size.tableConcurrency,
+    storageJobsPerTable: storageJobsPerTable(migrationRequests),
+    tablesInFlight: tablesInFlight(intervals),
+    limiters,
+    outcome,
+  };
+}
