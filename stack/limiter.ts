@@ -118,6 +118,11 @@ export function limiterForStack(url: string, max = defaultStackConcurrency()): A
   return limiter;
 }
 
+/** The state of every stack's limiter in this process, by the stack's origin (the worker's /metrics reads it). */
+export function stackLimiterStats(): Record<string, LimiterStats> {
+  return Object.fromEntries([...registry].map(([origin, limiter]) => [origin, limiter.stats()]));
+}
+
 export function defaultStackConcurrency(env: NodeJS.ProcessEnv = process.env): number {
   const value = Number(env.STACK_MIGRATE_STACK_CONCURRENCY);
   return Number.isInteger(value) && value > 0 ? value : 16;

@@ -3,8 +3,9 @@
 import * as http from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MigrationMetrics } from '../activities/metrics';
+import { stackLimiterStats, type LimiterStats } from '../stack/limiter';
 
 export interface WorkerMetrics extends MigrationMetrics {
   registry: Registry;
@@ -31,6 +32,19 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
     labelNames: ['activity', 'failure_type'] as const,
     registers: [registry],
   });
+  const limiterGauge = (name: string, help: string, value: (stats: LimiterStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['stack'] as const,
+      registers: [registry],
+      collect() {
+        for (const [stack, stats] of Object.entries(stackLimiterStats())) this.set({ stack }, value(stats));
+      },
+    });
+  limiterGauge('stack_migrate_stack_concurrency_limit', 'Adaptive limit of requests in flight to each stack (stack/limiter.ts)', (s) => s.limit);
+  limiterGauge('stack_migrate_stack_requests_in_flight', 'Requests in flight to each stack', (s) => s.inFlight);
+  limiterGauge('stack_migrate_stack_concurrency_decreases', 'Times the limit of each stack was halved after a 429 or 5xx', (s) => s.decreases);
   return {
     registry,
     entitiesMigrated(type, count = 1) {

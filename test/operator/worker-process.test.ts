@@ -70,6 +70,10 @@ describe('worker process', () => {
       expect(metricValue(ours, 'stack_migrate_bytes_copied_total', 'direction="export"')).toBeGreaterThan(0);
       expect(metricValue(ours, 'stack_migrate_bytes_copied_total', 'direction="import"')).toBeGreaterThan(0);
       expect(ours).toContain('# TYPE stack_migrate_activity_failures_total counter');
+      // the adaptive limiter of each stack the migration reached (STACK_MIGRATE_STACK_CONCURRENCY default 16)
+      for (const url of [h.stacks.sourceRef.url, h.stacks.destinationRef.url]) {
+        expect(metricValue(ours, 'stack_migrate_stack_concurrency_limit', `stack="${new URL(url).origin}"`)).toBe(16);
+      }
 
       const sdk = await (await fetch(`http://127.0.0.1:${sdkPort}/metrics`)).text();
       expect(sdk).toMatch(/^temporal_activity_execution_latency/m);
