@@ -1,6 +1,7 @@
 // Restores component configurations with rows, state, rowsSortOrder and metadata, keeping their IDs
 // (docs/domain.md#skipped-and-reported). What the destination cannot use is removed and reported: encrypted values, OAuth authorizations;
-// Flows and schedules arrive disabled. Looks before it creates, row by row.
+// Flows and schedules arrive disabled. Creates, and reads what the stack says exists already (activities/create-or-find.ts); rows
+// are created when the configuration lacks them.
 import { Context } from '@temporalio/activity';
 import type { StackClient } from '../stack';
 import type { StackRef } from '../workflows/input';
@@ -14,6 +15,7 @@ import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel } from './conf
 import { sameJson } from './json';
 import { readOwnEdits, withEncryptedValuesOf } from './own-edits';
 import { heartbeat } from './heartbeat';
+import { createOrFind } from './create-or-find';
 
 /** Components whose configurations would run on their own: they arrive disabled, to be enabled by a human. */
 export const DISABLED_ON_ARRIVAL = new Set(['keboola.orchestrator', 'keboola.scheduler']);
@@ -150,19 +152,21 @@ async function restoreConfiguration(
   const disabled = DISABLED_ON_ARRIVAL.has(ref.componentId) || source.isDisabled === true;
   const sshTunnel = hasSshTunnel(source.configuration) || (source.rows ?? []).some((row) => hasSshTunnel(row.configuration));
 
-  let existing = await client.configurations.get(destinationComponentId, ref.configId);
-  const created = !existing;
-  if (!existing) {
-    existing = await client.configurations.create(destinationComponentId, {
-      configurationId: ref.configId,
-      name: source.name,
-      description: source.description ?? '',
-      configuration,
-      state: isEmptyObject(source.state) ? undefined : (source.state as Record<string, unknown>),
-      isDisabled: disabled,
-      changeDescription: `Migrated by stack-migrate from ${ref.componentId}/${ref.configId}`,
-    });
-  }
+  const outcome = await createOrFind(
+    () =>
+      client.configurations.create(destinationComponentId, {
+        configurationId: ref.configId,
+        name: source.name,
+        description: source.description ?? '',
+        configuration,
+        state: isEmptyObject(source.state) ? undefined : (source.state as Record<string, unknown>),
+        isDisabled: disabled,
+        changeDescription: `Migrated by stack-migrate from ${ref.componentId}/${ref.configId}`,
+      }),
+    () => client.configurations.get(destinationComponentId, ref.configId),
+  );
+  const created = 'created' in outcome;
+  const existing = 'created' in outcome ? outcome.created : outcome.existing;
 
   const existingRows = new Set((existing.rows ?? []).map((row) => String(row.id)));
   let rowsCreated = 0;

@@ -15,6 +15,7 @@ import type { SnapshotTable } from '../snapshot/schemas';
 import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import type { ActivityDeps } from './deps';
 import { groupByProvider } from './metadata';
+import { createOrFind } from './create-or-find';
 import { chunk } from '../workflows/concurrency';
 import { heartbeat } from './heartbeat';
 
@@ -53,21 +54,14 @@ export function createTableActivities(deps: ActivityDeps) {
       const snapshot = deps.snapshot(input.snapshotDir);
       const table = (await snapshot.index()).table(input.tableId);
 
-      // Created without a look first (one request less per table): a stack that has it already (a retry, a resume)
-      // refuses the create, and only then is the table read. A repair knows it is there.
+      // Created without a look first (activities/create-or-find.ts); a repair knows the table is there.
       let current: Pick<Table, 'displayName' | 'rowsCount'> | null = input.reimport ? await client.tables.get(table.id) : null;
       let created = false;
       if (!current) {
         const bucket = (await snapshot.index()).buckets.find((b) => b.id === bucketIdOf(table));
-        created = await createTableStructure(client, table, bucket?.backend ?? undefined).then(
-          () => true,
-          (error: unknown) => {
-            if (isTableAlreadyThere(error)) return false;
-            throw error;
-          },
-        );
-        current = created ? { displayName: table.name, rowsCount: 0 } : await client.tables.get(table.id);
-        if (!current) throw new StackError({ kind: 'conflict', endpoint: `GET tables/${table.id}`, message: `table ${table.id} was refused as existing, then not found: someone else is changing the destination project; retry` });
+        const outcome = await createOrFind(() => createTableStructure(client, table, bucket?.backend ?? undefined), () => client.tables.get(table.id));
+        created = 'created' in outcome;
+        current = 'existing' in outcome ? outcome.existing : { displayName: table.name, rowsCount: 0 };
         if (created) deps.metrics?.entitiesMigrated('tables');
       }
       await restoreDisplayName(client, table, current);
@@ -168,11 +162,6 @@ async function uploadChecked(client: StackClient, snapshot: SnapshotReader, tabl
     );
   }
   return uploaded.id;
-}
-
-/** The stack refused a create because the table exists (HTTP 400 at once, or the create job's error). */
-function isTableAlreadyThere(error: unknown): boolean {
-  return error instanceof StackError && (error.code ?? '').toLowerCase() === 'storage.tables.alreadyexists';
 }
 
 async function createTableStructure(client: StackClient, table: SnapshotTable, backend: string | undefined): Promise<string> {
