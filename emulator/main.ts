@@ -1,5 +1,6 @@
 /**
- * `npm run emulator -- --port P --data DIR [--seed FILE] [--file-provider aws|azure|gcp] [--job-delay-ms N] [--fault outage:30s ...]`
+ * `npm run emulator -- --port P --data DIR [--seed FILE] [--file-provider aws|azure|gcp] [--job-delay-ms N] [--fault outage:30s ...]
+ *  [--save-debounced] [--s3-credentials per-file|per-stack]`
  * Runs one emulated Keboola stack until SIGINT/SIGTERM; an `aws` or `azure` stack starts its own object-store
  * server (docs/object-stores.md) and prints what a worker needs to reach it, unless the environment names one to
  * share with other stacks: STACK_EMULATOR_S3_ENDPOINT with its root account STACK_EMULATOR_S3_ACCESS_KEY_ID and
@@ -36,8 +37,11 @@ async function main(): Promise<void> {
     .option('--job-delay-ms <ms>', 'simulated duration of storage jobs', '150')
     .option('--export-slice-rows <n>', 'rows per exported slice', '100000')
     .option('--fault <spec...>', 'fault active from start: outage:30s | outage:20r | drop:10r | latency:200ms | rate-limit:5r', [] as string[])
+    .option('--save-debounced', 'save changes within 100 ms instead of before each answer (benchmarks: a SIGKILL may then lose acknowledged writes)')
+    .option('--s3-credentials <scope>', 'aws: per-file (each file reaches only its objects, as on Keboola) or per-stack (one user for the bucket: benchmarks)', 'per-file')
     .parse(process.argv);
-  const o = program.opts<{ port: string; host: string; data: string; seed?: string; fileProvider?: string; jobDelayMs: string; exportSliceRows: string; fault: string[] }>();
+  const o = program.opts<{ port: string; host: string; data: string; seed?: string; fileProvider?: string; jobDelayMs: string; exportSliceRows: string; fault: string[]; saveDebounced?: boolean; s3Credentials: string }>();
+  if (o.s3Credentials !== 'per-file' && o.s3Credentials !== 'per-stack') throw new Error(`--s3-credentials "${o.s3Credentials}": use per-file or per-stack`);
   if (o.fileProvider !== undefined && !(FILE_PROVIDERS as readonly string[]).includes(o.fileProvider)) {
     throw new Error(`--file-provider "${o.fileProvider}" is not a Keboola file provider: use one of ${FILE_PROVIDERS.join(', ')}`);
   }
@@ -52,6 +56,8 @@ async function main(): Promise<void> {
     faults,
     fileProvider: o.fileProvider as FileProviderName | undefined,
     objectStores: await sharedObjectStores(process.env),
+    saveBeforeAnswer: !o.saveDebounced,
+    s3Credentials: o.s3Credentials,
   });
   console.log(`Keboola stack emulator listening on ${stack.url} (files on ${stack.fileProvider})`);
   for (const [name, value] of Object.entries(stack.workerEnv)) console.log(`  worker environment: ${name}=${value}`);

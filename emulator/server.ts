@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { registerAdmin } from './admin';
 import type { FaultSpec } from './faults';
-import { openFileStorage, type FileProviderName, type ObjectStoreServers } from './file-storage';
+import { openFileStorage, type FileProviderName, type ObjectStoreServers, type S3CredentialScope } from './file-storage';
 import { StackHost } from './host';
 import { resumeJobs } from './jobs';
 import { createProject } from './projects';
@@ -50,6 +50,13 @@ export interface StartStackOptions {
   fileProvider?: FileProviderName;
   /** object-store servers to keep the files on (a stack on `aws` or `azure` without one starts its own) */
   objectStores?: ObjectStoreServers;
+  /** false: changes are saved on a short debounce, not before each answer (StackHost.saveBeforeAnswer); default true */
+  saveBeforeAnswer?: boolean;
+  /**
+   * `aws` stacks: `per-file` (default) gives each file credentials that reach only its own objects, as Keboola's
+   * federation tokens do; `per-stack` one set for the whole bucket (see S3FileStorage), for benchmarks.
+   */
+  s3Credentials?: S3CredentialScope;
 }
 
 export interface EmulatedProjectInfo {
@@ -104,9 +111,9 @@ export async function startStack(options: StartStackOptions): Promise<EmulatedSt
   if (options.fileProvider && options.fileProvider !== provider) {
     throw new Error(`the stack in ${options.dataDir} keeps its files on "${provider}", not "${options.fileProvider}": start it with file provider "${provider}", or give a new data folder`);
   }
-  const stack = new StackHost(options.dataDir, state, options.jobDelayMs ?? 150, Math.max(1, options.exportSliceRows ?? 100000));
+  const stack = new StackHost(options.dataDir, state, options.jobDelayMs ?? 150, Math.max(1, options.exportSliceRows ?? 100000), options.saveBeforeAnswer ?? true);
   mountApiAreas(stack);
-  stack.fileStorage = await openFileStorage(stack, provider, options.objectStores);
+  stack.fileStorage = await openFileStorage(stack, provider, options.objectStores, options.s3Credentials);
   for (const f of options.faults ?? []) stack.faults.add(f);
 
   const sockets = new Set<Socket>();

@@ -286,6 +286,7 @@ export class StateStore {
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
+  private lastSaveMs = 0;
 
   constructor(
     readonly dataDir: string,
@@ -305,10 +306,11 @@ export class StateStore {
   markDirty(): void {
     this.dirty = true;
     if (this.timer) return;
+    // A save writes the whole state: the debounce grows with its cost, so saving never takes more than a fifth of the time.
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.save();
-    }, this.debounceMs);
+    }, Math.max(this.debounceMs, 4 * this.lastSaveMs));
   }
 
   /** Writes now if anything changed; concurrent calls are serialized. */
@@ -316,9 +318,11 @@ export class StateStore {
     this.writing = this.writing.then(async () => {
       if (!this.dirty) return;
       this.dirty = false;
+      const started = Date.now();
       const tmp = `${this.path}.${process.pid}.tmp`;
       await writeFile(tmp, JSON.stringify(this.state));
       await rename(tmp, this.path);
+      this.lastSaveMs = Date.now() - started;
     });
     return this.writing;
   }

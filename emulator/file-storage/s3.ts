@@ -8,7 +8,9 @@
  *
  * The temporary credentials are a user of the gateway's own IAM per file, allowed only the file's objects (the
  * gateway refuses every session token, so `SessionToken` is empty); revoked when the file is deleted, and replaced
- * once they near their `Expiration`.
+ * once they near their `Expiration`. Each such user is a statement of the bucket's policy, rewritten whole at every
+ * change, so with thousands of files the gateway's IAM outweighs everything else: a benchmark's stacks use
+ * `per-stack` credentials, one user for the whole bucket.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -27,15 +29,23 @@ const CREDENTIALS_TTL_MS = 12 * 3600_000;
 const RENEW_BEFORE_MS = 10 * 60_000;
 const URL_TTL_S = 3600;
 
+/** Whom a file's credentials let in: that file's objects only (as Keboola's), or the stack's whole bucket. */
+export type S3CredentialScope = 'per-file' | 'per-stack';
+
+type S3User = NonNullable<FileRecord['s3User']>;
+
 export class S3FileStorage implements FileStorage {
   readonly provider = 'aws';
   readonly bucket: string;
   private readonly s3: S3Client;
+  /** `per-stack`: the one user every file answer names, replaced once it nears its expiration. */
+  private stackUser?: Promise<S3User>;
 
   private constructor(
     private readonly host: StackHost,
     private readonly server: S3Server,
     private readonly owned: boolean,
+    private readonly scope: S3CredentialScope,
   ) {
     // one bucket per stack, named after the stack's own secret so that stacks sharing one gateway never meet
     this.bucket = `kbc-${host.stack.region}-files-${host.hmac('files-bucket').slice(0, 10)}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
@@ -43,8 +53,8 @@ export class S3FileStorage implements FileStorage {
   }
 
   /** Opens the stack's bucket on `server` (creating it on the first start); `owned`: close() stops the server. */
-  static async open(host: StackHost, server: S3Server, owned: boolean): Promise<S3FileStorage> {
-    const storage = new S3FileStorage(host, server, owned);
+  static async open(host: StackHost, server: S3Server, owned: boolean, scope: S3CredentialScope = 'per-file'): Promise<S3FileStorage> {
+    const storage = new S3FileStorage(host, server, owned, scope);
     try {
       await storage.s3.send(new HeadBucketCommand({ Bucket: storage.bucket }));
     } catch {
@@ -110,7 +120,7 @@ export class S3FileStorage implements FileStorage {
   }
 
   async forget(file: FileRecord): Promise<void> {
-    if (!file.s3User) return;
+    if (!file.s3User || this.scope === 'per-stack') return;
     await this.server.deleteFileUser(this.bucket, file.s3User.accessKeyId);
     delete file.s3User;
   }
@@ -121,7 +131,8 @@ export class S3FileStorage implements FileStorage {
   }
 
   /** The file's user, created on first use and replaced when its credentials near their expiration. */
-  private userOf(file: FileRecord): Promise<NonNullable<FileRecord['s3User']>> {
+  private userOf(file: FileRecord): Promise<S3User> {
+    if (this.scope === 'per-stack') return this.userOfStack();
     return this.host.withLock(`s3-user:${file.id}`, async () => {
       const current = file.s3User;
       if (current && Date.parse(current.expiration) - Date.now() > RENEW_BEFORE_MS) return current;
@@ -131,6 +142,17 @@ export class S3FileStorage implements FileStorage {
       this.host.changed();
       return file.s3User;
     });
+  }
+
+  private userOfStack(): Promise<S3User> {
+    const kept = this.stackUser;
+    this.stackUser = (async () => {
+      const current = await kept?.catch(() => undefined);
+      if (current && Date.parse(current.expiration) - Date.now() > RENEW_BEFORE_MS) return current;
+      const user = await this.server.createFileUser(this.bucket, '');
+      return { ...user, expiration: new Date(Date.now() + CREDENTIALS_TTL_MS).toISOString() };
+    })();
+    return this.stackUser;
   }
 }
 

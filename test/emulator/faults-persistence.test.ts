@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { csvBatches, CSV_WRITE_OPTIONS } from '../../emulator/csv';
 import { parseFaultFlag } from '../../emulator/faults';
-import { Api, DEST_SEED, DEST_TOKEN, SOURCE_SEED, SOURCE_TOKEN, tempDir } from './util';
+import { Api, DEST_SEED, DEST_TOKEN, objectsOf, SOURCE_SEED, SOURCE_TOKEN, tempDir } from './util';
 
 const admin = (url: string, method: string, path: string, body?: unknown) =>
   fetch(`${url}/_emulator/${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -164,6 +164,31 @@ describe('persistence', () => {
       }
       const created = await api.post('branch/default/components/keboola.app-tree/configs', { name: 'Acknowledged', configuration: { a: 1 } });
       expect(saved().projects[0].configurations.map((c: { id: string }) => c.id)).toContain(created.body.id);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  test('benchmark options: changes saved on the debounce, not before the answer; one set of S3 credentials for the bucket', async () => {
+    const dir = tempDir();
+    const stack = await startStack({ dataDir: dir, seed: DEST_SEED, jobDelayMs: 10, saveBeforeAnswer: false, s3Credentials: 'per-stack' });
+    try {
+      const api = new Api(stack.url, DEST_TOKEN);
+      const savedBuckets = () => (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).projects[0].buckets as Array<{ id: string }>).map((b) => b.id);
+      expect((await api.post('buckets', { name: 'later' })).status).toBe(201);
+      const answered = Date.now();
+      const right = savedBuckets();
+      if (Date.now() - answered < 50) expect(right).not.toContain('in.c-later'); // the debounce is 100 ms
+      for (let waited = 0; !savedBuckets().includes('in.c-later'); waited += 50) {
+        if (waited > 5000) throw new Error('the change was not saved within 5 s of its answer');
+        await new Promise((x) => setTimeout(x, 50));
+      }
+
+      const [a, b] = [await api.upload('a.csv', Buffer.from('a\n1\n')), await api.upload('b.csv', Buffer.from('b\n2\n'))];
+      const [da, db] = [(await api.get(`files/${a}?federationToken=1`)).body, (await api.get(`files/${b}?federationToken=1`)).body];
+      expect(da.credentials.AccessKeyId).toBe(db.credentials.AccessKeyId);
+      // per file (the default, test/emulator/behaviour.test.ts) this is AccessDenied
+      await expect(objectsOf(da, 'download').get(db.s3Path.key)).resolves.toEqual(Buffer.from('b\n2\n'));
     } finally {
       await stack.close();
     }
