@@ -39,6 +39,8 @@ export interface Result {
   storageJobsPerTable: number;
   tablesInFlight: { peak: number; mean: number };
   limiters: Record<string, StackLimiter>;
+  workerPeakHeapUsedMb: number;
+  workerPeakExternalMb: number;
   outcome: string;
 }
 
@@ -78,7 +80,7 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
   }
   const wallSeconds = (Date.now() - started) / 1000;
   const afterMigration = await servedRequests(stacks);
-  const { peakRssMb: workerPeakRssMb, limiters } = await worker.finish();
+  const { peakRssMb: workerPeakRssMb, peakHeapUsedMb, peakExternalMb, limiters } = await worker.finish();
   log(`${size.name}: migration ${outcome} in ${wallSeconds.toFixed(1)} s, worker peak RSS ${workerPeakRssMb.toFixed(0)} MB`);
 
   const history = await readHistory(ctx.client, handle);
@@ -107,6 +109,8 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
     entitiesPerSecond: entities / wallSeconds,
     workerPeakRssMb,
     workerIdleRssMb: worker.idleRssMb,
+    workerPeakHeapUsedMb: peakHeapUsedMb,
+    workerPeakExternalMb: peakExternalMb,
     historyEvents: { parent: history.parentEvents, parentBytes: history.parentBytes, children: history.children, largestChild: history.largestChild, total: history.totalEvents },
     activityPhases,
     verifyOnlySeconds,

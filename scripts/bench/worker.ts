@@ -17,6 +17,9 @@ export interface StackLimiter {
 
 export interface WorkerMeasures {
   peakRssMb: number;
+  /** What the RSS is made of, at its peaks (the worker's /metrics): V8's heap in use and the buffers outside it. */
+  peakHeapUsedMb: number;
+  peakExternalMb: number;
   /** by stack: `source`, `destination` */
   limiters: Record<string, StackLimiter>;
 }
@@ -32,8 +35,14 @@ export interface BenchWorker {
 
 const LIMITER_LINE = /^stack_migrate_stack_(concurrency_limit|requests_in_flight|concurrency_decreases)\{stack="([^"]+)"\} (\S+)$/gm;
 
-async function readLimiters(metricsUrl: string, stackNames: Record<string, string>): Promise<Record<string, { limit: number; inFlight: number; decreases: number }>> {
+const gauge = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / 1e6;
+
+async function readMetrics(metricsUrl: string, stackNames: Record<string, string>) {
   const text = await (await fetch(metricsUrl)).text();
+  return { limiters: readLimiters(text, stackNames), heapUsedMb: gauge(text, 'stack_migrate_process_nodejs_heap_size_used_bytes'), externalMb: gauge(text, 'stack_migrate_process_nodejs_external_memory_bytes') };
+}
+
+function readLimiters(text: string, stackNames: Record<string, string>): Record<string, { limit: number; inFlight: number; decreases: number }> {
   const out: Record<string, { limit: number; inFlight: number; decreases: number }> = {};
   for (const [, metric, origin, value] of text.matchAll(LIMITER_LINE)) {
     const stack = (out[stackNames[origin] ?? origin] ??= { limit: 0, inFlight: 0, decreases: 0 });
@@ -65,8 +74,12 @@ export async function startWorker(ctx: BenchContext, label: string): Promise<Ben
   const pid = child.pid!;
   const stackNames = { [new URL(ctx.sourceUrl).origin]: 'source', [new URL(ctx.destinationUrl).origin]: 'destination' };
   const limiters: Record<string, StackLimiter> = {};
-  const sampleLimiters = async () => {
-    for (const [stack, now] of Object.entries(await readLimiters(metricsUrl, stackNames))) {
+  const memory = { peakHeapUsedMb: 0, peakExternalMb: 0 };
+  const sampleMetrics = async () => {
+    const metrics = await readMetrics(metricsUrl, stackNames);
+    memory.peakHeapUsedMb = Math.max(memory.peakHeapUsedMb, metrics.heapUsedMb);
+    memory.peakExternalMb = Math.max(memory.peakExternalMb, metrics.externalMb);
+    for (const [stack, now] of Object.entries(metrics.limiters)) {
       const seen = (limiters[stack] ??= { limit: now.limit, lowestLimit: now.limit, peakInFlight: 0, decreases: 0 });
       seen.limit = now.limit;
       seen.lowestLimit = Math.min(seen.lowestLimit, now.limit);
@@ -82,14 +95,14 @@ export async function startWorker(ctx: BenchContext, label: string): Promise<Ben
     idleRssMb: procStatus(pid, 'VmRSS'),
     startSampling() {
       timers.push(setInterval(() => (peakRss = Math.max(peakRss, procStatus(pid, 'VmRSS'))), 200));
-      timers.push(setInterval(() => void sampleLimiters().catch(() => undefined), 500)); // a missed sample is no loss; finish() reads once more
+      timers.push(setInterval(() => void sampleMetrics().catch(() => undefined), 500)); // a missed sample is no loss; finish() reads once more
     },
     async finish() {
       for (const timer of timers) clearInterval(timer);
-      await sampleLimiters();
+      await sampleMetrics();
       const peakRssMb = Math.max(peakRss, procStatus(pid, 'VmHWM'));
       await stop(child);
-      return { peakRssMb, limiters };
+      return { peakRssMb, ...memory, limiters };
     },
   };
 }
