@@ -2,13 +2,14 @@
 // environment (AZURE_STORAGE_CONNECTION_STRING; Azurite's in the tests). Data streams in block uploads.
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
+import { azureBlob } from '../../stack/azure-blob';
 import { counted, joinKey, unlessMissing, type SnapshotStore } from '../store';
 
 export function azureContainer(env: NodeJS.ProcessEnv, container: string): ContainerClient {
   const connectionString = env.AZURE_STORAGE_CONNECTION_STRING;
   if (!connectionString) throw new Error('an azure:// snapshot root needs AZURE_STORAGE_CONNECTION_STRING on the worker');
-  return BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container);
+  return azureBlob().BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container);
 }
 
 const isMissing = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;

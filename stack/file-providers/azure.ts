@@ -10,7 +10,8 @@
  * The client never retries (Temporal does): one try per request, no re-requested download ranges.
  */
 import type { Readable } from 'node:stream';
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { azureBlob } from '../azure-blob';
 import { StackError, networkFailure, parseRetryAfter, problemForStatus, type ObjectStoreFailure } from '../errors';
 import { toReadable } from '../object-store';
 import { AbsDownloadAnswerSchema, AbsUploadAnswerSchema } from '../schemas';
@@ -109,7 +110,7 @@ export class AzureFileProvider implements FileProvider {
   /** The blob service of a SAS connection string; one that the SDK cannot read is an unexpected answer. */
   #service(file: ReceivedFile, connectionString: string): BlobServiceClient {
     try {
-      return BlobServiceClient.fromConnectionString(connectionString, { retryOptions: { maxTries: 1 }, userAgentOptions: { userAgentPrefix: 'stack-migrate' } });
+      return azureBlob().BlobServiceClient.fromConnectionString(connectionString, { retryOptions: { maxTries: 1 }, userAgentOptions: { userAgentPrefix: 'stack-migrate' } });
     } catch {
       // The SDK's message may quote the connection string: not repeated here.
       throw new StackError({
