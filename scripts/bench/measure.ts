@@ -41,6 +41,11 @@ export interface Result {
   limiters: Record<string, StackLimiter>;
   workerPeakHeapUsedMb: number;
   workerPeakExternalMb: number;
+  /**
+   * CPU of the client side per table: the worker's during the migration (configurations and every other entity
+   * included) and the bench process's during the raw copy. The stacks, object store and Temporal server are not in it.
+   */
+  clientCpuMsPerTable: { migration: number; raw: number };
   outcome: string;
 }
 
@@ -58,7 +63,10 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
   log(`${size.name}: raw copy (stack client only, ${size.tableConcurrency} tables at once)`);
   const stacks = [ctx.sourceUrl, ctx.destinationUrl];
   const beforeRaw = await servedRequests(stacks);
+  const rawCpu = process.cpuUsage();
   const rawCopySeconds = await rawCopy(projects.source, projects.rawDestination, size);
+  const rawCpuUsed = process.cpuUsage(rawCpu);
+  const rawCpuSeconds = (rawCpuUsed.user + rawCpuUsed.system) / 1e6;
   const afterRaw = await servedRequests(stacks);
   log(`${size.name}: raw copy ${rawCopySeconds.toFixed(1)} s`);
 
@@ -80,7 +88,7 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
   }
   const wallSeconds = (Date.now() - started) / 1000;
   const afterMigration = await servedRequests(stacks);
-  const { peakRssMb: workerPeakRssMb, peakHeapUsedMb, peakExternalMb, limiters } = await worker.finish();
+  const { peakRssMb: workerPeakRssMb, peakHeapUsedMb, peakExternalMb, cpuSeconds: workerCpuSeconds, limiters } = await worker.finish();
   log(`${size.name}: migration ${outcome} in ${wallSeconds.toFixed(1)} s, worker peak RSS ${workerPeakRssMb.toFixed(0)} MB`);
 
   const history = await readHistory(ctx.client, handle);
@@ -111,6 +119,7 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
     workerIdleRssMb: worker.idleRssMb,
     workerPeakHeapUsedMb: peakHeapUsedMb,
     workerPeakExternalMb: peakExternalMb,
+    clientCpuMsPerTable: { migration: (workerCpuSeconds * 1000) / size.tables, raw: (rawCpuSeconds * 1000) / size.tables },
     historyEvents: { parent: history.parentEvents, parentBytes: history.parentBytes, children: history.children, largestChild: history.largestChild, total: history.totalEvents },
     activityPhases,
     verifyOnlySeconds,

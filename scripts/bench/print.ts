@@ -32,7 +32,7 @@ export function table(results: Result[]): string {
 }
 
 export function phasesLine(r: Result): string {
-  return `  ${r.size}: time in activities (union, s): ${Object.entries(r.activityPhases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; verify alone ${r.verifyOnlySeconds.toFixed(1)} s; no activity running ${r.orchestrationGapSeconds.toFixed(1)} s; parent history ${(r.historyEvents.parentBytes / 1024).toFixed(0)} KiB; worker RSS idle ${r.workerIdleRssMb.toFixed(0)} MB, peak JS heap in use ${r.workerPeakHeapUsedMb.toFixed(0)} MB, peak external ${r.workerPeakExternalMb.toFixed(0)} MB\n`;
+  return `  ${r.size}: time in activities (union, s): ${Object.entries(r.activityPhases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; verify alone ${r.verifyOnlySeconds.toFixed(1)} s; no activity running ${r.orchestrationGapSeconds.toFixed(1)} s; parent history ${(r.historyEvents.parentBytes / 1024).toFixed(0)} KiB; worker RSS idle ${r.workerIdleRssMb.toFixed(0)} MB, peak JS heap in use ${r.workerPeakHeapUsedMb.toFixed(0)} MB, peak external ${r.workerPeakExternalMb.toFixed(0)} MB; client CPU per table: worker ${r.clientCpuMsPerTable.migration.toFixed(0)} ms, raw copy ${r.clientCpuMsPerTable.raw.toFixed(0)} ms\n`;
 }
 
 /** Requests per table of the migration and of the raw copy, route by route (the routes either uses). */

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { BenchContext } from './context';
-import { freePort, procStatus, spawnTs, stop } from './processes';
+import { freePort, procCpuSeconds, procStatus, spawnTs, stop } from './processes';
 
 /** One stack's limiter over a run, sampled from the worker's /metrics. */
 export interface StackLimiter {
@@ -20,6 +20,8 @@ export interface WorkerMeasures {
   /** What the RSS is made of, at its peaks (the worker's /metrics): V8's heap in use and the buffers outside it. */
   peakHeapUsedMb: number;
   peakExternalMb: number;
+  /** CPU seconds the worker used from startSampling() to finish(). */
+  cpuSeconds: number;
   /** by stack: `source`, `destination` */
   limiters: Record<string, StackLimiter>;
 }
@@ -88,12 +90,14 @@ export async function startWorker(ctx: BenchContext, label: string): Promise<Ben
     }
   };
   let peakRss = 0;
+  let cpuAtStart = 0;
   const timers: NodeJS.Timeout[] = [];
   return {
     taskQueue,
     pid,
     idleRssMb: procStatus(pid, 'VmRSS'),
     startSampling() {
+      cpuAtStart = procCpuSeconds(pid);
       timers.push(setInterval(() => (peakRss = Math.max(peakRss, procStatus(pid, 'VmRSS'))), 200));
       timers.push(setInterval(() => void sampleMetrics().catch(() => undefined), 500)); // a missed sample is no loss; finish() reads once more
     },
@@ -101,8 +105,9 @@ export async function startWorker(ctx: BenchContext, label: string): Promise<Ben
       for (const timer of timers) clearInterval(timer);
       await sampleMetrics();
       const peakRssMb = Math.max(peakRss, procStatus(pid, 'VmHWM'));
+      const cpuSeconds = procCpuSeconds(pid) - cpuAtStart;
       await stop(child);
-      return { peakRssMb, ...memory, limiters };
+      return { peakRssMb, ...memory, cpuSeconds, limiters };
     },
   };
 }
