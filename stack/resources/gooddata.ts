@@ -26,7 +26,7 @@ export interface GoodDataProject {
 
 export interface WaitOptions {
   onPoll?: () => void;
-  /** First delay between two checks (default 200 ms), doubled up to 2 s. */
+  /** First delay between two checks (default 200 ms), grown by half up to 2 s. */
   pollMs?: number;
   /** Give up after this long (default: never). */
   timeoutMs?: number;

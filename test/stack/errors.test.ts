@@ -2,6 +2,7 @@
 import { inspect } from 'node:util';
 import { createStackClient, JobSchema, parseRetryAfter, StackClient, StackError, kindForJobErrorCode, type Job } from '../../stack';
 import { job, sendJson, TestServer, TOKEN } from './helpers';
+import { poll } from '../../stack/transport';
 
 let server: TestServer;
 let client: StackClient;
@@ -140,6 +141,23 @@ describe('job polling', () => {
     expect(done.status).toBe('success');
     expect(polls).toBe(3);
     expect(seen).toEqual(['processing', 'processing', 'success']);
+  });
+
+  it('waits between checks from the first interval, growing by half up to 2 s', async () => {
+    const delays: number[] = [];
+    const realSetTimeout = global.setTimeout;
+    const spy = jest.spyOn(global, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      delays.push(ms ?? 0);
+      return realSetTimeout(fn, 0);
+    }) as typeof setTimeout);
+    try {
+      let checks = 0;
+      const timedOut = () => new StackError({ kind: 'timeout', endpoint: 'GET jobs/1', message: 'timed out' });
+      await poll(0, async () => ++checks, (n) => n >= 12, { intervalMs: 100, timeoutMs: Infinity, timedOut });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(delays.map(Math.round)).toEqual([100, 150, 225, 338, 506, 759, 1139, 1709, 2000, 2000, 2000, 2000]);
   });
 
   it('transport.waitForJob accepts a job read by its id and a job', async () => {
