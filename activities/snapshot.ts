@@ -5,7 +5,8 @@ import { Context } from '@temporalio/activity';
 import pMap from 'p-map';
 import type { StackRef } from '../workflows/input';
 import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
-import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
+import type { Readable } from 'node:stream';
+import { digestStream, Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import { files, MalformedSnapshotError, SNAPSHOT_FORMAT_VERSION } from '../snapshot/layout';
 import { isGzipped, snapshotAt, type SnapshotReader } from '../snapshot/reader';
 import type { SnapshotStore } from '../snapshot/store';
@@ -112,6 +113,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       const sliceUrls = await client.files.sliceUrls(file);
       const fingerprinter = new Fingerprinter();
       const written: string[] = new Array(sliceUrls.length);
+      const digests: Record<string, string> = {};
       const sizes: number[] = new Array(sliceUrls.length).fill(-1);
       // Several slices at once (download, disk and parsing overlap); the cursor counts the finished prefix.
       let slicesDone = cursor?.slicesDone ?? 0;
@@ -121,16 +123,17 @@ export function createSnapshotActivities(deps: ActivityDeps) {
           // A sliced export becomes `.part_N.csv.gz` slices (no header); a plain one `<table>.csv.gz` (with header).
           const relative = file.isSliced ? files.tableSlice(input.tableId, part) : `${files.tableBase(input.tableId)}.csv.gz`;
           const slice = new Fingerprinter();
+          const fingerprintAndDigest = [
+            (branch: Readable) => fingerprintStream(slice, branch, { gzipped: true, skipHeader: !file.isSliced }),
+            async (branch: Readable) => void (digests[relative] = await digestStream(branch)),
+          ];
           if (cursor && part < cursor.slicesDone) {
             // In the snapshot from the previous attempt: fingerprint that copy instead of downloading again.
-            await fingerprintStream(slice, snapshot.open(relative), { gzipped: true, skipHeader: !file.isSliced });
+            await tee(snapshot.open(relative), fingerprintAndDigest);
             sizes[part] = (await snapshot.store.size(relative)) ?? 0;
           } else {
             let size = 0;
-            await tee(client.files.openSlice(file, sliceUrls[part]), [
-              async (branch) => void (size = await snapshot.store.write(relative, branch)),
-              (branch) => fingerprintStream(slice, branch, { gzipped: true, skipHeader: !file.isSliced }),
-            ]);
+            await tee(client.files.openSlice(file, sliceUrls[part]), [async (branch) => void (size = await snapshot.store.write(relative, branch)), ...fingerprintAndDigest]);
             sizes[part] = size;
           }
           fingerprinter.merge(slice);
@@ -141,7 +144,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         { concurrency: SLICE_CONCURRENCY },
       );
       const bytes = sizes.reduce((sum, size) => sum + size, 0);
-      const record: TableDataSnapshot = { tableId: input.tableId, files: written, bytes, ...fingerprinter.result() };
+      const record: TableDataSnapshot = { tableId: input.tableId, files: written, bytes, ...fingerprinter.result(), digests };
       await snapshot.write(files.tableRecord(input.tableId), record);
       deps.metrics?.bytesCopied('export', bytes);
       return record;
@@ -174,15 +177,18 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       if (record) return record;
       const data = await snapshot.tableData(input.tableId);
       const fingerprinter = new Fingerprinter();
+      const digests: Record<string, string> = {};
       let bytes = 0;
       for (const file of data.files) {
-        await fingerprintStream(fingerprinter, snapshot.open(file), { gzipped: isGzipped(file), skipHeader: !data.sliced }).catch((error: Error) => {
+        const consumers = [(branch: Readable) => fingerprintStream(fingerprinter, branch, { gzipped: isGzipped(file), skipHeader: !data.sliced })];
+        if (isGzipped(file)) consumers.push(async (branch) => void (digests[file] = await digestStream(branch)));
+        await tee(snapshot.open(file), consumers).catch((error: Error) => {
           throw new MalformedSnapshotError(`${snapshot.store.describe(file)} cannot be read as ${isGzipped(file) ? 'gzipped ' : ''}CSV (${error.message}): the snapshot is truncated or corrupted`);
         });
         bytes += (await snapshot.store.size(file)) ?? 0;
         heartbeat();
       }
-      const fingerprint: TableDataSnapshot = { tableId: input.tableId, files: data.files, bytes, ...fingerprinter.result() };
+      const fingerprint: TableDataSnapshot = { tableId: input.tableId, files: data.files, bytes, ...fingerprinter.result(), digests };
       await snapshot.write(files.tableRecord(input.tableId), fingerprint);
       return fingerprint;
     },

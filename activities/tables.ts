@@ -7,12 +7,12 @@ import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
 import { files, MalformedSnapshotError } from '../snapshot/layout';
-import { bucketIdOf, type SnapshotReader } from '../snapshot/reader';
+import { bucketIdOf, isGzipped, type SnapshotReader } from '../snapshot/reader';
 import { observed } from '../snapshot/tee';
 import { columnsForBackend, nullablePrimaryKeyColumns, typedColumnsOf } from '../snapshot/typed-columns';
 import { backendsOf } from './validate';
 import type { SnapshotTable } from '../snapshot/schemas';
-import { Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
+import { digestStream, Fingerprinter, fingerprintStream } from '../snapshot/fingerprint';
 import type { ActivityDeps } from './deps';
 import { groupByProvider } from './metadata';
 import { createOrFind } from './create-or-find';
@@ -129,32 +129,51 @@ export function createTableActivities(deps: ActivityDeps) {
 }
 
 /**
- * Uploads the table's snapshot files, fingerprinting them on the way (one read of the snapshot, not two). A truncated
- * gzip, a broken CSV or data that differs from the fingerprint taken at snapshot time is a malformed snapshot
- * (non-retryable), found before anything is imported: the uploaded file is then only left to expire.
+ * Uploads the table's snapshot files, checking them on the way (one read of the snapshot, not two): against the
+ * SHA-256 the snapshot recorded of each file, or where it recorded none (older records, a Keboola backup's plain
+ * CSV) against its CSV fingerprint. A truncated gzip, a broken CSV or data that differs from what the snapshot took
+ * is a malformed snapshot (non-retryable), found before anything is imported: the uploaded file is then only left to
+ * expire.
  */
 async function uploadChecked(client: StackClient, snapshot: SnapshotReader, tableId: string, data: { files: string[]; sliced: boolean }, record: TableDataSnapshot | undefined): Promise<number> {
-  const prints = new Map<string, Promise<Fingerprinter>>();
+  const digests = record?.digests;
+  const byDigest = digests !== undefined && data.files.every((file) => isGzipped(file) && digests[file] !== undefined);
+  const checks = new Map<string, Promise<Fingerprinter | string>>();
   const unreadable = (file: string, error: unknown) =>
     new MalformedSnapshotError(
       `${path.basename(file)} of table ${tableId} cannot be read (${error instanceof Error ? error.message : String(error)}): the snapshot is truncated or corrupted; take a new snapshot`,
     );
   let readFailure: MalformedSnapshotError | undefined; // the snapshot's own file failed, not the upload
   const open = (file: string) => () => {
-    const print = new Fingerprinter();
     const source = snapshot.openGzipped(file).once('error', (error) => (readFailure ??= unreadable(file, error)));
-    const { stream, result } = observed(source, (copy) => fingerprintStream(print, copy, { gzipped: true, skipHeader: !data.sliced }));
-    const printed = result.then(() => print);
-    printed.catch(() => undefined); // read after the upload, or never when the upload fails
-    prints.set(file, printed);
+    const { stream, result } = observed<Fingerprinter | string>(source, async (copy) => {
+      if (byDigest) return digestStream(copy);
+      const print = new Fingerprinter();
+      await fingerprintStream(print, copy, { gzipped: true, skipHeader: !data.sliced });
+      return print;
+    });
+    result.catch(() => undefined); // read after the upload, or never when the upload fails
+    checks.set(file, result);
     return stream;
   };
   const name = `${tableId}.csv.gz`;
   const uploaded = await (data.sliced ? client.files.uploadSliced(name, data.files.map(open)) : client.files.upload(name, open(data.files[0]))).catch((error: unknown) => {
     throw readFailure ?? error;
   });
+  const checked = async (file: string) => checks.get(file)!.catch((error: unknown) => Promise.reject(unreadable(file, error)));
+  if (byDigest) {
+    for (const file of data.files) {
+      const digest = (await checked(file)) as string;
+      if (digest !== digests[file]) {
+        throw new MalformedSnapshotError(
+          `${path.basename(file)} of table ${tableId} is not the file the snapshot wrote (SHA-256 ${digest.slice(0, 12)}, recorded ${digests[file].slice(0, 12)}): the snapshot was changed or damaged; take a new snapshot`,
+        );
+      }
+    }
+    return uploaded.id;
+  }
   const fingerprinter = new Fingerprinter();
-  for (const file of data.files) fingerprinter.merge(await prints.get(file)!.catch((error: unknown) => Promise.reject(unreadable(file, error))));
+  for (const file of data.files) fingerprinter.merge((await checked(file)) as Fingerprinter);
   const found = fingerprinter.result();
   if (record && (found.rows !== record.rows || found.checksum !== record.checksum)) {
     throw new MalformedSnapshotError(

@@ -157,6 +157,7 @@ export const TableDataSnapshotSchema = z.object({
   bytes: z.number(),
   rows: z.number(),
   checksum: z.string(),
+  digests: z.record(z.string(), z.string()).optional(),
 });
 
 /** Our manifest: written last, so a snapshot with one is complete and never changes. */

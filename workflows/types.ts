@@ -129,6 +129,11 @@ export interface TableDataSnapshot extends TableFingerprint {
   tableId: string;
   files: string[];
   bytes: number;
+  /**
+   * SHA-256 of each gzipped data file as stored, by its key in `files`: a restore checks these instead of parsing the
+   * CSV again. Absent in records written before them, and for files not stored gzipped: those are fingerprinted.
+   */
+  digests?: Record<string, string>;
 }
 
 export interface TableVerification {

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, createActivityDeps } from '../../activities';
 import { createStackClient, type StackClient } from '../../stack';
@@ -99,6 +100,26 @@ describe('restore activities, one by one', () => {
     expect(result).toMatchObject({ tableId: 'in.c-main.plain', created: true });
     const listed = JSON.parse(await fs.readFile(path.join(snapshotDir, 'tables.json'), 'utf8')) as Array<{ id: string; rowsCount?: number }>;
     expect((await destination.tables.get('in.c-main.plain'))?.rowsCount).toBe(listed.find((t) => t.id === 'in.c-main.plain')?.rowsCount);
+  });
+
+  test('restoreTable checks each file by the SHA-256 the snapshot recorded: another valid file in its place is refused before its import', async () => {
+    const record = await run(activities.fingerprintSnapshotTable, { snapshotDir, tableId: 'in.c-main.sliced' });
+    expect(Object.keys(record.digests ?? {}).sort()).toEqual(['in/c-main/sliced.part_0.csv.gz', 'in/c-main/sliced.part_1.csv.gz']);
+    const slice = path.join(snapshotDir, 'in/c-main/sliced.part_1.csv.gz');
+    const original = await fs.readFile(slice);
+    try {
+      // still a complete gzip of CSV, with a row changed: only the digest (or a CSV fingerprint) can tell
+      await fs.writeFile(slice, gzipSync(gunzipSync(original).toString('utf8').replace(/\d/, (d) => String((Number(d) + 1) % 10))));
+      await expect(run(activities.restoreTable, { ...at(), tableId: 'in.c-main.sliced' })).rejects.toMatchObject({
+        type: 'MalformedSnapshot',
+        nonRetryable: true,
+        message: expect.stringMatching(/^sliced\.part_1\.csv\.gz of table in\.c-main\.sliced is not the file the snapshot wrote \(SHA-256 [0-9a-f]{12}, recorded [0-9a-f]{12}\)/),
+      });
+      expect((await destination.tables.get('in.c-main.sliced'))?.rowsCount ?? 0).toBe(0);
+    } finally {
+      await fs.writeFile(slice, original);
+    }
+    expect(await run(activities.restoreTable, { ...at(), tableId: 'in.c-main.sliced' })).toMatchObject({ rowsImported: record.rows });
   });
 
   test('restoreTable of a table the snapshot does not list is a malformed snapshot, not retried', async () => {
