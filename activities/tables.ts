@@ -54,8 +54,11 @@ export function createTableActivities(deps: ActivityDeps) {
       const snapshot = deps.snapshot(input.snapshotDir);
       const table = (await snapshot.index()).table(input.tableId);
 
-      // Created without a look first (activities/create-or-find.ts); a repair knows the table is there.
-      let current: Pick<Table, 'displayName' | 'rowsCount'> | null = input.reimport ? await client.tables.get(table.id) : null;
+      // Created without a look first (activities/create-or-find.ts), unless a repair or a retry expects it there
+      // (the refused create would cost a header upload).
+      const context = Context.current();
+      const expected = input.reimport || context.info.attempt > 1;
+      let current: Pick<Table, 'displayName' | 'rowsCount'> | null = expected ? await client.tables.get(table.id) : null;
       let created = false;
       if (!current) {
         const bucket = (await snapshot.index()).buckets.find((b) => b.id === bucketIdOf(table));
@@ -74,7 +77,6 @@ export function createTableActivities(deps: ActivityDeps) {
         return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'already imported' };
       }
 
-      const context = Context.current();
       // A cursor's file the stack no longer has (expired, or lost with the stack's state) is uploaded again.
       const cursor = await stillUploaded(client, context.info.heartbeatDetails as ImportCursor | undefined);
       const fileId = cursor ? cursor.fileId : await uploadChecked(client, snapshot, table.id, data, record);

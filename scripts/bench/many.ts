@@ -1,10 +1,9 @@
 // Several projects migrated at the same time on the one worker of the size: total throughput, and each
 // migration's wall time as the fairness measure. The raw copy copies all the projects at once, as the
 // migrations run.
-import { startMigration } from '../../client/commands/start';
 import type { BenchContext } from './context';
 import { readHistory, tablesInFlight, type Interval } from './history';
-import { failureText } from './measure';
+import { migrate } from './measure';
 import { log } from './processes';
 import { createProjects, type BenchProjects } from './projects';
 import { rawCopy } from './raw-copy';
@@ -60,18 +59,7 @@ export async function benchMany(ctx: BenchContext, size: Size): Promise<ManyResu
   const runs = await Promise.all(
     projects.map(async (p) => {
       const runStarted = Date.now();
-      const handle = await startMigration(ctx.client, worker.taskQueue, {
-        source: p.sourceRef,
-        destination: p.destinationRef,
-        requireApproval: false,
-        options: { tableConcurrency: size.tableConcurrency, configurationConcurrency: size.configurationConcurrency, verify: ctx.verify },
-      });
-      let outcome: string;
-      try {
-        outcome = (await handle.result()).outcome;
-      } catch (error) {
-        outcome = failureText(error);
-      }
+      const { handle, outcome } = await migrate(ctx, worker.taskQueue, size, p);
       return { handle, outcome, seconds: (Date.now() - runStarted) / 1000 };
     }),
   );

@@ -4,7 +4,7 @@ import type { BenchContext } from './context';
 import { perTable, servedRequests, storageJobsPerTable } from './emulators';
 import { covered, readHistory, tablesInFlight, type Interval } from './history';
 import { log } from './processes';
-import { createProjects } from './projects';
+import { createProjects, type BenchProjects } from './projects';
 import { rawCopy } from './raw-copy';
 import { entityCount, type Size } from './sizes';
 import { startWorker, type StackLimiter } from './worker';
@@ -49,6 +49,18 @@ export interface Result {
   outcome: string;
 }
 
+/** Runs one migration of the size's project to its end: its handle, and its outcome or why it failed. */
+export async function migrate(ctx: BenchContext, taskQueue: string, size: Size, refs: Pick<BenchProjects, 'sourceRef' | 'destinationRef'>) {
+  const handle = await startMigration(ctx.client, taskQueue, {
+    source: refs.sourceRef,
+    destination: refs.destinationRef,
+    requireApproval: false,
+    options: { tableConcurrency: size.tableConcurrency, configurationConcurrency: size.configurationConcurrency, verify: ctx.verify },
+  });
+  const outcome = await handle.result().then((result) => result.outcome, failureText);
+  return { handle, outcome };
+}
+
 export const failureText = (error: unknown) =>
   `failed: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`.slice(0, 300);
 
@@ -74,18 +86,7 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
   log(`${size.name}: worker pid ${worker.pid} polling (RSS ${worker.idleRssMb.toFixed(0)} MB); migrating`);
   worker.startSampling();
   const started = Date.now();
-  const handle = await startMigration(ctx.client, worker.taskQueue, {
-    source: projects.sourceRef,
-    destination: projects.destinationRef,
-    requireApproval: false,
-    options: { tableConcurrency: size.tableConcurrency, configurationConcurrency: size.configurationConcurrency, verify: ctx.verify },
-  });
-  let outcome = 'completed';
-  try {
-    outcome = (await handle.result()).outcome;
-  } catch (error) {
-    outcome = failureText(error);
-  }
+  const { handle, outcome } = await migrate(ctx, worker.taskQueue, size, projects);
   const wallSeconds = (Date.now() - started) / 1000;
   const afterMigration = await servedRequests(stacks);
   const { peakRssMb: workerPeakRssMb, peakHeapUsedMb, peakExternalMb, cpuSeconds: workerCpuSeconds, limiters } = await worker.finish();
