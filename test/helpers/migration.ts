@@ -17,17 +17,18 @@ export async function waitForStep(handle: WorkflowHandle, step: MigrationStep, t
 }
 
 /**
- * Holds the first run of `activityType` until `release()`, `before` it starts or `after` it succeeded: the test acts
- * meanwhile (cancels the migration, changes the destination) at an exact moment of the run.
+ * Holds the first run of `activityType` (whose input `matches`, when given) until `release()`, `before` it starts or
+ * `after` it succeeded: the test acts meanwhile (cancels the migration, changes the destination) at an exact moment
+ * of the run.
  */
-export function holdActivity(activityType: string, when: 'before' | 'after') {
+export function holdActivity(activityType: string, when: 'before' | 'after', matches: (input: Record<string, unknown>) => boolean = () => true) {
   let reached!: () => void;
   let release!: () => void;
   const atHold = new Promise<void>((resolve) => (reached = resolve));
   const released = new Promise<void>((resolve) => (release = resolve));
   let held = false;
-  const hold = async () => {
-    if (held || Context.current().info.activityType !== activityType) return;
+  const hold = async (input: Record<string, unknown>) => {
+    if (held || Context.current().info.activityType !== activityType || !matches(input)) return;
     held = true;
     reached();
     await released;
@@ -35,9 +36,10 @@ export function holdActivity(activityType: string, when: 'before' | 'after') {
   const interceptor: ActivityInterceptorsFactory = () => ({
     inbound: {
       async execute(input, next) {
-        if (when === 'before') await hold();
+        const args = (input.args[0] ?? {}) as Record<string, unknown>;
+        if (when === 'before') await hold(args);
         const result = await next(input);
-        if (when === 'after') await hold();
+        if (when === 'after') await hold(args);
         return result;
       },
     },
