@@ -81,11 +81,9 @@ export async function setCurrentBuild(client: Client, deploymentName: string, bu
     } catch (error) {
       // FAILED_PRECONDITION: the new build's worker has registered on some task queues of the current build but not
       // yet on all (workflow and activity queues register one by one after its first poll). It will; ask again.
-      if ((error as { code?: number }).code !== 9 || Date.now() > deadline) {
-        if ((error as { code?: number }).code === 9) {
-          throw new InputError(`build ${buildId} cannot become current in deployment ${deploymentName} yet: ${(error as Error).message.replace(/^9 FAILED_PRECONDITION: /, '')}. Start its workers on the same task queue as build ${previous} and try again`);
-        }
-        throw error;
+      if ((error as { code?: number }).code !== 9) throw error;
+      if (Date.now() > deadline) {
+        throw new InputError(`build ${buildId} cannot become current in deployment ${deploymentName} yet: ${(error as Error).message.replace(/^9 FAILED_PRECONDITION: /, '')}. Start its workers on the same task queue as build ${previous} and try again`);
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
       answer = await describe(client, deploymentName);

@@ -66,7 +66,7 @@ class SharedS3Clients {
       released = true;
       if (--held.holders > 0) return;
       held.idle = setTimeout(() => {
-        if (held.holders > 0) return;
+        // a new holder clears this timer, so none holds the client now
         this.#entries.delete(key);
         held.client.destroy();
       }, IDLE_CLIENT_MS);
