@@ -8,6 +8,7 @@ import { seedOrchestrations } from './services/orchestrator';
 import { timestamp, type MetadataRecord, type ProjectRecord, type TableRecord } from './state';
 import { newAlias, newConfig, newRow, refreshAliasCounts, requireComponent, tablePath } from './storage/entities';
 import { seedSubscriptions } from './services/notification';
+import { seedSchedules } from './services/scheduler';
 import { newFile, withStaging } from './storage/files';
 import { seedTriggers } from './storage/triggers';
 import { writeRows } from './tabledata';
@@ -131,6 +132,8 @@ export async function createProject(host: StackHost, seed: ParsedProjectSeed): P
   seedOrchestrations(host, p, seed.orchestrations ?? []);
   seedTriggers(host, p, seed.triggers ?? []);
   seedSubscriptions(p, seed.notifications ?? []);
+  // after the configurations: a schedule is a keboola.scheduler configuration, activated
+  seedSchedules(p, seed.schedules ?? []);
   host.state.projects.push(p);
   for (const file of seed.permanentFiles ?? []) {
     const record = newFile(host, p, p.tokens[0]!, { name: file.name, isSliced: false, isPermanent: true, sizeBytes: Buffer.byteLength(file.content), tags: file.tags ?? [], runId: null });

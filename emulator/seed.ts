@@ -174,6 +174,15 @@ export const notificationSeedSchema = z.object({
   recipient: z.union([z.object({ channel: z.literal('email'), address: z.string() }), z.object({ channel: z.literal('webhook'), url: z.string() })]),
 });
 
+/**
+ * A schedule activated through the Scheduler service once the project's configurations exist: `configurationId` names
+ * a seeded `keboola.scheduler` configuration (checked then, as the service checks an activation).
+ */
+export const scheduleSeedSchema = z.object({
+  configurationId: z.string().min(1),
+  configurationVersionId: z.string().min(1).optional(),
+});
+
 export const projectSeedSchema = z.object({
   id: z.number().int().positive(),
   name: z.string(),
@@ -189,6 +198,8 @@ export const projectSeedSchema = z.object({
   orchestrations: z.array(orchestrationSeedSchema).optional(),
   triggers: z.array(triggerSeedSchema).optional(),
   notifications: z.array(notificationSeedSchema).optional(),
+  /** Active schedules (Scheduler service); saving a `keboola.scheduler` configuration alone activates nothing. */
+  schedules: z.array(scheduleSeedSchema).optional(),
   /** Files kept until deleted (`isPermanent`), with their tags and text content. */
   permanentFiles: z.array(z.object({ name: z.string().min(1), tags: z.array(z.string()).optional(), content: z.string() })).optional(),
 });

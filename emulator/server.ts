@@ -1,6 +1,6 @@
 /**
  * A local Keboola stack (Keboola's Storage API blueprint): the Storage API, file storage on each provider's object
- * store (S3, Azure Blob or the emulator's own GCS-shaped store: emulator/file-storage, docs/object-stores.md), asynchronous jobs, the legacy Orchestrator, Encryption and GoodData services,
+ * store (S3, Azure Blob or the emulator's own GCS-shaped store: emulator/file-storage, docs/object-stores.md), asynchronous jobs, the legacy Orchestrator, Encryption, GoodData, Notification and Scheduler services,
  * durable state on disk and fault injection. Each API area is one module registering its routes on the host
  * (emulator/host.ts); `mountApiAreas` lists them all. Where a route lives:
  * - `/v2/storage/{area}/...` → emulator/storage/{area}.ts (also under `/v2/storage/branch/{branchId}/`); table
@@ -22,6 +22,7 @@ import { registerEncryption } from './services/encryption';
 import { registerGoodData } from './services/gooddata';
 import { registerNotification } from './services/notification';
 import { registerOrchestrator } from './services/orchestrator';
+import { registerScheduler } from './services/scheduler';
 import { newState, StateStore, type StackState } from './state';
 import { registerApiIndex } from './storage/api-index';
 import { registerBranches } from './storage/branches';
@@ -93,6 +94,7 @@ function mountApiAreas(host: StackHost): void {
   registerEncryption(host);
   registerGoodData(host);
   registerNotification(host);
+  registerScheduler(host);
 }
 
 /** Starts one emulated stack. Several can run in one process (e.g. a source and a destination). */

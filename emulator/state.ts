@@ -133,6 +133,19 @@ export interface ProjectRecord {
   configurations: ConfigurationRecord[];
   /** Notification service subscriptions (emulator/services/notification.ts); absent in states saved before it existed. */
   notificationSubscriptions?: SubscriptionRecord[];
+  /** Scheduler service: the active schedules and the next schedule ID (emulator/services/scheduler.ts); absent in states saved before it existed. */
+  scheduler?: { nextId: number; schedules: ScheduleRecord[] };
+}
+
+/** An active schedule: a `keboola.scheduler` configuration as it read when activated (one per configuration). */
+export interface ScheduleRecord {
+  id: string;
+  tokenId: string;
+  configurationId: string;
+  configurationVersionId: string;
+  schedule: { cronTab: string; timezone: string; state: 'enabled' | 'disabled' };
+  target: { componentId: string; configurationId: string; mode: string; tag?: string; configurationRowIds?: string[] };
+  created: string;
 }
 
 export interface SubscriptionRecord {

@@ -14,6 +14,7 @@ import { FilesResource } from './resources/files';
 import { GoodDataResource } from './resources/gooddata';
 import { NotificationsResource } from './resources/notifications';
 import { OrchestratorResource } from './resources/orchestrator';
+import { SchedulerResource } from './resources/scheduler';
 import { ServicesResource } from './resources/services';
 import { TablesResource } from './resources/tables';
 import { TokensResource } from './resources/tokens';
@@ -42,6 +43,7 @@ export class StackClient {
   readonly encryption: EncryptionResource;
   readonly gooddata: GoodDataResource;
   readonly notifications: NotificationsResource;
+  readonly scheduler: SchedulerResource;
 
   constructor(options: StackClientOptions) {
     const transport = new Transport(options);
@@ -61,6 +63,7 @@ export class StackClient {
     this.encryption = new EncryptionResource(transport);
     this.gooddata = new GoodDataResource(transport);
     this.notifications = new NotificationsResource(transport);
+    this.scheduler = new SchedulerResource(transport);
   }
 }
 

@@ -12,6 +12,7 @@ export { stackHost, type EncryptionBinding, type EncryptionResource, type Migrat
 export type { FileBody, FilesResource, UploadedFile, UploadOptions } from './resources/files';
 export type { GoodDataProject, GoodDataResource, WaitOptions } from './resources/gooddata';
 export type { CreateOrchestrationInput, OrchestrationNotificationInput, OrchestrationTaskInput, OrchestratorResource } from './resources/orchestrator';
+export type { SchedulerResource, ScheduleTarget } from './resources/scheduler';
 export type { ServicesResource } from './resources/services';
 export type { ColumnDefinitionInput, CreateAliasInput, CreateTableDefinitionInput, CreateTableFromFileInput, ImportTableInput, TableMetadataInput, TablesResource } from './resources/tables';
 export type { CreateTokenInput, TokensResource } from './resources/tokens';

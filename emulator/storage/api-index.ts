@@ -17,7 +17,7 @@ export function registerApiIndex(host: StackHost): void {
       version: 'v2',
     };
     if (!exclude.has('components')) out.components = host.stack.components.map((c) => componentJson(host, c.id, !exclude.has('componentDetails')));
-    out.services = ['docker-runner', 'import', 'syrup', 'queue', 'orchestrator', 'encryption', 'oauth', 'sandboxes', 'scheduler', 'sync-actions', ...host.serviceIds.filter((id) => id !== 'encryption')].map(service);
+    out.services = ['docker-runner', 'import', 'syrup', 'queue', 'orchestrator', 'encryption', 'oauth', 'sandboxes', 'scheduler', 'sync-actions', ...host.serviceIds.filter((id) => id !== 'encryption' && id !== 'scheduler')].map(service);
     out.features = host.stack.features ?? [];
     out.urlTemplates = { orchestrationJob: '/admin/projects/&&projectId&&/orchestrations/&&orchestrationId&&/jobs/&&jobId&&' };
     out.stack = { name: host.stack.name ?? null, region: host.stack.region, snowflakeHost: host.stack.snowflakeHost, outboundIpAddresses: host.stack.outboundIpAddresses };

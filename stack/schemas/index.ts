@@ -16,3 +16,4 @@ export * from './orchestrator';
 export * from './gooddata';
 export * from './encryption';
 export * from './notifications';
+export * from './scheduler';
