@@ -1,5 +1,5 @@
 /**
- * The Storage job runner: asynchronous calls (table create/import/export, drops, primary keys) answer 202 with a
+ * The Storage job runner: asynchronous calls (table create/import/export, drops, primary keys, columns) answer 202 with a
  * job that runs after a third of the job delay and finishes no sooner than the delay (longer for more bytes).
  * Jobs live in the state, so waiting and processing ones resume after a restart (`resumeJobs`).
  */
@@ -9,7 +9,7 @@ import type { StackHost } from './host';
 import { ApiError, badRequest } from './replies';
 import { timestamp, type JobOp, type JobRecord, type ProjectRecord, type TableRecord, type TokenRecord } from './state';
 import { exportSlices, importFiles, jobError, sanitizeColumnName, writeRows, type ViewSpec } from './tabledata';
-import { aliasView, bucket, dropBucket, dropTable, refreshAliasCounts, table, tablePath } from './storage/entities';
+import { addColumn, aliasView, bucket, deleteColumn, dropBucket, dropTable, refreshAliasCounts, table, tablePath, touchTable } from './storage/entities';
 import { fileRecord, newFile, withFileContents, withStaging } from './storage/files';
 
 const KEPT_JOBS = 5000;
@@ -202,15 +202,31 @@ const operations: { [K in JobOp['kind']]: Operation<K> } = {
     if (missing.length) throw badRequest(`Primary key columns not found: ${missing.join(', ')}`, 'storage.tables.invalidPrimaryKeyColumns');
     t.primaryKey = [...op.columns];
     if (t.typedColumns) for (const c of t.typedColumns) if (op.columns.includes(c.name)) c.definition.nullable = false;
+    touchTable(p, t);
     host.changed();
     return null;
   },
 
   tablePrimaryKeyDelete: async (host, p, _job, op) => {
-    table(p, op.tableId).primaryKey = [];
+    const t = table(p, op.tableId);
+    if (t.primaryKey.length) touchTable(p, t);
+    t.primaryKey = [];
     host.changed();
     return null;
   },
+
+  // under the table's lock, like imports and exports: the data file is rewritten
+  tableColumnAdd: (host, p, _job, op) =>
+    host.withLock(`${p.id}:${op.tableId}`, async () => {
+      await addColumn(host, p, table(p, op.tableId), op.name, op.column);
+      return null;
+    }),
+
+  tableColumnDelete: (host, p, _job, op) =>
+    host.withLock(`${p.id}:${op.tableId}`, async () => {
+      await deleteColumn(host, p, table(p, op.tableId), op.name, op.force);
+      return null;
+    }),
 
   tableDrop: async (host, p, _job, op) => {
     dropTable(host, p, op.tableId, op.force);

@@ -179,6 +179,8 @@ export type JobOp =
   | { kind: 'tableExport'; tableId: string; columns: string[]; limit: number | null; whereFilters: AliasFilter[] }
   | { kind: 'tablePrimaryKeyAdd'; tableId: string; columns: string[] }
   | { kind: 'tablePrimaryKeyDelete'; tableId: string }
+  | { kind: 'tableColumnAdd'; tableId: string; name: string; column?: TypedColumn }
+  | { kind: 'tableColumnDelete'; tableId: string; name: string; force: boolean }
   | { kind: 'tableDrop'; tableId: string; force: boolean }
   | { kind: 'bucketDelete'; bucketId: string; force: boolean }
   | { kind: 'tableUpdate'; tableId: string; displayName: string };

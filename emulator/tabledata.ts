@@ -27,6 +27,27 @@ export async function writeRows(path: string, rows: readonly string[][]): Promis
   return { bytes: out.bytes };
 }
 
+/**
+ * Rewrites a table's data file row by row (a column added or dropped): the result goes to a temp file renamed into
+ * place, so a failure leaves the data as it was. Answers the new size of the file.
+ */
+export async function rewriteRows(path: string, map: (row: string[]) => string[]): Promise<{ dataSizeBytes: number }> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.rewrite-${process.hrtime.bigint()}.tmp`;
+  try {
+    const out = new CsvFileWriter(tmp);
+    try {
+      for await (const batch of readDataFile(path)) await out.write(batch.map(map));
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, path);
+    return { dataSizeBytes: (await stat(path)).size };
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
 export interface ImportOptions {
   /** the table's columns (target order) */
   tableColumns: string[];

@@ -190,12 +190,13 @@ function registerUnder(host: StackHost, prefix: string): void {
     host.changed();
     return reply(200, rowJson(r));
   });
-  api.delete(ROW, (ctx, prm) => {
+  api.delete(ROW, async (ctx, prm) => {
     const c = configOf(ctx, prm);
     const r = row(c, prm.rowId!);
+    const body = await ctx.body();
     c.rows = c.rows.filter((x) => x !== r);
     c.rowsSortOrder = c.rowsSortOrder.filter((x) => x !== r.id);
-    bumpConfig(c, ctx.token, `Row ${r.id} deleted`);
+    bumpConfig(c, ctx.token, str(body.changeDescription) ?? `Row ${r.id} deleted`);
     host.changed();
     return reply(204);
   });

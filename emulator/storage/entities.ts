@@ -1,14 +1,14 @@
 /**
  * A project's Storage entities: looking them up (a missing one is Keboola's 404), creating configurations, rows
  * and aliases, and the changes shared by the routes, the job runner (emulator/jobs.ts) and seeding
- * (emulator/projects.ts), such as dropping a table with its aliases.
+ * (emulator/projects.ts), such as dropping a table with its aliases or adding and dropping a column.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StackHost } from '../host';
 import { badRequest, notFound } from '../replies';
-import { countView, type ViewSpec } from '../tabledata';
-import { timestamp, type AliasFilter, type BucketRecord, type ConfigurationRecord, type ProjectRecord, type RowRecord, type TableRecord, type TokenRecord } from '../state';
+import { countView, rewriteRows, type ViewSpec } from '../tabledata';
+import { timestamp, type AliasFilter, type BucketRecord, type ConfigurationRecord, type ProjectRecord, type RowRecord, type TableRecord, type TokenRecord, type TypedColumn } from '../state';
 
 export const creatorOf = (token: TokenRecord): { id: number; description: string } => ({ id: Number(token.id), description: token.description });
 
@@ -172,5 +172,73 @@ export function dropBucket(host: StackHost, p: ProjectRecord, bucketId: string, 
   for (const t of tables.filter((x) => x.alias)) dropTable(host, p, t.id, true);
   for (const t of tables.filter((x) => !x.alias)) if (p.tables.includes(t)) dropTable(host, p, t.id, true);
   p.buckets = p.buckets.filter((x) => x !== b);
+  host.changed();
+}
+
+/** The table's structure or data changed: its `lastChangeDate` and its bucket's move. */
+export function touchTable(p: ProjectRecord, t: TableRecord, now = timestamp()): void {
+  t.lastChangeDate = now;
+  const b = p.buckets.find((x) => x.id === t.bucketId);
+  if (b) b.lastChangeDate = now;
+}
+
+/** What refuses any change of a table's columns: an alias (its columns are its source's), a linked (read-only) bucket. */
+function checkColumnsChangeable(p: ProjectRecord, t: TableRecord): void {
+  if (t.alias) throw badRequest(`Table ${t.id} is an alias: its columns are those of ${t.alias.sourceTable}, change them there`, 'storage.tables.aliasNotAllowed');
+  const b = bucket(p, t.bucketId);
+  if (b.linkedFrom) throw badRequest(`Bucket ${b.id} is read-only`, 'storage.buckets.readOnly');
+}
+
+/** Why `name` (already webalized) cannot be added to the table; checked by the request and again by its job. */
+export function checkColumnAdd(p: ProjectRecord, t: TableRecord, name: string): void {
+  checkColumnsChangeable(p, t);
+  const existing = t.columns.find((c) => c.toLowerCase() === name.toLowerCase());
+  if (existing) throw badRequest(`Column "${existing}" already exists in table ${t.id}`, 'storage.tables.columnAlreadyExists');
+}
+
+/**
+ * Why the column cannot be dropped; checked by the request and again by its job. Refused: a column of the primary
+ * key, the last column, a column an alias filters on, and a column an alias shows unless `force` (which drops it
+ * from the aliases too, and needs every such alias to sync its columns with the source).
+ */
+export function checkColumnDelete(p: ProjectRecord, t: TableRecord, name: string, force: boolean): void {
+  checkColumnsChangeable(p, t);
+  if (!t.columns.includes(name)) throw notFound('storage.tables.columnNotFound', `Column "${name}" not found in table ${t.id}`);
+  if (t.primaryKey.includes(name)) throw badRequest(`Column "${name}" is part of the primary key of table ${t.id}: remove it from the primary key first`, 'storage.tables.cannotDeletePrimaryKeyColumn');
+  if (t.columns.length === 1) throw badRequest(`Column "${name}" is the last column of table ${t.id}: a table needs at least one column`, 'storage.tables.cannotDeleteLastColumn');
+  const aliases = p.tables.filter((a) => a.alias?.sourceTable === t.id);
+  const filtering = aliases.filter((a) => a.alias!.aliasFilter?.column === name);
+  if (filtering.length) throw badRequest(`Column "${name}" is the filter column of the aliases ${filtering.map((a) => a.id).join(', ')}`, 'storage.tables.columnUsedInAliasFilter');
+  const showing = aliases.filter((a) => a.columns.includes(name));
+  if (showing.length && !force) throw badRequest(`Column "${name}" is used by the aliases ${showing.map((a) => a.id).join(', ')}. Use force to delete it from them too.`, 'storage.tables.columnUsedInAlias');
+  const fixed = showing.filter((a) => !a.alias!.aliasColumnsAutoSync);
+  if (fixed.length) throw badRequest(`Column "${name}" cannot be deleted from the aliases ${fixed.map((a) => a.id).join(', ')}: their columns do not sync with the source`, 'storage.tables.columnUsedInAlias');
+}
+
+/** Adds a column at the end (existing rows get the column's default, else an empty value); the aliases that sync their columns get it too. */
+export async function addColumn(host: StackHost, p: ProjectRecord, t: TableRecord, name: string, column: TypedColumn | undefined): Promise<void> {
+  checkColumnAdd(p, t, name);
+  const value = column?.definition.default ?? '';
+  const { dataSizeBytes } = await rewriteRows(tablePath(host, p, t), (row) => [...row, value]);
+  t.columns = [...t.columns, name];
+  if (t.typedColumns && column) t.typedColumns = [...t.typedColumns, column];
+  t.dataSizeBytes = dataSizeBytes;
+  touchTable(p, t);
+  await refreshAliasCounts(host, p, t);
+  host.changed();
+}
+
+/** Drops a column with its data and metadata, from the table and (`force`) from its aliases. */
+export async function deleteColumn(host: StackHost, p: ProjectRecord, t: TableRecord, name: string, force: boolean): Promise<void> {
+  checkColumnDelete(p, t, name, force);
+  const index = t.columns.indexOf(name);
+  const { dataSizeBytes } = await rewriteRows(tablePath(host, p, t), (row) => row.filter((_, i) => i !== index));
+  t.columns = t.columns.filter((c) => c !== name);
+  if (t.typedColumns) t.typedColumns = t.typedColumns.filter((c) => c.name !== name);
+  delete t.columnMetadata[name];
+  for (const a of p.tables.filter((x) => x.alias?.sourceTable === t.id)) delete a.columnMetadata[name];
+  t.dataSizeBytes = dataSizeBytes;
+  touchTable(p, t);
+  await refreshAliasCounts(host, p, t);
   host.changed();
 }

@@ -1,14 +1,15 @@
 /**
  * Tables: list, create (from a file, or from a typed definition), detail, update, drop, import and export (all
- * asynchronous jobs, emulator/jobs.ts), primary keys, aliases, and table and column metadata.
+ * asynchronous jobs, emulator/jobs.ts), columns (added and dropped by jobs), primary keys, aliases, and table and
+ * column metadata.
  */
 import type { StackHost, StorageContext } from '../host';
 import { createJob } from '../jobs';
 import { bool, str, strList } from '../params';
 import { badRequest, notFound, reply } from '../replies';
-import type { AliasFilter, TypedColumn } from '../state';
+import type { AliasFilter, ProjectRecord, TableRecord, TypedColumn } from '../state';
 import { columnMetadataJson, jobJson, metaJson, tableJson } from '../views';
-import { bucket, dropTable, newAlias, refreshAliasCounts, table } from './entities';
+import { bucket, checkColumnAdd, checkColumnDelete, dropTable, newAlias, refreshAliasCounts, table } from './entities';
 import { fileRecord } from './files';
 import { registerProviderMetadata, upsertMetadata } from './metadata';
 
@@ -41,6 +42,88 @@ const BACKEND_TYPES: Record<string, RegExp> = {
   snowflake: /^(NUMBER|DECIMAL|NUMERIC|INT|INTEGER|BIGINT|SMALLINT|TINYINT|BYTEINT|FLOAT|FLOAT4|FLOAT8|DOUBLE|DOUBLE PRECISION|REAL|VARCHAR|CHAR|CHARACTER|STRING|TEXT|BINARY|VARBINARY|BOOLEAN|DATE|DATETIME|TIME|TIMESTAMP|TIMESTAMP_NTZ|TIMESTAMP_LTZ|TIMESTAMP_TZ|VARIANT|OBJECT|ARRAY|GEOGRAPHY|GEOMETRY)$/,
   bigquery: /^(INT64|INT|SMALLINT|INTEGER|BIGINT|TINYINT|BYTEINT|NUMERIC|DECIMAL|BIGNUMERIC|BIGDECIMAL|FLOAT64|BOOL|STRING|BYTES|DATE|DATETIME|TIME|TIMESTAMP|GEOGRAPHY|JSON|ARRAY|STRUCT|INTERVAL)$/,
 };
+
+/** The base types of the Storage API (a column's `basetype`). */
+const BASE_TYPES = ['BOOLEAN', 'DATE', 'FLOAT', 'INTEGER', 'NUMERIC', 'STRING', 'TIMESTAMP'];
+
+/** A typed column from a request's `{name, definition?, basetype?}` (the type defaults to the base type, and back). */
+function typedColumn(name: string, rawDefinition: unknown, rawBasetype: unknown, nullableByDefault: boolean): TypedColumn {
+  const def = (rawDefinition ?? {}) as Record<string, unknown>;
+  const basetype = str(rawBasetype) ?? '';
+  const type = str(def.type) ?? basetype;
+  return {
+    name,
+    definition: {
+      type,
+      nullable: def.nullable === undefined ? nullableByDefault : bool(def.nullable),
+      ...(def.length !== undefined ? { length: String(def.length) } : {}),
+      ...(def.default !== undefined ? { default: String(def.default) } : {}),
+    },
+    basetype: basetype || baseTypeOf(type),
+  };
+}
+
+/** Refuses the columns whose type the bucket's backend does not have. */
+function checkBackendTypes(backend: string, columns: TypedColumn[]): void {
+  const accepted = BACKEND_TYPES[backend];
+  const wrongType = accepted ? columns.filter((c) => !accepted.test(c.definition.type.toUpperCase())) : [];
+  if (wrongType.length) {
+    throw badRequest(`Invalid type for the ${backend} backend: ${wrongType.map((c) => `${c.name} ${c.definition.type}`).join(', ')}`, 'storage.tables.validation.invalidType');
+  }
+}
+
+/** The longest column name the Storage API takes. */
+export const MAX_COLUMN_NAME_LENGTH = 64;
+
+/**
+ * A new column's name as Keboola webalizes it: accents dropped, every run of characters other than letters, digits
+ * and underscores one underscore, no underscores at either end (`_abc-def--ghi_` → `abc_def_ghi`). An empty or too
+ * long result is refused.
+ */
+export function webalizeColumnName(v: unknown): string {
+  const raw = str(v) ?? '';
+  const name = raw
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (!name) throw badRequest(`Invalid column name "${raw}": a name needs at least one letter, digit or underscore`, 'storage.tables.invalidColumnName');
+  if (name.length > MAX_COLUMN_NAME_LENGTH) throw badRequest(`Invalid column name "${raw}": at most ${MAX_COLUMN_NAME_LENGTH} characters are allowed`, 'storage.tables.invalidColumnName');
+  return name;
+}
+
+/**
+ * The column a `POST tables/{id}/columns` adds. A typed table needs `definition` (with a type of the backend) or
+ * `basetype`; a table that is not typed takes neither (Keboola: "This field was not expected").
+ */
+function columnToAdd(p: ProjectRecord, t: TableRecord, body: Record<string, unknown>): { name: string; column?: TypedColumn } {
+  const name = webalizeColumnName(body.name);
+  checkColumnAdd(p, t, name);
+  const hasDefinition = body.definition !== undefined && body.definition !== null;
+  const hasBasetype = body.basetype !== undefined && body.basetype !== null;
+  if (!t.isTyped) {
+    if (hasDefinition) throw badRequest('Invalid parameters - definition: This field was not expected.', 'storage.tables.validation');
+    if (hasBasetype) throw badRequest('Invalid parameters - basetype: This field was not expected.', 'storage.tables.validation');
+    return { name };
+  }
+  if (!hasDefinition && !hasBasetype) throw badRequest('Column "definition" or "basetype" must be set.', 'storage.tables.validation');
+  if (hasDefinition && (typeof body.definition !== 'object' || Array.isArray(body.definition) || !str((body.definition as Record<string, unknown>).type))) {
+    throw badRequest('Invalid parameters - definition: an object with "type" is required', 'storage.tables.validation');
+  }
+  if (hasBasetype && !BASE_TYPES.includes(String(body.basetype).toUpperCase())) {
+    throw badRequest(`Invalid parameters - basetype: "${String(body.basetype)}" is not one of ${BASE_TYPES.join(', ')}`, 'storage.tables.validation');
+  }
+  const column = typedColumn(name, hasDefinition ? body.definition : undefined, hasBasetype ? String(body.basetype).toUpperCase() : undefined, true);
+  const b = bucket(p, t.bucketId);
+  checkBackendTypes(b.backend, [column]);
+  if (!column.definition.nullable) {
+    if (b.backend === 'bigquery') throw badRequest('BigQuery cannot add a REQUIRED column to a table: "nullable" must be true', 'storage.tables.validation');
+    if (t.rowsCount > 0 && column.definition.default === undefined) {
+      throw badRequest(`Column "${name}" is not nullable and has no default, but table ${t.id} has rows`, 'storage.tables.validation');
+    }
+  }
+  return { name, column };
+}
 
 /** `include=columns,metadata`; the table lists include metadata when `include` is absent. */
 function listInclude(ctx: StorageContext): Set<string> {
@@ -91,27 +174,11 @@ export function registerTables(host: StackHost): void {
       const col = c as Record<string, unknown>;
       const colName = str(col.name);
       if (!colName) throw badRequest('Every column needs a name', 'storage.tables.validation');
-      const def = (col.definition ?? {}) as Record<string, unknown>;
-      const basetype = str(col.basetype) ?? '';
-      const type = str(def.type) ?? basetype;
-      return {
-        name: colName,
-        definition: {
-          type,
-          nullable: def.nullable === undefined ? !primaryKey.includes(colName) : bool(def.nullable),
-          ...(def.length !== undefined ? { length: String(def.length) } : {}),
-          ...(def.default !== undefined ? { default: String(def.default) } : {}),
-        },
-        basetype: basetype || baseTypeOf(type),
-      };
+      return typedColumn(colName, col.definition, col.basetype, !primaryKey.includes(colName));
     });
     const names = columns.map((c) => c.name);
     if (new Set(names).size !== names.length) throw badRequest('Duplicate column names', 'storage.tables.validation');
-    const accepted = BACKEND_TYPES[b.backend];
-    const wrongType = accepted ? columns.filter((c) => !accepted.test(c.definition.type.toUpperCase())) : [];
-    if (wrongType.length) {
-      throw badRequest(`Invalid type for the ${b.backend} backend: ${wrongType.map((c) => `${c.name} ${c.definition.type}`).join(', ')}`, 'storage.tables.validation.invalidType');
-    }
+    checkBackendTypes(b.backend, columns);
     const badPk = primaryKey.filter((c) => !names.includes(c));
     if (badPk.length) throw badRequest(`Primary key columns not found: ${badPk.join(', ')}`, 'storage.tables.invalidPrimaryKeyColumns');
     // Snowflake (and so the Storage API) keeps a primary key only on NOT NULL columns; Keboola's restore looks for this message.
@@ -186,6 +253,23 @@ export function registerTables(host: StackHost): void {
     for (const f of whereFilters) if (!available.includes(f.column)) throw badRequest(`Filter column "${f.column}" not found`, 'storage.tables.columnNotFound');
     const params = { export: { tableName: null, columns, limit, changedSince: null, changedUntil: null, gzipOutput: true, format: 'rfc', whereFilters, fileType: 'csv', timezone: null }, queue: 'main_fast' };
     const job = createJob(host, p, ctx.token, { kind: 'tableExport', tableId: t.id, columns, limit, whereFilters }, 'tableExport', params, t.id, ctx.runId);
+    return reply(202, jobJson(host, job));
+  });
+  api.post(`${S}/tables/{tableId}/columns`, async (ctx, { tableId }) => {
+    const p = ctx.project;
+    const t = table(p, tableId!);
+    const body = await ctx.body();
+    const { name, column } = columnToAdd(p, t, body);
+    const params = { name, ...(column ? { definition: column.definition, basetype: column.basetype } : {}) };
+    const job = createJob(host, p, ctx.token, { kind: 'tableColumnAdd', tableId: t.id, name, ...(column ? { column } : {}) }, 'tableColumnAdd', params, t.id, ctx.runId);
+    return reply(202, jobJson(host, job));
+  });
+  api.delete(`${S}/tables/{tableId}/columns/{columnName}`, (ctx, { tableId, columnName }) => {
+    const p = ctx.project;
+    const t = table(p, tableId!);
+    const force = bool(ctx.url.searchParams.get('force'));
+    checkColumnDelete(p, t, columnName!, force);
+    const job = createJob(host, p, ctx.token, { kind: 'tableColumnDelete', tableId: t.id, name: columnName!, force }, 'tableColumnDelete', { name: columnName!, force }, t.id, ctx.runId);
     return reply(202, jobJson(host, job));
   });
   api.post(`${S}/tables/{tableId}/primary-key`, async (ctx, { tableId }) => {

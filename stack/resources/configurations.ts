@@ -9,6 +9,7 @@ import {
   type MetadataEntry,
   type MetadataInput,
 } from '../schemas';
+import { seg } from '../transport';
 import { StackResource, compact, configurationPath, keyValues } from './resource';
 
 export interface CreateConfigurationInput {
@@ -41,7 +42,15 @@ export interface CreateConfigurationRowInput {
   changeDescription?: string;
 }
 
+/** What a row update changes: only the fields given. */
+export type UpdateConfigurationRowInput = Omit<CreateConfigurationRowInput, 'rowId' | 'name'> & { name?: string };
+
 export class ConfigurationsResource extends StackResource {
+  /** The component's configurations in the default branch (not those in the trash), with their rows and state. */
+  async list(componentId: string): Promise<Configuration[]> {
+    return this.transport.list('GET', configurationPath(componentId), ConfigurationSchema);
+  }
+
   /** The configuration, or null when it does not exist. */
   async get(componentId: string, configId: string): Promise<Configuration | null> {
     return this.transport.request('GET', configurationPath(componentId, configId), ConfigurationSchema, { allow404: true });
@@ -61,6 +70,21 @@ export class ConfigurationsResource extends StackResource {
 
   async createRow(componentId: string, configId: string, input: CreateConfigurationRowInput): Promise<ConfigurationRow> {
     return this.transport.request('POST', `${configurationPath(componentId, configId)}/rows`, ConfigurationRowSchema, { json: compact({ ...input }) });
+  }
+
+  /** Changes a row (a new version of the row and of its configuration). */
+  async updateRow(componentId: string, configId: string, rowId: string, input: UpdateConfigurationRowInput): Promise<ConfigurationRow> {
+    return this.transport.request('PUT', `${configurationPath(componentId, configId)}/rows/${seg(rowId)}`, ConfigurationRowSchema, { json: compact({ ...input }) });
+  }
+
+  /** Deletes a row for good (rows have no trash). */
+  async deleteRow(componentId: string, configId: string, rowId: string, options: { changeDescription?: string } = {}): Promise<void> {
+    await this.transport.send('DELETE', `${configurationPath(componentId, configId)}/rows/${seg(rowId)}`, options.changeDescription !== undefined ? { json: { changeDescription: options.changeDescription } } : {});
+  }
+
+  /** Replaces the configuration's state (`PUT .../configs/{id}/state`: no new version of the configuration). */
+  async updateState(componentId: string, configId: string, state: JsonObject): Promise<Configuration> {
+    return this.transport.request('PUT', `${configurationPath(componentId, configId)}/state`, ConfigurationSchema, { json: { state } });
   }
 
   async listMetadata(componentId: string, configId: string): Promise<MetadataEntry[]> {

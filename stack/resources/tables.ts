@@ -40,6 +40,13 @@ export interface ImportTableInput {
   columns?: string[];
 }
 
+/** A column to add: a typed table needs `definition` or `basetype`, a table that is not typed takes neither. */
+export interface AddColumnInput {
+  name: string;
+  definition?: ColumnDefinitionInput['definition'] | null;
+  basetype?: string | null;
+}
+
 export interface CreateAliasInput {
   sourceTable: string;
   name: string;
@@ -128,6 +135,57 @@ export class TablesResource extends StackResource {
       }),
     });
     return this.#tableOf(res, `${bucketId}.${input.name}`);
+  }
+
+  /**
+   * Deletes the table (or alias) in a job, and answers once it is gone; one already gone (404, or a job that finds
+   * it missing) is fine. `force` drops the table's aliases too (without it a table with aliases is refused).
+   */
+  async delete(tableId: string, options: { force?: boolean } = {}): Promise<void> {
+    const res = await this.transport.send('DELETE', `/tables/${seg(tableId)}`, { query: { force: options.force ? 1 : undefined, async: 1 }, allow404: true });
+    if (res.status !== 202) return;
+    try {
+      await this.transport.jobOf(res);
+    } catch (error) {
+      if (error instanceof StackError && error.kind === 'not-found' && error.code === 'storage.tables.notFound') return;
+      throw error;
+    }
+  }
+
+  /** Adds a column at the end of the table (a job; existing rows get an empty value); answers the finished job. */
+  async addColumn(tableId: string, input: AddColumnInput): Promise<Job> {
+    const res = await this.transport.send('POST', `/tables/${seg(tableId)}/columns`, {
+      json: compact({
+        name: input.name,
+        definition: input.definition ? compact({ ...input.definition }) : undefined,
+        basetype: input.basetype ?? undefined,
+      }),
+    });
+    return this.transport.jobOf(res);
+  }
+
+  /** Drops a column with its data (a job); `force` drops it from the table's aliases too. Answers the finished job. */
+  async deleteColumn(tableId: string, name: string, options: { force?: boolean } = {}): Promise<Job> {
+    const res = await this.transport.send('DELETE', `/tables/${seg(tableId)}/columns/${seg(name)}`, { query: { force: options.force ? 1 : undefined } });
+    return this.transport.jobOf(res);
+  }
+
+  /**
+   * Makes `columns` the table's primary key: the current key, when there is one, is removed first (the API adds a
+   * key only to a table without one); an empty list only removes it. Nothing is sent when the key is already that.
+   */
+  async setPrimaryKey(tableId: string, columns: string[]): Promise<void> {
+    const table = await this.get(tableId);
+    if (!table) {
+      throw new StackError({
+        kind: 'not-found',
+        endpoint: `GET /v2/storage/tables/${seg(tableId)}`,
+        message: `table ${tableId} does not exist on ${this.transport.url}: its primary key cannot be set`,
+      });
+    }
+    if (table.primaryKey.length === columns.length && table.primaryKey.every((c, i) => c === columns[i])) return;
+    if (table.primaryKey.length > 0) await this.transport.jobOf(await this.transport.send('DELETE', `/tables/${seg(tableId)}/primary-key`));
+    if (columns.length > 0) await this.transport.jobOf(await this.transport.send('POST', `/tables/${seg(tableId)}/primary-key`, { json: { columns } }));
   }
 
   async update(tableId: string, input: { displayName: string }): Promise<Table> {

@@ -77,6 +77,14 @@ export const STORAGE_CASES: StorageCase[] = [
   { name: 'table list', fixture: 'table-list', call: (api) => api.get('tables?include=columns,buckets,columnMetadata') },
   { name: 'primary key add', fixture: 'primary-key-create', call: (api) => api.post('tables/out.c-reports.revenue_by_city/primary-key', { columns: ['city'] }) },
   { name: 'primary key remove', fixture: 'primary-key-remove', call: (api) => api.del('tables/in.c-crm.customers/primary-key') },
+  { name: 'table column add', fixture: 'table-column-add', call: async (api) => {
+      const j = await api.job('POST', 'buckets/in.c-crm/tables-async', { name: uniq('columns'), dataFileId: await csvFile(api) });
+      return api.post(`tables/${j.tableId}/columns`, { name: 'new-column' });
+    } },
+  { name: 'table column delete', fixture: 'table-column-delete', call: async (api) => {
+      const j = await api.job('POST', 'buckets/in.c-crm/tables-async', { name: uniq('columns'), dataFileId: await csvFile(api) });
+      return api.del(`tables/${j.tableId}/columns/name`);
+    } },
   { name: 'alias create', fixture: 'alias-create', call: (api) =>
       api.post('buckets/out.c-reports/table-aliases', { sourceTable: 'in.c-crm.orders', name: uniq('alias'), aliasFilter: { column: 'status', values: ['paid'], operator: 'eq' }, aliasColumns: ['id', 'status'] }) },
   { name: 'bucket metadata post', fixture: 'bucket-metadata-create', call: (api) => api.post('buckets/in.c-crm/metadata', { provider: 'test', metadata: [{ key: 'k', value: 'v' }] }) },
