@@ -16,6 +16,7 @@ import { sameJson } from './json';
 import { readOwnEdits, withEncryptedValuesOf } from './own-edits';
 import { heartbeat } from './heartbeat';
 import { createOrFind } from './create-or-find';
+import type { SyncPlanFile } from './sync-plan';
 
 /** Components whose configurations would run on their own: they arrive disabled, to be enabled by a human. */
 export const DISABLED_ON_ARRIVAL = new Set(['keboola.orchestrator', 'keboola.scheduler']);
@@ -56,7 +57,17 @@ export function createConfigurationActivities(deps: ActivityDeps) {
      * migration's own later steps (new orchestration IDs, writers' workspaces and projects, re-encrypted secrets)
      * for what they are (activities/own-edits.ts).
      */
-    async verifyConfigurations(input: { destination: StackRef; snapshotDir: string; skipComponents?: string[] }): Promise<{ checked: number; mismatches: ConfigurationMismatch[] }> {
+    /**
+     * `changedOnly`: a sync pass checks only what it added or updated (its plan, files.syncPlan), with the own edits
+     * known from the first copy's snapshot (`ownEditsSnapshotDir`: the legacy orchestrations' markers are that one's).
+     */
+    async verifyConfigurations(input: {
+      destination: StackRef;
+      snapshotDir: string;
+      skipComponents?: string[];
+      changedOnly?: boolean;
+      ownEditsSnapshotDir?: string;
+    }): Promise<{ checked: number; mismatches: ConfigurationMismatch[] }> {
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const restored = new Map(
@@ -65,8 +76,11 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       const mismatches: ConfigurationMismatch[] = [];
       let checked = 0;
       const snapshot = deps.snapshot(input.snapshotDir);
-      const ownEdits = await readOwnEdits(client, snapshot);
+      const ownEdits = await readOwnEdits(client, input.ownEditsSnapshotDir ? deps.snapshot(input.ownEditsSnapshotDir) : snapshot);
+      const plan = input.changedOnly ? await snapshot.record<SyncPlanFile>(files.syncPlan) : undefined;
+      const changed = plan && new Set([...plan.configurations.added, ...plan.configurations.changed].map((ref) => `${ref.componentId}/${ref.configId}`));
       for (const ref of (await snapshot.index()).configurations) {
+        if (changed && !changed.has(`${ref.componentId}/${ref.configId}`)) continue;
         const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
         if (!destinationComponentId || input.skipComponents?.includes(ref.componentId)) continue; // skipped on purpose and reported
         const id = `${destinationComponentId}/${ref.configId}`;
@@ -129,7 +143,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
   };
 }
 
-async function restoreConfiguration(
+export async function restoreConfiguration(
   client: StackClient,
   snapshot: SnapshotReader,
   ref: ConfigurationRef,
@@ -191,6 +205,75 @@ async function restoreConfiguration(
     await client.configurations.setMetadata(destinationComponentId, ref.configId, metadata.map(({ key, value }) => ({ key, value })));
   }
   return { ...base, created, rowsCreated, secrets, oauthRemoved, sshTunnel, disabled };
+}
+
+/**
+ * Brings a configuration the destination has up to the snapshot's version (a sync pass, docs/sync.md): name,
+ * description, body, state and rows (new ones created, changed ones updated, removed ones deleted), their order and
+ * metadata, with the same documented changes as a restore. Encrypted values the destination holds (re-encrypted by the
+ * migration, or entered by a person) are kept where the source's ciphertext is useless here. One the destination
+ * lacks is restored.
+ */
+export async function updateConfiguration(
+  client: StackClient,
+  snapshot: SnapshotReader,
+  ref: ConfigurationRef,
+  destinationComponents: ReadonlySet<string>,
+  leftOut: ReadonlySet<string>,
+): Promise<ConfigurationRestoreResult> {
+  const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
+  const current = destinationComponentId && !leftOut.has(ref.componentId) ? await client.configurations.get(destinationComponentId, ref.configId) : null;
+  if (!destinationComponentId || !current) return restoreConfiguration(client, snapshot, ref, destinationComponents, leftOut);
+  const source = await snapshot.configuration(ref);
+  const secrets: ConfigurationRestoreResult['secrets'] = [];
+  const changeDescription = `Synced by stack-migrate from ${ref.componentId}/${ref.configId}`;
+  const disabled = DISABLED_ON_ARRIVAL.has(ref.componentId) || source.isDisabled === true;
+  const body = (value: unknown, actual: unknown, rowId?: string) =>
+    withEncryptedValuesOf(sanitize(ref.componentId, value, destinationComponents, (p) => secrets.push({ rowId, path: p })), actual);
+  await client.configurations.update(destinationComponentId, ref.configId, {
+    name: source.name,
+    description: source.description ?? '',
+    configuration: body(source.configuration, current.configuration),
+    state: (isEmptyObject(source.state) ? {} : source.state) as Record<string, unknown>,
+    isDisabled: disabled,
+    changeDescription,
+  });
+  const currentRows = new Map((current.rows ?? []).map((row) => [String(row.id), row]));
+  const sourceRows = new Set((source.rows ?? []).map((row) => String(row.id)));
+  let rowsCreated = 0;
+  for (const row of source.rows ?? []) {
+    const existing = currentRows.get(String(row.id));
+    const input = {
+      name: row.name ?? '',
+      description: row.description ?? '',
+      configuration: body(row.configuration, existing?.configuration, String(row.id)),
+      state: (isEmptyObject(row.state) ? {} : row.state) as Record<string, unknown>,
+      isDisabled: row.isDisabled ?? false,
+      changeDescription,
+    };
+    if (existing) await client.configurations.updateRow(destinationComponentId, ref.configId, String(row.id), input);
+    else {
+      await client.configurations.createRow(destinationComponentId, ref.configId, { rowId: String(row.id), ...input });
+      rowsCreated++;
+    }
+  }
+  for (const rowId of currentRows.keys()) {
+    if (!sourceRows.has(rowId)) await client.configurations.deleteRow(destinationComponentId, ref.configId, rowId);
+  }
+  if (source.rowsSortOrder?.length) await client.configurations.update(destinationComponentId, ref.configId, { rowsSortOrder: source.rowsSortOrder, changeDescription });
+  const metadata = await snapshot.configurationMetadata(ref);
+  if (metadata.length) await client.configurations.setMetadata(destinationComponentId, ref.configId, metadata.map(({ key, value }) => ({ key, value })));
+  return {
+    ...ref,
+    name: source.name,
+    destinationComponentId,
+    created: false,
+    rowsCreated,
+    secrets,
+    oauthRemoved: hasOAuthAuthorization(source.configuration),
+    sshTunnel: hasSshTunnel(source.configuration),
+    disabled,
+  };
 }
 
 /**

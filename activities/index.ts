@@ -10,7 +10,9 @@ import { createOrchestrationActivities } from './orchestrations';
 import { createPermanentFileActivities } from './permanent-files';
 import { createProjectActivities } from './project';
 import { createReportActivities } from './report';
+import { createScheduleActivities } from './schedules';
 import { createSnapshotActivities } from './snapshot';
+import { createSyncActivities } from './sync';
 import { createTableActivities } from './tables';
 import { createValidateActivities } from './validate';
 import { createVerifyActivities } from './verify';
@@ -32,6 +34,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createReportActivities(deps),
     ...createCleanupActivities(deps),
     ...createWriterActivities(deps),
+    ...createSyncActivities(deps),
+    ...createScheduleActivities(deps),
   });
 }
 

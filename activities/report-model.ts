@@ -1,7 +1,7 @@
 // The shape of the migration report, shared by its builder (report.ts) and its renderers (Markdown, HTML).
 import type { StackRef } from '../workflows/input';
 import type { RemovedDuplicate } from './created-once';
-import type { Approval, EntityType, Finding, IdMapEntry, TableVerification, ValidationReport, VerificationSummary } from '../workflows/types';
+import type { Approval, EntityType, Finding, IdMapEntry, SyncStatus, TableVerification, ValidationReport, VerificationSummary } from '../workflows/types';
 
 export interface ReportInput {
   workflowId: string;
@@ -15,6 +15,8 @@ export interface ReportInput {
   skipped: Array<{ entity: string; message: string }>;
   /** Entities whose IDs changed (legacy orchestrations, GoodData projects, translated components). */
   idMap: IdMapEntry[];
+  /** A migration kept in sync: its passes and cutover (docs/sync.md). */
+  sync?: SyncStatus;
 }
 
 export interface MigrationReport {
@@ -48,6 +50,45 @@ export interface MigrationReport {
   warnings: Finding[];
   /** Copies that creates landing after their retry had made, found and removed (activities/created-once.ts). */
   lateCopiesRemoved: RemovedDuplicate[];
+  sync?: SyncStatus;
+}
+
+/** The sync passes and the cutover in Markdown lines, for the report (none for a one-off migration). */
+export function syncSection(sync: SyncStatus | undefined): string[] {
+  if (!sync) return [];
+  const c = sync.cutover;
+  const switched = (s: { schedules: string[]; orchestrations: string[]; configurations: string[] } | undefined) =>
+    s ? `${s.schedules.length} schedule(s), ${s.orchestrations.length} legacy orchestration(s), ${s.configurations.length} configuration(s)` : 'nothing';
+  return [
+    '## Kept in sync',
+    '',
+    `Phase: ${sync.phase}. ${sync.passes} sync pass(es) after the first copy; the last at ${sync.lastPassAt}.`,
+    '',
+    ...(sync.recentPasses.length
+      ? [
+          '| pass | by | seconds | tables copied | tables removed | configurations | bytes | verified |',
+          '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+          ...sync.recentPasses.map((p) => {
+            const ch = p.changes;
+            return `| ${p.pass} | ${p.by} | ${p.seconds} | ${ch.tablesAdded + ch.tablesChanged + ch.tablesAltered} | ${ch.tablesRemoved} | ${ch.configurationsAdded + ch.configurationsChanged + ch.configurationsRemoved} | ${p.bytes} | ${p.verification.ok} of ${p.verification.tables} |`;
+          }),
+          '',
+        ]
+      : []),
+    ...(sync.lastPass?.changes.needsAPerson.length ? ['Changes a pass does not copy (a person makes them):', ...sync.lastPass.changes.needsAPerson.map((n) => `- [ ] ${n}`), ''] : []),
+    ...(c
+      ? [
+          `Cutover approved by ${c.by} at ${c.requestedAt}${c.comment ? `: ${c.comment}` : ''}.`,
+          `- source switched off: ${c.switchOffSource ? `${switched(c.sourceSwitchedOff)} at ${c.sourceSwitchedOffAt ?? '(not yet)'}` : 'no (left running on request)'}`,
+          `- final pass: ${c.finalPass ?? '(not yet)'}`,
+          `- destination switched on: ${switched(c.destinationSwitchedOn)} at ${c.destinationSwitchedOnAt ?? '(not yet)'}`,
+          `- downtime: ${c.downtimeSeconds !== undefined ? `${c.downtimeSeconds} s` : '(not measured)'}`,
+          ...(c.failed ? [`- FAILED: ${c.failed}`] : []),
+          ...(c.rollback ? [`- rolled back by ${c.rollback.by} at ${c.rollback.at}: destination off (${switched(c.rollback.destinationSwitchedOff)}), source on (${switched(c.rollback.sourceSwitchedOn)})`] : []),
+          '',
+        ]
+      : []),
+  ];
 }
 
 /** What a verification compared, in words (the report says which mode ran). */

@@ -7,7 +7,7 @@ import type { ActivityDeps } from './deps';
 import type { ConfigurationRestoreResult } from './configurations';
 import { WRITERS_RESULTS_FILE, type WritersResults } from './writers';
 import { renderHtml } from './report-html';
-import { verifiedBy, type MigrationReport, type ReportInput } from './report-model';
+import { syncSection, verifiedBy, type MigrationReport, type ReportInput } from './report-model';
 import { DUPLICATES_REMOVED_FILE, type RemovedDuplicate } from './created-once';
 
 export function createReportActivities(deps: ActivityDeps) {
@@ -93,6 +93,7 @@ export function buildReport(
     },
     warnings: input.validation.findings.filter((f) => f.severity === 'warning'),
     lateCopiesRemoved,
+    ...(input.sync ? { sync: input.sync } : {}),
   };
 }
 
@@ -115,6 +116,7 @@ export function renderMarkdown(report: MigrationReport): string {
     `Verification: ${report.verification.ok} of ${report.verification.tables} tables match the source by ${verifiedBy(report.verification.mode)} (${report.verification.rows} rows).`,
     ...report.verification.mismatches.map((m) => `- MISMATCH ${m.tableId}: expected ${m.expected.rows} rows, found ${m.actual.rows}${m.reason ? ` (${m.reason})` : ''}`),
     '',
+    ...syncSection(report.sync),
     '## Old → new IDs',
     '',
     report.idMap.length ? ['| type | old | new |', '| --- | --- | --- |', ...report.idMap.map((e) => `| ${e.type} | ${e.oldId} | ${e.newId} |`)].join('\n') : '_No ID changed._',

@@ -83,7 +83,8 @@ export function createSnapshotActivities(deps: ActivityDeps) {
           files.configurations,
           components.map((component) => ({
             ...component,
-            configurations: (component.configurations ?? []).map(({ id, name, description }) => ({ id, name, description })),
+            // The version lets a sync pass see which configurations changed without reading every body.
+            configurations: (component.configurations ?? []).map(({ id, name, description, version }) => ({ id, name, description, version })),
           })),
         );
         // Triggers are read with the orchestrations (their IDs refer to them); an empty file keeps Keboola's layout.

@@ -13,6 +13,7 @@ import { blockersOf, formatValidation, validateMigrationDryRun } from './command
 import { cancelMigration, pauseMigration } from './commands/controls';
 import { htmlReport, locateReport, readReportFile } from './commands/report';
 import { watchMigration } from './commands/watch';
+import { cutoverMigration, formatCutover, formatPass, measureLag, rollbackMigration, syncMigration } from './commands/sync';
 import { describeDeployment, formatDeployment, setCurrentBuild } from './commands/deployment';
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS, type MigrationInputDraft } from '../workflows/input';
 
@@ -78,6 +79,8 @@ function draftFrom(opts: Record<string, unknown>): MigrationInputDraft {
   if (opts.approvalTimeoutHours !== undefined) options.approvalTimeoutHours = opts.approvalTimeoutHours;
   Object.assign(options, restoreOptions(opts));
   return {
+    ...(opts.keepInSync ? { keepInSync: true } : {}),
+    ...(opts.syncEveryHours !== undefined ? { syncEveryHours: Number(opts.syncEveryHours) } : {}),
     source: { url: opts.sourceUrl as string, projectId: opts.sourceProject as string, tokenRef: opts.sourceTokenRef as string, name: opts.sourceName as string | undefined },
     destination: {
       url: opts.destinationUrl as string,
@@ -141,6 +144,8 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .option('--verify <mode>', VERIFY_HELP)
     .option('--heartbeat-timeout <seconds>', HEARTBEAT_HELP, parseInteger('--heartbeat-timeout'))
     .option('--manage-token-ref <ref>', 'a Manage API token (env:NAME or file:/path on the worker): re-encrypt secrets for the destination')
+    .option('--keep-in-sync', 'after the first copy, stay open and keep the destination in step (sync passes) until a planned cutover')
+    .option('--sync-every-hours <n>', 'with --keep-in-sync: also run a pass every this many hours', parseInteger('--sync-every-hours'))
     .option('--wait', 'follow the progress live until the migration ends (exit 1 unless it completes)')
     .addOption(json())
     .action(async (opts) => {
@@ -191,9 +196,51 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
     .command('status <workflowId>')
     .description('the step, progress per entity type, an estimate of the time left, findings, failures and what it waits for')
     .addOption(json())
+    .option('--no-lag', 'for a migration kept in sync: do not measure how far behind the destination is (it reads the source)')
     .action(async (workflowId: string, opts) => {
-      const overview = await getMigrationStatus(await client(), workflowId);
+      const c = await client();
+      let overview = await getMigrationStatus(c, workflowId);
+      const sync = overview.status?.sync;
+      if (opts.lag !== false && overview.execution === 'RUNNING' && sync?.phase === 'in-sync' && !sync.running) {
+        await measureLag(c, workflowId);
+        overview = await getMigrationStatus(c, workflowId);
+      }
       out(opts.json ? JSON.stringify(overview, null, 2) : formatStatus(overview));
+    });
+
+  program
+    .command('sync <workflowId>')
+    .description('run a sync pass now: copy what changed in the source since the last pass (a completed migration is kept in sync from then on)')
+    .option('--by <name>', 'who asks for it', io.env.USER)
+    .option('--reason <text>', 'why')
+    .option('--every-hours <n>', 'from now on also run a pass every this many hours (for a completed migration)', parseInteger('--every-hours'))
+    .addOption(json())
+    .action(async (workflowId: string, opts) => {
+      const pass = await syncMigration(await client(), target().taskQueue, workflowId, { by: opts.by ?? '', reason: opts.reason }, opts.everyHours);
+      out(opts.json ? JSON.stringify(pass, null, 2) : formatPass(pass));
+    });
+
+  program
+    .command('cutover <workflowId>')
+    .description('the planned switch: readiness check, source schedules off, a final pass, destination schedules on, verification, report')
+    .option('--by <name>', 'who approves the cutover (four-eyes: not who started the migration)', io.env.USER)
+    .option('--comment <text>', 'why now')
+    .option('--keep-source-running', "leave the source's schedules and orchestrations on (the downtime is then measured from the final pass)")
+    .addOption(json())
+    .action(async (workflowId: string, opts) => {
+      const record = await cutoverMigration(await client(), workflowId, { by: opts.by ?? '', comment: opts.comment, switchOffSource: !opts.keepSourceRunning });
+      out(opts.json ? JSON.stringify(record, null, 2) : formatCutover(record));
+    });
+
+  program
+    .command('rollback <workflowId>')
+    .description("after a cutover: switch the destination's schedules off and the source's back on, from what the cutover recorded")
+    .option('--by <name>', 'who rolls back', io.env.USER)
+    .option('--comment <text>', 'why')
+    .addOption(json())
+    .action(async (workflowId: string, opts) => {
+      const record = await rollbackMigration(await client(), workflowId, { by: opts.by ?? '', comment: opts.comment });
+      out(opts.json ? JSON.stringify(record, null, 2) : formatCutover(record));
     });
 
   program

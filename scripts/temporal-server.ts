@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from './go-tools';
 import { SDK_DOWNLOAD, resolveTemporalCli } from './temporal-cli';
 
 /** Our custom search attributes (docs/architecture.md#search-attributes-and-memo), all Keyword. */
-export const SEARCH_ATTRIBUTE_NAMES = ['MigrationStep', 'SourceStack', 'DestinationStack', 'SourceProjectId'] as const;
+export const SEARCH_ATTRIBUTE_NAMES = ['MigrationStep', 'MigrationPhase', 'SourceStack', 'DestinationStack', 'SourceProjectId'] as const;
 export const DEFAULT_DB_FILE = path.join(PROJECT_ROOT, '.data', 'temporal.sqlite');
 export const DEFAULT_NAMESPACE = 'default';
 

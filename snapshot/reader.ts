@@ -111,6 +111,12 @@ export class SnapshotIndex {
     return (component?.configurations ?? []).map((c) => ({ componentId, configId: c.id }));
   }
 
+  /** The configuration's version as the listing recorded it (our snapshots do; Keboola's backups may not). */
+  configurationVersion(ref: ConfigurationRef): number | undefined {
+    const listed = this.configurationsIndex.find((c) => c.id === ref.componentId)?.configurations?.find((c) => c.id === ref.configId);
+    return typeof listed?.version === 'number' ? listed.version : undefined;
+  }
+
   configurationBatch(batchNumber: number, batchSize: number): ConfigurationRef[] {
     return this.configurations.slice(batchNumber * batchSize, (batchNumber + 1) * batchSize);
   }

@@ -61,6 +61,10 @@ export const SnapshotTableSchema = z.looseObject({
   aliasColumnsAutoSync: z.boolean().optional(),
   rowsCount: z.number().nullable().optional(),
   dataSizeBytes: z.number().nullable().optional(),
+  // What a sync pass compares to see that the data changed (docs/sync.md).
+  created: nullableString,
+  lastImportDate: nullableString,
+  lastChangeDate: nullableString,
 });
 export type SnapshotTable = z.infer<typeof SnapshotTableSchema>;
 

@@ -1,5 +1,5 @@
 export { migrateProject } from './migrate-project';
 export * from './controls';
-export { snapshotTableBatch, restoreTableBatch, fingerprintTableBatch, batchProgressQuery } from './table-batches';
+export { snapshotTableBatch, restoreTableBatch, fingerprintTableBatch, syncTableBatch, batchProgressQuery } from './table-batches';
 export { restoreProject } from './restore-project';
 export { validateProject } from './validate-project';

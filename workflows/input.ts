@@ -20,6 +20,8 @@ export const INPUT_LIMITS = {
 
 /** What is wrong with the size of a raw input, or undefined: the size, the limit and the biggest field. */
 export function inputSizeProblem(raw: unknown): string | undefined {
+  // What the workflow carries into its next run is its own state, bounded by Temporal's payload limit instead.
+  if (raw && typeof raw === 'object' && 'carried' in raw) raw = { ...raw, carried: undefined };
   const bytes = utf8Length(JSON.stringify(raw) ?? '');
   if (bytes <= INPUT_LIMITS.inputBytes) return undefined;
   const biggest = fieldsOf(raw)
@@ -121,6 +123,21 @@ export function componentRules(options: Pick<z.infer<typeof migrationOptionsSche
   return { skip: options.skipComponents, strict: options.strictComponents };
 }
 
+/**
+ * What a migration kept in sync carries into its next run (continueAsNew between passes): where it stands and
+ * what its report needs. Checked loosely: the workflow wrote it.
+ */
+export const carriedStateSchema = z.looseObject({
+  sync: z.looseObject({
+    phase: z.enum(['copying', 'in-sync', 'cutting-over', 'cut-over']),
+    passes: z.number().int().min(0),
+    lastSnapshotDir: z.string().min(1),
+  }),
+  progress: z.record(z.string(), z.unknown()),
+  idMap: z.array(z.looseObject({ type: z.string(), oldId: z.string(), newId: z.string() })),
+  startedAt: z.string(),
+});
+
 export const requestedBySchema = z.string().trim().min(1).max(INPUT_LIMITS.requestedByChars, `must be at most ${INPUT_LIMITS.requestedByChars} characters`).optional();
 
 export const migrationInputSchema = z
@@ -141,6 +158,14 @@ export const migrationInputSchema = z
      */
     manageTokenRef: tokenRefSchema.optional(),
     options: migrationOptionsSchema.default(() => migrationOptionsSchema.parse({})),
+    /**
+     * After the first copy is verified, stay open and keep the destination in step with the source through sync
+     * passes (on request, and every `syncEveryHours`) until a planned cutover (docs/sync.md).
+     */
+    keepInSync: z.boolean().default(false),
+    syncEveryHours: z.number().positive().max(24 * 30).optional(),
+    /** Written by the workflow itself when it continues as new between passes; never by an operator. */
+    carried: carriedStateSchema.optional(),
   })
   .refine(
     (input) => !(input.source.url === input.destination.url && input.source.projectId === input.destination.projectId),

@@ -1,4 +1,5 @@
-// migrateProject: validate → wait for approval → snapshot → restore → verify → report. Deterministic
+// migrateProject: validate → wait for approval → snapshot → restore → verify → report (→ kept in sync until a
+// planned cutover, with --keep-in-sync: workflows/sync.ts). Deterministic
 // orchestration only: every read and write of a stack happens in activities; this code holds the plan, the
 // progress and the results. The restore order is workflows/restore-steps.ts; pause and cancellation take effect
 // at entity boundaries (workflows/run.ts).
@@ -8,7 +9,8 @@ import { SOURCE_PROJECT_ID, SOURCE_STACK, DESTINATION_STACK } from './search-att
 import { snapshotTableBatch } from './table-batches';
 import { restoreSnapshot } from './restore-steps';
 import { MigrationRun } from './run';
-import { NOTHING_VERIFIED, type MigrationResult } from './types';
+import { firstCopyState, keepInSync, setPhase } from './sync';
+import { NOTHING_VERIFIED, type CarriedState, type MigrationResult } from './types';
 
 export async function migrateProject(rawInput: MigrationInputDraft): Promise<MigrationResult> {
   const tooBig = inputSizeProblem(rawInput);
@@ -29,6 +31,9 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
 
   try {
     return await CancellationScope.nonCancellable(async (): Promise<MigrationResult> => {
+      // A migration kept in sync continues here after each pass, its first copy long done (workflows/sync.ts).
+      if (input.carried) return keepInSync(run, input, input.carried as unknown as CarriedState);
+      if (input.keepInSync) setPhase('copying');
       run.setStep('validating');
       run.checkValidation(await quick.validateMigration({ source: input.source, destination: input.destination, resume: input.resume, components: componentRules(input.options) }));
       if (!(await run.awaitApproval(input.requireApproval))) {
@@ -66,6 +71,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
       });
       const report = await run.writeReport({ source: input.source, destination: input.destination, snapshotDir: plan.snapshotDir, verification });
       run.setStep('completed');
+      if (input.keepInSync) return keepInSync(run, input, firstCopyState(run, plan.snapshotDir, verification, input.syncEveryHours));
       return { outcome: 'completed', status, counts: run.counts(), verification, snapshotDir: plan.snapshotDir, report };
     });
   } catch (error) {

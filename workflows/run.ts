@@ -6,6 +6,7 @@ import {
   ApplicationFailure,
   ChildWorkflowFailure,
   CancellationScope,
+  ContinueAsNew,
   CancelledFailure,
   condition,
   isCancellation,
@@ -43,6 +44,7 @@ import {
   type MigrationStatus,
   type MigrationStep,
   type ReportLocation,
+  type SyncStatus,
   type ValidationReport,
   type VerificationSummary,
 } from './types';
@@ -156,6 +158,11 @@ export class MigrationRun {
     this.status.updatedAt = now();
   }
 
+  /** Whether a cancellation was requested (it takes effect at the next entity boundary). */
+  get cancelled(): boolean {
+    return this.cancelRequested;
+  }
+
   /** An entity boundary: waits while paused, and stops here when a cancellation was requested. */
   async boundary() {
     await condition(() => !this.status.paused || this.cancelRequested);
@@ -249,8 +256,9 @@ export class MigrationRun {
     destination: StackRef;
     snapshotDir: string;
     verification: VerificationSummary;
+    sync?: SyncStatus;
   }): Promise<ReportLocation> {
-    this.setStep('reporting');
+    if (!args.sync) this.setStep('reporting');
     const report = await this.quick.writeReport({
       workflowId: this.info.workflowId,
       source: args.source,
@@ -261,6 +269,7 @@ export class MigrationRun {
       counts: this.counts(),
       skipped: this.status.failures,
       idMap: this.status.idMap,
+      ...(args.sync ? { sync: args.sync } : {}),
     });
     this.status.report = report;
     const mismatches = args.verification.mismatches;
@@ -286,6 +295,7 @@ export class MigrationRun {
    * anything else is recorded in the status and rethrown.
    */
   async fail(error: unknown, cleanup?: { destination: StackRef }): Promise<never> {
+    if (error instanceof ContinueAsNew) throw error; // a migration kept in sync going on in its next run
     if (this.cancelRequested || isCancellation(error)) {
       this.setStep('cancelled');
       const snapshotDir = this.status.snapshotDir;

@@ -43,11 +43,14 @@ export interface TableBatchInput {
 /** Runs one activity per table of the batch, with progress for the `batchProgress` query. */
 async function eachTableOfBatch<R>(input: TableBatchInput, work: (tableId: string) => Promise<R>): Promise<R[]> {
   const { listTableBatch } = tableActivities(input.heartbeatTimeout);
-  const tableIds = await listTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize });
-  const progress: Progress = { total: tableIds.length, done: 0, failed: 0 };
+  return eachOfBatch(input, await listTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize }), work);
+}
+
+async function eachOfBatch<T, R>(input: TableBatchInput, items: T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const progress: Progress = { total: items.length, done: 0, failed: 0 };
   setHandler(batchProgressQuery, () => progress);
-  return eachUntilCancelled(tableIds, input.concurrency, async (tableId) => {
-    const result = await work(tableId);
+  return eachUntilCancelled(items, input.concurrency, async (item) => {
+    const result = await work(item);
     progress.done++;
     return result;
   });
@@ -76,17 +79,42 @@ export const TABLE_REPAIRS = 2;
  * a repeated import repairs is not a failure; only what it cannot repair counts as a mismatch.
  */
 export async function restoreTableBatch(input: TableBatchInput & { destination: StackRef }): Promise<VerificationSummary> {
-  const { restoreTable, verifyTable } = tableActivities(input.heartbeatTimeout);
   const at = { destination: input.destination, snapshotDir: input.snapshotDir };
-  const verifications: TableVerification[] = await eachTableOfBatch(input, async (tableId) => {
-    await restoreTable({ ...at, tableId });
-    let verification = await verifyTable({ ...at, tableId, mode: input.verify });
-    for (let repair = 1; !verification.ok && repair <= TABLE_REPAIRS && patched(REPAIR_TABLES); repair++) {
-      log.warn('a restored table differs from its snapshot: importing it again', { tableId, repair, expected: verification.expected, actual: verification.actual });
-      await restoreTable({ ...at, tableId, reimport: true });
-      verification = await verifyTable({ ...at, tableId, mode: input.verify });
-    }
-    return verification;
-  });
+  const verifications: TableVerification[] = await eachTableOfBatch(input, (tableId) => restoreAndVerify(input, { ...at, tableId }, false));
   return summarizeVerification(verifications);
+}
+
+/** Imports a table from the snapshot and verifies it, importing it again (a bounded number of times) while it differs. */
+async function restoreAndVerify(input: TableBatchInput, at: { destination: StackRef; snapshotDir: string; tableId: string }, reimport: boolean): Promise<TableVerification> {
+  const { restoreTable, verifyTable } = tableActivities(input.heartbeatTimeout);
+  await restoreTable(reimport ? { ...at, reimport } : at);
+  let verification = await verifyTable({ ...at, mode: input.verify });
+  for (let repair = 1; !verification.ok && repair <= TABLE_REPAIRS && patched(REPAIR_TABLES); repair++) {
+    log.warn('a restored table differs from its snapshot: importing it again', { tableId: at.tableId, repair, expected: verification.expected, actual: verification.actual });
+    await restoreTable({ ...at, reimport: true });
+    verification = await verifyTable({ ...at, mode: input.verify });
+  }
+  return verification;
+}
+
+/**
+ * A sync pass' batch of tables that changed in the source (docs/sync.md): each is exported into the pass' snapshot,
+ * given its new structure, imported again as a full load and verified. One whose metadata alone changed is only
+ * relabelled. Answers the verification and the bytes exported.
+ */
+export async function syncTableBatch(input: TableBatchInput & { source: StackRef; destination: StackRef }): Promise<{ verification: VerificationSummary; bytes: number }> {
+  const { listSyncTableBatch, snapshotTableData, alignTable, restoreTable } = tableActivities(input.heartbeatTimeout);
+  const tables = await listSyncTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize });
+  const results = await eachOfBatch(input, tables, async ({ id: tableId, change }) => {
+    const at = { destination: input.destination, snapshotDir: input.snapshotDir, tableId };
+    if (change === 'metadata') {
+      await restoreTable(at);
+      return undefined;
+    }
+    const { bytes } = await snapshotTableData({ source: input.source, snapshotDir: input.snapshotDir, tableId });
+    if (change !== 'added') await alignTable(at);
+    return { verification: await restoreAndVerify(input, at, change !== 'added'), bytes };
+  });
+  const copied = results.filter((r): r is NonNullable<typeof r> => r !== undefined);
+  return { verification: summarizeVerification(copied.map((r) => r.verification)), bytes: copied.reduce((sum, r) => sum + r.bytes, 0) };
 }

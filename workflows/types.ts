@@ -167,6 +167,8 @@ export interface MigrationStatus {
   report?: ReportLocation;
   paused?: { by: string; reason?: string; at: string };
   cleanup?: CleanupResult;
+  /** A migration kept in sync after its first copy (`--keep-in-sync`): its passes, cutover and rollback. */
+  sync?: SyncStatus;
   startedAt: string;
   updatedAt: string;
 }
@@ -216,4 +218,164 @@ export function addVerification(total: VerificationSummary, batch: VerificationS
 
 export function emptyProgress(): Record<EntityType, Progress> {
   return Object.fromEntries(ENTITY_TYPES.map((type) => [type, { total: 0, done: 0, failed: 0, skipped: 0 }])) as Record<EntityType, Progress>;
+}
+
+/** Where a migration kept in sync stands; a search attribute (MigrationPhase) shows it too. */
+export const SYNC_PHASES = ['copying', 'in-sync', 'cutting-over', 'cut-over'] as const;
+export type SyncPhase = (typeof SYNC_PHASES)[number];
+
+/** What one sync pass found changed in the source since the pass before (or the first copy). */
+export interface SyncChanges {
+  bucketsAdded: number;
+  bucketsRemoved: number;
+  tablesAdded: number;
+  /** Tables whose data changed (import or change date, row count, size): exported and imported again. */
+  tablesChanged: number;
+  /** Tables whose structure changed (columns, primary key, replaced): altered in place, then imported again. */
+  tablesAltered: number;
+  tablesRemoved: number;
+  /** Tables whose metadata or display name changed without new data. */
+  tablesRelabelled: number;
+  aliasesAdded: number;
+  aliasesRemoved: number;
+  configurationsAdded: number;
+  configurationsChanged: number;
+  configurationsRemoved: number;
+  /** Changes a pass does not copy (legacy orchestrations, triggers, notifications): the pass lists them for a person. */
+  needsAPerson: string[];
+}
+
+export const NO_CHANGES: SyncChanges = {
+  bucketsAdded: 0,
+  bucketsRemoved: 0,
+  tablesAdded: 0,
+  tablesChanged: 0,
+  tablesAltered: 0,
+  tablesRemoved: 0,
+  tablesRelabelled: 0,
+  aliasesAdded: 0,
+  aliasesRemoved: 0,
+  configurationsAdded: 0,
+  configurationsChanged: 0,
+  configurationsRemoved: 0,
+  needsAPerson: [],
+};
+
+/** How many changes in all, needsAPerson included. */
+export function changeCount(changes: SyncChanges): number {
+  return Object.entries(changes).reduce((sum, [key, value]) => sum + (key === 'needsAPerson' ? (value as string[]).length : (value as number)), 0);
+}
+
+/** What a sync pass planned: the changes, and the table batches (lists stay on disk). */
+export interface SyncPlan {
+  changes: SyncChanges;
+  /** Tables to export and import again (added, changed, altered), moved in batches by number. */
+  tablesToCopy: number;
+}
+
+/** One sync pass, as the status, `watch` and the report show it. */
+export interface SyncPassSummary {
+  pass: number;
+  snapshotDir: string;
+  /** Who asked for it (`sync --by`), or `schedule` for a pass every N hours, or `cutover`. */
+  by: string;
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  changes: SyncChanges;
+  /** Bytes exported from the source for the tables it copied. */
+  bytes: number;
+  /** The tables it copied, verified again. */
+  verification: VerificationSummary;
+}
+
+/** Schedules and orchestrations switched on one side, recorded so that they can be switched back. */
+export interface SwitchedSchedules {
+  /** `keboola.scheduler` configurations whose schedules were (de)activated through the Scheduler API. */
+  schedules: string[];
+  /** Legacy orchestrations (re)activated or deactivated, by ID on that side. */
+  orchestrations: string[];
+  /** Flows and schedule configurations whose `isDisabled` flag was changed. */
+  configurations: string[];
+}
+
+export interface CutoverRecord {
+  by: string;
+  comment?: string;
+  switchOffSource: boolean;
+  requestedAt: string;
+  sourceSwitchedOffAt?: string;
+  sourceSwitchedOff?: SwitchedSchedules;
+  destinationSwitchedOnAt?: string;
+  destinationSwitchedOn?: SwitchedSchedules;
+  /** From the source's switch-off (or the final pass' start, when the source stayed on) to the destination's switch-on. */
+  downtimeSeconds?: number;
+  finalPass?: number;
+  finishedAt?: string;
+  /** Why the cutover stopped; a source it had switched off was switched back on. */
+  failed?: string;
+  rollback?: { by: string; at: string; destinationSwitchedOff: SwitchedSchedules; sourceSwitchedOn: SwitchedSchedules };
+}
+
+/** Changes seen in the source since the last pass, measured on request (`status`). */
+export interface SyncLag {
+  checkedAt: string;
+  changes: SyncChanges;
+  total: number;
+}
+
+export interface SyncStatus {
+  phase: SyncPhase;
+  /** Sync passes done (the first copy is pass 0). */
+  passes: number;
+  /** The snapshot of the last pass (or the first copy): what the next pass compares the source with. */
+  lastSnapshotDir: string;
+  lastPassAt: string;
+  lastPass?: SyncPassSummary;
+  /** The last few passes, newest last. */
+  recentPasses: SyncPassSummary[];
+  /** A pass every this many hours, besides those asked for. */
+  everyHours?: number;
+  /** What runs now: a pass, the cutover, a rollback. */
+  running?: string;
+  cutover?: CutoverRecord;
+  lag?: SyncLag;
+  /** The last pass that failed, when no pass has succeeded since. */
+  lastPassFailure?: { pass: number; at: string; message: string };
+  /** Why the migration cannot be cut over now, or empty when it can. */
+  notReady: string[];
+}
+
+/** What a migration kept in sync carries into its next run (MigrationInput.carried, workflows/sync.ts). */
+export interface CarriedState {
+  sync: SyncStatus;
+  progress: MigrationStatus['progress'];
+  idMap: IdMapEntry[];
+  failures: MigrationStatus['failures'];
+  startedAt: string;
+  validation?: ValidationReport;
+  approval?: Approval;
+  report?: ReportLocation;
+  /** The first copy's snapshot: its report, and the markers of what the first copy created. */
+  firstSnapshotDir: string;
+  verification: VerificationSummary;
+}
+
+/**
+ * The state of a migration whose first copy is done, in sync with its snapshot (pass 0): from the workflow right
+ * after the copy, or from the result of one that completed without --keep-in-sync (`stack-migrate sync`).
+ */
+export function carriedFrom(status: MigrationStatus, snapshotDir: string, verification: VerificationSummary, at: string, everyHours?: number): CarriedState {
+  return {
+    sync: { phase: 'in-sync', passes: 0, lastSnapshotDir: snapshotDir, lastPassAt: at, recentPasses: [], notReady: [], ...(everyHours ? { everyHours } : {}) },
+    progress: status.progress,
+    idMap: status.idMap,
+    failures: status.failures,
+    startedAt: status.startedAt,
+    validation: status.validation,
+    approval: status.approval,
+    report: status.report,
+    firstSnapshotDir: snapshotDir,
+    verification: { ...verification, mismatches: [] },
+  };
 }

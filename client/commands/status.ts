@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { statusQuery } from '../../workflows';
-import { ENTITIES, ENTITY_TYPES, type MigrationStatus } from '../../workflows/types';
+import { changeCount, ENTITIES, ENTITY_TYPES, type MigrationStatus, type SyncChanges, type SyncStatus } from '../../workflows/types';
 import { formatDuration } from '../format';
 
 export interface MigrationOverview {
@@ -75,6 +75,31 @@ export async function getMigrationStatus(client: Client, workflowId: string): Pr
   };
 }
 
+/** A migration kept in sync: its phase, last pass, how far behind the destination is, and whether it can cut over. */
+function syncLines(workflowId: string, sync: SyncStatus): string[] {
+  const last = sync.lastPass;
+  const lines = [`  phase ${sync.phase}: ${sync.passes} sync pass(es) since the first copy; last at ${sync.lastPassAt}${last ? ` (pass ${last.pass}: ${changeCount(last.changes)} change(s), ${last.seconds} s, ${last.verification.ok} of ${last.verification.tables} table(s) verified)` : ''}`];
+  if (sync.running) lines.push(`  running: ${sync.running}`);
+  if (sync.lag) lines.push(`  behind: ${sync.lag.total} change(s) in the source since the last pass (${describeChanges(sync.lag.changes)}), checked ${sync.lag.checkedAt}`);
+  if (sync.lastPassFailure) lines.push(`  ! sync pass ${sync.lastPassFailure.pass} failed at ${sync.lastPassFailure.at}: ${sync.lastPassFailure.message}`);
+  if (sync.phase === 'in-sync') {
+    lines.push(sync.notReady.length ? `  not ready to cut over: ${sync.notReady.join('; ')}` : `  ready to cut over: stack-migrate cutover ${workflowId} --by <you>`);
+  }
+  const c = sync.cutover;
+  if (c?.finishedAt && !c.rollback) lines.push(`  cut over by ${c.by} at ${c.finishedAt}, downtime ${c.downtimeSeconds} s (undo: stack-migrate rollback ${workflowId} --by <you>)`);
+  if (c?.rollback) lines.push(`  rolled back by ${c.rollback.by} at ${c.rollback.at}`);
+  if (c?.failed) lines.push(`  ! the last cutover failed: ${c.failed}`);
+  return lines;
+}
+
+function describeChanges(changes: SyncChanges): string {
+  const parts = Object.entries(changes).flatMap(([key, value]) => {
+    const n = Array.isArray(value) ? value.length : (value as number);
+    return n ? [`${key} ${n}`] : [];
+  });
+  return parts.join(', ') || 'nothing';
+}
+
 export function formatStatus(overview: MigrationOverview): string {
   const lines = [`${overview.workflowId}: ${overview.execution}${overview.status ? `, step ${overview.status.step}` : ''}`];
   const status = overview.status;
@@ -92,6 +117,7 @@ export function formatStatus(overview: MigrationOverview): string {
     if (status.paused) lines.push(`  paused by ${status.paused.by}${status.paused.reason ? `: ${status.paused.reason}` : ''} (resume: stack-migrate resume ${overview.workflowId})`);
     if (status.report) lines.push(`  report: ${status.report.markdown} (stack-migrate report ${overview.workflowId}); ${status.report.checklistItems} checklist item(s) need a person`);
     if (status.step === 'awaiting-approval') lines.push(`  waiting for approval: stack-migrate approve ${overview.workflowId} --by <you>`);
+    if (status.sync) lines.push(...syncLines(overview.workflowId, status.sync));
   }
   for (const waiting of overview.waiting) {
     lines.push(`  waiting: ${waiting.activity} attempt ${waiting.attempt}${waiting.lastFailure ? `, last failure: ${waiting.lastFailure}` : ''}${waiting.nextAttemptAt ? `, next try ${waiting.nextAttemptAt}` : ''}`);

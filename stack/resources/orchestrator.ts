@@ -66,6 +66,11 @@ export class OrchestratorResource extends StackResource {
     return this.transport.request('POST', '/orchestrations', OrchestrationDetailSchema, { service: SERVICE, json: compact({ ...input }) });
   }
 
+  /** Switches the orchestration's schedule on or off (`PUT /orchestrations/{id}` with `active`). */
+  async setActive(id: number | string, active: boolean): Promise<OrchestrationDetail> {
+    return this.transport.request('PUT', `/orchestrations/${seg(id)}`, OrchestrationDetailSchema, { service: SERVICE, json: { active } });
+  }
+
   /** Deletes the orchestration (and with it its configuration of `orchestrator`). */
   async delete(id: number | string): Promise<void> {
     await this.transport.send('DELETE', `/orchestrations/${seg(id)}`, { service: SERVICE });

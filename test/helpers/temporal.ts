@@ -11,6 +11,7 @@ import { resolveTemporalCli, SDK_DOWNLOAD } from '../../scripts/temporal-cli';
 
 export const SEARCH_ATTRIBUTES = {
   MigrationStep: defineSearchAttributeKey('MigrationStep', SearchAttributeType.KEYWORD),
+  MigrationPhase: defineSearchAttributeKey('MigrationPhase', SearchAttributeType.KEYWORD),
   SourceStack: defineSearchAttributeKey('SourceStack', SearchAttributeType.KEYWORD),
   DestinationStack: defineSearchAttributeKey('DestinationStack', SearchAttributeType.KEYWORD),
   SourceProjectId: defineSearchAttributeKey('SourceProjectId', SearchAttributeType.KEYWORD),

@@ -1,0 +1,204 @@
+// Sync passes (docs/sync.md): what changed in the source since the last pass, and the destination brought in step
+// with it. A pass takes a new snapshot of the source's metadata, plans against the last pass' snapshot
+// (activities/sync-plan.ts), removes what the source no longer has, aligns and re-imports the tables that changed
+// (workflows/table-batches.ts, syncTableBatch) and updates the configurations that changed. Every step converges:
+// repeated after a crash it finds its work done and makes no second copy of anything.
+import { z } from 'zod';
+import { StackError } from '../stack';
+import type { StackRef } from '../workflows/input';
+import type { SyncLag, SyncPlan } from '../workflows/types';
+import { files } from '../snapshot/layout';
+import { bucketIdOf, bucketSkipReason, type ConfigurationRef, type SnapshotIndex, type SnapshotReader } from '../snapshot/reader';
+import { SnapshotTableSchema } from '../snapshot/schemas';
+import { typedColumnsOf } from '../snapshot/typed-columns';
+import type { ActivityDeps } from './deps';
+import { planChanges, type ProjectState, type SyncPlanFile, type TableChange } from './sync-plan';
+import { restoreConfiguration, updateConfiguration } from './configurations';
+import { translateComponentId } from './component-ids';
+import { sameJson } from './json';
+import { heartbeat } from './heartbeat';
+import { changeCount } from '../workflows/types';
+
+/** What the snapshot says of the project, for a comparison. */
+async function stateOf(snapshot: SnapshotReader): Promise<ProjectState> {
+  const index = await snapshot.index();
+  const [orchestrations, triggers, notifications] = await Promise.all([snapshot.orchestrations(), snapshot.triggers(), snapshot.notifications()]);
+  return {
+    bucketIds: index.restorableBuckets().map((b) => b.id),
+    tables: restorableTables(index),
+    configurations: index.configurations.map((ref) => ({ ...ref, version: index.configurationVersion(ref) })),
+    others: [
+      ...orchestrations.map((o) => ({ kind: 'legacy orchestration', id: String(o.id), json: o })),
+      ...triggers.map((t) => ({ kind: 'trigger', id: String(t.id), json: t })),
+      ...notifications.map((n) => ({ kind: 'notification subscription', id: n.id ?? JSON.stringify([n.event, n.filters]), json: n })),
+    ],
+  };
+}
+
+function restorableTables(index: SnapshotIndex) {
+  const restorable = new Set(index.restorableBuckets().map((b) => b.id));
+  return index.tables.filter((t) => restorable.has(bucketIdOf(t)));
+}
+
+/** Configurations compared by body where a listing gave no version (a Keboola backup). */
+function bodiesDiffer(previous: SnapshotReader, current: SnapshotReader) {
+  return async (ref: ConfigurationRef) => {
+    const [a, b] = await Promise.all([previous.configuration(ref), current.configuration(ref)]);
+    return !sameJson(a, b);
+  };
+}
+
+const notFound = (error: unknown) => error instanceof StackError && error.kind === 'not-found';
+
+/** Runs a delete; one of something already gone (a retry, or removed by hand) is done. */
+async function gone(remove: () => Promise<unknown>): Promise<void> {
+  await remove().catch((error: unknown) => {
+    if (!notFound(error)) throw error;
+  });
+}
+
+export function createSyncActivities(deps: ActivityDeps) {
+  const planOf = (snapshotDir: string) => deps.snapshot(snapshotDir).record<SyncPlanFile>(files.syncPlan);
+  const requirePlan = async (snapshotDir: string) => {
+    const plan = await planOf(snapshotDir);
+    if (!plan) throw new Error(`${snapshotDir} holds no sync plan: plan the pass (planSyncPass) before carrying it out`);
+    return plan;
+  };
+
+  return {
+    /** Compares the pass' new snapshot with the last pass' and writes the plan into the new one. */
+    async planSyncPass(input: { previousSnapshotDir: string; snapshotDir: string }): Promise<SyncPlan> {
+      const previous = deps.snapshot(input.previousSnapshotDir);
+      const current = deps.snapshot(input.snapshotDir);
+      const plan: SyncPlanFile = {
+        previousSnapshotDir: input.previousSnapshotDir,
+        ...(await planChanges(await stateOf(previous), await stateOf(current), bodiesDiffer(previous, current))),
+      };
+      await current.write(files.syncPlan, plan);
+      return { changes: plan.changes, tablesToCopy: plan.tables.length };
+    },
+
+    /** One batch of the tables a pass brings up to date, with what changed in each. */
+    async listSyncTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<Array<{ id: string; change: TableChange }>> {
+      const { tables } = await requirePlan(input.snapshotDir);
+      return tables.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
+    },
+
+    /**
+     * Gives a destination table the source's new structure before its data is imported again: columns added and
+     * removed, the primary key set. A typed table whose column types changed is dropped, to be created again by
+     * restoreTable. A table not there yet is left for restoreTable to create.
+     */
+    async alignTable(input: { destination: StackRef; snapshotDir: string; tableId: string }): Promise<{ actions: string[] }> {
+      const client = await deps.stackClient(input.destination);
+      const table = (await deps.snapshot(input.snapshotDir).index()).table(input.tableId);
+      const current = await client.tables.get(table.id);
+      if (!current) return { actions: [] };
+      const actions: string[] = [];
+      // Types are compared between the source's two states (the destination's may differ by the documented mapping
+      // to its backend): a column the source retyped means a new table.
+      const { previousSnapshotDir } = await requirePlan(input.snapshotDir);
+      const before = (await deps.snapshot(previousSnapshotDir).index()).tables.find((t) => t.id === table.id);
+      const wantedTypes = typedColumnsOf(table);
+      const typesBefore = new Map((before && typedColumnsOf(before))?.map((c) => [c.name, c.definition]) ?? []);
+      if (wantedTypes?.some((c) => typesBefore.has(c.name) && !sameJson(typesBefore.get(c.name), c.definition))) {
+        await gone(() => client.tables.delete(table.id, { force: true })); // its aliases are created again after the tables
+        return { actions: ['dropped, to be created with the new column types'] };
+      }
+      const removed = current.columns.filter((c) => !table.columns.includes(c));
+      const primaryKey = table.primaryKey ?? [];
+      // A column leaving the primary key must leave it before it goes.
+      if (!sameJson([...(current.primaryKey ?? [])].sort(), [...primaryKey].sort())) {
+        await client.tables.setPrimaryKey(table.id, primaryKey.filter((c) => current.columns.includes(c)));
+        actions.push(`primary key set to (${primaryKey.join(', ')})`);
+      }
+      for (const column of table.columns.filter((c) => !current.columns.includes(c))) {
+        const typed = wantedTypes?.find((c) => c.name === column);
+        await client.tables.addColumn(table.id, { name: column, ...(typed ? { definition: typed.definition, basetype: typed.basetype } : {}) });
+        actions.push(`column ${column} added`);
+        heartbeat();
+      }
+      for (const column of removed) {
+        await client.tables.deleteColumn(table.id, column, { force: true });
+        actions.push(`column ${column} removed`);
+        heartbeat();
+      }
+      if (primaryKey.some((c) => !current.columns.includes(c))) await client.tables.setPrimaryKey(table.id, primaryKey);
+      return { actions };
+    },
+
+    /**
+     * Removes from the destination what the source no longer has (or has defined differently, for aliases): aliases,
+     * then tables, then buckets, then configurations. What is already gone counts as removed.
+     */
+    async removeFromDestination(input: { destination: StackRef; snapshotDir: string }): Promise<{ removed: string[] }> {
+      const plan = await requirePlan(input.snapshotDir);
+      const client = await deps.stackClient(input.destination);
+      const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
+      const removed: string[] = [];
+      const remove = async (what: string, action: () => Promise<unknown>) => {
+        await gone(action);
+        removed.push(what);
+        heartbeat(removed.length);
+      };
+      for (const id of plan.removedAliases) await remove(`alias ${id}`, () => client.tables.delete(id));
+      for (const id of plan.removedTables) await remove(`table ${id}`, () => client.tables.delete(id));
+      for (const id of plan.removedBuckets) await remove(`bucket ${id}`, () => client.buckets.delete(id, { force: true }));
+      for (const ref of plan.configurations.removed) {
+        const componentId = translateComponentId(ref.componentId, destinationComponents) ?? ref.componentId;
+        await remove(`configuration ${componentId}/${ref.configId}`, () => client.configurations.delete(componentId, ref.configId));
+      }
+      return { removed };
+    },
+
+    /** How many configurations a pass adds or updates; batches go by number. */
+    async countSyncConfigurations(input: { snapshotDir: string }): Promise<number> {
+      const { configurations } = await requirePlan(input.snapshotDir);
+      return configurations.added.length + configurations.changed.length;
+    },
+
+    /** Creates the configurations new in the source and updates those whose version changed, one batch of them. */
+    async syncConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batchSize: number; skipComponents?: string[] }): Promise<{ added: number; updated: number; skipped: string[] }> {
+      const plan = await requirePlan(input.snapshotDir);
+      const snapshot = deps.snapshot(input.snapshotDir);
+      const client = await deps.stackClient(input.destination);
+      const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
+      const leftOut = new Set(input.skipComponents);
+      const work = [...plan.configurations.added.map((ref) => ({ ref, added: true })), ...plan.configurations.changed.map((ref) => ({ ref, added: false }))];
+      const result = { added: 0, updated: 0, skipped: [] as string[] };
+      for (const { ref, added } of work.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize)) {
+        // A configuration added then changed before this pass is created; one that exists already is updated.
+        const outcome = added ? await restoreConfiguration(client, snapshot, ref, destinationComponents, leftOut) : await updateConfiguration(client, snapshot, ref, destinationComponents, leftOut);
+        if (outcome.skipped) result.skipped.push(`${ref.componentId}/${ref.configId}: ${outcome.skipped}`);
+        else if (added) result.added++;
+        else result.updated++;
+        heartbeat(result);
+      }
+      return result;
+    },
+
+    /**
+     * How far behind the destination is: the source's listings now against the last pass' snapshot (tables,
+     * buckets, configurations; legacy orchestrations, triggers and notifications are compared by the next pass).
+     */
+    async measureSyncLag(input: { source: StackRef; lastSnapshotDir: string }): Promise<SyncLag> {
+      const client = await deps.stackClient(input.source);
+      const last = deps.snapshot(input.lastSnapshotDir);
+      const previous = await stateOf(last);
+      const [buckets, tables, components] = await Promise.all([client.buckets.list(), client.tables.list(), client.components.list()]);
+      const lastIndex = await last.index();
+      const restorable = new Set(buckets.filter((b) => !bucketSkipReason(b)).map((b) => b.id));
+      const now: ProjectState = {
+        bucketIds: [...restorable],
+        // The listing is what a snapshot's tables.json holds, read the same way.
+        tables: z.array(SnapshotTableSchema).parse(tables).filter((t) => restorable.has(bucketIdOf(t))),
+        configurations: components
+          .filter((c) => c.id !== 'orchestrator')
+          .flatMap((c) => (c.configurations ?? []).map((cfg) => ({ componentId: c.id, configId: cfg.id, version: cfg.version }))),
+      };
+      // A configuration the last snapshot listed without a version is compared by version from now on.
+      const plan = await planChanges({ ...previous, others: undefined }, now, async (ref) => lastIndex.configurationVersion(ref) === undefined);
+      return { checkedAt: new Date().toISOString(), changes: plan.changes, total: changeCount(plan.changes) };
+    },
+  };
+}
