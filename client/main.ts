@@ -159,7 +159,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
       if (!opts.wait) return;
       const last = await watchMigration(c, handle.workflowId, { stream: opts.json ? io.stdout : io.stderr, json: opts.json });
       if (!opts.json) out(formatStatus(last));
-      if (last.execution !== 'COMPLETED') throw new ExitCode(1);
+      if (last.execution !== 'COMPLETED' && last.status?.sync?.phase !== 'in-sync') throw new ExitCode(1);
     });
 
   program
@@ -245,7 +245,7 @@ export function buildProgram(io: CliIo): { program: Command; close(): Promise<vo
 
   program
     .command('watch <workflowId>')
-    .description('live progress bars per entity type until the migration ends (--json: one JSON line per change)')
+    .description('live progress bars per entity type until the migration ends, or is idle in sync (--json: one JSON line per change)')
     .option('--interval <ms>', 'how often to ask (default 1000)', parseInteger('--interval'))
     .addOption(json())
     .action(async (workflowId: string, opts) => {

@@ -14,8 +14,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { migrateProject } from './migrate-project';
-import type { MigrationInput } from './input';
+import type { MigrationInput, MigrationInputDraft } from './input';
 import type { MigrationRun } from './run';
 import { describeFailure } from './run';
 import { mapWithConcurrency } from './concurrency';
@@ -146,7 +145,7 @@ export async function keepInSync(run: MigrationRun, input: MigrationInput, carri
     if (!woken && !sync.running) await exclusive(`sync pass ${sync.passes + 1}`, () => pass('schedule')).catch(() => undefined); // recorded in the status
     await condition(() => !sync.running && allHandlersFinished());
     // Checked loosely by the input schema (carriedStateSchema): the workflow wrote it.
-    await continueAsNew<typeof migrateProject>({ ...input, carried: carry(run, carried) as unknown as MigrationInput['carried'] });
+    await continueAsNew<(input: MigrationInputDraft) => Promise<MigrationResult>>({ ...input, carried: carry(run, carried) as unknown as MigrationInput['carried'] });
   }
   await condition(allHandlersFinished);
   return { outcome: 'completed', status, counts: run.counts(), verification: carried.verification, snapshotDir: carried.firstSnapshotDir, report: status.report };

@@ -16,7 +16,21 @@ export interface WatchOptions {
 
 
 /**
- * Follows a migration until it closes: a progress bar per entity type (cli-progress) with the step and the
+ * A migration kept in sync stays open for weeks: watching it ends once it is idle in sync (or cut over), between
+ * its operations.
+ */
+export function idleInSync(overview: MigrationOverview): boolean {
+  const sync = overview.status?.sync;
+  return overview.execution === 'RUNNING' && sync !== undefined && !sync.running && (sync.phase === 'in-sync' || sync.phase === 'cut-over');
+}
+
+function syncHeadline(overview: MigrationOverview): string {
+  const sync = overview.status?.sync;
+  return sync ? `, phase ${sync.phase}${sync.running ? ` (${sync.running} running)` : ''}, ${sync.passes} sync pass(es)` : '';
+}
+
+/**
+ * Follows a migration until it closes (or, kept in sync, is idle): a progress bar per entity type (cli-progress) with the step and the
  * estimate above them, or JSON lines. Returns the last overview.
  */
 export async function watchMigration(client: Client, workflowId: string, options: WatchOptions): Promise<MigrationOverview> {
@@ -26,10 +40,20 @@ export async function watchMigration(client: Client, workflowId: string, options
   if (options.json) {
     let last = '';
     for (;;) {
-      const line = JSON.stringify({ workflowId, execution: overview.execution, step: overview.status?.step, progress: overview.status?.progress, paused: overview.status?.paused, estimate: overview.estimate, waiting: overview.waiting });
+      const sync = overview.status?.sync;
+      const line = JSON.stringify({
+        workflowId,
+        execution: overview.execution,
+        step: overview.status?.step,
+        progress: overview.status?.progress,
+        paused: overview.status?.paused,
+        estimate: overview.estimate,
+        waiting: overview.waiting,
+        ...(sync ? { sync: { phase: sync.phase, running: sync.running, passes: sync.passes, lastPassAt: sync.lastPassAt } } : {}),
+      });
       if (line !== last) write(line);
       last = line;
-      if (overview.execution !== 'RUNNING') return overview;
+      if (overview.execution !== 'RUNNING' || idleInSync(overview)) return overview;
       await sleep(interval);
       overview = await getMigrationStatus(client, workflowId);
     }
@@ -63,7 +87,7 @@ export async function watchMigration(client: Client, workflowId: string, options
           : status?.paused
             ? ` - paused by ${status.paused.by}: stack-migrate resume ${workflowId}`
             : '';
-      const headline = `${workflowId}: ${overview.execution}${status ? `, step ${status.step}` : ''}${hint}`;
+      const headline = `${workflowId}: ${overview.execution}${status ? `, step ${status.step}` : ''}${syncHeadline(overview)}${hint}`;
       if (headline !== lastHeadline) bars.log(`${headline}\n`);
       lastHeadline = headline;
       if (status) {
@@ -89,7 +113,7 @@ export async function watchMigration(client: Client, workflowId: string, options
           bar.update(settled(p), payload);
         }
       }
-      if (overview.execution !== 'RUNNING') break;
+      if (overview.execution !== 'RUNNING' || idleInSync(overview)) break;
       await sleep(interval);
       overview = await getMigrationStatus(client, workflowId);
     }
