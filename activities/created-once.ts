@@ -8,6 +8,7 @@
 //   3. the verification looks once more (verifyCreatedEntities), for writes later still.
 import * as path from 'node:path';
 import { StackError, stackHost } from '../stack';
+import { files } from '../snapshot/layout';
 import type { SnapshotReader } from '../snapshot/reader';
 import { heartbeat } from './heartbeat';
 
@@ -26,11 +27,12 @@ export interface RemovedDuplicate {
 }
 
 /**
- * Whose migration this is: the snapshot's source project (`host/projectId`). A Keboola backup names none; the
- * destination of its restore was empty, so `backup` is enough there.
+ * Whose migration this is: the snapshot's source project (`host/projectId`), from its manifest or, for a sync pass'
+ * snapshot (which has none), from its plan: a pass finds what the first copy created by the same markers. A Keboola
+ * backup names none; the destination of its restore was empty, so `backup` is enough there.
  */
 export async function migrationIdentity(reader: SnapshotReader): Promise<string> {
-  const source = (await reader.manifest())?.source;
+  const source = (await reader.manifest())?.source ?? (await reader.record<{ source?: { url: string; projectId: number } }>(files.syncPlan))?.source;
   return source ? `${stackHost(source.url)}/${source.projectId}` : 'backup';
 }
 

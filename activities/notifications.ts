@@ -2,7 +2,7 @@
 // recreated through the destination's Notification service as Keboola's restore recreates them. A `branch.id` filter
 // names the destination's default branch; a filter on a legacy orchestration's configuration ID follows the
 // orchestration to its new ID. Safe to re-run: a subscription that already exists is not created again.
-import type { Subscription } from '../stack';
+import type { StackClient, Subscription } from '../stack';
 import type { SnapshotSubscription } from '../snapshot/schemas';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome } from '../workflows/types';
@@ -47,6 +47,17 @@ export function createNotificationActivities(deps: ActivityDeps) {
 }
 
 type Wanted = Pick<Subscription, 'event' | 'filters' | 'recipient'>;
+
+/**
+ * The destination's copy of a source subscription (as restoreNotifications made it), if there is one: for a sync
+ * pass that removes a subscription gone from the source, or replaces one that changed.
+ */
+export async function copyOfSubscription(client: StackClient, subscription: SnapshotSubscription, idMap: Array<{ oldId: string; newId: string }>): Promise<Subscription | undefined> {
+  const filters = translateFilters(subscription, await client.branches.defaultBranchId(), new Map(idMap.map((m) => [String(m.oldId), String(m.newId)])));
+  if (typeof filters === 'string') return undefined; // never brought over
+  const wanted = { event: subscription.event, filters, recipient: recipientOf(subscription) };
+  return (await client.notifications.list()).find((s) => sameSubscription(s, wanted));
+}
 
 /** The filters for the destination, or why the subscription cannot be brought over. */
 function translateFilters(subscription: SnapshotSubscription, branchId: string, orchestrations: Map<string, string>): Wanted['filters'] | string {

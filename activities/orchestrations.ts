@@ -148,6 +148,11 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
         const newId = idMap[i]!.newId;
         const current = await orchestrator.get(newId);
         if (!current) throw ApplicationFailure.create({ message: `orchestration ${newId} disappeared from ${input.destination.url} during the restore; retrying`, type: 'EntityDisappeared' });
+        // A sync pass brings a renamed or rescheduled orchestration in step (a first copy created it so).
+        const schedule = { name: source.name, crontabRecord: source.crontabRecord ?? null, crontabTimezone: source.crontabTimezone ?? current.crontabTimezone ?? undefined };
+        if (current.name !== schedule.name || (current.crontabRecord ?? null) !== schedule.crontabRecord || (source.crontabTimezone && current.crontabTimezone !== source.crontabTimezone)) {
+          await orchestrator.update(newId, schedule);
+        }
         const tasks = (source.tasks ?? []).map((task) => rewriteTask(task, byOld, destinationComponents));
         if (!sameJson(tasks.map(normalizeTask), (current.tasks ?? []).map(normalizeTask))) await orchestrator.updateTasks(newId, tasks);
         const notifications = notificationsOf(source);

@@ -75,7 +75,7 @@ export function syncSection(sync: SyncStatus | undefined): string[] {
           '',
         ]
       : []),
-    ...(sync.lastPass?.changes.needsAPerson.length ? ['Changes a pass does not copy (a person makes them):', ...sync.lastPass.changes.needsAPerson.map((n) => `- [ ] ${n}`), ''] : []),
+    ...(sync.lastPass?.changes.needsAPerson.length ? ['What the last pass could not bring over (a person does it):', ...sync.lastPass.changes.needsAPerson.map((n) => `- [ ] ${n}`), ''] : []),
     ...(c
       ? [
           `Cutover approved by ${c.by} at ${c.requestedAt}${c.comment ? `: ${c.comment}` : ''}.`,

@@ -14,10 +14,19 @@ export interface ProjectState {
   /** Configurations with the version the listing gave (undefined: unknown, so compared by body). */
   configurations: Array<ConfigurationRef & { version?: number }>;
   /** Legacy orchestrations, triggers and notification subscriptions, as JSON by ID, when known. */
-  others?: Array<{ kind: string; id: string; json: unknown }>;
+  others?: Array<{ kind: OtherKind; id: string; json: unknown }>;
 }
 
 export type TableChange = 'added' | 'data' | 'structure' | 'metadata';
+export type OtherKind = 'orchestration' | 'trigger' | 'subscription';
+
+/** Per kind of the entities that get new IDs or no ID in the destination: whether any is new or changed, and which go. */
+export interface OthersPlan {
+  /** New or changed ones: the restore step runs again (it finds the first copy's by their markers, or by content). */
+  copy: boolean;
+  /** Gone from the source, or changed where the copy cannot be edited (triggers, subscriptions): removed first. */
+  remove: Array<{ id: string; json: unknown }>;
+}
 
 /** The plan a pass carries out, written to the pass' snapshot (files.syncPlan). */
 export interface SyncPlanFile {
@@ -31,6 +40,9 @@ export interface SyncPlanFile {
   removedBuckets: string[];
   addedBuckets: string[];
   configurations: { added: ConfigurationRef[]; changed: ConfigurationRef[]; removed: ConfigurationRef[] };
+  others: Record<OtherKind, OthersPlan>;
+  /** The source project, for the markers of what the first copy created (activities/created-once.ts). */
+  source?: { url: string; projectId: number };
 }
 
 const refKey = (ref: ConfigurationRef) => `${ref.componentId}/${ref.configId}`;
@@ -60,7 +72,7 @@ export async function planChanges(
   previous: ProjectState,
   current: ProjectState,
   bodiesDiffer: (ref: ConfigurationRef) => Promise<boolean>,
-): Promise<Omit<SyncPlanFile, 'previousSnapshotDir'>> {
+): Promise<Omit<SyncPlanFile, 'previousSnapshotDir' | 'source'>> {
   const before = new Set(previous.bucketIds);
   const now = new Set(current.bucketIds);
   const addedBuckets = current.bucketIds.filter((id) => !before.has(id));
@@ -106,18 +118,23 @@ export async function planChanges(
     if (!newKeys.has(refKey(old))) configurations.removed.push({ componentId: old.componentId, configId: old.configId });
   }
 
-  const needsAPerson: string[] = [];
-  if (previous.others && current.others) {
-    const oldOthers = new Map(previous.others.map((o) => [`${o.kind} ${o.id}`, o]));
-    const newOthers = new Set(current.others.map((o) => `${o.kind} ${o.id}`));
-    for (const other of current.others) {
-      const old = oldOthers.get(`${other.kind} ${other.id}`);
-      if (!old) needsAPerson.push(`${other.kind} ${other.id} is new in the source: create it in the destination`);
-      else if (!sameJson(old.json, other.json)) needsAPerson.push(`${other.kind} ${other.id} changed in the source: make the same change in the destination`);
-    }
-    for (const old of previous.others) {
-      if (!newOthers.has(`${old.kind} ${old.id}`)) needsAPerson.push(`${old.kind} ${old.id} was removed from the source: remove it from the destination`);
-    }
+  // A legacy orchestration's copy is edited in place; a trigger or a subscription that changed is replaced.
+  const others: Record<OtherKind, OthersPlan> = { orchestration: { copy: false, remove: [] }, trigger: { copy: false, remove: [] }, subscription: { copy: false, remove: [] } };
+  const otherCounts: Record<OtherKind, number> = { orchestration: 0, trigger: 0, subscription: 0 };
+  const key = (o: { kind: string; id: string }) => `${o.kind} ${o.id}`;
+  const oldOthers = new Map((previous.others ?? []).map((o) => [key(o), o]));
+  const newOthers = new Set((current.others ?? []).map(key));
+  for (const other of current.others ?? []) {
+    const old = oldOthers.get(key(other));
+    if (old && sameJson(old.json, other.json)) continue;
+    others[other.kind].copy = true;
+    if (old && other.kind !== 'orchestration') others[other.kind].remove.push({ id: old.id, json: old.json });
+    otherCounts[other.kind]++;
+  }
+  for (const old of previous.others ?? []) {
+    if (newOthers.has(key(old))) continue;
+    others[old.kind].remove.push({ id: old.id, json: old.json });
+    otherCounts[old.kind]++;
   }
 
   const count = (change: TableChange) => tables.filter((t) => t.change === change).length;
@@ -135,7 +152,10 @@ export async function planChanges(
       configurationsAdded: configurations.added.length,
       configurationsChanged: configurations.changed.length,
       configurationsRemoved: configurations.removed.length,
-      needsAPerson,
+      orchestrationsChanged: otherCounts.orchestration,
+      triggersChanged: otherCounts.trigger,
+      notificationsChanged: otherCounts.subscription,
+      needsAPerson: [],
     },
     tables,
     removedTables,
@@ -143,5 +163,6 @@ export async function planChanges(
     removedBuckets,
     addedBuckets,
     configurations,
+    others,
   };
 }

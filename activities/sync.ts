@@ -9,7 +9,7 @@ import type { StackRef } from '../workflows/input';
 import type { SyncLag, SyncPlan } from '../workflows/types';
 import { files } from '../snapshot/layout';
 import { bucketIdOf, bucketSkipReason, type ConfigurationRef, type SnapshotIndex, type SnapshotReader } from '../snapshot/reader';
-import { SnapshotTableSchema } from '../snapshot/schemas';
+import { SnapshotSubscriptionSchema, SnapshotTableSchema } from '../snapshot/schemas';
 import { typedColumnsOf } from '../snapshot/typed-columns';
 import type { ActivityDeps } from './deps';
 import { planChanges, type ProjectState, type SyncPlanFile, type TableChange } from './sync-plan';
@@ -17,6 +17,8 @@ import { restoreConfiguration, updateConfiguration } from './configurations';
 import { translateComponentId } from './component-ids';
 import { sameJson } from './json';
 import { heartbeat } from './heartbeat';
+import { copyOfSubscription } from './notifications';
+import { triggerMarkers } from './orchestrations';
 import { changeCount } from '../workflows/types';
 
 /** What the snapshot says of the project, for a comparison. */
@@ -28,9 +30,9 @@ async function stateOf(snapshot: SnapshotReader): Promise<ProjectState> {
     tables: restorableTables(index),
     configurations: index.configurations.map((ref) => ({ ...ref, version: index.configurationVersion(ref) })),
     others: [
-      ...orchestrations.map((o) => ({ kind: 'legacy orchestration', id: String(o.id), json: o })),
-      ...triggers.map((t) => ({ kind: 'trigger', id: String(t.id), json: t })),
-      ...notifications.map((n) => ({ kind: 'notification subscription', id: n.id ?? JSON.stringify([n.event, n.filters]), json: n })),
+      ...orchestrations.map((o) => ({ kind: 'orchestration' as const, id: String(o.id), json: o })),
+      ...triggers.map((t) => ({ kind: 'trigger' as const, id: String(t.id), json: t })),
+      ...notifications.map((n) => ({ kind: 'subscription' as const, id: n.id ?? JSON.stringify([n.event, n.filters, n.recipient]), json: n })),
     ],
   };
 }
@@ -72,10 +74,20 @@ export function createSyncActivities(deps: ActivityDeps) {
       const current = deps.snapshot(input.snapshotDir);
       const plan: SyncPlanFile = {
         previousSnapshotDir: input.previousSnapshotDir,
+        // The first copy's manifest names the source; each pass hands it on.
+        source: (await previous.manifest())?.source ?? (await previous.record<SyncPlanFile>(files.syncPlan))?.source,
         ...(await planChanges(await stateOf(previous), await stateOf(current), bodiesDiffer(previous, current))),
       };
       await current.write(files.syncPlan, plan);
-      return { changes: plan.changes, tablesToCopy: plan.tables.length };
+      const { changes, others } = plan;
+      return {
+        changes,
+        tablesToCopy: plan.tables.length,
+        copy: { orchestrations: others.orchestration.copy, triggers: others.trigger.copy, notifications: others.subscription.copy },
+        removes:
+          changes.tablesRemoved + changes.aliasesRemoved + changes.bucketsRemoved + changes.configurationsRemoved > 0 ||
+          Object.values(others).some((o) => o.remove.length > 0),
+      };
     },
 
     /** One batch of the tables a pass brings up to date, with what changed in each. */
@@ -128,10 +140,12 @@ export function createSyncActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Removes from the destination what the source no longer has (or has defined differently, for aliases): aliases,
-     * then tables, then buckets, then configurations. What is already gone counts as removed.
+     * Removes from the destination what the source no longer has (or has defined differently, for aliases, triggers
+     * and subscriptions, which are created again): aliases, tables, buckets, configurations, then the copies of
+     * legacy orchestrations, triggers and subscriptions, found by their markers or content. What is already gone counts
+     * as removed.
      */
-    async removeFromDestination(input: { destination: StackRef; snapshotDir: string }): Promise<{ removed: string[] }> {
+    async removeFromDestination(input: { destination: StackRef; snapshotDir: string; idMap: Array<{ oldId: string; newId: string }> }): Promise<{ removed: string[] }> {
       const plan = await requirePlan(input.snapshotDir);
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
@@ -147,6 +161,29 @@ export function createSyncActivities(deps: ActivityDeps) {
       for (const ref of plan.configurations.removed) {
         const componentId = translateComponentId(ref.componentId, destinationComponents) ?? ref.componentId;
         await remove(`configuration ${componentId}/${ref.configId}`, () => client.configurations.delete(componentId, ref.configId));
+      }
+      const { orchestration, trigger, subscription } = plan.others;
+      const newIds = new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)]));
+      for (const { id } of orchestration.remove) {
+        const copy = newIds.get(id);
+        if (copy) await remove(`legacy orchestration ${copy} (${id} in the source)`, () => client.orchestrator.delete(copy));
+      }
+      if (trigger.remove.length) {
+        // A trigger's copy is the one that runs with the token carrying its marker (activities/orchestrations.ts).
+        const marked = await triggerMarkers(deps.snapshot(plan.previousSnapshotDir));
+        const tokens = await client.tokens.list();
+        const copies = await client.triggers.list();
+        for (const { id } of trigger.remove) {
+          const own = tokens.filter((t) => t.description?.endsWith(marked.markerOf(id)));
+          for (const copy of copies.filter((t) => own.some((token) => String(token.id) === String(t.runWithTokenId)))) {
+            await remove(`trigger ${copy.id} (${id} in the source)`, () => client.triggers.delete(copy.id));
+          }
+          for (const token of own) await gone(() => client.tokens.delete(token.id));
+        }
+      }
+      for (const { json } of subscription.remove) {
+        const copy = await copyOfSubscription(client, SnapshotSubscriptionSchema.parse(json), input.idMap);
+        if (copy) await remove(`notification subscription ${copy.id}`, () => client.notifications.delete(copy.id));
       }
       return { removed };
     },
@@ -179,7 +216,8 @@ export function createSyncActivities(deps: ActivityDeps) {
 
     /**
      * How far behind the destination is: the source's listings now against the last pass' snapshot (tables,
-     * buckets, configurations; legacy orchestrations, triggers and notifications are compared by the next pass).
+     * buckets, configurations; legacy orchestrations, triggers and notifications are compared by the next pass,
+     * which reads them).
      */
     async measureSyncLag(input: { source: StackRef; lastSnapshotDir: string }): Promise<SyncLag> {
       const client = await deps.stackClient(input.source);

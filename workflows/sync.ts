@@ -215,14 +215,15 @@ async function runPass(run: MigrationRun, input: MigrationInput, firstSnapshotDi
 async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotDir: string, pass: number, by: string): Promise<SyncPassSummary> {
   const { source, destination } = input;
   const startedAt = now();
-  const passId = `${run.info.workflowId}-pass-${pass}-${run.info.runId.slice(0, 8)}`;
+  // Unique per attempt: a pass tried again after a failure must not find the first attempt's records.
+  const passId = `${run.info.workflowId}-pass-${pass}-${run.info.runId}`;
   const { snapshotDir } = await run.long.snapshotProjectMetadata({ source, snapshotId: passId });
   await run.long.snapshotOrchestrations({ source, snapshotDir });
   const previousSnapshotDir = run.status.sync!.lastSnapshotDir;
-  const { changes, tablesToCopy } = await run.long.planSyncPass({ previousSnapshotDir, snapshotDir });
+  const { changes, tablesToCopy, copy, removes } = await run.long.planSyncPass({ previousSnapshotDir, snapshotDir });
   const at = { destination, snapshotDir };
 
-  if (changes.tablesRemoved + changes.aliasesRemoved + changes.bucketsRemoved + changes.configurationsRemoved > 0) await run.long.removeFromDestination(at);
+  if (removes) await run.long.removeFromDestination({ ...at, idMap: run.idMapOf('orchestration') });
   if (changes.bucketsAdded > 0) await run.long.restoreBuckets(at);
   let verification: VerificationSummary = NOTHING_VERIFIED;
   let bytes = 0;
@@ -236,7 +237,13 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
   if (changes.aliasesAdded + changes.tablesAltered > 0) await run.long.restoreAliases(at);
 
   const configurations = await run.quick.countSyncConfigurations({ snapshotDir });
-  if (configurations > 0) {
+  // Legacy orchestrations first (new ones get new IDs, which Flows, triggers and subscriptions then point at).
+  if (copy.orchestrations) {
+    const { idMap } = await run.long.restoreOrchestrations(at);
+    const known = new Set(run.status.idMap.filter((e) => e.type === 'orchestration').map((e) => e.oldId));
+    run.status.idMap.push(...idMap.filter((e) => !known.has(e.oldId)));
+  }
+  if (configurations > 0 || copy.orchestrations) {
     const skipComponents = run.options.skipComponents;
     const batches = Array.from({ length: Math.ceil(configurations / CONFIGURATION_BATCH) }, (_, n) => n);
     await mapWithConcurrency(batches, run.options.configurationConcurrency, async (batchNumber) => {
@@ -254,6 +261,11 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
       });
     }
   }
+  const needsAPerson: string[] = [];
+  const idMap = run.idMapOf('orchestration');
+  const unrestored = (what: string, outcome: { skipped: Array<{ id: string; reason: string }> }) => needsAPerson.push(...outcome.skipped.map((s) => `${what} ${s.id}: ${s.reason}`));
+  if (copy.triggers) unrestored('trigger', await run.long.restoreTriggers({ ...at, idMap }));
+  if (copy.notifications) unrestored('notification subscription', await run.long.restoreNotifications({ ...at, idMap }));
   if (verification.mismatches.length) {
     throw ApplicationFailure.create({
       type: 'VerificationFailed',
@@ -262,7 +274,17 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
     });
   }
   const finishedAt = now();
-  return { pass, snapshotDir, by, startedAt, finishedAt, seconds: (Date.parse(finishedAt) - Date.parse(startedAt)) / 1000, changes, bytes, verification: { ...verification, mode: run.options.verify } };
+  return {
+    pass,
+    snapshotDir,
+    by,
+    startedAt,
+    finishedAt,
+    seconds: (Date.parse(finishedAt) - Date.parse(startedAt)) / 1000,
+    changes: { ...changes, needsAPerson },
+    bytes,
+    verification: { ...verification, mode: run.options.verify },
+  };
 }
 
 /**

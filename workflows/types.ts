@@ -241,7 +241,11 @@ export interface SyncChanges {
   configurationsAdded: number;
   configurationsChanged: number;
   configurationsRemoved: number;
-  /** Changes a pass does not copy (legacy orchestrations, triggers, notifications): the pass lists them for a person. */
+  /** Legacy orchestrations, triggers and notification subscriptions new, changed or removed in the source. */
+  orchestrationsChanged: number;
+  triggersChanged: number;
+  notificationsChanged: number;
+  /** What the pass could not bring over (a trigger whose table is not there, say), in words for a person. */
   needsAPerson: string[];
 }
 
@@ -258,12 +262,15 @@ export const NO_CHANGES: SyncChanges = {
   configurationsAdded: 0,
   configurationsChanged: 0,
   configurationsRemoved: 0,
+  orchestrationsChanged: 0,
+  triggersChanged: 0,
+  notificationsChanged: 0,
   needsAPerson: [],
 };
 
-/** How many changes in all, needsAPerson included. */
+/** How many changes were seen in the source, in all. */
 export function changeCount(changes: SyncChanges): number {
-  return Object.entries(changes).reduce((sum, [key, value]) => sum + (key === 'needsAPerson' ? (value as string[]).length : (value as number)), 0);
+  return Object.entries(changes).reduce((sum, [key, value]) => sum + (key === 'needsAPerson' ? 0 : (value as number)), 0);
 }
 
 /** What a sync pass planned: the changes, and the table batches (lists stay on disk). */
@@ -271,6 +278,10 @@ export interface SyncPlan {
   changes: SyncChanges;
   /** Tables to export and import again (added, changed, altered), moved in batches by number. */
   tablesToCopy: number;
+  /** Whether the restore steps of legacy orchestrations, triggers and notifications run again. */
+  copy: { orchestrations: boolean; triggers: boolean; notifications: boolean };
+  /** Whether anything goes from the destination (removeFromDestination). */
+  removes: boolean;
 }
 
 /** One sync pass, as the status, `watch` and the report show it. */

@@ -66,9 +66,14 @@ export class OrchestratorResource extends StackResource {
     return this.transport.request('POST', '/orchestrations', OrchestrationDetailSchema, { service: SERVICE, json: compact({ ...input }) });
   }
 
-  /** Switches the orchestration's schedule on or off (`PUT /orchestrations/{id}` with `active`). */
+  /** Changes the orchestration's name, schedule or `active` flag (`PUT /orchestrations/{id}`). */
+  async update(id: number | string, input: Partial<Pick<CreateOrchestrationInput, 'name' | 'crontabRecord' | 'crontabTimezone' | 'active'>>): Promise<OrchestrationDetail> {
+    return this.transport.request('PUT', `/orchestrations/${seg(id)}`, OrchestrationDetailSchema, { service: SERVICE, json: compact({ ...input }) });
+  }
+
+  /** Switches the orchestration's schedule on or off. */
   async setActive(id: number | string, active: boolean): Promise<OrchestrationDetail> {
-    return this.transport.request('PUT', `/orchestrations/${seg(id)}`, OrchestrationDetailSchema, { service: SERVICE, json: { active } });
+    return this.update(id, { active });
   }
 
   /** Deletes the orchestration (and with it its configuration of `orchestrator`). */

@@ -103,6 +103,12 @@ describe('kept in sync', () => {
       await h.source.configurations.delete('keboola.app-tree', 'tree-categories');
       await h.source.buckets.create({ name: 'events', stage: 'in' });
       await createTable(h.source, 'in.c-events', 'clicks', 'id,url\n1,/a\n2,/b\n3,/c\n');
+      // ... a legacy orchestration renamed, the trigger removed, a notification subscription added.
+      await h.source.orchestrator.update(LEGACY_ORCHESTRATION, { name: 'CRM extraction (renamed)' });
+      for (const trigger of await h.source.triggers.list()) await h.source.triggers.delete(trigger.id);
+      await h.source.notifications.create({ event: 'job-failed', filters: [{ field: 'job.component.id', value: 'keboola.ex-db-mysql', operator: '==' }], recipient: { channel: 'email', address: 'oncall@acme.example' } });
+      const destinationTriggers = (await h.destination.triggers.list()).length;
+      expect(destinationTriggers).toBeGreaterThan(0);
 
       const behind = await measureLag(h.client, workflowId);
       expect(behind.changes).toMatchObject({ bucketsAdded: 1, tablesAdded: 1, configurationsChanged: 1, configurationsRemoved: 1 });
@@ -114,6 +120,11 @@ describe('kept in sync', () => {
       expect(first.changes.tablesChanged + first.changes.tablesAltered).toBe(3); // orders (data), revenue (replaced), customers (column)
       expect(first.verification).toMatchObject({ tables: 4, ok: 4, mismatches: [] });
       expect(first.bytes).toBeGreaterThan(0);
+      expect(first.changes).toMatchObject({ orchestrationsChanged: 1, triggersChanged: destinationTriggers, notificationsChanged: 1, needsAPerson: [] });
+      const renamed = inSync.idMap.find((e) => e.type === 'orchestration' && e.oldId === LEGACY_ORCHESTRATION)!.newId;
+      expect((await h.destination.orchestrator.get(renamed))?.name).toBe('CRM extraction (renamed)');
+      expect(await h.destination.triggers.list()).toEqual([]);
+      expect((await h.destination.notifications.list()).filter((n) => n.recipient.channel === 'email' && n.recipient.address === 'oncall@acme.example')).toHaveLength(1);
 
       expect((await h.destination.tables.get(ORDERS))?.rowsCount).toBe((await h.source.tables.get(ORDERS))?.rowsCount);
       expect((await h.destination.tables.get(CUSTOMERS))?.columns).toContain('segment');

@@ -97,14 +97,28 @@ describe('planChanges', () => {
     });
   });
 
-  test('legacy orchestrations, triggers and notifications that changed are listed for a person, not copied', async () => {
-    const before = state([], [], { others: [{ kind: 'trigger', id: '1', json: { cool: 5 } }, { kind: 'legacy orchestration', id: '7', json: { name: 'a' } }] });
-    const after = state([], [], { others: [{ kind: 'trigger', id: '1', json: { cool: 10 } }, { kind: 'notification subscription', id: 's', json: {} }] });
+  test('legacy orchestrations are copied again when new or changed; triggers and subscriptions that changed are replaced', async () => {
+    const before = state([], [], {
+      others: [
+        { kind: 'trigger', id: '1', json: { cool: 5 } },
+        { kind: 'orchestration', id: '7', json: { name: 'a' } },
+        { kind: 'orchestration', id: '8', json: { name: 'b' } },
+        { kind: 'subscription', id: 'old', json: { event: 'job-failed' } },
+      ],
+    });
+    const after = state([], [], {
+      others: [
+        { kind: 'trigger', id: '1', json: { cool: 10 } },
+        { kind: 'orchestration', id: '8', json: { name: 'renamed' } },
+        { kind: 'subscription', id: 'new', json: {} },
+      ],
+    });
     const plan = await planChanges(before, after, never);
-    expect(plan.changes.needsAPerson).toEqual([
-      'trigger 1 changed in the source: make the same change in the destination',
-      'notification subscription s is new in the source: create it in the destination',
-      'legacy orchestration 7 was removed from the source: remove it from the destination',
-    ]);
+    expect(plan.others).toEqual({
+      orchestration: { copy: true, remove: [{ id: '7', json: { name: 'a' } }] }, // 8 is edited in place
+      trigger: { copy: true, remove: [{ id: '1', json: { cool: 5 } }] },
+      subscription: { copy: true, remove: [{ id: 'old', json: { event: 'job-failed' } }] },
+    });
+    expect(plan.changes).toMatchObject({ orchestrationsChanged: 2, triggersChanged: 1, notificationsChanged: 2, needsAPerson: [] });
   });
 });

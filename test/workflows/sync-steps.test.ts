@@ -26,7 +26,12 @@ const SWITCHED: SwitchedSchedules = { schedules: ['nightly'], orchestrations: ['
 /** The sync activities, answering a pass that found a changed table, a removed one and an edited configuration. */
 function syncStubs(switches: Array<{ stack: string; on: boolean }>, overrides: Partial<MigrationActivities> = {}): Partial<MigrationActivities> {
   return {
-    planSyncPass: async () => ({ changes: { ...NO_CHANGES, tablesChanged: 1, tablesRemoved: 1, configurationsChanged: 1 }, tablesToCopy: 1 }),
+    planSyncPass: async () => ({
+      changes: { ...NO_CHANGES, tablesChanged: 1, tablesRemoved: 1, configurationsChanged: 1, notificationsChanged: 1 },
+      tablesToCopy: 1,
+      copy: { orchestrations: false, triggers: false, notifications: true },
+      removes: true,
+    }),
     removeFromDestination: async () => ({ removed: ['table in.c-a.gone'] }),
     listSyncTableBatch: async () => [{ id: 'in.c-a.one', change: 'data' as const }],
     alignTable: async () => ({ actions: [] }),
@@ -80,6 +85,8 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
         'syncConfigurations',
         'rewriteOrchestrationReferences', // the first copy mapped a legacy orchestration
         'verifyConfigurations',
+        // no restoreOrchestrations, no restoreTriggers: none changed
+        'restoreNotifications',
       ]);
       expect(calls.filter((c) => PER_TABLE.has(c))).toEqual(['listSyncTableBatch', 'snapshotTableData', 'alignTable', 'restoreTable', 'verifyTable']);
       const after = await statusWhen(temporal.client, workflowId, (s) => s.sync?.passes === 1 && !s.sync.running);
