@@ -13,7 +13,8 @@ import type { ActivityDeps } from './deps';
 import { translateComponentId } from './component-ids';
 import { findEncryptedValues, hasOAuthAuthorization, hasSshTunnel } from './configuration-rules';
 import { sameJson } from './json';
-import { readOwnEdits, withEncryptedValuesOf } from './own-edits';
+import { readOwnEdits, withAuthorizationOf, withEncryptedValuesOf } from './own-edits';
+import { GOODDATA_PROJECT_METADATA_KEY, GOODDATA_WRITERS, SNOWFLAKE_WRITERS, WORKSPACE_METADATA_KEY, withGoodDataProject } from './writers';
 import { heartbeat } from './heartbeat';
 import { createOrFind } from './create-or-find';
 import type { SyncPlanFile } from './sync-plan';
@@ -229,11 +230,11 @@ export async function updateConfiguration(
   const changeDescription = `Synced by stack-migrate from ${ref.componentId}/${ref.configId}`;
   const disabled = DISABLED_ON_ARRIVAL.has(ref.componentId) || source.isDisabled === true;
   const body = (value: unknown, actual: unknown, rowId?: string) =>
-    withEncryptedValuesOf(sanitize(ref.componentId, value, destinationComponents, (p) => secrets.push({ rowId, path: p })), actual);
+    withAuthorizationOf(withEncryptedValuesOf(sanitize(ref.componentId, value, destinationComponents, (p) => secrets.push({ rowId, path: p })), actual), actual);
   await client.configurations.update(destinationComponentId, ref.configId, {
     name: source.name,
     description: source.description ?? '',
-    configuration: body(source.configuration, current.configuration),
+    configuration: await withWriterSetup(client, destinationComponentId, ref, body(source.configuration, current.configuration), current.configuration),
     state: (isEmptyObject(source.state) ? {} : source.state) as Record<string, unknown>,
     isDisabled: disabled,
     changeDescription,
@@ -274,6 +275,23 @@ export async function updateConfiguration(
     sshTunnel: hasSshTunnel(source.configuration),
     disabled,
   };
+}
+
+/**
+ * A writer's body with what the migration set up for it in the destination kept: a provisioned Snowflake writer's
+ * workspace connection (`parameters.db`), a GoodData writer's new project (activities/writers.ts, both recorded in
+ * the configuration's metadata).
+ */
+async function withWriterSetup(client: StackClient, componentId: string, ref: ConfigurationRef, body: Record<string, unknown>, actual: unknown): Promise<Record<string, unknown>> {
+  if (!SNOWFLAKE_WRITERS.has(ref.componentId) && !GOODDATA_WRITERS.has(ref.componentId)) return body;
+  const metadata = new Map((await client.configurations.listMetadata(componentId, ref.configId)).map((m) => [m.key, m.value] as const));
+  const pid = metadata.get(GOODDATA_PROJECT_METADATA_KEY);
+  if (GOODDATA_WRITERS.has(ref.componentId) && pid) return withGoodDataProject(body, pid);
+  const db = (actual as { parameters?: { db?: unknown } } | undefined)?.parameters?.db;
+  if (SNOWFLAKE_WRITERS.has(ref.componentId) && metadata.has(WORKSPACE_METADATA_KEY) && db) {
+    return { ...body, parameters: { ...((body.parameters as object | undefined) ?? {}), db } };
+  }
+  return body;
 }
 
 /**

@@ -44,7 +44,7 @@ export async function readOwnEdits(client: StackClient, reader: SnapshotReader):
         const rewrite = copy.componentId === FLOW ? rewriteFlow : rewriteSchedule;
         if (rewrite(rewritten, await orchestrationIds)) bodies.push(rewritten);
       }
-      const withSecrets = () => bodies.map((body) => withEncryptedValuesOf(body, actual));
+      const withSecrets = () => bodies.map((body) => withAuthorizationOf(withEncryptedValuesOf(body, actual), actual));
       const restoredOrRewritten = withSecrets();
       if (restoredOrRewritten.some((body) => sameJson(body, actual))) return restoredOrRewritten;
 
@@ -62,6 +62,18 @@ export async function readOwnEdits(client: StackClient, reader: SnapshotReader):
       return withSecrets();
     },
   };
+}
+
+/**
+ * `expected` with the OAuth authorization `actual` holds where `expected` has none: the restore removes the source's
+ * (it means nothing on another stack), and a person authorizes the destination's copy again, as the checklist asks.
+ */
+export function withAuthorizationOf<T>(expected: T, actual: unknown): T {
+  const id = (actual as Body | undefined)?.authorization?.oauth_api?.id;
+  if (id === undefined || !expected || typeof expected !== 'object' || (expected as Body).authorization?.oauth_api?.id !== undefined) return expected;
+  const copy = structuredClone(expected) as Body;
+  copy.authorization = { ...(copy.authorization ?? {}), oauth_api: { ...(copy.authorization?.oauth_api ?? {}), id } };
+  return copy as T;
 }
 
 /** `expected` with each encrypted value that is empty there taken from `actual`, when `actual` holds a ciphertext. */

@@ -54,8 +54,11 @@ async function planOf(snapshot: SnapshotReader): Promise<SnapshotPlan> {
 
 export function createSnapshotActivities(deps: ActivityDeps) {
   return {
-    /** Buckets, tables, configurations and branch metadata as JSON files; answers what there is to move. */
-    async snapshotProjectMetadata(input: { source: StackRef; snapshotId: string; reuseLatestOf?: string }): Promise<SnapshotPlan> {
+    /**
+     * Buckets, tables, configurations and branch metadata as JSON files; answers what there is to move. A sync pass
+     * leaves the permanent files out (`permanentFiles: false`): it does not copy them, and they can be large.
+     */
+    async snapshotProjectMetadata(input: { source: StackRef; snapshotId: string; reuseLatestOf?: string; permanentFiles?: boolean }): Promise<SnapshotPlan> {
       const reused = input.reuseLatestOf ? await latestCompleteSnapshot(deps.snapshotRoot, input.reuseLatestOf) : undefined;
       const snapshot = deps.snapshot(reused ?? deps.snapshotRoot.child(snapshotName(input.snapshotId)).location);
       const manifest = await snapshot.manifest();
@@ -91,7 +94,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         await snapshot.write(files.triggers, []);
         // Subscriptions to job events, from the Notification service (a stack without one has none to give).
         await snapshot.write(files.notifications, (await client.notifications.available()) ? await client.notifications.list() : []);
-        await snapshotPermanentFiles(client, snapshot);
+        if (input.permanentFiles !== false) await snapshotPermanentFiles(client, snapshot);
       }
       return planOf(snapshot);
     },

@@ -30,7 +30,8 @@ async function stateOf(snapshot: SnapshotReader): Promise<ProjectState> {
     tables: restorableTables(index),
     configurations: index.configurations.map((ref) => ({ ...ref, version: index.configurationVersion(ref) })),
     others: [
-      ...orchestrations.map((o) => ({ kind: 'orchestration' as const, id: String(o.id), json: o })),
+      // What a pass copies of an orchestration; its run times and `active` flag move on their own.
+      ...orchestrations.map((o) => ({ kind: 'orchestration' as const, id: String(o.id), json: [o.name, o.crontabRecord ?? null, o.crontabTimezone ?? null, o.tasks, o.notifications] })),
       ...triggers.map((t) => ({ kind: 'trigger' as const, id: String(t.id), json: t })),
       ...notifications.map((n) => ({ kind: 'subscription' as const, id: n.id ?? JSON.stringify([n.event, n.filters, n.recipient]), json: n })),
     ],
@@ -117,6 +118,12 @@ export function createSyncActivities(deps: ActivityDeps) {
         await gone(() => client.tables.delete(table.id, { force: true })); // its aliases are created again after the tables
         return { actions: ['dropped, to be created with the new column types'] };
       }
+      // Columns are added at the end: a source that ordered them otherwise (a table created again) needs a new table.
+      const inOrder = [...current.columns.filter((c) => table.columns.includes(c)), ...table.columns.filter((c) => !current.columns.includes(c))];
+      if (!sameJson(inOrder, table.columns)) {
+        await gone(() => client.tables.delete(table.id, { force: true }));
+        return { actions: ['dropped, to be created with the columns in their new order'] };
+      }
       const removed = current.columns.filter((c) => !table.columns.includes(c));
       const primaryKey = table.primaryKey ?? [];
       // A column leaving the primary key must leave it before it goes.
@@ -195,18 +202,26 @@ export function createSyncActivities(deps: ActivityDeps) {
     },
 
     /** Creates the configurations new in the source and updates those whose version changed, one batch of them. */
-    async syncConfigurations(input: { destination: StackRef; snapshotDir: string; batchNumber: number; batchSize: number; skipComponents?: string[] }): Promise<{ added: number; updated: number; skipped: string[] }> {
+    async syncConfigurations(input: {
+      destination: StackRef;
+      snapshotDir: string;
+      batchNumber: number;
+      batchSize: number;
+      skipComponents?: string[];
+    }): Promise<{ added: number; updated: number; skipped: string[]; secrets: string[] }> {
       const plan = await requirePlan(input.snapshotDir);
       const snapshot = deps.snapshot(input.snapshotDir);
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const leftOut = new Set(input.skipComponents);
       const work = [...plan.configurations.added.map((ref) => ({ ref, added: true })), ...plan.configurations.changed.map((ref) => ({ ref, added: false }))];
-      const result = { added: 0, updated: 0, skipped: [] as string[] };
+      // What a person must do for them: skipped ones, and encrypted values the destination does not hold yet.
+      const result = { added: 0, updated: 0, skipped: [] as string[], secrets: [] as string[] };
       for (const { ref, added } of work.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize)) {
         // A configuration added then changed before this pass is created; one that exists already is updated.
         const outcome = added ? await restoreConfiguration(client, snapshot, ref, destinationComponents, leftOut) : await updateConfiguration(client, snapshot, ref, destinationComponents, leftOut);
         if (outcome.skipped) result.skipped.push(`${ref.componentId}/${ref.configId}: ${outcome.skipped}`);
+        if (added) result.secrets.push(...outcome.secrets.map((secret) => `${outcome.destinationComponentId}/${ref.configId}${secret.rowId ? ` row ${secret.rowId}` : ''}: ${secret.path}`));
         else if (added) result.added++;
         else result.updated++;
         heartbeat(result);

@@ -17,14 +17,18 @@ export const SLICE_CONCURRENCY = 4;
 export function createVerifyActivities(deps: ActivityDeps) {
   return {
     /** Compares the destination table with its snapshot fingerprint; the result is also recorded for the report. */
-    async verifyTable(input: { destination: StackRef; snapshotDir: string; tableId: string; mode?: 'checksum' | 'rows' }): Promise<TableVerification> {
+    /**
+     * `liveSource`: a sync pass, whose source goes on loading data between the pass' listing and its export; the
+     * listing's row count then only catches an empty export of a table it listed with rows.
+     */
+    async verifyTable(input: { destination: StackRef; snapshotDir: string; tableId: string; mode?: 'checksum' | 'rows'; liveSource?: boolean }): Promise<TableVerification> {
       const snapshot = deps.snapshot(input.snapshotDir);
       const recorded = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
       if (!recorded) throw new MalformedSnapshotError(`${snapshot.store.describe(files.tableRecord(input.tableId))} is missing: the table's data was never taken into the snapshot`);
       const { rows, checksum } = recorded;
       const expected = { rows, checksum };
       const client = await deps.stackClient(input.destination);
-      if (input.mode === 'rows') return verifyRowCount(snapshot, client, input.tableId, recorded);
+      if (input.mode === 'rows') return verifyRowCount(snapshot, client, input.tableId, recorded, input.liveSource);
       const file = await client.tables.export(input.tableId);
       const urls = await client.files.sliceUrls(file);
       const fingerprinter = new Fingerprinter();
@@ -39,7 +43,7 @@ export function createVerifyActivities(deps: ActivityDeps) {
         { concurrency: SLICE_CONCURRENCY },
       );
       const actual = fingerprinter.result();
-      const reason = await listedRowsReason(snapshot, input.tableId, actual.rows, expected.rows);
+      const reason = await listedRowsReason(snapshot, input.tableId, actual.rows, expected.rows, input.liveSource);
       const verification: TableVerification = {
         tableId: input.tableId,
         expected,
@@ -54,18 +58,19 @@ export function createVerifyActivities(deps: ActivityDeps) {
 }
 
 /** What the checksum cannot show: `tables.json` lists a row count that the destination does not hold. */
-async function listedRowsReason(snapshot: SnapshotReader, tableId: string, actualRows: number, snapshotRows: number): Promise<string | undefined> {
+async function listedRowsReason(snapshot: SnapshotReader, tableId: string, actualRows: number, snapshotRows: number, liveSource = false): Promise<string | undefined> {
   // An empty snapshot of a table the source listed with rows verifies nothing: the row count of tables.json decides too.
   const listed = (await snapshot.index()).table(tableId).rowsCount;
   if (typeof listed !== 'number' || listed === actualRows) return undefined;
+  if (liveSource && (snapshotRows > 0 || listed === 0)) return undefined; // loaded or replaced since the listing
   return `the source listed ${listed} rows (tables.json), the destination has ${actualRows}${snapshotRows !== listed ? ` and the snapshot's data files hold ${snapshotRows}` : ''}`;
 }
 
 /** `--verify rows`: the destination's own row count against the snapshot's, as Keboola's post-check compares them. */
-async function verifyRowCount(snapshot: SnapshotReader, client: StackClient, tableId: string, recorded: TableDataSnapshot): Promise<TableVerification> {
+async function verifyRowCount(snapshot: SnapshotReader, client: StackClient, tableId: string, recorded: TableDataSnapshot, liveSource?: boolean): Promise<TableVerification> {
   const table = await client.tables.get(tableId);
   const rows = table?.rowsCount ?? 0;
-  const reason = table ? await listedRowsReason(snapshot, tableId, rows, recorded.rows) : 'the table is not in the destination';
+  const reason = table ? await listedRowsReason(snapshot, tableId, rows, recorded.rows, liveSource) : 'the table is not in the destination';
   const verification: TableVerification = {
     tableId,
     expected: { rows: recorded.rows, checksum: recorded.checksum },

@@ -30,8 +30,6 @@ export const files = {
   report: (format: 'json' | 'md' | 'html') => path.join('.stack-migrate', `report.${format}`),
   /** What a sync pass found changed since the pass before, and the tables it copies (docs/sync.md). */
   syncPlan: path.join('.stack-migrate', 'sync-plan.json'),
-  /** Schedules and orchestrations a cutover or rollback switched on one side, written before it switches them. */
-  scheduleSwitch: (name: string) => path.join('.stack-migrate', `schedules-${name}.json`),
   /** What one batch of the configuration restore did, for the report. */
   configurationResults: (batchNumber: number) => path.join('.stack-migrate', 'results', `configurations-${String(batchNumber).padStart(5, '0')}.json`),
 };

@@ -75,6 +75,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
       return { outcome: 'completed', status, counts: run.counts(), verification, snapshotDir: plan.snapshotDir, report };
     });
   } catch (error) {
-    return run.fail(error, input.options.cleanupOnCancel ? { destination: input.destination } : undefined);
+    // Clean-up undoes a first copy; a destination kept in sync (or cut over, and live) is never wiped.
+    return run.fail(error, input.options.cleanupOnCancel && !run.status.sync ? { destination: input.destination } : undefined);
   }
 }

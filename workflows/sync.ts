@@ -69,7 +69,7 @@ export async function keepInSync(run: MigrationRun, input: MigrationInput, carri
     report: carried.report,
     snapshotDir: carried.firstSnapshotDir,
   });
-  run.status.step = 'completed';
+  run.setStep('completed'); // the first copy's step, for a run that Update-with-Start began
   const sync: SyncStatus = (status.sync = { ...carried.sync, running: undefined });
   const refreshReadiness = () => {
     sync.notReady = notReadyReasons(sync);
@@ -94,9 +94,9 @@ export async function keepInSync(run: MigrationRun, input: MigrationInput, carri
     if (sync.running) throw new Error(`cannot ${action} now: ${sync.running} is running; wait for it (stack-migrate watch)`);
     if (!phases.includes(sync.phase)) throw new Error(`cannot ${action}: the migration is ${sync.phase}, and ${action} needs it ${phases.join(' or ')}`);
   };
-  const pass = (by: string) => runPass(run, input, carried.firstSnapshotDir, by);
+  const pass = (by: string, reason?: string) => runPass(run, input, carried.firstSnapshotDir, by, reason);
 
-  setHandler(syncUpdate, (payload) => exclusive(`sync pass ${sync.passes + 1}`, () => pass(syncPayloadSchema.parse(payload).by)), {
+  setHandler(syncUpdate, (payload) => exclusive(`sync pass ${sync.passes + 1}`, () => pass(syncPayloadSchema.parse(payload).by, syncPayloadSchema.parse(payload).reason)), {
     validator: (payload) => {
       checked(syncPayloadSchema, payload, 'sync');
       mustBe(['in-sync'], 'run a sync pass');
@@ -114,7 +114,7 @@ export async function keepInSync(run: MigrationRun, input: MigrationInput, carri
       }
     },
   });
-  setHandler(rollbackUpdate, (payload) => exclusive('the rollback', () => rollback(run, input, rollbackPayloadSchema.parse(payload).by)), {
+  setHandler(rollbackUpdate, (payload) => exclusive('the rollback', () => rollback(run, input, rollbackPayloadSchema.parse(payload))), {
     validator: (payload) => {
       checked(rollbackPayloadSchema, payload, 'rollback');
       mustBe(['cut-over'], 'roll back');
@@ -134,7 +134,7 @@ export async function keepInSync(run: MigrationRun, input: MigrationInput, carri
   for (;;) {
     const before = operations;
     const hours = sync.phase === 'cut-over' ? ROLLBACK_WINDOW_HOURS : sync.everyHours;
-    const dueInMs = hours === undefined ? undefined : Math.max(1000, Date.parse(sync.cutover?.finishedAt ?? sync.lastPassAt) + hours * 3_600_000 - Date.now());
+    const dueInMs = hours === undefined ? undefined : Math.max(1000, lastEventAt(sync) + hours * 3_600_000 - Date.now());
     const wake = () => operations > before || run.cancelled;
     const woken = dueInMs === undefined ? (await condition(wake), true) : await condition(wake, dueInMs);
     if (run.cancelled) {
@@ -149,6 +149,15 @@ export async function keepInSync(run: MigrationRun, input: MigrationInput, carri
   }
   await condition(allHandlersFinished);
   return { outcome: 'completed', status, counts: run.counts(), verification: carried.verification, snapshotDir: carried.firstSnapshotDir, report: status.report };
+}
+
+/**
+ * When the migration last did something that restarts the clock of its passes every N hours (and, cut over, of its
+ * rollback window): a pass, a failed pass (not tried again at once), a cutover, a rollback.
+ */
+function lastEventAt(sync: SyncStatus): number {
+  const times = [sync.lastPassAt, sync.lastPassFailure?.at, sync.cutover?.finishedAt, sync.cutover?.rollback?.at];
+  return Math.max(...times.filter((t): t is string => t !== undefined).map((t) => Date.parse(t)));
 }
 
 function carry(run: MigrationRun, carried: CarriedState): CarriedState {
@@ -180,11 +189,11 @@ function notReadyReasons(sync: SyncStatus): string[] {
 }
 
 /** One pass, recorded in the status whether it succeeds or fails; a failed one moves nothing on. */
-async function runPass(run: MigrationRun, input: MigrationInput, firstSnapshotDir: string, by: string): Promise<SyncPassSummary> {
+async function runPass(run: MigrationRun, input: MigrationInput, firstSnapshotDir: string, by: string, reason?: string): Promise<SyncPassSummary> {
   const sync = run.status.sync!;
   const number = sync.passes + 1;
   try {
-    const summary = await syncPass(run, input, firstSnapshotDir, number, by);
+    const summary = { ...(await syncPass(run, input, firstSnapshotDir, number, by)), ...(reason ? { reason } : {}) };
     Object.assign(sync, {
       passes: number,
       lastSnapshotDir: summary.snapshotDir,
@@ -217,7 +226,7 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
   const startedAt = now();
   // Unique per attempt: a pass tried again after a failure must not find the first attempt's records.
   const passId = `${run.info.workflowId}-pass-${pass}-${run.info.runId}`;
-  const { snapshotDir } = await run.long.snapshotProjectMetadata({ source, snapshotId: passId });
+  const { snapshotDir } = await run.long.snapshotProjectMetadata({ source, snapshotId: passId, permanentFiles: false });
   await run.long.snapshotOrchestrations({ source, snapshotDir });
   const previousSnapshotDir = run.status.sync!.lastSnapshotDir;
   const { changes, tablesToCopy, copy, removes } = await run.long.planSyncPass({ previousSnapshotDir, snapshotDir });
@@ -236,6 +245,7 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
   // A table dropped to change its column types took its aliases with it: they are created again too.
   if (changes.aliasesAdded + changes.tablesAltered > 0) await run.long.restoreAliases(at);
 
+  const needsAPerson: string[] = [];
   const configurations = await run.quick.countSyncConfigurations({ snapshotDir });
   // Legacy orchestrations first (new ones get new IDs, which Flows, triggers and subscriptions then point at).
   if (copy.orchestrations) {
@@ -248,10 +258,11 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
     const batches = Array.from({ length: Math.ceil(configurations / CONFIGURATION_BATCH) }, (_, n) => n);
     await mapWithConcurrency(batches, run.options.configurationConcurrency, async (batchNumber) => {
       await run.boundary();
-      await run.long.syncConfigurations({ ...at, batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents });
+      const done = await run.long.syncConfigurations({ ...at, batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents });
+      needsAPerson.push(...done.skipped.map((s) => `configuration ${s}`), ...done.secrets.map((s) => `enter the encrypted value of ${s}`));
     });
-    const idMap = run.idMapOf('orchestration');
-    if (idMap.length) await run.long.rewriteOrchestrationReferences({ destination, idMap });
+    const newIds = run.idMapOf('orchestration');
+    if (newIds.length) await run.long.rewriteOrchestrationReferences({ destination, idMap: newIds });
     const check = await run.long.verifyConfigurations({ ...at, skipComponents, changedOnly: true, ownEditsSnapshotDir: firstSnapshotDir });
     if (check.mismatches.length) {
       throw ApplicationFailure.create({
@@ -261,7 +272,6 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
       });
     }
   }
-  const needsAPerson: string[] = [];
   const idMap = run.idMapOf('orchestration');
   const unrestored = (what: string, outcome: { skipped: Array<{ id: string; reason: string }> }) => needsAPerson.push(...outcome.skipped.map((s) => `${what} ${s.id}: ${s.reason}`));
   if (copy.triggers) unrestored('trigger', await run.long.restoreTriggers({ ...at, idMap }));
@@ -297,6 +307,7 @@ async function cutover(run: MigrationRun, input: MigrationInput, pass: (by: stri
   sync.cutover = record;
   sync.phase = 'cutting-over';
   setPhase('cutting-over');
+  let switchingOn: SwitchedSchedules | undefined;
   try {
     const running = await run.quick.activeSchedulesOf({ stack: input.source, snapshotDir: sync.lastSnapshotDir });
     if (payload.switchOffSource) {
@@ -311,11 +322,8 @@ async function cutover(run: MigrationRun, input: MigrationInput, pass: (by: stri
     const newIds = new Map(run.idMapOf('orchestration').map((entry) => [entry.oldId, entry.newId]));
     const unmapped = running.orchestrations.filter((id) => !newIds.has(id));
     for (const id of unmapped) run.status.failures.push({ entity: `orchestration ${id}`, message: 'active in the source but not migrated: switch on its replacement in the destination by hand' });
-    record.destinationSwitchedOn = await run.quick.switchSchedules({
-      stack: input.destination,
-      switched: { schedules: running.schedules, orchestrations: running.orchestrations.flatMap((id) => (newIds.has(id) ? [newIds.get(id)!] : [])), configurations: enabled },
-      on: true,
-    });
+    switchingOn = { schedules: running.schedules, orchestrations: running.orchestrations.flatMap((id) => (newIds.has(id) ? [newIds.get(id)!] : [])), configurations: enabled };
+    record.destinationSwitchedOn = await run.quick.switchSchedules({ stack: input.destination, switched: switchingOn, on: true });
     record.destinationSwitchedOnAt = now();
     record.downtimeSeconds = (Date.parse(record.destinationSwitchedOnAt) - Date.parse(record.sourceSwitchedOffAt ?? finalStartedAt)) / 1000;
     record.finishedAt = now();
@@ -323,6 +331,13 @@ async function cutover(run: MigrationRun, input: MigrationInput, pass: (by: stri
     setPhase('cut-over');
   } catch (error) {
     record.failed = describeFailure(error);
+    if (switchingOn && !record.destinationSwitchedOn) {
+      // What a switch-on that failed half-way may have enabled goes off again: one side runs, never both.
+      await run.quick.switchSchedules({ stack: input.destination, switched: switchingOn, on: false }).then(
+        () => void (record.failed += '; what it had switched on in the destination was switched off'),
+        (undo: unknown) => void (record.failed += `; switching the destination off again failed too (${describeFailure(undo)}): check its schedules`),
+      );
+    }
     if (record.sourceSwitchedOff && !record.destinationSwitchedOn) {
       await run.quick.switchSchedules({ stack: input.source, switched: record.sourceSwitchedOff, on: true });
       record.failed += '; the source was switched back on';
@@ -336,12 +351,12 @@ async function cutover(run: MigrationRun, input: MigrationInput, pass: (by: stri
 }
 
 /** Undoes a cutover from its record: the destination's schedules off, then the source's back on. */
-async function rollback(run: MigrationRun, input: MigrationInput, by: string): Promise<CutoverRecord> {
+async function rollback(run: MigrationRun, input: MigrationInput, { by, comment }: { by: string; comment?: string }): Promise<CutoverRecord> {
   const sync = run.status.sync!;
   const record = sync.cutover!;
   const destinationSwitchedOff = await run.quick.switchSchedules({ stack: input.destination, switched: record.destinationSwitchedOn ?? NOTHING_SWITCHED, on: false });
   const sourceSwitchedOn = record.sourceSwitchedOff ? await run.quick.switchSchedules({ stack: input.source, switched: record.sourceSwitchedOff, on: true }) : NOTHING_SWITCHED;
-  record.rollback = { by, at: now(), destinationSwitchedOff, sourceSwitchedOn };
+  record.rollback = { by, ...(comment ? { comment } : {}), at: now(), destinationSwitchedOff, sourceSwitchedOn };
   sync.phase = 'in-sync';
   setPhase('in-sync');
   await writeSyncReport(run, input);

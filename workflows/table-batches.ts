@@ -80,19 +80,24 @@ export const TABLE_REPAIRS = 2;
  */
 export async function restoreTableBatch(input: TableBatchInput & { destination: StackRef }): Promise<VerificationSummary> {
   const at = { destination: input.destination, snapshotDir: input.snapshotDir };
-  const verifications: TableVerification[] = await eachTableOfBatch(input, (tableId) => restoreAndVerify(input, { ...at, tableId }, false));
+  const verifications: TableVerification[] = await eachTableOfBatch(input, (tableId) => restoreAndVerify(input, { ...at, tableId }, { reimport: false }));
   return summarizeVerification(verifications);
 }
 
 /** Imports a table from the snapshot and verifies it, importing it again (a bounded number of times) while it differs. */
-async function restoreAndVerify(input: TableBatchInput, at: { destination: StackRef; snapshotDir: string; tableId: string }, reimport: boolean): Promise<TableVerification> {
+async function restoreAndVerify(
+  input: TableBatchInput,
+  at: { destination: StackRef; snapshotDir: string; tableId: string },
+  { reimport, liveSource }: { reimport: boolean; liveSource?: boolean },
+): Promise<TableVerification> {
   const { restoreTable, verifyTable } = tableActivities(input.heartbeatTimeout);
   await restoreTable(reimport ? { ...at, reimport } : at);
-  let verification = await verifyTable({ ...at, mode: input.verify });
+  const verify = () => verifyTable({ ...at, mode: input.verify, ...(liveSource ? { liveSource } : {}) });
+  let verification = await verify();
   for (let repair = 1; !verification.ok && repair <= TABLE_REPAIRS && patched(REPAIR_TABLES); repair++) {
     log.warn('a restored table differs from its snapshot: importing it again', { tableId: at.tableId, repair, expected: verification.expected, actual: verification.actual });
     await restoreTable({ ...at, reimport: true });
-    verification = await verifyTable({ ...at, mode: input.verify });
+    verification = await verify();
   }
   return verification;
 }
@@ -113,7 +118,7 @@ export async function syncTableBatch(input: TableBatchInput & { source: StackRef
     }
     const { bytes } = await snapshotTableData({ source: input.source, snapshotDir: input.snapshotDir, tableId });
     if (change !== 'added') await alignTable(at);
-    return { verification: await restoreAndVerify(input, at, change !== 'added'), bytes };
+    return { verification: await restoreAndVerify(input, at, { reimport: change !== 'added', liveSource: true }), bytes };
   });
   const copied = results.filter((r): r is NonNullable<typeof r> => r !== undefined);
   return { verification: summarizeVerification(copied.map((r) => r.verification)), bytes: copied.reduce((sum, r) => sum + r.bytes, 0) };

@@ -290,6 +290,7 @@ export interface SyncPassSummary {
   snapshotDir: string;
   /** Who asked for it (`sync --by`), or `schedule` for a pass every N hours, or `cutover`. */
   by: string;
+  reason?: string;
   startedAt: string;
   finishedAt: string;
   seconds: number;
@@ -325,7 +326,7 @@ export interface CutoverRecord {
   finishedAt?: string;
   /** Why the cutover stopped; a source it had switched off was switched back on. */
   failed?: string;
-  rollback?: { by: string; at: string; destinationSwitchedOff: SwitchedSchedules; sourceSwitchedOn: SwitchedSchedules };
+  rollback?: { by: string; comment?: string; at: string; destinationSwitchedOff: SwitchedSchedules; sourceSwitchedOn: SwitchedSchedules };
 }
 
 /** Changes seen in the source since the last pass, measured on request (`status`). */

@@ -40,6 +40,12 @@ export async function syncMigration(client: Client, taskQueue: string, workflowI
   }
   const [input, result] = await Promise.all([startInputOf(client, workflowId), handle.result() as Promise<MigrationResult>]);
   if (result.outcome !== 'completed' || !result.snapshotDir) throw new InputError(`${workflowId} was ${result.outcome}: there is no copy to keep in sync`);
+  const cutover = result.status.sync?.cutover;
+  if (cutover) {
+    throw new InputError(
+      `${workflowId} was cut over at ${cutover.finishedAt ?? cutover.requestedAt}${cutover.rollback ? ` and rolled back at ${cutover.rollback.at}` : ''}, and its rollback window has ended: the destination is live, and a sync pass would overwrite what changed there since; start a new migration into a new, empty project instead`,
+    );
+  }
   const carried = carriedFrom(result.status, result.snapshotDir, result.verification, result.status.updatedAt, everyHours ?? input.syncEveryHours);
   const startWorkflowOperation = new WithStartWorkflowOperation(migrateProject, {
     workflowId,

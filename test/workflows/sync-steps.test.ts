@@ -36,7 +36,7 @@ function syncStubs(switches: Array<{ stack: string; on: boolean }>, overrides: P
     listSyncTableBatch: async () => [{ id: 'in.c-a.one', change: 'data' as const }],
     alignTable: async () => ({ actions: [] }),
     countSyncConfigurations: async () => 1,
-    syncConfigurations: async () => ({ added: 0, updated: 1, skipped: [] }),
+    syncConfigurations: async () => ({ added: 0, updated: 1, skipped: [], secrets: [] }),
     measureSyncLag: async () => ({ checkedAt: '', changes: NO_CHANGES, total: 0 }),
     activeSchedulesOf: async () => SWITCHED,
     switchSchedules: async ({ stack, switched, on }) => {
@@ -66,6 +66,18 @@ async function statusWhen(client: Client, workflowId: string, ready: (s: Migrati
 const PER_TABLE = new Set(['listTableBatch', 'snapshotTableData', 'restoreTable', 'verifyTable', 'listSyncTableBatch', 'alignTable']);
 
 describe('migrateProject kept in sync, with stubbed activities', () => {
+  test('sync, cutover and rollback are refused with a reason before the first copy is verified', async () => {
+    await run([], syncStubs([]), async (taskQueue) => {
+      const workflowId = `sync-${randomUUID()}`;
+      await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true, requireApproval: true })] });
+      await statusWhen(temporal.client, workflowId, (s) => s.step === 'awaiting-approval');
+      const handle = temporal.client.workflow.getHandle(workflowId);
+      const refused = await handle.executeUpdate(syncUpdate, { args: [{ by: 'ops' }] }).catch((e: WorkflowUpdateFailedError) => e);
+      expect((refused as WorkflowUpdateFailedError).cause?.message).toBe('cannot run a sync pass: the migration is awaiting-approval; sync passes begin once its first copy is verified');
+      await handle.terminate('test over');
+    });
+  }, 120_000);
+
   test("a pass runs only the steps its changes need, in order, and the migration continues as new after it", async () => {
     const calls: string[] = [];
     await run(calls, syncStubs([]), async (taskQueue) => {
@@ -114,7 +126,7 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
     const stubs = syncStubs([], {
       syncConfigurations: async () => {
         if (fail) throw ApplicationFailure.nonRetryable('POST configs: 400 the body is refused', 'BadRequest');
-        return { added: 0, updated: 1, skipped: [] };
+        return { added: 0, updated: 1, skipped: [], secrets: [] };
       },
     });
     await run(calls, stubs, async (taskQueue) => {
@@ -143,7 +155,7 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
     const stubs = syncStubs(switches, {
       switchSchedules: async ({ stack, switched, on }) => {
         switches.push({ stack: stack.name!, on });
-        if (stack.name === 'eu') throw ApplicationFailure.nonRetryable('POST /schedules: 400 the configuration is invalid', 'BadRequest');
+        if (stack.name === 'eu' && on) throw ApplicationFailure.nonRetryable('POST /schedules: 400 the configuration is invalid', 'BadRequest');
         return switched;
       },
     });
@@ -157,7 +169,8 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
       expect((failed as WorkflowUpdateFailedError).cause?.message).toContain('the source was switched back on');
       expect(switches).toEqual([
         { stack: 'us', on: false },
-        { stack: 'eu', on: true },
+        { stack: 'eu', on: true }, // fails half-way
+        { stack: 'eu', on: false }, // so what it may have switched on goes off
         { stack: 'us', on: true },
       ]);
       const status = await statusWhen(temporal.client, workflowId, (s) => s.sync?.phase === 'in-sync' && !s.sync.running);
