@@ -38,7 +38,7 @@ export function createCleanupActivities(deps: ActivityDeps) {
         snapshot.configurations.map((ref) => `${translateComponentId(ref.componentId, destinationComponents) ?? ref.componentId}/${ref.configId}`),
       );
       const deletedConfigurations: string[] = [];
-      for (const component of await client.components.list()) {
+      for (const component of await client.components.heads()) {
         for (const configuration of component.configurations ?? []) {
           const id = `${component.id}/${configuration.id}`;
           if (!snapshotConfigurations.has(id)) continue;
@@ -51,7 +51,7 @@ export function createCleanupActivities(deps: ActivityDeps) {
       const deletedOther = [...deletedWithNewIds, ...(await deleteProjectLevelEntities(client, reader))];
 
       const leftBuckets = (await client.buckets.list()).map((b) => `bucket ${b.id}`);
-      const leftConfigurations = (await client.components.list()).flatMap((c) => (c.configurations ?? []).map((cfg) => `configuration ${c.id}/${cfg.id}`));
+      const leftConfigurations = (await client.components.heads()).flatMap((c) => (c.configurations ?? []).map((cfg) => `configuration ${c.id}/${cfg.id}`));
       const leftMetadata = (await client.branches.listMetadata()).map((m) => `branch metadata ${m.key}`);
       const leftSubscriptions = (await client.notifications.available()) ? (await client.notifications.list()).map((s) => `notification ${s.event} (${s.id})`) : [];
       const leftFiles = (await permanentFilesOf(client)).map((f) => `permanent file ${f.name} (${f.id})`);

@@ -71,9 +71,12 @@ export function createConfigurationActivities(deps: ActivityDeps) {
     }): Promise<{ checked: number; mismatches: ConfigurationMismatch[] }> {
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
-      const restored = new Map(
-        (await client.components.list()).flatMap((component) => (component.configurations ?? []).map((cfg): [string, RestoredConfiguration] => [`${component.id}/${cfg.id}`, cfg])),
-      );
+      // The restored configurations, read component by component as the check reaches them (one held at a time).
+      let restored = { componentId: '', byId: new Map<string, RestoredConfiguration>() };
+      const restoredOf = async (componentId: string) => {
+        if (restored.componentId !== componentId) restored = { componentId, byId: new Map((await client.configurations.list(componentId)).map((cfg) => [cfg.id, cfg])) };
+        return restored.byId;
+      };
       const mismatches: ConfigurationMismatch[] = [];
       let checked = 0;
       const snapshot = deps.snapshot(input.snapshotDir);
@@ -86,7 +89,7 @@ export function createConfigurationActivities(deps: ActivityDeps) {
         if (!destinationComponentId || input.skipComponents?.includes(ref.componentId)) continue; // skipped on purpose and reported
         const id = `${destinationComponentId}/${ref.configId}`;
         const expected = await snapshot.configuration(ref);
-        const actual = restored.get(id);
+        const actual = (await restoredOf(destinationComponentId)).get(ref.configId);
         checked++;
         const bodies = () =>
           ownEdits.bodiesOf({ ...ref, destinationComponentId }, sanitize(ref.componentId, expected.configuration, destinationComponents, ignore), expected.configuration, actual?.configuration);

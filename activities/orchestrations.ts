@@ -177,9 +177,9 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const byOld = new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)]));
       const client = await deps.stackClient(input.destination);
       const updated: string[] = [];
-      for (const component of await client.components.list()) {
-        if (component.id !== FLOW && component.id !== SCHEDULER) continue;
-        for (const configuration of component.configurations ?? []) {
+      const present = new Set((await client.components.heads()).map((c) => c.id));
+      for (const component of [FLOW, SCHEDULER].filter((id) => present.has(id)).map((id) => ({ id }))) {
+        for (const configuration of await client.configurations.list(component.id)) {
           const lastChange = configuration.currentVersion?.changeDescription ?? configuration.changeDescription;
           if (lastChange === REFERENCES_REWRITTEN) continue;
           const body = structuredClone(configuration.configuration ?? {});

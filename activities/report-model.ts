@@ -70,7 +70,7 @@ export function syncSection(sync: SyncStatus | undefined): string[] {
           '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |',
           ...sync.recentPasses.map((p) => {
             const ch = p.changes;
-            return `| ${p.pass} | ${p.by} | ${p.seconds} | ${ch.tablesAdded + ch.tablesChanged + ch.tablesAltered} | ${ch.tablesRemoved} | ${ch.configurationsAdded + ch.configurationsChanged + ch.configurationsRemoved} | ${p.bytes} | ${p.verification.ok} of ${p.verification.tables} |`;
+            return `| ${p.pass} | ${p.by}${p.reason ? ` (${p.reason})` : ''} | ${p.seconds} | ${ch.tablesAdded + ch.tablesChanged + ch.tablesAltered} | ${ch.tablesRemoved} | ${ch.configurationsAdded + ch.configurationsChanged + ch.configurationsRemoved} | ${p.bytes} | ${p.verification.ok} of ${p.verification.tables} |`;
           }),
           '',
         ]
@@ -84,7 +84,7 @@ export function syncSection(sync: SyncStatus | undefined): string[] {
           `- destination switched on: ${switched(c.destinationSwitchedOn)} at ${c.destinationSwitchedOnAt ?? '(not yet)'}`,
           `- downtime: ${c.downtimeSeconds !== undefined ? `${c.downtimeSeconds} s` : '(not measured)'}`,
           ...(c.failed ? [`- FAILED: ${c.failed}`] : []),
-          ...(c.rollback ? [`- rolled back by ${c.rollback.by} at ${c.rollback.at}: destination off (${switched(c.rollback.destinationSwitchedOff)}), source on (${switched(c.rollback.sourceSwitchedOn)})`] : []),
+          ...(c.rollback ? [`- rolled back by ${c.rollback.by} at ${c.rollback.at}${c.rollback.comment ? ` (${c.rollback.comment})` : ''}: destination off (${switched(c.rollback.destinationSwitchedOff)}), source on (${switched(c.rollback.sourceSwitchedOn)})`] : []),
           '',
         ]
       : []),

@@ -68,13 +68,15 @@ export function createSnapshotActivities(deps: ActivityDeps) {
           client.branches.listMetadata(),
           client.buckets.list(),
           client.tables.list(),
-          client.components.list(),
+          client.components.heads(),
         ]);
         await snapshot.write(files.branchMetadata, branchMetadata);
         await snapshot.write(files.buckets, buckets);
         await snapshot.write(files.tables, tables);
+        // Bodies component by component: the worker holds one component's configurations at a time, not the project's.
         for (const component of components) {
-          for (const configuration of component.configurations ?? []) {
+          if (!component.configurations?.length) continue;
+          for (const configuration of await client.configurations.list(component.id)) {
             const metadata = await client.configurations.listMetadata(component.id, configuration.id);
             await snapshot.write(files.configuration(component.id, configuration.id), configuration);
             await snapshot.write(files.configurationMetadata(component.id, configuration.id), metadata);

@@ -1,8 +1,9 @@
 // Sync passes (docs/sync.md): what changed in the source since the last pass, and the destination brought in step
 // with it. A pass takes a new snapshot of the source's metadata, plans against the last pass' snapshot
 // (activities/sync-plan.ts), removes what the source no longer has, aligns and re-imports the tables that changed
-// (workflows/table-batches.ts, syncTableBatch) and updates the configurations that changed. Every step converges:
-// repeated after a crash it finds its work done and makes no second copy of anything.
+// (workflows/table-batches.ts, syncTableBatch), updates the configurations that changed and runs the restore steps
+// of legacy orchestrations, triggers and subscriptions again where they changed. Every step converges: repeated
+// after a crash it finds its work done and makes no second copy of anything.
 import { z } from 'zod';
 import { StackError } from '../stack';
 import type { StackRef } from '../workflows/input';
@@ -16,9 +17,10 @@ import { planChanges, type ProjectState, type SyncPlanFile, type TableChange } f
 import { restoreConfiguration, updateConfiguration } from './configurations';
 import { translateComponentId } from './component-ids';
 import { sameJson } from './json';
+import { findEncryptedValues } from './configuration-rules';
 import { heartbeat } from './heartbeat';
 import { copyOfSubscription } from './notifications';
-import { triggerMarkers } from './orchestrations';
+import { orchestrationMarkers, triggerMarkers } from './orchestrations';
 import { changeCount } from '../workflows/types';
 
 /** What the snapshot says of the project, for a comparison. */
@@ -32,7 +34,7 @@ async function stateOf(snapshot: SnapshotReader): Promise<ProjectState> {
     others: [
       // What a pass copies of an orchestration; its run times and `active` flag move on their own.
       ...orchestrations.map((o) => ({ kind: 'orchestration' as const, id: String(o.id), json: [o.name, o.crontabRecord ?? null, o.crontabTimezone ?? null, o.tasks, o.notifications] })),
-      ...triggers.map((t) => ({ kind: 'trigger' as const, id: String(t.id), json: t })),
+      ...triggers.map((t) => ({ kind: 'trigger' as const, id: String(t.id), json: [t.component, t.configurationId, t.coolDownPeriodMinutes ?? null, t.tables.map((x) => x.tableId).sort()] })),
       ...notifications.map((n) => ({ kind: 'subscription' as const, id: n.id ?? JSON.stringify([n.event, n.filters, n.recipient]), json: n })),
     ],
   };
@@ -49,6 +51,19 @@ function bodiesDiffer(previous: SnapshotReader, current: SnapshotReader) {
     const [a, b] = await Promise.all([previous.configuration(ref), current.configuration(ref)]);
     return !sameJson(a, b);
   };
+}
+
+/** The encrypted values of a configuration (and its rows) that are new or changed between two snapshots of the source. */
+async function changedSecrets(previous: SnapshotReader, current: SnapshotReader, ref: ConfigurationRef): Promise<Array<{ rowId?: string; path: string }>> {
+  const [before, after] = await Promise.all([previous.configuration(ref).catch(() => undefined), current.configuration(ref)]);
+  const changed = (old: unknown, now: unknown, rowId?: string) =>
+    findEncryptedValues(now).filter((path) => valueAt(old, path) !== valueAt(now, path)).map((path) => ({ ...(rowId ? { rowId } : {}), path }));
+  const oldRows = new Map((before?.rows ?? []).map((row) => [String(row.id), row.configuration]));
+  return [...changed(before?.configuration, after.configuration), ...(after.rows ?? []).flatMap((row) => changed(oldRows.get(String(row.id)), row.configuration, String(row.id)))];
+}
+
+function valueAt(body: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), body);
 }
 
 const notFound = (error: unknown) => error instanceof StackError && error.kind === 'not-found';
@@ -85,6 +100,7 @@ export function createSyncActivities(deps: ActivityDeps) {
         changes,
         tablesToCopy: plan.tables.length,
         copy: { orchestrations: others.orchestration.copy, triggers: others.trigger.copy, notifications: others.subscription.copy },
+        removedOrchestrations: others.orchestration.remove.map((o) => o.id),
         removes:
           changes.tablesRemoved + changes.aliasesRemoved + changes.bucketsRemoved + changes.configurationsRemoved > 0 ||
           Object.values(others).some((o) => o.remove.length > 0),
@@ -171,9 +187,15 @@ export function createSyncActivities(deps: ActivityDeps) {
       }
       const { orchestration, trigger, subscription } = plan.others;
       const newIds = new Map(input.idMap.map((m) => [String(m.oldId), String(m.newId)]));
-      for (const { id } of orchestration.remove) {
-        const copy = newIds.get(id);
-        if (copy) await remove(`legacy orchestration ${copy} (${id} in the source)`, () => client.orchestrator.delete(copy));
+      if (orchestration.remove.length) {
+        // The copy, and the token it ran with (its description carries the orchestration's marker).
+        const marked = await orchestrationMarkers(deps.snapshot(plan.previousSnapshotDir));
+        const tokens = await client.tokens.list();
+        for (const { id } of orchestration.remove) {
+          const copy = newIds.get(id);
+          if (copy) await remove(`legacy orchestration ${copy} (${id} in the source)`, () => client.orchestrator.delete(copy));
+          for (const token of tokens.filter((t) => t.description?.endsWith(marked.markerOf(id)))) await gone(() => client.tokens.delete(token.id));
+        }
       }
       if (trigger.remove.length) {
         // A trigger's copy is the one that runs with the token carrying its marker (activities/orchestrations.ts).
@@ -214,16 +236,20 @@ export function createSyncActivities(deps: ActivityDeps) {
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
       const leftOut = new Set(input.skipComponents);
+      const previous = deps.snapshot(plan.previousSnapshotDir);
       const work = [...plan.configurations.added.map((ref) => ({ ref, added: true })), ...plan.configurations.changed.map((ref) => ({ ref, added: false }))];
       // What a person must do for them: skipped ones, and encrypted values the destination does not hold yet.
       const result = { added: 0, updated: 0, skipped: [] as string[], secrets: [] as string[] };
       for (const { ref, added } of work.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize)) {
         // A configuration added then changed before this pass is created; one that exists already is updated.
         const outcome = added ? await restoreConfiguration(client, snapshot, ref, destinationComponents, leftOut) : await updateConfiguration(client, snapshot, ref, destinationComponents, leftOut);
+        const named = (secret: { rowId?: string; path: string }) => `${outcome.destinationComponentId}/${ref.configId}${secret.rowId ? ` row ${secret.rowId}` : ''}: ${secret.path}`;
         if (outcome.skipped) result.skipped.push(`${ref.componentId}/${ref.configId}: ${outcome.skipped}`);
-        if (added) result.secrets.push(...outcome.secrets.map((secret) => `${outcome.destinationComponentId}/${ref.configId}${secret.rowId ? ` row ${secret.rowId}` : ''}: ${secret.path}`));
         else if (added) result.added++;
         else result.updated++;
+        // New encrypted values arrive empty; changed ones keep the destination's old value: either way a person enters them.
+        const secrets = added ? outcome.secrets : await changedSecrets(previous, snapshot, ref);
+        result.secrets.push(...secrets.map(named));
         heartbeat(result);
       }
       return result;
@@ -238,7 +264,7 @@ export function createSyncActivities(deps: ActivityDeps) {
       const client = await deps.stackClient(input.source);
       const last = deps.snapshot(input.lastSnapshotDir);
       const previous = await stateOf(last);
-      const [buckets, tables, components] = await Promise.all([client.buckets.list(), client.tables.list(), client.components.list()]);
+      const [buckets, tables, components] = await Promise.all([client.buckets.list(), client.tables.list(), client.components.heads()]);
       const lastIndex = await last.index();
       const restorable = new Set(buckets.filter((b) => !bucketSkipReason(b)).map((b) => b.id));
       const now: ProjectState = {

@@ -21,6 +21,7 @@ export async function migrateProject(rawInput: MigrationInputDraft): Promise<Mig
   }
   const input: MigrationInput = parsed.data;
   const run = new MigrationRun(input);
+  if (!input.carried) run.refuseSyncUntilCopied(input.keepInSync);
   const { quick, status, info } = run;
 
   upsertSearchAttributes([

@@ -58,7 +58,7 @@ export const TABLE_BATCH = 100;
 /** patched() marker of the batch size that follows the project's size. */
 const ADAPTIVE_TABLE_BATCHES = 'adaptive-table-batches';
 
-type RunOptions = Pick<MigrationInput, 'options' | 'requestedBy'> & Partial<Pick<MigrationInput, 'keepInSync' | 'carried'>>;
+type RunOptions = Pick<MigrationInput, 'options' | 'requestedBy'>;
 
 export class MigrationRun {
   readonly info = workflowInfo();
@@ -145,11 +145,17 @@ export class MigrationRun {
     setHandler(resumeSignal, () => {
       status.paused = undefined;
     });
-    // Until its first copy is verified a migration has nothing to keep in sync: workflows/sync.ts replaces these. A run
-    // that continues one in sync (or starts it so, with Update-with-Start) gets the real ones at once instead.
-    if (this.run.carried) return;
+  }
+
+  /**
+   * Until its first copy is verified a migration has nothing to keep in sync: the sync updates are refused with the
+   * reason (workflows/sync.ts replaces these handlers). A run that continues one in sync, or starts it so with
+   * Update-with-Start, gets the real ones at once instead.
+   */
+  refuseSyncUntilCopied(keepInSync: boolean) {
+    const status = this.status;
     const notYet = (action: string): never => {
-      throw new Error(`cannot ${action}: the migration is ${status.step}; ${this.run.keepInSync ? 'sync passes begin once its first copy is verified' : 'it was started without --keep-in-sync: run `stack-migrate sync` once it has completed'}`);
+      throw new Error(`cannot ${action}: the migration is ${status.step}; ${keepInSync ? 'sync passes begin once its first copy is verified' : 'it was started without --keep-in-sync: run `stack-migrate sync` once it has completed'}`);
     };
     setHandler(syncUpdate, (_payload) => notYet('run a sync pass'), { validator: (_payload) => notYet('run a sync pass') });
     setHandler(cutoverUpdate, (_payload) => notYet('cut over'), { validator: (_payload) => notYet('cut over') });

@@ -218,8 +218,9 @@ async function runPass(run: MigrationRun, input: MigrationInput, firstSnapshotDi
 }
 
 /**
- * A new snapshot of the source's metadata, compared with the last pass'; then, in the restore order, what the source
- * no longer has removed, new buckets, changed tables (in child workflows), aliases, and configurations, each verified.
+ * A new snapshot of the source's metadata, compared with the last pass'; then, in the restore order: what the source
+ * no longer has removed, new buckets, changed tables (in child workflows, each verified), aliases, legacy
+ * orchestrations, configurations (verified), triggers and notification subscriptions.
  */
 async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotDir: string, pass: number, by: string): Promise<SyncPassSummary> {
   const { source, destination } = input;
@@ -229,10 +230,12 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
   const { snapshotDir } = await run.long.snapshotProjectMetadata({ source, snapshotId: passId, permanentFiles: false });
   await run.long.snapshotOrchestrations({ source, snapshotDir });
   const previousSnapshotDir = run.status.sync!.lastSnapshotDir;
-  const { changes, tablesToCopy, copy, removes } = await run.long.planSyncPass({ previousSnapshotDir, snapshotDir });
+  const { changes, tablesToCopy, copy, removes, removedOrchestrations } = await run.long.planSyncPass({ previousSnapshotDir, snapshotDir });
   const at = { destination, snapshotDir };
 
   if (removes) await run.long.removeFromDestination({ ...at, idMap: run.idMapOf('orchestration') });
+  const gone = new Set(removedOrchestrations ?? []);
+  run.status.idMap = run.status.idMap.filter((entry) => !(entry.type === 'orchestration' && gone.has(entry.oldId)));
   if (changes.bucketsAdded > 0) await run.long.restoreBuckets(at);
   let verification: VerificationSummary = NOTHING_VERIFIED;
   let bytes = 0;
@@ -299,7 +302,8 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
 
 /**
  * The planned cutover: the source's schedules off (when asked; recorded), a final pass, the destination's on,
- * read back, and the report with the downtime. A cutover that fails switches a source it switched off back on.
+ * read back, and the report with the downtime. A cutover that fails switches off what it may have switched on in the
+ * destination, and back on a source it switched off; the migration is then in sync again.
  */
 async function cutover(run: MigrationRun, input: MigrationInput, pass: (by: string) => Promise<SyncPassSummary>, payload: ReturnType<typeof cutoverPayloadSchema.parse>): Promise<CutoverRecord> {
   const sync = run.status.sync!;
@@ -339,8 +343,12 @@ async function cutover(run: MigrationRun, input: MigrationInput, pass: (by: stri
       );
     }
     if (record.sourceSwitchedOff && !record.destinationSwitchedOn) {
-      await run.quick.switchSchedules({ stack: input.source, switched: record.sourceSwitchedOff, on: true });
-      record.failed += '; the source was switched back on';
+      const off = record.sourceSwitchedOff;
+      await run.quick.switchSchedules({ stack: input.source, switched: off, on: true }).then(
+        () => void (record.failed += '; the source was switched back on'),
+        (undo: unknown) =>
+          void (record.failed += `; switching the source back on failed too (${describeFailure(undo)}): switch on by hand ${off.schedules.length} schedule(s) (${off.schedules.join(', ')}) and legacy orchestration(s) ${off.orchestrations.join(', ') || 'none'}`),
+      );
     }
     sync.phase = 'in-sync';
     setPhase('in-sync');

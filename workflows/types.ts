@@ -282,6 +282,8 @@ export interface SyncPlan {
   copy: { orchestrations: boolean; triggers: boolean; notifications: boolean };
   /** Whether anything goes from the destination (removeFromDestination). */
   removes: boolean;
+  /** Legacy orchestrations gone from the source (their IDs there): their ID map entries go too. */
+  removedOrchestrations: string[];
 }
 
 /** One sync pass, as the status, `watch` and the report show it. */

@@ -85,7 +85,7 @@ export function formatPass(pass: SyncPassSummary): string {
   const c = pass.changes;
   const copied = c.tablesAdded + c.tablesChanged + c.tablesAltered;
   return [
-    `sync pass ${pass.pass} done in ${pass.seconds} s (asked by ${pass.by}): ${copied} table(s) copied (${c.tablesAdded} new, ${c.tablesChanged} with new data, ${c.tablesAltered} with a new structure), ${pass.bytes} bytes`,
+    `sync pass ${pass.pass} done in ${pass.seconds} s (asked by ${pass.by}${pass.reason ? `: ${pass.reason}` : ''}): ${copied} table(s) copied (${c.tablesAdded} new, ${c.tablesChanged} with new data, ${c.tablesAltered} with a new structure), ${pass.bytes} bytes`,
     `  removed: ${c.tablesRemoved} table(s), ${c.aliasesRemoved} alias(es), ${c.bucketsRemoved} bucket(s), ${c.configurationsRemoved} configuration(s); added: ${c.bucketsAdded} bucket(s), ${c.aliasesAdded} alias(es)`,
     `  configurations: ${c.configurationsAdded} new, ${c.configurationsChanged} changed; ${c.tablesRelabelled} table(s) relabelled`,
     `  verified: ${pass.verification.ok} of ${pass.verification.tables} copied table(s) match the source`,
@@ -98,7 +98,7 @@ export function formatCutover(record: CutoverRecord): string {
     s ? `${s.schedules.length} schedule(s), ${s.orchestrations.length} orchestration(s), ${s.configurations.length} configuration(s)` : 'nothing';
   return [
     record.rollback
-      ? `rolled back by ${record.rollback.by} at ${record.rollback.at}: destination off (${count(record.rollback.destinationSwitchedOff)}), source on (${count(record.rollback.sourceSwitchedOn)})`
+      ? `rolled back by ${record.rollback.by} at ${record.rollback.at}${record.rollback.comment ? ` (${record.rollback.comment})` : ''}: destination off (${count(record.rollback.destinationSwitchedOff)}), source on (${count(record.rollback.sourceSwitchedOn)})`
       : `cut over by ${record.by} at ${record.finishedAt}: downtime ${record.downtimeSeconds} s`,
     `  source switched off: ${record.switchOffSource ? count(record.sourceSwitchedOff) : 'no (left running)'}; final pass ${record.finalPass}; destination switched on: ${count(record.destinationSwitchedOn)}`,
   ].join('\n');

@@ -52,3 +52,9 @@ export const ComponentWithConfigurationsSchema = z.looseObject({
   configurations: z.array(ConfigurationSchema),
 });
 export type ComponentWithConfigurations = z.infer<typeof ComponentWithConfigurationsSchema>;
+
+/** A component as listed without `include`: its configurations' IDs, names and versions, no bodies, rows or state. */
+export const ComponentHeadsSchema = ComponentWithConfigurationsSchema.extend({
+  configurations: z.array(ConfigurationSchema.pick({ id: true, name: true, description: true, version: true, isDisabled: true, changeDescription: true, currentVersion: true }).loose()),
+});
+export type ComponentHeads = z.infer<typeof ComponentHeadsSchema>;

@@ -1,6 +1,7 @@
 // A migration kept in sync on a real Temporal server (docs/sync.md): a changing source followed through several
 // passes, every copied table verified; a cutover that switches the source's schedules off and the destination's
 // on, with its downtime; a rollback that switches them back; and the refusals of each update's validator.
+import { promises as fs } from 'node:fs';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { startMigration } from '../../client/commands/start';
 import { cutoverMigration, measureLag, rollbackMigration, syncMigration } from '../../client/commands/sync';
@@ -176,6 +177,10 @@ describe('kept in sync', () => {
       expect((await h.destination.configurations.get('keboola.orchestrator', 'daily-flow'))?.isDisabled).toBe(false);
       const cutOver = await waitForPhase(h, workflowId, 'cut-over');
       expect(cutOver.sync?.cutover?.downtimeSeconds).toBe(cutover.downtimeSeconds);
+      const report = await fs.readFile(cutOver.report!.markdown, 'utf8'); // rewritten with the passes and the cutover
+      expect(report).toContain('## Kept in sync');
+      expect(report).toContain(`- downtime: ${cutover.downtimeSeconds} s`);
+      expect(report).toMatch(/\| 3 \| cutover \|/);
       expect(await refusal(syncMigration(h.client, taskQueue, workflowId, { by: 'alice' }))).toContain('is cut-over');
 
       const rolledBack = await rollbackMigration(h.client, workflowId, { by: 'bob', comment: 'the destination misbehaves' });

@@ -31,6 +31,7 @@ function syncStubs(switches: Array<{ stack: string; on: boolean }>, overrides: P
       tablesToCopy: 1,
       copy: { orchestrations: false, triggers: false, notifications: true },
       removes: true,
+      removedOrchestrations: [],
     }),
     removeFromDestination: async () => ({ removed: ['table in.c-a.gone'] }),
     listSyncTableBatch: async () => [{ id: 'in.c-a.one', change: 'data' as const }],
