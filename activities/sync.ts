@@ -23,14 +23,21 @@ import { copyOfSubscription } from './notifications';
 import { orchestrationMarkers, triggerMarkers } from './orchestrations';
 import { changeCount } from '../workflows/types';
 
-/** What the snapshot says of the project, for a comparison. */
+/** What the snapshot says of the project's storage and configurations, for a comparison. */
 async function stateOf(snapshot: SnapshotReader): Promise<ProjectState> {
   const index = await snapshot.index();
-  const [orchestrations, triggers, notifications] = await Promise.all([snapshot.orchestrations(), snapshot.triggers(), snapshot.notifications()]);
   return {
     bucketIds: index.restorableBuckets().map((b) => b.id),
     tables: restorableTables(index),
     configurations: index.configurations.map((ref) => ({ ...ref, version: index.configurationVersion(ref) })),
+  };
+}
+
+/** The same, with the legacy orchestrations, triggers and subscriptions a pass compares too. */
+async function fullStateOf(snapshot: SnapshotReader): Promise<ProjectState> {
+  const [state, orchestrations, triggers, notifications] = await Promise.all([stateOf(snapshot), snapshot.orchestrations(), snapshot.triggers(), snapshot.notifications()]);
+  return {
+    ...state,
     others: [
       // What a pass copies of an orchestration; its run times and `active` flag move on their own.
       ...orchestrations.map((o) => ({ kind: 'orchestration' as const, id: String(o.id), json: [o.name, o.crontabRecord ?? null, o.crontabTimezone ?? null, o.tasks, o.notifications] })),
@@ -92,7 +99,7 @@ export function createSyncActivities(deps: ActivityDeps) {
         previousSnapshotDir: input.previousSnapshotDir,
         // The first copy's manifest names the source; each pass hands it on.
         source: (await previous.manifest())?.source ?? (await previous.record<SyncPlanFile>(files.syncPlan))?.source,
-        ...(await planChanges(await stateOf(previous), await stateOf(current), bodiesDiffer(previous, current))),
+        ...(await planChanges(await fullStateOf(previous), await fullStateOf(current), bodiesDiffer(previous, current))),
       };
       await current.write(files.syncPlan, plan);
       const { changes, others } = plan;
@@ -276,7 +283,7 @@ export function createSyncActivities(deps: ActivityDeps) {
           .flatMap((c) => (c.configurations ?? []).map((cfg) => ({ componentId: c.id, configId: cfg.id, version: cfg.version }))),
       };
       // A configuration the last snapshot listed without a version is compared by version from now on.
-      const plan = await planChanges({ ...previous, others: undefined }, now, async (ref) => lastIndex.configurationVersion(ref) === undefined);
+      const plan = await planChanges(previous, now, async (ref) => lastIndex.configurationVersion(ref) === undefined);
       return { checkedAt: new Date().toISOString(), changes: plan.changes, total: changeCount(plan.changes) };
     },
   };

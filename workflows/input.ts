@@ -176,6 +176,13 @@ export type StackRef = z.infer<typeof stackRefSchema>;
 export type MigrationInput = z.infer<typeof migrationInputSchema>;
 export type MigrationInputDraft = z.input<typeof migrationInputSchema>;
 
+/** `value` parsed by `schema`; otherwise the error `fail` makes of its problems, described in one line. */
+export function parseOr<S extends z.ZodType>(schema: S, value: unknown, fail: (problems: string) => Error): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw fail(describeIssues(parsed.error));
+  return parsed.data;
+}
+
 /** One readable line per problem: `destination.tokenRef: must be a token reference ...`. */
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'input'}: ${issue.message}`).join('; ');

@@ -34,7 +34,7 @@ import {
   type SyncStatus,
   type VerificationSummary,
 } from './types';
-import { describeIssues } from './input';
+import { parseOr } from './input';
 
 /** Configurations a sync pass updates per activity, as in the first copy. */
 const CONFIGURATION_BATCH = 50;
@@ -96,15 +96,22 @@ export async function keepInSync(run: MigrationRun, input: MigrationInput, carri
   };
   const pass = (by: string, reason?: string) => runPass(run, input, carried.firstSnapshotDir, by, reason);
 
-  setHandler(syncUpdate, (payload) => exclusive(`sync pass ${sync.passes + 1}`, () => pass(syncPayloadSchema.parse(payload).by, syncPayloadSchema.parse(payload).reason)), {
-    validator: (payload) => {
-      checked(syncPayloadSchema, payload, 'sync');
-      mustBe(['in-sync'], 'run a sync pass');
+  setHandler(
+    syncUpdate,
+    (payload) => {
+      const { by, reason } = syncPayloadSchema.parse(payload);
+      return exclusive(`sync pass ${sync.passes + 1}`, () => pass(by, reason));
     },
-  });
+    {
+      validator: (payload) => {
+        parseOr(syncPayloadSchema, payload, invalid('sync'));
+        mustBe(['in-sync'], 'run a sync pass');
+      },
+    },
+  );
   setHandler(cutoverUpdate, (payload) => exclusive('the cutover', () => cutover(run, input, pass, cutoverPayloadSchema.parse(payload))), {
     validator: (payload) => {
-      const valid = checked(cutoverPayloadSchema, payload, 'cutover');
+      const valid = parseOr(cutoverPayloadSchema, payload, invalid('cutover'));
       mustBe(['in-sync'], 'cut over');
       const reasons = notReadyReasons(sync);
       if (reasons.length) throw new Error(`not ready to cut over: ${reasons.join('; ')}`);
@@ -116,7 +123,7 @@ export async function keepInSync(run: MigrationRun, input: MigrationInput, carri
   });
   setHandler(rollbackUpdate, (payload) => exclusive('the rollback', () => rollback(run, input, rollbackPayloadSchema.parse(payload))), {
     validator: (payload) => {
-      checked(rollbackPayloadSchema, payload, 'rollback');
+      parseOr(rollbackPayloadSchema, payload, invalid('rollback'));
       mustBe(['cut-over'], 'roll back');
     },
   });
@@ -171,11 +178,7 @@ function carry(run: MigrationRun, carried: CarriedState): CarriedState {
   };
 }
 
-function checked<T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof describeIssues>[0] } }, payload: unknown, what: string): T {
-  const valid = schema.safeParse(payload);
-  if (!valid.success) throw new Error(`invalid ${what} request: ${describeIssues(valid.error)}`);
-  return valid.data;
-}
+const invalid = (what: string) => (problems: string) => new Error(`invalid ${what} request: ${problems}`);
 
 /** Why the migration cannot be cut over now (empty: it can). */
 function notReadyReasons(sync: SyncStatus): string[] {

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { decideUpdate, decisionPayloadSchema } from '../../workflows';
-import { describeIssues } from '../../workflows/input';
+import { parseOr } from '../../workflows/input';
 import type { Approval } from '../../workflows/types';
 import { InputError } from './start';
 
@@ -9,7 +9,6 @@ import { InputError } from './start';
  * at once, so a refused decision (already decided, four-eyes rule, not waiting) is an error here, not a silent no-op.
  */
 export async function decideMigration(client: Client, workflowId: string, decision: 'approve' | 'reject', payload: { by: string; comment?: string }): Promise<Approval> {
-  const valid = decisionPayloadSchema.safeParse(payload);
-  if (!valid.success) throw new InputError(`cannot ${decision}: ${describeIssues(valid.error)}`);
-  return client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [{ ...valid.data, decision }] });
+  const valid = parseOr(decisionPayloadSchema, payload, (problems) => new InputError(`cannot ${decision}: ${problems}`));
+  return client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [{ ...valid, decision }] });
 }

@@ -15,15 +15,11 @@ import {
   type RollbackPayload,
   type SyncPayload,
 } from '../../workflows';
-import { describeIssues, type MigrationInput } from '../../workflows/input';
+import { parseOr, type MigrationInput } from '../../workflows/input';
 import { carriedFrom, type CutoverRecord, type MigrationResult, type SyncLag, type SyncPassSummary } from '../../workflows/types';
 import { InputError } from './start';
 
-function valid<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof describeIssues>[0] } }, payload: unknown, what: string): T {
-  const checked = schema.safeParse(payload);
-  if (!checked.success) throw new InputError(`cannot ${what}: ${describeIssues(checked.error)}`);
-  return checked.data;
-}
+const refused = (what: string) => (problems: string) => new InputError(`cannot ${what}: ${problems}`);
 
 /**
  * Runs a sync pass and answers it. A migration still open (kept in sync) gets the update; one that completed
@@ -31,7 +27,7 @@ function valid<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
  * (Update-with-Start), so `sync` works on any completed migration.
  */
 export async function syncMigration(client: Client, taskQueue: string, workflowId: string, payload: SyncPayload, everyHours?: number): Promise<SyncPassSummary> {
-  const args: [SyncPayload] = [valid(syncPayloadSchema, payload, 'run a sync pass')];
+  const args: [SyncPayload] = [parseOr(syncPayloadSchema, payload, refused('run a sync pass'))];
   const handle = client.workflow.getHandle<typeof migrateProject>(workflowId);
   const description = await handle.describe();
   if (description.status.name === 'RUNNING') return handle.executeUpdate(syncUpdate, { args });
@@ -69,11 +65,11 @@ async function startInputOf(client: Client, workflowId: string): Promise<Migrati
 }
 
 export async function cutoverMigration(client: Client, workflowId: string, payload: CutoverPayload): Promise<CutoverRecord> {
-  return client.workflow.getHandle(workflowId).executeUpdate(cutoverUpdate, { args: [valid(cutoverPayloadSchema, payload, 'cut over')] });
+  return client.workflow.getHandle(workflowId).executeUpdate(cutoverUpdate, { args: [parseOr(cutoverPayloadSchema, payload, refused('cut over'))] });
 }
 
 export async function rollbackMigration(client: Client, workflowId: string, payload: RollbackPayload): Promise<CutoverRecord> {
-  return client.workflow.getHandle(workflowId).executeUpdate(rollbackUpdate, { args: [valid(rollbackPayloadSchema, payload, 'roll back')] });
+  return client.workflow.getHandle(workflowId).executeUpdate(rollbackUpdate, { args: [parseOr(rollbackPayloadSchema, payload, refused('roll back'))] });
 }
 
 /** How far behind the destination is, measured now by the migration (it holds the tokens' references). */
