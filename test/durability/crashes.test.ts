@@ -9,7 +9,7 @@ import { createDataConverter } from '../../temporal/payload-codec';
 import { createMigrationWorker } from '../../worker/create-worker';
 import { startDevServer } from '../../scripts/temporal-server';
 import { statusQuery } from '../../workflows';
-import { useHarness } from '../helpers/harness';
+import { useHarness, workerProcesses } from '../helpers/harness';
 import { addLargeTable, LARGE_TABLE } from '../helpers/large-table';
 import { waitForStep } from '../helpers/migration';
 import { compareProjects, countRequests, holdRequests, injectFault, requestCounts, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
@@ -22,18 +22,7 @@ const BIG_ROWS = 150_000; // more than one export slice (100,000 rows): the rest
 describe('crashes', () => {
   test('a worker process killed (SIGKILL) during a large table import: another worker resumes from the heartbeat cursor', async () => {
     await addLargeTable(h.source, BIG_ROWS);
-    const codecKey = randomBytes(32).toString('base64');
-    const client = new Client({ connection: h.temporal.client.connection, namespace: h.temporal.namespace, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
-    const taskQueue = `crash-${randomUUID()}`;
-    const env = {
-      TEMPORAL_ADDRESS: h.temporal.address,
-      TEMPORAL_NAMESPACE: h.temporal.namespace,
-      STACK_MIGRATE_TASK_QUEUE: taskQueue,
-      STACK_MIGRATE_SNAPSHOT_ROOT: h.snapshotRoot,
-      STACK_MIGRATE_CODEC_KEY: codecKey,
-      STACK_MIGRATE_SOURCE_TOKEN: h.stacks.tokens.source,
-      STACK_MIGRATE_DESTINATION_TOKEN: h.stacks.tokens.destination,
-    };
+    const { client, taskQueue, env } = await workerProcesses(h, 'crash');
     const destination = h.stacks.destination.url;
     // The big table's import request is held 4 s: the worker dies while the import is in flight.
     const { hits } = await holdRequests(destination, `/tables/${BIG_TABLE.replace(/\./g, '\\.')}/import-async$`, 4000);

@@ -1,16 +1,14 @@
 // Workers on two machines: two worker processes with working folders of their own share only an object-store
 // snapshot root (s3:// on the Versity S3 gateway). The first is killed with SIGKILL in the middle of a table's
 // import; the second, which has none of the first one's files, finishes the migration from the shared snapshot.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from '@temporalio/client';
 import { startMigration } from '../../client/commands/start';
 import { compareProjects, holdRequests, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
 import { openSnapshotStore } from '../../snapshot/stores';
-import { createDataConverter } from '../../temporal/payload-codec';
-import { useHarness } from '../helpers/harness';
+import { useHarness, workerProcesses } from '../helpers/harness';
 import { addLargeTable, LARGE_TABLE } from '../helpers/large-table';
 
 const h = useHarness({ jobDelayMs: 10 });
@@ -27,20 +25,7 @@ test('two workers share only an s3:// snapshot root; one is killed mid-table and
   await s3.createBucket(bucket);
   const snapshotRoot = `s3://${bucket}/migrations`;
   const storeEnv = { ...s3.env, AWS_REGION: s3.region, AWS_ACCESS_KEY_ID: s3.rootCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.rootCredentials.secretAccessKey };
-  const codecKey = randomBytes(32).toString('base64');
-  const client = new Client({ connection: h.temporal.client.connection, namespace: h.temporal.namespace, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
-  const taskQueue = `shared-${randomUUID()}`;
-  const env = {
-    ...storeEnv,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    TEMPORAL_ADDRESS: h.temporal.address,
-    TEMPORAL_NAMESPACE: h.temporal.namespace,
-    STACK_MIGRATE_TASK_QUEUE: taskQueue,
-    STACK_MIGRATE_SNAPSHOT_ROOT: snapshotRoot,
-    STACK_MIGRATE_CODEC_KEY: codecKey,
-    STACK_MIGRATE_SOURCE_TOKEN: h.stacks.tokens.source,
-    STACK_MIGRATE_DESTINATION_TOKEN: h.stacks.tokens.destination,
-  };
+  const { client, taskQueue, env } = await workerProcesses(h, 'shared', { ...storeEnv, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', STACK_MIGRATE_SNAPSHOT_ROOT: snapshotRoot });
   const [firstDir, secondDir] = await Promise.all([fs.mkdtemp(path.join(os.tmpdir(), 'machine-a-')), fs.mkdtemp(path.join(os.tmpdir(), 'machine-b-'))]);
   const destination = h.stacks.destination.url;
   // The big table's import is held 4 s: the first worker dies with that import in flight.

@@ -1,12 +1,9 @@
 // A sync pass interrupted by a worker process killed with SIGKILL while it imports a changed table: another worker
 // process finishes the pass, and the destination has every change once (docs/sync.md, "Safe to interrupt").
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from '@temporalio/client';
 import { startMigration } from '../../client/commands/start';
 import { syncMigration } from '../../client/commands/sync';
-import { createDataConverter } from '../../temporal/payload-codec';
 import { statusQuery } from '../../workflows';
-import { useHarness } from '../helpers/harness';
+import { useHarness, workerProcesses } from '../helpers/harness';
 import { compareProjects, countRequests, holdRequests, sleep, spawnWorker, waitUntil, type WorkerProcess } from '../../scripts/durability-tools';
 
 const h = useHarness({ jobDelayMs: 10 });
@@ -14,18 +11,7 @@ const ORDERS = 'in.c-crm.orders';
 
 describe('a sync pass interrupted', () => {
   test('by a worker killed during a changed table import: another worker finishes the pass and nothing is doubled', async () => {
-    const codecKey = randomBytes(32).toString('base64');
-    const client = new Client({ connection: h.temporal.client.connection, namespace: h.temporal.namespace, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
-    const taskQueue = `sync-crash-${randomUUID()}`;
-    const env = {
-      TEMPORAL_ADDRESS: h.temporal.address,
-      TEMPORAL_NAMESPACE: h.temporal.namespace,
-      STACK_MIGRATE_TASK_QUEUE: taskQueue,
-      STACK_MIGRATE_SNAPSHOT_ROOT: h.snapshotRoot,
-      STACK_MIGRATE_CODEC_KEY: codecKey,
-      STACK_MIGRATE_SOURCE_TOKEN: h.stacks.tokens.source,
-      STACK_MIGRATE_DESTINATION_TOKEN: h.stacks.tokens.destination,
-    };
+    const { client, taskQueue, env } = await workerProcesses(h, 'sync-crash');
     const destination = h.stacks.destination.url;
     let first: WorkerProcess | undefined = await spawnWorker(env);
     let second: WorkerProcess | undefined;

@@ -74,3 +74,25 @@ export function useHarness(stackOptions: StackPairOptions = { jobDelayMs: 10 }):
   });
   return harness;
 }
+
+/**
+ * What a test needs to run migrations on worker processes (scripts/durability-tools.ts spawnWorker) against this
+ * harness: a task queue of its own, the processes' environment (with a codec key of their own and the stacks'
+ * tokens; `overrides` added last), and a client that reads their payloads.
+ */
+export async function workerProcesses(h: Harness, prefix: string, overrides: NodeJS.ProcessEnv = {}): Promise<{ client: Client; taskQueue: string; env: NodeJS.ProcessEnv }> {
+  const codecKey = randomBytes(32).toString('base64');
+  const client = new Client({ connection: h.temporal.client.connection, namespace: h.temporal.namespace, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
+  const taskQueue = `${prefix}-${randomUUID()}`;
+  const env = {
+    TEMPORAL_ADDRESS: h.temporal.address,
+    TEMPORAL_NAMESPACE: h.temporal.namespace,
+    STACK_MIGRATE_TASK_QUEUE: taskQueue,
+    STACK_MIGRATE_SNAPSHOT_ROOT: h.snapshotRoot,
+    STACK_MIGRATE_CODEC_KEY: codecKey,
+    STACK_MIGRATE_SOURCE_TOKEN: h.stacks.tokens.source,
+    STACK_MIGRATE_DESTINATION_TOKEN: h.stacks.tokens.destination,
+    ...overrides,
+  };
+  return { client, taskQueue, env };
+}

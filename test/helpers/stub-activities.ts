@@ -1,6 +1,9 @@
 // Stubbed activities for workflow tests (the Temporal samples' style): a small project answered without stacks;
 // `calls` records the order in which the workflow called them.
+import { randomUUID } from 'node:crypto';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { MigrationActivities } from '../../activities';
+import { startTestTemporal, TEMPORAL_STARTUP_TIMEOUT_MS, type TestTemporal } from './temporal';
 import type { MigrationInputDraft } from '../../workflows/input';
 import type { RestoreOutcome, ValidationReport } from '../../workflows/types';
 
@@ -63,3 +66,26 @@ export function stubActivities(calls: string[], overrides: Partial<MigrationActi
 export const ref = (name: string) => ({ url: `https://${name}.example.com`, projectId: 1, tokenRef: `env:${name.toUpperCase()}_TOKEN`, name });
 export const migration = (extra: Partial<MigrationInputDraft> = {}): MigrationInputDraft => ({ source: ref('us'), destination: ref('eu'), requireApproval: false, ...extra });
 
+
+/**
+ * A real Temporal server and the workflows' bundle for a test file; `run` runs `body` while a worker with the stubbed
+ * activities (and `overrides`) polls a fresh task queue.
+ */
+export function useStubbedWorkers(prefix: string) {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  let bundle: WorkflowBundleWithSourceMap;
+  const env = {
+    temporal: undefined as unknown as TestTemporal,
+    async run<T>(calls: string[], overrides: Partial<MigrationActivities>, body: (taskQueue: string) => Promise<T>): Promise<T> {
+      const taskQueue = `${prefix}-${randomUUID()}`;
+      const worker = await Worker.create({ connection: env.temporal.nativeConnection, namespace: env.temporal.namespace, taskQueue, workflowBundle: bundle, activities: stubActivities(calls, overrides) });
+      return worker.runUntil(body(taskQueue));
+    },
+  };
+  beforeAll(async () => {
+    env.temporal = await startTestTemporal();
+    bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  }, TEMPORAL_STARTUP_TIMEOUT_MS);
+  afterAll(() => env.temporal?.teardown());
+  return env;
+}

@@ -4,38 +4,21 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { MigrationActivities } from '../../activities';
-import { migration, outcome, ref, stubActivities, TABLES, validation } from '../helpers/stub-activities';
+import { migration, outcome, ref, TABLES, useStubbedWorkers, validation } from '../helpers/stub-activities';
 import { migrateProject, restoreProject, statusQuery } from '../../workflows';
-import { startTestTemporal, TEMPORAL_STARTUP_TIMEOUT_MS, type TestTemporal } from '../helpers/temporal';
-
-Runtime.install({ logger: new DefaultLogger('WARN') });
 
 /** The parent's own activities in order (children's per-table calls are left out: they run concurrently). */
 const PER_TABLE = new Set(['listTableBatch', 'snapshotTableData', 'fingerprintSnapshotTable', 'restoreTable', 'verifyTable']);
 const parentCalls = (calls: string[]) => calls.filter((name) => !PER_TABLE.has(name));
 
-let temporal: TestTemporal;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  temporal = await startTestTemporal();
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
-}, TEMPORAL_STARTUP_TIMEOUT_MS);
-afterAll(() => temporal?.teardown());
-
-async function run<T>(calls: string[], overrides: Partial<MigrationActivities>, body: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `steps-${randomUUID()}`;
-  const worker = await Worker.create({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: bundle, activities: stubActivities(calls, overrides) });
-  return worker.runUntil(body(taskQueue));
-}
+const stubbed = useStubbedWorkers('steps');
+const run = stubbed.run;
 
 describe('migrateProject with stubbed activities', () => {
   test('runs the restore steps in their order and shows every entity type in the status', async () => {
     const calls: string[] = [];
     const result = await run(calls, {}, (taskQueue) =>
-      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration({ manageTokenRef: 'env:MANAGE_TOKEN' })] }),
+      stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration({ manageTokenRef: 'env:MANAGE_TOKEN' })] }),
     );
     expect(parentCalls(calls)).toEqual([
       'validateMigration',
@@ -90,7 +73,7 @@ describe('migrateProject with stubbed activities', () => {
 
   test('without a Manage token no secrets are re-encrypted', async () => {
     const calls: string[] = [];
-    await run(calls, {}, (taskQueue) => temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }));
+    await run(calls, {}, (taskQueue) => stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }));
     expect(calls).not.toContain('migrateSecrets');
     expect(calls).toContain('moveGoodDataProjects');
   });
@@ -98,7 +81,7 @@ describe('migrateProject with stubbed activities', () => {
   test('a validation blocker stops before anything is written', async () => {
     const calls: string[] = [];
     const failure = await run(calls, { validateMigration: async () => validation(1) }, (taskQueue) =>
-      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
+      stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
     );
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'ValidationBlocked', message: expect.stringContaining('[DESTINATION_NOT_EMPTY] bucket 0: not empty') });
@@ -108,7 +91,7 @@ describe('migrateProject with stubbed activities', () => {
   test('configurations that differ stop the run before anything refers to them', async () => {
     const calls: string[] = [];
     const failure = await run(calls, { verifyConfigurations: async () => ({ checked: 1, mismatches: [{ configuration: 'keboola.ex-http/1', difference: 'state', repairable: false }] }) }, (taskQueue) =>
-      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
+      stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
     );
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'VerificationFailed', message: expect.stringContaining('keboola.ex-http/1 (state)') });
     expect(calls).not.toContain('restoreOrchestrations');
@@ -120,7 +103,7 @@ describe('migrateProject with stubbed activities', () => {
     const lostRow = { configuration: 'keboola.ex-http/1', difference: '1 row(s) missing: r1', repairable: true };
     let verified = 0;
     const result = await run(calls, { verifyConfigurations: async () => ({ checked: 1, mismatches: verified++ === 0 ? [lostRow] : [] }) }, (taskQueue) =>
-      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }),
+      stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }),
     );
     expect(result.outcome).toBe('completed');
     const at = parentCalls(calls).indexOf('repairConfigurations');
@@ -131,7 +114,7 @@ describe('migrateProject with stubbed activities', () => {
     const calls: string[] = [];
     const lostRow = { configuration: 'keboola.ex-http/1', difference: '1 row(s) missing: r1', repairable: true };
     const failure = await run(calls, { verifyConfigurations: async () => ({ checked: 1, mismatches: [lostRow] }) }, (taskQueue) =>
-      temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
+      stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
     );
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'VerificationFailed', message: expect.stringContaining('keboola.ex-http/1 (1 row(s) missing: r1)') });
     expect(calls.filter((name) => name === 'repairConfigurations')).toHaveLength(2);
@@ -152,7 +135,7 @@ describe('migrateProject with stubbed activities', () => {
           return { tableId, expected: fingerprint, actual: ok ? fingerprint : { rows: 9, checksum: 'm3:11' }, ok };
         },
       },
-      (taskQueue) => temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
+      (taskQueue) => stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
     );
     expect(Object.fromEntries(imports)).toEqual({ 'in.c-a.one': 1, 'in.c-a.two': 0, 'in.c-b.three': 2 });
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'VerificationFailed', message: expect.stringContaining('1 table(s) whose data differs from the source: in.c-b.three') });
@@ -162,7 +145,7 @@ describe('migrateProject with stubbed activities', () => {
     const calls: string[] = [];
     const notFound = ApplicationFailure.create({ message: 'POST buckets/in.c-b/table-aliases: 404 storage.buckets.notFound', type: 'NotFound', nonRetryable: true });
     await run(calls, { restoreAliases: async () => Promise.reject(notFound) }, async (taskQueue) => {
-      const handle = await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] });
+      const handle = await stubbed.temporal.client.workflow.start(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] });
       await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
       const status = await handle.query(statusQuery);
       expect(status.step).toBe('failed');
@@ -175,7 +158,7 @@ describe('migrateProject with stubbed activities', () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     await run(calls, { restoreAliases: async () => (await held, outcome(['in.c-b.alias'])) }, async (taskQueue) => {
-      const handle = await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] });
+      const handle = await stubbed.temporal.client.workflow.start(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] });
       for (let i = 0; i < 100 && !calls.includes('restoreAliases'); i++) await new Promise((r) => setTimeout(r, 100));
       const status = await handle.query(statusQuery);
       expect(status.step).toBe('restoring');
@@ -192,7 +175,7 @@ describe('restoreProject with stubbed activities', () => {
   test('fingerprints the backup, restores in the same order, and moves no writer (there is no source stack)', async () => {
     const calls: string[] = [];
     const result = await run(calls, {}, (taskQueue) =>
-      temporal.client.workflow.execute(restoreProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [{ destination: ref('eu'), snapshotDir: '/snap', requireApproval: false }] }),
+      stubbed.temporal.client.workflow.execute(restoreProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [{ destination: ref('eu'), snapshotDir: '/snap', requireApproval: false }] }),
     );
     expect(parentCalls(calls)).toEqual([
       'inspectSnapshot',

@@ -4,22 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { MigrationActivities } from '../../activities';
 import { cutoverUpdate, migrateProject, statusQuery, syncUpdate } from '../../workflows';
 import { NO_CHANGES, type MigrationStatus, type SwitchedSchedules } from '../../workflows/types';
-import { migration, stubActivities } from '../helpers/stub-activities';
-import { startTestTemporal, TEMPORAL_STARTUP_TIMEOUT_MS, type TestTemporal } from '../helpers/temporal';
+import { migration, useStubbedWorkers } from '../helpers/stub-activities';
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
-
-let temporal: TestTemporal;
-let bundle: WorkflowBundleWithSourceMap;
-beforeAll(async () => {
-  temporal = await startTestTemporal();
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
-}, TEMPORAL_STARTUP_TIMEOUT_MS);
-afterAll(() => temporal?.teardown());
+const stubbed = useStubbedWorkers('sync');
+const run = stubbed.run;
 
 const SWITCHED: SwitchedSchedules = { schedules: ['nightly'], orchestrations: ['11'], configurations: ['keboola.scheduler/nightly'] };
 
@@ -48,12 +39,6 @@ function syncStubs(switches: Array<{ stack: string; on: boolean }>, overrides: P
   };
 }
 
-async function run<T>(calls: string[], overrides: Partial<MigrationActivities>, body: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `sync-${randomUUID()}`;
-  const worker = await Worker.create({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: bundle, activities: stubActivities(calls, overrides) });
-  return worker.runUntil(body(taskQueue));
-}
-
 async function statusWhen(client: Client, workflowId: string, ready: (s: MigrationStatus) => boolean): Promise<MigrationStatus> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -70,9 +55,9 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
   test('sync, cutover and rollback are refused with a reason before the first copy is verified', async () => {
     await run([], syncStubs([]), async (taskQueue) => {
       const workflowId = `sync-${randomUUID()}`;
-      await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true, requireApproval: true })] });
-      await statusWhen(temporal.client, workflowId, (s) => s.step === 'awaiting-approval');
-      const handle = temporal.client.workflow.getHandle(workflowId);
+      await stubbed.temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true, requireApproval: true })] });
+      await statusWhen(stubbed.temporal.client, workflowId, (s) => s.step === 'awaiting-approval');
+      const handle = stubbed.temporal.client.workflow.getHandle(workflowId);
       const refused = await handle.executeUpdate(syncUpdate, { args: [{ by: 'ops' }] }).catch((e: WorkflowUpdateFailedError) => e);
       expect((refused as WorkflowUpdateFailedError).cause?.message).toBe('cannot run a sync pass: the migration is awaiting-approval; sync passes begin once its first copy is verified');
       await handle.terminate('test over');
@@ -83,10 +68,10 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
     const calls: string[] = [];
     await run(calls, syncStubs([]), async (taskQueue) => {
       const workflowId = `sync-${randomUUID()}`;
-      const handle = await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true })] });
-      await statusWhen(temporal.client, workflowId, (s) => s.sync?.phase === 'in-sync');
+      const handle = await stubbed.temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true })] });
+      await statusWhen(stubbed.temporal.client, workflowId, (s) => s.sync?.phase === 'in-sync');
       calls.length = 0;
-      const pass = await temporal.client.workflow.getHandle(workflowId).executeUpdate(syncUpdate, { args: [{ by: 'ops' }] });
+      const pass = await stubbed.temporal.client.workflow.getHandle(workflowId).executeUpdate(syncUpdate, { args: [{ by: 'ops' }] });
       expect(pass).toMatchObject({ pass: 1, by: 'ops', verification: { tables: 1, ok: 1 } });
       expect(calls.filter((c) => !PER_TABLE.has(c))).toEqual([
         'snapshotProjectMetadata',
@@ -102,11 +87,11 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
         'restoreNotifications',
       ]);
       expect(calls.filter((c) => PER_TABLE.has(c))).toEqual(['listSyncTableBatch', 'snapshotTableData', 'alignTable', 'restoreTable', 'verifyTable']);
-      const after = await statusWhen(temporal.client, workflowId, (s) => s.sync?.passes === 1 && !s.sync.running);
+      const after = await statusWhen(stubbed.temporal.client, workflowId, (s) => s.sync?.passes === 1 && !s.sync.running);
       expect(after.idMap).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'orchestration', oldId: '11', newId: '901' })]));
-      const description = await temporal.client.workflow.getHandle(workflowId).describe();
+      const description = await stubbed.temporal.client.workflow.getHandle(workflowId).describe();
       expect(description.runId).not.toBe(handle.firstExecutionRunId); // continued as new
-      await temporal.client.workflow.getHandle(workflowId).terminate('test over');
+      await stubbed.temporal.client.workflow.getHandle(workflowId).terminate('test over');
     });
   }, 120_000);
 
@@ -114,10 +99,10 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
     const calls: string[] = [];
     await run(calls, syncStubs([]), async (taskQueue) => {
       const workflowId = `sync-${randomUUID()}`;
-      await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true, syncEveryHours: 0.0005 })] }); // 1.8 s
-      const status = await statusWhen(temporal.client, workflowId, (s) => (s.sync?.passes ?? 0) >= 2);
+      await stubbed.temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true, syncEveryHours: 0.0005 })] }); // 1.8 s
+      const status = await statusWhen(stubbed.temporal.client, workflowId, (s) => (s.sync?.passes ?? 0) >= 2);
       expect(status.sync?.recentPasses.map((p) => p.by).slice(0, 2)).toEqual(['schedule', 'schedule']);
-      await temporal.client.workflow.getHandle(workflowId).terminate('test over');
+      await stubbed.temporal.client.workflow.getHandle(workflowId).terminate('test over');
     });
   }, 120_000);
 
@@ -132,20 +117,20 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
     });
     await run(calls, stubs, async (taskQueue) => {
       const workflowId = `sync-${randomUUID()}`;
-      await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true })] });
-      const before = await statusWhen(temporal.client, workflowId, (s) => s.sync?.phase === 'in-sync');
-      const handle = temporal.client.workflow.getHandle(workflowId);
+      await stubbed.temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true })] });
+      const before = await statusWhen(stubbed.temporal.client, workflowId, (s) => s.sync?.phase === 'in-sync');
+      const handle = stubbed.temporal.client.workflow.getHandle(workflowId);
       const failed = await handle.executeUpdate(syncUpdate, { args: [{ by: 'ops' }] }).catch((e: WorkflowUpdateFailedError) => e);
       expect(failed).toBeInstanceOf(WorkflowUpdateFailedError);
       expect((failed as WorkflowUpdateFailedError).cause?.message).toContain('sync pass 1 failed: syncConfigurations: POST configs: 400 the body is refused');
-      const status = await statusWhen(temporal.client, workflowId, (s) => s.sync?.lastPassFailure !== undefined && !s.sync.running);
+      const status = await statusWhen(stubbed.temporal.client, workflowId, (s) => s.sync?.lastPassFailure !== undefined && !s.sync.running);
       expect(status.sync).toMatchObject({ passes: 0, lastSnapshotDir: before.sync!.lastSnapshotDir });
       expect(status.sync?.notReady.join(' ')).toContain('sync pass 1 failed');
       const refused = await handle.executeUpdate(cutoverUpdate, { args: [{ by: 'bob' }] }).catch((e: WorkflowUpdateFailedError) => e);
       expect((refused as WorkflowUpdateFailedError).cause?.message).toContain('not ready to cut over');
       fail = false;
       expect((await handle.executeUpdate(syncUpdate, { args: [{ by: 'ops' }] })).pass).toBe(1);
-      expect((await statusWhen(temporal.client, workflowId, (s) => s.sync?.passes === 1)).sync?.notReady).toEqual([]);
+      expect((await statusWhen(stubbed.temporal.client, workflowId, (s) => s.sync?.passes === 1)).sync?.notReady).toEqual([]);
       await handle.terminate('test over');
     });
   }, 120_000);
@@ -162,9 +147,9 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
     });
     await run(calls, stubs, async (taskQueue) => {
       const workflowId = `sync-${randomUUID()}`;
-      await temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true })] });
-      await statusWhen(temporal.client, workflowId, (s) => s.sync?.phase === 'in-sync');
-      const handle = temporal.client.workflow.getHandle(workflowId);
+      await stubbed.temporal.client.workflow.start(migrateProject, { taskQueue, workflowId, args: [migration({ keepInSync: true })] });
+      await statusWhen(stubbed.temporal.client, workflowId, (s) => s.sync?.phase === 'in-sync');
+      const handle = stubbed.temporal.client.workflow.getHandle(workflowId);
       const failed = await handle.executeUpdate(cutoverUpdate, { args: [{ by: 'bob' }] }).catch((e: WorkflowUpdateFailedError) => e);
       expect((failed as WorkflowUpdateFailedError).cause?.message).toContain('the cutover failed: switchSchedules: POST /schedules: 400 the configuration is invalid');
       expect((failed as WorkflowUpdateFailedError).cause?.message).toContain('the source was switched back on');
@@ -174,7 +159,7 @@ describe('migrateProject kept in sync, with stubbed activities', () => {
         { stack: 'eu', on: false }, // so what it may have switched on goes off
         { stack: 'us', on: true },
       ]);
-      const status = await statusWhen(temporal.client, workflowId, (s) => s.sync?.phase === 'in-sync' && !s.sync.running);
+      const status = await statusWhen(stubbed.temporal.client, workflowId, (s) => s.sync?.phase === 'in-sync' && !s.sync.running);
       expect(status.sync?.cutover?.failed).toContain('the source was switched back on');
       expect(status.sync?.passes).toBe(1); // the final pass itself succeeded
       await handle.terminate('test over');
