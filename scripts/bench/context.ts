@@ -13,4 +13,6 @@ export interface BenchContext {
   verify: 'checksum' | 'rows';
   /** The emulators' storage job duration while this size runs. */
   jobDelayMs: number;
+  /** The parts every size shares (the two stacks, the Temporal server, the object store): their pids, by name. */
+  sharedProcesses: Record<string, number>;
 }

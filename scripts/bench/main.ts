@@ -21,8 +21,8 @@ import type { BenchContext } from './context';
 import { setJobDelay, startEmulator } from './emulators';
 import { benchMany, type ManyResult } from './many';
 import { benchSize, type Result } from './measure';
-import { latencyLine, manyTable, phasesLine, requestTable, table } from './print';
-import { children, log, stop } from './processes';
+import { cpuLine, latencyLine, manyTable, phasesLine, requestTable, table } from './print';
+import { childPidsRunning, children, log, stop } from './processes';
 import { SIZES, type Size } from './sizes';
 
 /** Project IDs per size on the stacks: three per project (source, destination, raw copy). */
@@ -89,6 +89,13 @@ async function main() {
       startEmulator('destination', path.join(dataDir, 'destination'), path.join(dataDir, 'destination-seed.json'), opts.jobDelayMs),
     ]);
     const stacks = [source.url, destination.url];
+    const sharedProcesses: Record<string, number | undefined> = {
+      'source stack': source.process.pid,
+      'destination stack': destination.process.pid,
+      'Temporal server': childPidsRunning('temporal')[0],
+      'object store': childPidsRunning('versitygw')[0],
+    };
+    for (const [name, pid] of Object.entries(sharedProcesses)) if (pid === undefined) log(`no ${name} process found: its CPU is not measured`);
     const codecKey = randomBytes(32).toString('base64');
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
@@ -106,6 +113,7 @@ async function main() {
         projectBase: 1000 + n * PROJECT_IDS_PER_SIZE,
         verify: opts.verify,
         jobDelayMs,
+        sharedProcesses: Object.fromEntries(Object.entries(sharedProcesses).filter((entry): entry is [string, number] => entry[1] !== undefined)),
       };
       if (jobDelayMs !== opts.jobDelayMs) {
         log(`${size.name}: storage jobs of ${jobDelayMs} ms on both stacks`);
@@ -122,6 +130,7 @@ async function main() {
           recorded.push(result);
           console.log(`\n${table(results)}\n`);
           console.log(phasesLine(result));
+          console.log(cpuLine(result, os.cpus().length));
           if (size.jobDelayMs !== undefined) console.log(latencyLine(result));
           console.log(requestTable(result));
         }

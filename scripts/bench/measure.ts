@@ -3,7 +3,7 @@ import { startMigration } from '../../client/commands/start';
 import type { BenchContext } from './context';
 import { perTable, servedRequests, storageJobsPerTable } from './emulators';
 import { covered, readHistory, tablesInFlight, type Interval } from './history';
-import { log } from './processes';
+import { cpuByProcess, log } from './processes';
 import { createProjects, type BenchProjects } from './projects';
 import { rawCopy } from './raw-copy';
 import { entityCount, type Size } from './sizes';
@@ -46,6 +46,11 @@ export interface Result {
    * included) and the bench process's during the raw copy. The stacks, object store and Temporal server are not in it.
    */
   clientCpuMsPerTable: { migration: number; raw: number };
+  /**
+   * CPU seconds of every process, the raw copy's (the bench process and the shared parts) and the migration's (the
+   * worker and the shared parts), by process: what the cores went to, and which part bounds a run on this machine.
+   */
+  cpuSeconds: { raw: Record<string, number>; migration: Record<string, number> };
   outcome: string;
 }
 
@@ -76,18 +81,22 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
   const stacks = [ctx.sourceUrl, ctx.destinationUrl];
   const beforeRaw = await servedRequests(stacks);
   const rawCpu = process.cpuUsage();
+  const sharedBeforeRaw = cpuByProcess(ctx.sharedProcesses);
   const rawCopySeconds = await rawCopy(projects.source, projects.rawDestination, size);
   const rawCpuUsed = process.cpuUsage(rawCpu);
   const rawCpuSeconds = (rawCpuUsed.user + rawCpuUsed.system) / 1e6;
+  const sharedRawCpu = cpuSpent(sharedBeforeRaw, cpuByProcess(ctx.sharedProcesses));
   const afterRaw = await servedRequests(stacks);
   log(`${size.name}: raw copy ${rawCopySeconds.toFixed(1)} s`);
 
   const worker = await startWorker(ctx, size.name);
   log(`${size.name}: worker pid ${worker.pid} polling (RSS ${worker.idleRssMb.toFixed(0)} MB); migrating`);
   worker.startSampling();
+  const sharedBeforeMigration = cpuByProcess(ctx.sharedProcesses);
   const started = Date.now();
   const { handle, outcome } = await migrate(ctx, worker.taskQueue, size, projects);
   const wallSeconds = (Date.now() - started) / 1000;
+  const sharedMigrationCpu = cpuSpent(sharedBeforeMigration, cpuByProcess(ctx.sharedProcesses));
   const afterMigration = await servedRequests(stacks);
   const { peakRssMb: workerPeakRssMb, peakHeapUsedMb, peakExternalMb, cpuSeconds: workerCpuSeconds, limiters } = await worker.finish();
   log(`${size.name}: migration ${outcome} in ${wallSeconds.toFixed(1)} s, worker peak RSS ${workerPeakRssMb.toFixed(0)} MB`);
@@ -121,6 +130,7 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
     workerPeakHeapUsedMb: peakHeapUsedMb,
     workerPeakExternalMb: peakExternalMb,
     clientCpuMsPerTable: { migration: (workerCpuSeconds * 1000) / size.tables, raw: (rawCpuSeconds * 1000) / size.tables },
+    cpuSeconds: { raw: { bench: rawCpuSeconds, ...sharedRawCpu }, migration: { worker: workerCpuSeconds, ...sharedMigrationCpu } },
     historyEvents: { parent: history.parentEvents, parentBytes: history.parentBytes, children: history.children, largestChild: history.largestChild, total: history.totalEvents },
     activityPhases,
     verifyOnlySeconds,
@@ -139,3 +149,6 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
     outcome,
   };
 }
+
+const cpuSpent = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.fromEntries(Object.entries(after).map(([name, seconds]) => [name, seconds - (before[name] ?? 0)]));

@@ -35,6 +35,16 @@ export function phasesLine(r: Result): string {
   return `  ${r.size}: time in activities (union, s): ${Object.entries(r.activityPhases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; verify alone ${r.verifyOnlySeconds.toFixed(1)} s; no activity running ${r.orchestrationGapSeconds.toFixed(1)} s; parent history ${(r.historyEvents.parentBytes / 1024).toFixed(0)} KiB; worker RSS idle ${r.workerIdleRssMb.toFixed(0)} MB, peak JS heap in use ${r.workerPeakHeapUsedMb.toFixed(0)} MB, peak external ${r.workerPeakExternalMb.toFixed(0)} MB; client CPU per table: worker ${r.clientCpuMsPerTable.migration.toFixed(0)} ms, raw copy ${r.clientCpuMsPerTable.raw.toFixed(0)} ms\n`;
 }
 
+/** Where the cores went during the raw copy and the migration: CPU seconds by process, against what the machine had. */
+export function cpuLine(r: Result, cores: number): string {
+  const part = (label: string, cpu: Record<string, number>, seconds: number) => {
+    const all = Object.values(cpu).reduce((a, b) => a + b, 0);
+    const each = Object.entries(cpu).map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ');
+    return `${label} ${each}; all ${all.toFixed(1)} of ${(cores * seconds).toFixed(1)} (${cores} cores × ${seconds.toFixed(1)} s)`;
+  };
+  return `  ${r.size}: CPU s by process: ${part('raw copy:', r.cpuSeconds.raw, r.rawCopySeconds)}; ${part('migration:', r.cpuSeconds.migration, r.wallSeconds)}\n`;
+}
+
 /** Requests per table of the migration and of the raw copy, route by route (the routes either uses). */
 export function requestTable(r: Result): string {
   const { raw, migration } = r.requestsPerTable;

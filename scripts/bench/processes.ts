@@ -1,6 +1,6 @@
 // The bench's child processes (emulators, workers): each with its own log file, stopped at the end of the run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 
@@ -11,7 +11,9 @@ export const log = (message: string) => console.log(`[bench ${new Date().toISOSt
 export const children: ChildProcess[] = [];
 
 export function spawnTs(script: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_CPU_PROF_DIR: a V8 CPU profile of each child (node --cpu-prof), written when it exits; NODE_OPTIONS refuses the flag.
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const out = createWriteStream(logFile);
   child.stdout!.pipe(out);
@@ -54,6 +56,26 @@ export function procCpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** The pids of this process's children that run `binary` (the Temporal server, the object store), from /proc. */
+export function childPidsRunning(binary: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const parentPid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]); // field 4 of stat(5)
+        return parentPid === process.pid && path.basename(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]) === binary;
+      } catch {
+        return false; // exited meanwhile
+      }
+    });
+}
+
+/** CPU seconds each process has used so far, by the name it is given. */
+export function cpuByProcess(pids: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, procCpuSeconds(pid)]));
 }
 
 export function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
