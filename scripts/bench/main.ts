@@ -89,13 +89,14 @@ async function main() {
       startEmulator('destination', path.join(dataDir, 'destination'), path.join(dataDir, 'destination-seed.json'), opts.jobDelayMs),
     ]);
     const stacks = [source.url, destination.url];
-    const sharedProcesses: Record<string, number | undefined> = {
+    const foundPids: Record<string, number | undefined> = {
       'source stack': source.process.pid,
       'destination stack': destination.process.pid,
       'Temporal server': childPidsRunning('temporal')[0],
       'object store': childPidsRunning('versitygw')[0],
     };
-    for (const [name, pid] of Object.entries(sharedProcesses)) if (pid === undefined) log(`no ${name} process found: its CPU is not measured`);
+    for (const [name, pid] of Object.entries(foundPids)) if (pid === undefined) log(`no ${name} process found: its CPU is not measured`);
+    const sharedProcesses = Object.fromEntries(Object.entries(foundPids).filter((entry): entry is [string, number] => entry[1] !== undefined));
     const codecKey = randomBytes(32).toString('base64');
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, dataConverter: await createDataConverter({ STACK_MIGRATE_CODEC_KEY: codecKey }) });
@@ -113,7 +114,7 @@ async function main() {
         projectBase: 1000 + n * PROJECT_IDS_PER_SIZE,
         verify: opts.verify,
         jobDelayMs,
-        sharedProcesses: Object.fromEntries(Object.entries(sharedProcesses).filter((entry): entry is [string, number] => entry[1] !== undefined)),
+        sharedProcesses,
       };
       if (jobDelayMs !== opts.jobDelayMs) {
         log(`${size.name}: storage jobs of ${jobDelayMs} ms on both stacks`);

@@ -51,12 +51,15 @@ export async function stop(child: ChildProcess): Promise<void> {
 /** CPU seconds (user + system) a process has used so far, from /proc/{pid}/stat (clock ticks of 1/100 s). */
 export function procCpuSeconds(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const fields = statFields(pid);
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: fields 14 and 15 of stat(5)
   } catch {
     return 0;
   }
 }
+
+/** The fields of /proc/{pid}/stat after the command name (which may hold spaces): index 0 is field 3 of stat(5). */
+const statFields = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
 
 /** The pids of this process's children that run `binary` (the Temporal server, the object store), from /proc. */
 export function childPidsRunning(binary: string): number[] {
@@ -65,7 +68,7 @@ export function childPidsRunning(binary: string): number[] {
     .map(Number)
     .filter((pid) => {
       try {
-        const parentPid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]); // field 4 of stat(5)
+        const parentPid = Number(statFields(pid)[1]); // field 4 of stat(5)
         return parentPid === process.pid && path.basename(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]) === binary;
       } catch {
         return false; // exited meanwhile
