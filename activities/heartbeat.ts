@@ -35,3 +35,20 @@ export async function keepAlive<T>(context: Context, fn: () => Promise<T>): Prom
     clearInterval(timer);
   }
 }
+
+/**
+ * Where one unit of an activity's work stands: whether the activity is a retry, the cursor a previous attempt left
+ * for that unit, and how to report a new one. An activity of one table passes its own (`ownCursor`); an activity of
+ * a group of tables gives each table its part of the group's cursor (activities/table-groups.ts).
+ */
+export interface Resumable<C> {
+  retried: boolean;
+  cursor: C | undefined;
+  report(cursor: C): void;
+}
+
+/** The cursor of the current activity as a whole. */
+export function ownCursor<C>(): Resumable<C> {
+  const { info } = Context.current();
+  return { retried: info.attempt > 1, cursor: info.heartbeatDetails as C | undefined, report: (cursor) => heartbeat(cursor) };
+}

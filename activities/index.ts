@@ -14,6 +14,7 @@ import { createScheduleActivities } from './schedules';
 import { createSnapshotActivities } from './snapshot';
 import { createSyncActivities } from './sync';
 import { createTableActivities } from './tables';
+import { createTableGroupActivities } from './table-groups';
 import { createValidateActivities } from './validate';
 import { createVerifyActivities } from './verify';
 import { createWriterActivities } from './writers';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProjectActivities(deps),
     ...createBucketActivities(deps),
     ...createTableActivities(deps),
+    ...createTableGroupActivities(deps),
     ...createConfigurationActivities(deps),
     ...createOrchestrationActivities(deps),
     ...createNotificationActivities(deps),

@@ -1,7 +1,6 @@
 // Snapshot of the source project in Keboola's backup layout (docs/domain.md#snapshot-layout). The source is only read.
 // Table data streams from the source's file storage to the snapshot store (a folder or an object store), never
 // whole on local disk or in memory; nothing large passes through Temporal.
-import { Context } from '@temporalio/activity';
 import pMap from 'p-map';
 import type { StackRef } from '../workflows/input';
 import type { SnapshotPlan, TableDataSnapshot } from '../workflows/types';
@@ -15,10 +14,10 @@ import { tee } from '../snapshot/tee';
 import type { ActivityDeps } from './deps';
 import { snapshotPermanentFiles } from './permanent-files';
 import { SLICE_CONCURRENCY } from './verify';
-import { heartbeat } from './heartbeat';
+import { heartbeat, ownCursor, type Resumable } from './heartbeat';
 
 /** Heartbeat cursor of a table export: a retry reuses the export and skips the slices already on disk. */
-interface ExportCursor {
+export interface ExportCursor {
   fileId: number | string;
   slicesDone: number;
 }
@@ -101,59 +100,14 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       return planOf(snapshot);
     },
 
-    /** The IDs of one batch of the tables to move (see SnapshotIndex.dataTableIds), for a child workflow. */
+    /** The IDs of one batch of the tables to move, for a child workflow recorded before table groups (listTableGroups). */
     async listTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<string[]> {
       return (await deps.snapshot(input.snapshotDir).index()).tableBatch(input.batchNumber, input.batchSize);
     },
 
-    /** Exports one table and stores its slices as `<stage>/<c-bucket>/<table>.part_N.csv.gz`, with a fingerprint. */
-    async snapshotTableData(input: { source: StackRef; snapshotDir: string; tableId: string }): Promise<TableDataSnapshot> {
-      const snapshot = deps.snapshot(input.snapshotDir);
-      const done = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
-      if (done) return done;
-
-      const client = await deps.stackClient(input.source);
-      const context = Context.current();
-      const cursor = context.info.heartbeatDetails as ExportCursor | undefined;
-      const file = cursor ? await client.files.get(cursor.fileId) : await client.tables.export(input.tableId);
-      const sliceUrls = await client.files.sliceUrls(file);
-      const fingerprinter = new Fingerprinter();
-      const written: string[] = new Array(sliceUrls.length);
-      const digests: Record<string, string> = {};
-      const sizes: number[] = new Array(sliceUrls.length).fill(-1);
-      // Several slices at once (download, disk and parsing overlap); the cursor counts the finished prefix.
-      let slicesDone = cursor?.slicesDone ?? 0;
-      await pMap(
-        sliceUrls.keys(),
-        async (part) => {
-          // A sliced export becomes `.part_N.csv.gz` slices (no header); a plain one `<table>.csv.gz` (with header).
-          const relative = file.isSliced ? files.tableSlice(input.tableId, part) : `${files.tableBase(input.tableId)}.csv.gz`;
-          const slice = new Fingerprinter();
-          const fingerprintAndDigest = [
-            (branch: Readable) => fingerprintStream(slice, branch, { gzipped: true, skipHeader: !file.isSliced }),
-            async (branch: Readable) => void (digests[relative] = await digestStream(branch)),
-          ];
-          if (cursor && part < cursor.slicesDone) {
-            // In the snapshot from the previous attempt: fingerprint that copy instead of downloading again.
-            await tee(snapshot.open(relative), fingerprintAndDigest);
-            sizes[part] = (await snapshot.store.size(relative)) ?? 0;
-          } else {
-            let size = 0;
-            await tee(client.files.openSlice(file, sliceUrls[part]), [async (branch) => void (size = await snapshot.store.write(relative, branch)), ...fingerprintAndDigest]);
-            sizes[part] = size;
-          }
-          fingerprinter.merge(slice);
-          written[part] = relative;
-          while (slicesDone < sizes.length && sizes[slicesDone] >= 0) slicesDone++;
-          heartbeat({ fileId: file.id, slicesDone } satisfies ExportCursor);
-        },
-        { concurrency: SLICE_CONCURRENCY },
-      );
-      const bytes = sizes.reduce((sum, size) => sum + size, 0);
-      const record: TableDataSnapshot = { tableId: input.tableId, files: written, bytes, ...fingerprinter.result(), digests };
-      await snapshot.write(files.tableRecord(input.tableId), record);
-      deps.metrics?.bytesCopied('export', bytes);
-      return record;
+    /** Exports one table into the snapshot (a sync pass' changed table; a migration's move in groups: snapshotTableGroup). */
+    async snapshotTableData(input: TableExportInput): Promise<TableDataSnapshot> {
+      return exportTableData(deps, input, ownCursor<ExportCursor>());
     },
 
     /**
@@ -173,30 +127,9 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       return planOf(snapshot);
     },
 
-    /**
-     * The fingerprint of one table's data files in a snapshot, read from disk. The snapshot's own files are not
-     * changed; the fingerprint is recorded in our working folder `.stack-migrate/` inside it, like a migration's.
-     */
+    /** One table's fingerprint, for a child workflow recorded before table groups (fingerprintTableGroup). */
     async fingerprintSnapshotTable(input: { snapshotDir: string; tableId: string }): Promise<TableDataSnapshot> {
-      const snapshot = deps.snapshot(input.snapshotDir);
-      const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
-      if (record) return record;
-      const data = await snapshot.tableData(input.tableId);
-      const fingerprinter = new Fingerprinter();
-      const digests: Record<string, string> = {};
-      let bytes = 0;
-      for (const file of data.files) {
-        const consumers = [(branch: Readable) => fingerprintStream(fingerprinter, branch, { gzipped: isGzipped(file), skipHeader: !data.sliced })];
-        if (isGzipped(file)) consumers.push(async (branch) => void (digests[file] = await digestStream(branch)));
-        await tee(snapshot.open(file), consumers).catch((error: Error) => {
-          throw new MalformedSnapshotError(`${snapshot.store.describe(file)} cannot be read as ${isGzipped(file) ? 'gzipped ' : ''}CSV (${error.message}): the snapshot is truncated or corrupted`);
-        });
-        bytes += (await snapshot.store.size(file)) ?? 0;
-        heartbeat();
-      }
-      const fingerprint: TableDataSnapshot = { tableId: input.tableId, files: data.files, bytes, ...fingerprinter.result(), digests };
-      await snapshot.write(files.tableRecord(input.tableId), fingerprint);
-      return fingerprint;
+      return fingerprintTableFiles(deps, input);
     },
 
     /** Writes our manifest; after this the snapshot is complete and never changes. */
@@ -231,4 +164,85 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       return manifest;
     },
   };
+}
+
+export interface TableExportInput {
+  source: StackRef;
+  snapshotDir: string;
+  tableId: string;
+}
+
+/** Exports one table into the snapshot with its fingerprint, resuming from `step`'s cursor; a table already in answers its record. */
+export async function exportTableData(deps: ActivityDeps, input: TableExportInput, step: Resumable<ExportCursor>): Promise<TableDataSnapshot> {
+  const snapshot = deps.snapshot(input.snapshotDir);
+  const done = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
+  if (done) return done;
+
+  const client = await deps.stackClient(input.source);
+  const cursor = step.cursor;
+  const file = cursor ? await client.files.get(cursor.fileId) : await client.tables.export(input.tableId);
+  const sliceUrls = await client.files.sliceUrls(file);
+  const fingerprinter = new Fingerprinter();
+  const written: string[] = new Array(sliceUrls.length);
+  const digests: Record<string, string> = {};
+  const sizes: number[] = new Array(sliceUrls.length).fill(-1);
+  // Several slices at once (download, disk and parsing overlap); the cursor counts the finished prefix.
+  let slicesDone = cursor?.slicesDone ?? 0;
+  await pMap(
+    sliceUrls.keys(),
+    async (part) => {
+      // A sliced export becomes `.part_N.csv.gz` slices (no header); a plain one `<table>.csv.gz` (with header).
+      const relative = file.isSliced ? files.tableSlice(input.tableId, part) : `${files.tableBase(input.tableId)}.csv.gz`;
+      const slice = new Fingerprinter();
+      const fingerprintAndDigest = [
+        (branch: Readable) => fingerprintStream(slice, branch, { gzipped: true, skipHeader: !file.isSliced }),
+        async (branch: Readable) => void (digests[relative] = await digestStream(branch)),
+      ];
+      if (cursor && part < cursor.slicesDone) {
+        // In the snapshot from the previous attempt: fingerprint that copy instead of downloading again.
+        await tee(snapshot.open(relative), fingerprintAndDigest);
+        sizes[part] = (await snapshot.store.size(relative)) ?? 0;
+      } else {
+        let size = 0;
+        await tee(client.files.openSlice(file, sliceUrls[part]), [async (branch) => void (size = await snapshot.store.write(relative, branch)), ...fingerprintAndDigest]);
+        sizes[part] = size;
+      }
+      fingerprinter.merge(slice);
+      written[part] = relative;
+      while (slicesDone < sizes.length && sizes[slicesDone] >= 0) slicesDone++;
+      step.report({ fileId: file.id, slicesDone });
+    },
+    { concurrency: SLICE_CONCURRENCY },
+  );
+  const bytes = sizes.reduce((sum, size) => sum + size, 0);
+  const record: TableDataSnapshot = { tableId: input.tableId, files: written, bytes, ...fingerprinter.result(), digests };
+  await snapshot.write(files.tableRecord(input.tableId), record);
+  deps.metrics?.bytesCopied('export', bytes);
+  return record;
+}
+
+/**
+ * The fingerprint of one table's data files in a snapshot, read from disk. The snapshot's own files are not changed;
+ * the fingerprint is recorded in our working folder `.stack-migrate/` inside it, like a migration's.
+ */
+export async function fingerprintTableFiles(deps: ActivityDeps, input: { snapshotDir: string; tableId: string }): Promise<TableDataSnapshot> {
+  const snapshot = deps.snapshot(input.snapshotDir);
+  const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
+  if (record) return record;
+  const data = await snapshot.tableData(input.tableId);
+  const fingerprinter = new Fingerprinter();
+  const digests: Record<string, string> = {};
+  let bytes = 0;
+  for (const file of data.files) {
+    const consumers = [(branch: Readable) => fingerprintStream(fingerprinter, branch, { gzipped: isGzipped(file), skipHeader: !data.sliced })];
+    if (isGzipped(file)) consumers.push(async (branch) => void (digests[file] = await digestStream(branch)));
+    await tee(snapshot.open(file), consumers).catch((error: Error) => {
+      throw new MalformedSnapshotError(`${snapshot.store.describe(file)} cannot be read as ${isGzipped(file) ? 'gzipped ' : ''}CSV (${error.message}): the snapshot is truncated or corrupted`);
+    });
+    bytes += (await snapshot.store.size(file)) ?? 0;
+    heartbeat();
+  }
+  const fingerprint: TableDataSnapshot = { tableId: input.tableId, files: data.files, bytes, ...fingerprinter.result(), digests };
+  await snapshot.write(files.tableRecord(input.tableId), fingerprint);
+  return fingerprint;
 }

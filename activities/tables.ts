@@ -1,7 +1,6 @@
 // Restores tables (structure, primary key, display name, metadata, data) and aliases from a snapshot.
 // Data is imported as a full load, which replaces the table's content: repeating it never duplicates rows.
 import * as path from 'node:path';
-import { Context } from '@temporalio/activity';
 import { StackError, type StackClient, type Table } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
@@ -17,13 +16,13 @@ import type { ActivityDeps } from './deps';
 import { groupByProvider } from './metadata';
 import { createOrFind } from './create-or-find';
 import { chunk } from '../workflows/concurrency';
-import { heartbeat } from './heartbeat';
+import { heartbeat, ownCursor, type Resumable } from './heartbeat';
 
 /** Column metadata is written in batches of this many columns per request. */
 const COLUMN_METADATA_BATCH = 50;
 
 /** Heartbeat cursor of a table import: a retry reuses the uploaded file and waits for the same job. */
-interface ImportCursor {
+export interface ImportCursor {
   fileId: number | string;
 }
 
@@ -49,45 +48,8 @@ export interface TableRestoreResult {
 export function createTableActivities(deps: ActivityDeps) {
   return {
     /** `reimport`: the data is imported again even when the row count already matches (a repair after verification). */
-    async restoreTable(input: { destination: StackRef; snapshotDir: string; tableId: string; reimport?: boolean }): Promise<TableRestoreResult> {
-      const client = await deps.stackClient(input.destination);
-      const snapshot = deps.snapshot(input.snapshotDir);
-      const table = (await snapshot.index()).table(input.tableId);
-
-      // Created without a look first (activities/create-or-find.ts), unless a repair or a retry expects it there
-      // (the refused create would cost a header upload).
-      const context = Context.current();
-      const expected = input.reimport || context.info.attempt > 1;
-      let current: Pick<Table, 'displayName' | 'rowsCount'> | null = expected ? await client.tables.get(table.id) : null;
-      let created = false;
-      if (!current) {
-        const bucket = (await snapshot.index()).buckets.find((b) => b.id === bucketIdOf(table));
-        const outcome = await createOrFind(() => createTableStructure(client, table, bucket?.backend ?? undefined), () => client.tables.get(table.id));
-        created = 'created' in outcome;
-        current = 'existing' in outcome ? outcome.existing : { displayName: table.name, rowsCount: 0 };
-        if (created) deps.metrics?.entitiesMigrated('tables');
-      }
-      await restoreDisplayName(client, table, current);
-      await restoreTableMetadata(client, table);
-
-      const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(table.id));
-      const data = await snapshot.tableData(table.id);
-      if (data.files.length === 0) return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'no data in the snapshot' };
-      if (!input.reimport && record && record.rows > 0 && current.rowsCount === record.rows) {
-        return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'already imported' };
-      }
-
-      // A cursor's file the stack no longer has (expired, or lost with the stack's state) is uploaded again.
-      const cursor = await stillUploaded(client, context.info.heartbeatDetails as ImportCursor | undefined);
-      const fileId = cursor ? cursor.fileId : await uploadChecked(client, snapshot, table.id, data, record);
-      heartbeat({ fileId } satisfies ImportCursor); // the worker's keep-alive repeats it while the job runs
-      await client.tables.import(table.id, {
-        dataFileId: fileId,
-        incremental: false,
-        ...(data.sliced ? { withoutHeaders: true, columns: table.columns } : {}),
-      });
-      deps.metrics?.bytesCopied('import', record?.bytes ?? 0);
-      return { tableId: table.id, created, rowsImported: record?.rows ?? -1 };
+    async restoreTable(input: TableRestoreInput): Promise<TableRestoreResult> {
+      return restoreTableFromSnapshot(deps, input, ownCursor<ImportCursor>());
     },
 
     /** Aliases after their source tables (docs/domain.md#restore-order), with filters and, when not auto-synced, their columns. */
@@ -128,6 +90,55 @@ export function createTableActivities(deps: ActivityDeps) {
       return outcome;
     },
   };
+}
+
+export interface TableRestoreInput {
+  destination: StackRef;
+  snapshotDir: string;
+  tableId: string;
+  /** The data is imported again even when the row count already matches (a repair after verification). */
+  reimport?: boolean;
+}
+
+/** Restores one table (structure, display name, metadata, data) from the snapshot, resuming from `step`'s cursor. */
+export async function restoreTableFromSnapshot(deps: ActivityDeps, input: TableRestoreInput, step: Resumable<ImportCursor>): Promise<TableRestoreResult> {
+  const client = await deps.stackClient(input.destination);
+  const snapshot = deps.snapshot(input.snapshotDir);
+  const table = (await snapshot.index()).table(input.tableId);
+
+  // Created without a look first (activities/create-or-find.ts), unless a repair or a retry expects it there
+  // (the refused create would cost a header upload).
+  const expected = input.reimport || step.retried;
+  let current: Pick<Table, 'displayName' | 'rowsCount'> | null = expected ? await client.tables.get(table.id) : null;
+  let created = false;
+  if (!current) {
+    const bucket = (await snapshot.index()).buckets.find((b) => b.id === bucketIdOf(table));
+    const outcome = await createOrFind(() => createTableStructure(client, table, bucket?.backend ?? undefined), () => client.tables.get(table.id));
+    created = 'created' in outcome;
+    current = 'existing' in outcome ? outcome.existing : { displayName: table.name, rowsCount: 0 };
+    if (created) deps.metrics?.entitiesMigrated('tables');
+  }
+  await restoreDisplayName(client, table, current);
+  await restoreTableMetadata(client, table);
+
+  const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(table.id));
+  const data = await snapshot.tableData(table.id);
+  if (data.files.length === 0) return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'no data in the snapshot' };
+  if (!input.reimport && record && record.rows > 0 && current.rowsCount === record.rows) {
+    return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'already imported' };
+  }
+
+  // A cursor's file the stack no longer has (expired, or lost with the stack's state) is uploaded again.
+  const cursor = await stillUploaded(client, step.cursor);
+  const fileId = cursor ? cursor.fileId : await uploadChecked(client, snapshot, table.id, data, record);
+  step.report({ fileId }); // the worker's keep-alive repeats it while the job runs
+  await client.tables.import(table.id, {
+    dataFileId: fileId,
+    incremental: false,
+    ...(data.sliced ? { withoutHeaders: true, columns: table.columns } : {}),
+  });
+  deps.metrics?.bytesCopied('import', record?.bytes ?? 0);
+  return { tableId: table.id, created, rowsImported: record?.rows ?? -1 };
 }
 
 /**

@@ -17,44 +17,57 @@ export const SLICE_CONCURRENCY = 4;
 export function createVerifyActivities(deps: ActivityDeps) {
   return {
     /** Compares the destination table with its snapshot fingerprint; the result is also recorded for the report. */
-    /**
-     * `liveSource`: a sync pass, whose source goes on loading data between the pass' listing and its export; the
-     * listing's row count then only catches an empty export of a table it listed with rows.
-     */
-    async verifyTable(input: { destination: StackRef; snapshotDir: string; tableId: string; mode?: 'checksum' | 'rows'; liveSource?: boolean }): Promise<TableVerification> {
-      const snapshot = deps.snapshot(input.snapshotDir);
-      const recorded = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
-      if (!recorded) throw new MalformedSnapshotError(`${snapshot.store.describe(files.tableRecord(input.tableId))} is missing: the table's data was never taken into the snapshot`);
-      const { rows, checksum } = recorded;
-      const expected = { rows, checksum };
-      const client = await deps.stackClient(input.destination);
-      if (input.mode === 'rows') return verifyRowCount(snapshot, client, input.tableId, recorded, input.liveSource);
-      const file = await client.tables.export(input.tableId);
-      const urls = await client.files.sliceUrls(file);
-      const fingerprinter = new Fingerprinter();
-      await pMap(
-        urls,
-        async (url) => {
-          const part = new Fingerprinter();
-          await fingerprintStream(part, client.files.openSlice(file, url), { gzipped: true, skipHeader: !file.isSliced });
-          fingerprinter.merge(part);
-          heartbeat();
-        },
-        { concurrency: SLICE_CONCURRENCY },
-      );
-      const actual = fingerprinter.result();
-      const reason = await listedRowsReason(snapshot, input.tableId, actual.rows, expected.rows, input.liveSource);
-      const verification: TableVerification = {
-        tableId: input.tableId,
-        expected,
-        actual,
-        ok: !reason && actual.rows === expected.rows && actual.checksum === expected.checksum,
-        ...(reason ? { reason } : {}),
-      };
-      await snapshot.write(files.verificationRecord(input.tableId), verification);
-      return verification;
+    async verifyTable(input: TableVerifyInput): Promise<TableVerification> {
+      return verifyRestoredTable(deps, input);
     },
   };
+}
+
+export interface TableVerifyInput {
+  destination: StackRef;
+  snapshotDir: string;
+  tableId: string;
+  mode?: 'checksum' | 'rows';
+  /**
+   * A sync pass, whose source goes on loading data between the pass' listing and its export; the listing's row
+   * count then only catches an empty export of a table it listed with rows.
+   */
+  liveSource?: boolean;
+}
+
+/** Compares one destination table with its snapshot fingerprint and records the result for the report. */
+export async function verifyRestoredTable(deps: ActivityDeps, input: TableVerifyInput): Promise<TableVerification> {
+  const snapshot = deps.snapshot(input.snapshotDir);
+  const recorded = await snapshot.record<TableDataSnapshot>(files.tableRecord(input.tableId));
+  if (!recorded) throw new MalformedSnapshotError(`${snapshot.store.describe(files.tableRecord(input.tableId))} is missing: the table's data was never taken into the snapshot`);
+  const { rows, checksum } = recorded;
+  const expected = { rows, checksum };
+  const client = await deps.stackClient(input.destination);
+  if (input.mode === 'rows') return verifyRowCount(snapshot, client, input.tableId, recorded, input.liveSource);
+  const file = await client.tables.export(input.tableId);
+  const urls = await client.files.sliceUrls(file);
+  const fingerprinter = new Fingerprinter();
+  await pMap(
+    urls,
+    async (url) => {
+      const part = new Fingerprinter();
+      await fingerprintStream(part, client.files.openSlice(file, url), { gzipped: true, skipHeader: !file.isSliced });
+      fingerprinter.merge(part);
+      heartbeat();
+    },
+    { concurrency: SLICE_CONCURRENCY },
+  );
+  const actual = fingerprinter.result();
+  const reason = await listedRowsReason(snapshot, input.tableId, actual.rows, expected.rows, input.liveSource);
+  const verification: TableVerification = {
+    tableId: input.tableId,
+    expected,
+    actual,
+    ok: !reason && actual.rows === expected.rows && actual.checksum === expected.checksum,
+    ...(reason ? { reason } : {}),
+  };
+  await snapshot.write(files.verificationRecord(input.tableId), verification);
+  return verification;
 }
 
 /** What the checksum cannot show: `tables.json` lists a row count that the destination does not hold. */

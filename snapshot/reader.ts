@@ -55,6 +55,9 @@ export function bucketIdOf(table: Pick<SnapshotTable, 'id' | 'bucket'>): string 
   return table.bucket?.id ?? table.id.split('.').slice(0, 2).join('.');
 }
 
+/** A table the listing gives as larger than this (or of unknown size) moves in an activity of its own. */
+export const GROUPED_TABLE_MAX_BYTES = 16 * 1024 * 1024;
+
 /** What the index files say: the answers that decide what a restore does. */
 export class SnapshotIndex {
   /** Tables with data in restorable buckets, sorted: the order in which they move, in batches. */
@@ -103,6 +106,19 @@ export class SnapshotIndex {
   /** The IDs of one batch of the tables to move, for a child workflow. */
   tableBatch(batchNumber: number, batchSize: number): string[] {
     return this.dataTableIds.slice(batchNumber * batchSize, (batchNumber + 1) * batchSize);
+  }
+
+  /**
+   * One batch of tables split by size: the small ones, moved together by one activity, and the large ones (or of
+   * unknown size), each moved by an activity of its own (workflows/table-batches.ts).
+   */
+  splitTableBatch(batchNumber: number, batchSize: number): { grouped: string[]; alone: string[] } {
+    const batch = this.tableBatch(batchNumber, batchSize);
+    const isSmall = (id: string) => {
+      const size = this.table(id).dataSizeBytes;
+      return typeof size === 'number' && size <= GROUPED_TABLE_MAX_BYTES;
+    };
+    return { grouped: batch.filter(isSmall), alone: batch.filter((id) => !isSmall(id)) };
   }
 
   /** Every configuration of one component, in the listing's order. */

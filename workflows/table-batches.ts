@@ -1,12 +1,14 @@
 // Child workflows that move tables in batches, so that no history grows with the size of a project. A child
-// gets a batch number, reads its table IDs from the snapshot, and answers counts; per-table results stay on disk.
+// gets a batch number, reads its tables from the snapshot split by size and moves them (the small ones together in
+// one activity: activities/table-groups.ts), and answers counts; per-table results stay in the snapshot. Histories
+// recorded before the groups ran one activity per table; they replay on the per-table branches below.
 import { CancellationScope, CancelledFailure, defineQuery, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities';
 import type { StackRef } from './input';
 import { mapWithConcurrency } from './concurrency';
 import { activityRetry } from './retry';
-import { summarizeVerification, type Progress, type TableVerification, type VerificationSummary } from './types';
+import { addVerification, summarizeVerification, TABLE_REPAIRS, type Progress, type TableVerification, type VerificationSummary } from './types';
 
 function tableActivities(heartbeatTimeout: Duration) {
   return proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout, retry: activityRetry });
@@ -40,7 +42,29 @@ export interface TableBatchInput {
   verify?: 'checksum' | 'rows';
 }
 
-/** Runs one activity per table of the batch, with progress for the `batchProgress` query. */
+/** patched() marker of table groups (histories recorded before it ran one activity per table). */
+const TABLE_GROUPS = 'table-groups';
+
+/**
+ * Moves a batch by size (activities/table-groups.ts): its small tables first, in one activity that moves
+ * `concurrency` of them at a time; then its large ones, an activity each, `concurrency` at a time. Answers each
+ * activity's result, with progress in tables for the `batchProgress` query.
+ */
+async function eachGroupOfBatch<R>(input: TableBatchInput, move: (tableIds: string[], lanes: number) => Promise<R>): Promise<R[]> {
+  const { splitTableBatch } = tableActivities(input.heartbeatTimeout);
+  const { grouped, alone } = await splitTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize });
+  const progress: Progress = { total: grouped.length + alone.length, done: 0, failed: 0 };
+  setHandler(batchProgressQuery, () => progress);
+  const moved = async (tableIds: string[], lanes: number) => {
+    const result = await move(tableIds, lanes);
+    progress.done += tableIds.length;
+    return result;
+  };
+  const small = grouped.length ? await eachUntilCancelled([grouped], 1, (tableIds) => moved(tableIds, input.concurrency)) : [];
+  return [...small, ...(await eachUntilCancelled(alone, input.concurrency, (tableId) => moved([tableId], 1)))];
+}
+
+/** Runs one activity per table of the batch (histories recorded before table groups). */
 async function eachTableOfBatch<R>(input: TableBatchInput, work: (tableId: string) => Promise<R>): Promise<R[]> {
   const { listTableBatch } = tableActivities(input.heartbeatTimeout);
   return eachOfBatch(input, await listTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize }), work);
@@ -56,35 +80,46 @@ async function eachOfBatch<T, R>(input: TableBatchInput, items: T[], work: (item
   });
 }
 
+/** How many tables the groups' per-table results hold. */
+const tablesIn = (groups: ReadonlyArray<readonly unknown[]>) => groups.reduce((sum, group) => sum + group.length, 0);
+
 /** Exports a batch of source tables into the snapshot; answers how many. */
 export async function snapshotTableBatch(input: TableBatchInput & { source: StackRef }): Promise<number> {
-  const { snapshotTableData } = tableActivities(input.heartbeatTimeout);
+  const { snapshotTableData, snapshotTableGroup } = tableActivities(input.heartbeatTimeout);
+  if (patched(TABLE_GROUPS)) return tablesIn(await eachGroupOfBatch(input, (tableIds, lanes) => snapshotTableGroup({ source: input.source, snapshotDir: input.snapshotDir, tableIds, lanes })));
   return (await eachTableOfBatch(input, (tableId) => snapshotTableData({ source: input.source, snapshotDir: input.snapshotDir, tableId }))).length;
 }
 
 /** Fingerprints a batch of tables of a snapshot on disk (e.g. one made by Keboola's backup); answers how many. */
 export async function fingerprintTableBatch(input: TableBatchInput): Promise<number> {
-  const { fingerprintSnapshotTable } = tableActivities(input.heartbeatTimeout);
+  const { fingerprintSnapshotTable, fingerprintTableGroup } = tableActivities(input.heartbeatTimeout);
+  if (patched(TABLE_GROUPS)) return tablesIn(await eachGroupOfBatch(input, (tableIds, lanes) => fingerprintTableGroup({ snapshotDir: input.snapshotDir, tableIds, lanes })));
   return (await eachTableOfBatch(input, (tableId) => fingerprintSnapshotTable({ snapshotDir: input.snapshotDir, tableId }))).length;
 }
 
 /** patched() marker of the repair below (histories recorded before it never repaired). */
 const REPAIR_TABLES = 'repair-mismatched-tables';
-/** A table whose data differs from its snapshot after the import is imported again at most this many times. */
-export const TABLE_REPAIRS = 2;
 
 /**
- * Restores a batch of tables (structure, metadata, data) and verifies each against its snapshot fingerprint. A table
- * that differs (rows lost by the stack, say) is imported again and verified again, a bounded number of times: what
- * a repeated import repairs is not a failure; only what it cannot repair counts as a mismatch.
+ * Restores a batch of tables (structure, metadata, data) and verifies each against its snapshot fingerprint,
+ * repairing what a repeated import repairs (activities/table-groups.ts, restoreTableGroup).
  */
 export async function restoreTableBatch(input: TableBatchInput & { destination: StackRef }): Promise<VerificationSummary> {
   const at = { destination: input.destination, snapshotDir: input.snapshotDir };
+  if (patched(TABLE_GROUPS)) {
+    const { restoreTableGroup } = tableActivities(input.heartbeatTimeout);
+    const groups = await eachGroupOfBatch(input, (tableIds, lanes) => restoreTableGroup({ ...at, tableIds, lanes, verify: input.verify }));
+    return groups.reduce(addVerification, summarizeVerification([]));
+  }
   const verifications: TableVerification[] = await eachTableOfBatch(input, (tableId) => restoreAndVerify(input, { ...at, tableId }, { reimport: false }));
   return summarizeVerification(verifications);
 }
 
-/** Imports a table from the snapshot and verifies it, importing it again (a bounded number of times) while it differs. */
+/**
+ * Imports a table from the snapshot and verifies it. A table that differs (rows lost by the stack, say) is imported
+ * again and verified again, a bounded number of times: what a repeated import repairs is not a failure; only what it
+ * cannot repair counts as a mismatch. Sync passes, and migrations recorded before table groups.
+ */
 async function restoreAndVerify(
   input: TableBatchInput,
   at: { destination: StackRef; snapshotDir: string; tableId: string },

@@ -202,6 +202,9 @@ export interface ReportLocation {
 
 export const NOTHING_VERIFIED: VerificationSummary = { tables: 0, ok: 0, rows: 0, mismatches: [] };
 
+/** A table whose data differs from its snapshot after the import is imported again at most this many times. */
+export const TABLE_REPAIRS = 2;
+
 export function summarizeVerification(verification: readonly TableVerification[]): VerificationSummary {
   return {
     tables: verification.length,

@@ -16,8 +16,8 @@ function start(taskQueue: string) {
 }
 
 /** Runs a migration that is held before the first run of `activityType`, while `meanwhile` changes the destination. */
-async function migrateWithChange(activityType: string, meanwhile: (destination: Api) => Promise<void>, matches?: (input: Record<string, unknown>) => boolean) {
-  const hold = holdActivity(activityType, 'before', matches);
+async function migrateWithChange(activityType: string, meanwhile: (destination: Api) => Promise<void>) {
+  const hold = holdActivity(activityType, 'before');
   return h.withWorker(
     async (taskQueue) => {
       const handle = await start(taskQueue);
@@ -45,19 +45,28 @@ describe('verification repairs what a retry can repair', () => {
   });
 
   test('a table whose rows the destination lost after its import is imported again; the migration completes', async () => {
-    const result = await migrateWithChange(
-      'verifyTable',
-      async (destination) => {
-        // the orders table is imported, its verification not started: it then holds one row instead of its data
+    const destination = new Api(h.stacks.destination.url, h.stacks.tokens.destination);
+    // The verification's export of the orders table is held at the stack for 3 s: time to overwrite the table first.
+    const held = { kind: 'latency', latencyMs: 3000, method: 'POST', pathPattern: '/tables/in\\.c-crm\\.orders/export-async$', forSeconds: 600 };
+    const fault = (await destination.post('/_emulator/faults', held)).body as { id: string };
+    const exportsOfOrders = async () => ((await destination.get('/_emulator/faults')).body as Array<{ id: string; hits: number }>).find((f) => f.id === fault.id)?.hits ?? 0;
+    try {
+      const result = await h.withWorker(async (taskQueue) => {
+        const handle = await start(taskQueue);
+        for (let i = 0; i < 600 && (await exportsOfOrders()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+        // the orders table is imported and its verification's export on its way: it now holds one row instead of its data
         const fileId = await destination.upload('one-row.csv', Buffer.from('"id","customer_id","amount","status","created_at"\n"1","1","1","paid","2024-01-01"\n'));
         const job = await destination.job('POST', 'tables/in.c-crm.orders/import-async', { dataFileId: fileId, incremental: 0 });
         expect(job.status).toBe('success');
-      },
-      (input) => input.tableId === 'in.c-crm.orders',
-    );
-    expect(result.outcome).toBe('completed');
-    expect(result.verification).toMatchObject({ mismatches: [], ok: result.verification.tables });
-    expect((await compareProjects(h.source, h.destination)).mismatches).toEqual([]);
+        return handle.result();
+      });
+      expect(result.outcome).toBe('completed');
+      expect(result.verification).toMatchObject({ mismatches: [], ok: result.verification.tables });
+      expect(await exportsOfOrders()).toBe(2); // verified, imported again, verified again
+      expect((await compareProjects(h.source, h.destination)).mismatches).toEqual([]);
+    } finally {
+      await destination.del('/_emulator/faults');
+    }
   });
 
   test('a configuration edited in the destination during the migration stops it, naming the difference', async () => {

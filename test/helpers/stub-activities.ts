@@ -5,7 +5,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
 import type { MigrationActivities } from '../../activities';
 import { startTestTemporal, TEMPORAL_STARTUP_TIMEOUT_MS, type TestTemporal } from './temporal';
 import type { MigrationInputDraft } from '../../workflows/input';
-import type { RestoreOutcome, ValidationReport } from '../../workflows/types';
+import { summarizeVerification, type RestoreOutcome, type ValidationReport } from '../../workflows/types';
 
 const project = { id: 1, name: 'p', region: 'us-east-1', backend: 'snowflake' };
 export const validation = (blockers = 0): ValidationReport => ({
@@ -25,9 +25,12 @@ export function stubActivities(calls: string[], overrides: Partial<MigrationActi
     validateRestore: async () => validation(),
     inspectSnapshot: async () => ({ snapshotDir: '/snap', bucketCount: 3, dataTableCount: TABLES.length, aliasCount: 1, configurationCount: 2 }),
     snapshotProjectMetadata: async () => ({ snapshotDir: '/snap', bucketCount: 3, dataTableCount: TABLES.length, aliasCount: 1, configurationCount: 2 }),
-    listTableBatch: async () => TABLES,
+    splitTableBatch: async () => ({ grouped: TABLES.slice(0, 2), alone: TABLES.slice(2) }),
+    snapshotTableGroup: async ({ tableIds }) => tableIds.map(() => 30),
+    fingerprintTableGroup: async ({ tableIds }) => tableIds.map(() => 10),
+    restoreTableGroup: async ({ tableIds }) => summarizeVerification(tableIds.map((tableId) => ({ tableId, expected: fingerprint, actual: fingerprint, ok: true }))),
+    // a sync pass moves its changed tables one activity each
     snapshotTableData: async ({ tableId }) => ({ tableId, files: [], bytes: 30, ...fingerprint }),
-    fingerprintSnapshotTable: async ({ tableId }) => ({ tableId, files: [], bytes: 30, ...fingerprint }),
     restoreTable: async ({ tableId }) => ({ tableId, created: true, rowsImported: 10 }),
     verifyTable: async ({ tableId }) => ({ tableId, expected: fingerprint, actual: fingerprint, ok: true }),
     snapshotOrchestrations: async () => ({ orchestrations: 1, triggers: 2 }),

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MalformedSnapshotError } from '../../snapshot/layout';
-import { snapshotAt } from '../../snapshot/reader';
+import { GROUPED_TABLE_MAX_BYTES, snapshotAt } from '../../snapshot/reader';
 import { LocalSnapshotStore } from '../../snapshot/store';
 
 async function backup(files: Record<string, unknown>): Promise<string> {
@@ -49,6 +49,17 @@ test('answers which buckets, tables, aliases and configurations a restore brings
   ]);
   expect(index.configurationsOf('orchestrator')).toEqual([{ componentId: 'orchestrator', configId: '123' }]);
   expect(index.tableBatch(1, 1)).toEqual(['in.c-crm.orders']);
+});
+
+test('splits a batch by size: small tables moved together, a large or unsized one alone', async () => {
+  const small = Array.from({ length: 5 }, (_, i) => ({ id: `in.c-crm.t${i}`, name: `t${i}`, columns: ['id'], dataSizeBytes: GROUPED_TABLE_MAX_BYTES - i }));
+  const large = { id: 'in.c-crm.big', name: 'big', columns: ['id'], dataSizeBytes: GROUPED_TABLE_MAX_BYTES + 1 };
+  const unsized = { id: 'in.c-crm.unknown', name: 'unknown', columns: ['id'] };
+  const dir = await backup({ 'buckets.json': buckets, 'tables.json': [...small, large, unsized], 'configurations.json': [] });
+  const index = await snapshotAt(new LocalSnapshotStore(dir)).index();
+  expect(index.splitTableBatch(0, 100)).toEqual({ grouped: small.map((t) => t.id), alone: ['in.c-crm.big', 'in.c-crm.unknown'] });
+  // a later batch splits only its own tables
+  expect(index.splitTableBatch(1, 3)).toEqual({ grouped: ['in.c-crm.t2', 'in.c-crm.t3', 'in.c-crm.t4'], alone: [] });
 });
 
 test("a configuration's ID is the listing's, never a field of its file", async () => {

@@ -6,9 +6,10 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { migration, outcome, ref, TABLES, useStubbedWorkers, validation } from '../helpers/stub-activities';
 import { migrateProject, restoreProject, statusQuery } from '../../workflows';
+import { summarizeVerification } from '../../workflows/types';
 
-/** The parent's own activities in order (children's per-table calls are left out: they run concurrently). */
-const PER_TABLE = new Set(['listTableBatch', 'snapshotTableData', 'fingerprintSnapshotTable', 'restoreTable', 'verifyTable']);
+/** The parent's own activities in order (children's calls per group of tables are left out: they run concurrently). */
+const PER_TABLE = new Set(['splitTableBatch', 'snapshotTableGroup', 'fingerprintTableGroup', 'restoreTableGroup']);
 const parentCalls = (calls: string[]) => calls.filter((name) => !PER_TABLE.has(name));
 
 const stubbed = useStubbedWorkers('steps');
@@ -121,23 +122,28 @@ describe('migrateProject with stubbed activities', () => {
     expect(calls).not.toContain('restoreOrchestrations');
   });
 
-  test('a table that differs after its import is imported again; one that stays different is a mismatch', async () => {
+  test('small tables move together, a large one alone; a table that stays different after its repairs stops the run by name', async () => {
     const calls: string[] = [];
+    const groups: Array<{ tableIds: string[]; lanes: number }> = [];
     const fingerprint = { rows: 10, checksum: 'm3:00' };
-    const imports = new Map<string, number>();
     const failure = await run(
       calls,
       {
-        restoreTable: async ({ tableId, reimport }) => (imports.set(tableId, (imports.get(tableId) ?? 0) + (reimport ? 1 : 0)), { tableId, created: true, rowsImported: 10 }),
-        // one: repaired by its first re-import; three: never
-        verifyTable: async ({ tableId }) => {
-          const ok = tableId === 'in.c-a.two' || (tableId === 'in.c-a.one' && imports.get(tableId) === 1);
-          return { tableId, expected: fingerprint, actual: ok ? fingerprint : { rows: 9, checksum: 'm3:11' }, ok };
+        restoreTableGroup: async ({ tableIds, lanes }) => {
+          groups.push({ tableIds, lanes });
+          const verifications = tableIds.map((tableId) => ({ tableId, expected: fingerprint, actual: tableId === 'in.c-b.three' ? { rows: 9, checksum: 'm3:11' } : fingerprint, ok: tableId !== 'in.c-b.three' }));
+          return summarizeVerification(verifications);
         },
       },
-      (taskQueue) => stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }).catch((e: unknown) => e),
+      (taskQueue) =>
+        stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration({ options: { tableConcurrency: 3 } })] }).catch((e: unknown) => e),
     );
-    expect(Object.fromEntries(imports)).toEqual({ 'in.c-a.one': 1, 'in.c-a.two': 0, 'in.c-b.three': 2 });
+    // the small tables (the stubs' first two) in one activity with every lane, then the large one alone
+    expect(groups).toEqual([
+      { tableIds: ['in.c-a.one', 'in.c-a.two'], lanes: 3 },
+      { tableIds: ['in.c-b.three'], lanes: 1 },
+    ]);
+    expect(calls.filter((c) => c === 'snapshotTableGroup')).toHaveLength(2);
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'VerificationFailed', message: expect.stringContaining('1 table(s) whose data differs from the source: in.c-b.three') });
   });
 
@@ -194,7 +200,7 @@ describe('restoreProject with stubbed activities', () => {
       'verifyCreatedEntities',
       'writeReport',
     ]);
-    expect(calls.filter((c) => c === 'fingerprintSnapshotTable')).toHaveLength(TABLES.length);
+    expect(calls.filter((c) => c === 'fingerprintTableGroup')).toHaveLength(2); // the stubs' two groups
     expect(result.status.progress.tables.done).toBe(TABLES.length);
     expect(result.status.progress.snowflakeWriters.done).toBe(0);
   });

@@ -49,7 +49,7 @@ async function statusWhen(client: Client, workflowId: string, ready: (s: Migrati
   throw new Error(`${workflowId} did not reach the awaited status`);
 }
 
-const PER_TABLE = new Set(['listTableBatch', 'snapshotTableData', 'restoreTable', 'verifyTable', 'listSyncTableBatch', 'alignTable']);
+const PER_TABLE = new Set(['splitTableBatch', 'snapshotTableGroup', 'restoreTableGroup', 'snapshotTableData', 'restoreTable', 'verifyTable', 'listSyncTableBatch', 'alignTable']);
 
 describe('migrateProject kept in sync, with stubbed activities', () => {
   test('sync, cutover and rollback are refused with a reason before the first copy is verified', async () => {

@@ -1,0 +1,85 @@
+// Tables moved a group at a time (docs/architecture.md#table-groups): one activity exports, or restores and verifies,
+// the small tables of a batch, `lanes` at a time, so a project of thousands of small tables costs Temporal one round
+// trip per batch rather than three per table. A large table is a group of its own. The group's heartbeat carries the
+// results of the tables it finished and the cursors of those in hand, so a retry goes on from there.
+import { Context, log } from '@temporalio/activity';
+import pMap from 'p-map';
+import type { StackRef } from '../workflows/input';
+import { summarizeVerification, TABLE_REPAIRS, type TableVerification, type VerificationSummary } from '../workflows/types';
+import type { ActivityDeps } from './deps';
+import { heartbeat, type Resumable } from './heartbeat';
+import { exportTableData, fingerprintTableFiles, type ExportCursor } from './snapshot';
+import { restoreTableFromSnapshot, type ImportCursor } from './tables';
+import { verifyRestoredTable } from './verify';
+
+/** The heartbeat of a group: the results of the tables done, and the cursors of those in hand, by table ID. */
+interface GroupCursor<C, R> {
+  done: Record<string, R>;
+  inHand: Record<string, C>;
+}
+
+/** Runs `work` for each table of the group, `lanes` at a time, after the tables a previous attempt finished. */
+async function eachTableOfGroup<C, R>(tableIds: readonly string[], lanes: number, work: (tableId: string, step: Resumable<C>) => Promise<R>): Promise<R[]> {
+  const { info } = Context.current();
+  const previous = info.heartbeatDetails as GroupCursor<C, R> | undefined;
+  const progress: GroupCursor<C, R> = { done: { ...previous?.done }, inHand: {} };
+  const report = () => heartbeat({ done: { ...progress.done }, inHand: { ...progress.inHand } } satisfies GroupCursor<C, R>);
+  await pMap(
+    tableIds.filter((tableId) => !(tableId in progress.done)),
+    async (tableId) => {
+      const step: Resumable<C> = {
+        retried: info.attempt > 1,
+        cursor: previous?.inHand[tableId],
+        report: (cursor) => {
+          progress.inHand[tableId] = cursor;
+          report();
+        },
+      };
+      progress.done[tableId] = await work(tableId, step);
+      delete progress.inHand[tableId];
+      report();
+    },
+    { concurrency: Math.max(1, lanes) },
+  );
+  return tableIds.map((tableId) => progress.done[tableId]);
+}
+
+export function createTableGroupActivities(deps: ActivityDeps) {
+  return {
+    /** The tables of one batch, split by size (see SnapshotIndex.splitTableBatch), for a child workflow. */
+    async splitTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<{ grouped: string[]; alone: string[] }> {
+      return (await deps.snapshot(input.snapshotDir).index()).splitTableBatch(input.batchNumber, input.batchSize);
+    },
+
+    /** Exports a group of source tables into the snapshot; answers the bytes each took. */
+    async snapshotTableGroup(input: { source: StackRef; snapshotDir: string; tableIds: string[]; lanes: number }): Promise<number[]> {
+      return eachTableOfGroup<ExportCursor, number>(input.tableIds, input.lanes, async (tableId, step) => (await exportTableData(deps, { source: input.source, snapshotDir: input.snapshotDir, tableId }, step)).bytes);
+    },
+
+    /** Fingerprints a group of tables of a snapshot on disk (e.g. one made by Keboola's backup); answers their rows. */
+    async fingerprintTableGroup(input: { snapshotDir: string; tableIds: string[]; lanes: number }): Promise<number[]> {
+      return eachTableOfGroup<never, number>(input.tableIds, input.lanes, async (tableId) => (await fingerprintTableFiles(deps, { snapshotDir: input.snapshotDir, tableId })).rows);
+    },
+
+    /**
+     * Restores a group of tables (structure, metadata, data) and verifies each against its snapshot fingerprint. A
+     * table that differs (rows lost by the stack, say) is imported again and verified again, a bounded number of
+     * times: what a repeated import repairs is not a failure; only what it cannot repair counts as a mismatch.
+     */
+    async restoreTableGroup(input: { destination: StackRef; snapshotDir: string; tableIds: string[]; lanes: number; verify?: 'checksum' | 'rows' }): Promise<VerificationSummary> {
+      const verifications = await eachTableOfGroup<ImportCursor, TableVerification>(input.tableIds, input.lanes, async (tableId, step) => {
+        const at = { destination: input.destination, snapshotDir: input.snapshotDir, tableId };
+        await restoreTableFromSnapshot(deps, at, step);
+        const verify = () => verifyRestoredTable(deps, { ...at, mode: input.verify });
+        let verification = await verify();
+        for (let repair = 1; !verification.ok && repair <= TABLE_REPAIRS; repair++) {
+          log.warn('a restored table differs from its snapshot: importing it again', { tableId, repair, expected: verification.expected, actual: verification.actual });
+          await restoreTableFromSnapshot(deps, { ...at, reimport: true }, { ...step, cursor: undefined });
+          verification = await verify();
+        }
+        return verification;
+      });
+      return summarizeVerification(verifications);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// The activities that move tables a group at a time, in a MockActivityEnvironment against an emulated destination
+// and Keboola's backup fixture: each table of the group is restored and verified in turn, a retry goes on after what
+// its previous attempt finished, and a table that differs after its import is imported again (a bounded number of
+// times) before it counts as a mismatch.
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Info } from '@temporalio/activity';
+import { createActivities, createActivityDeps, type ActivityDeps } from '../../activities';
+import { createStackClient, type StackClient } from '../../stack';
+import { startStackPair, type StackPair } from '../../scripts/stack-pair';
+import { TABLE_REPAIRS, type TableVerification } from '../../workflows/types';
+
+const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'keboola-backup');
+const ONE_ROW = 'in.c-main.sliced';
+
+let pair: StackPair;
+let destination: StackClient;
+let snapshotDir: string;
+let deps: ActivityDeps;
+const heartbeats: unknown[] = [];
+
+function run<A extends unknown[], R>(info: Partial<Info>, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+  const env = new MockActivityEnvironment(info);
+  env.on('heartbeat', (details: unknown) => heartbeats.push(details));
+  return env.run(fn, ...args);
+}
+
+/**
+ * The activities over a destination that loses rows: after each of the first `losses` imports of ONE_ROW has
+ * finished, the table is overwritten with a single row (as a stack that lost a write would leave it).
+ */
+function activitiesLosingRows(losses: number, imported: string[]) {
+  return createActivities({
+    ...deps,
+    async stackClient(ref) {
+      const client = await deps.stackClient(ref);
+      const realImport = client.tables.import.bind(client.tables);
+      client.tables.import = async (tableId, input) => {
+        const job = await realImport(tableId, input);
+        imported.push(tableId);
+        if (tableId === ONE_ROW && imported.filter((id) => id === ONE_ROW).length <= losses) {
+          const file = await client.files.upload('one-row.csv', Buffer.from('"id","name","note"\n"1","lost","row"\n'));
+          await realImport(tableId, { dataFileId: file.id, incremental: false });
+        }
+        return job;
+      };
+      return client;
+    },
+  });
+}
+
+beforeAll(async () => {
+  const env: NodeJS.ProcessEnv = {};
+  pair = await startStackPair({ jobDelayMs: 5, env });
+  destination = createStackClient({ url: pair.destination.url, token: pair.tokens.destination });
+  deps = createActivityDeps({ snapshotRoot: os.tmpdir(), env });
+  snapshotDir = await fs.mkdtemp(path.join(os.tmpdir(), 'table-groups-'));
+  await fs.cp(FIXTURE, snapshotDir, { recursive: true });
+  const activities = createActivities(deps);
+  await run({}, activities.restoreBuckets, { destination: pair.destinationRef, snapshotDir });
+  expect(await run({}, activities.fingerprintTableGroup, { snapshotDir, tableIds: ['in.c-main.plain', 'in.c-main.typed', ONE_ROW], lanes: 2 })).toEqual([4, 3, 25]);
+});
+afterAll(() => pair?.close());
+
+const group = (tableIds: string[]) => ({ destination: pair.destinationRef, snapshotDir, tableIds, lanes: 2 });
+
+describe('tables moved a group per activity', () => {
+  test('a retry goes on after the tables its previous attempt finished, with the cursor of the table it was in', async () => {
+    const lost = await destination.files.upload('lost.csv.gz', Buffer.from('gone'));
+    await destination.files.delete(lost.id);
+    const finished: TableVerification = { tableId: 'in.c-main.plain', expected: { rows: 4, checksum: 'm3:aa' }, actual: { rows: 4, checksum: 'm3:aa' }, ok: true };
+    heartbeats.length = 0;
+    const summary = await run(
+      { attempt: 2, heartbeatDetails: { done: { 'in.c-main.plain': finished }, inHand: { 'in.c-main.typed': { fileId: lost.id } } } },
+      createActivities(deps).restoreTableGroup,
+      group(['in.c-main.plain', 'in.c-main.typed']),
+    );
+    // the finished table is answered from the heartbeat, not restored again
+    expect(summary).toMatchObject({ tables: 2, ok: 2, rows: 7, mismatches: [] });
+    expect(await destination.tables.get('in.c-main.plain')).toBeNull();
+    // the table in hand had a cursor whose file the stack no longer has: its data was uploaded again
+    expect(await destination.tables.get('in.c-main.typed')).toMatchObject({ rowsCount: 3 });
+    const uploaded = heartbeats.find((h): h is { inHand: Record<string, { fileId: unknown }> } => Object.keys((h as { inHand?: object }).inHand ?? {}).length > 0);
+    expect(uploaded).toEqual({ done: { 'in.c-main.plain': finished }, inHand: { 'in.c-main.typed': { fileId: expect.anything() } } });
+    expect(uploaded?.inHand['in.c-main.typed'].fileId).not.toEqual(lost.id);
+    expect(heartbeats.at(-1)).toEqual({ done: { 'in.c-main.plain': finished, 'in.c-main.typed': expect.objectContaining({ ok: true }) }, inHand: {} });
+  });
+
+  test('a table that lost rows after its import is imported again and verified again; the group answers every table', async () => {
+    const imported: string[] = [];
+    const summary = await run({}, activitiesLosingRows(1, imported).restoreTableGroup, group(['in.c-main.plain', ONE_ROW]));
+    expect(summary).toMatchObject({ tables: 2, ok: 2, rows: 4 + 25, mismatches: [] });
+    expect(imported).toEqual(['in.c-main.plain', ONE_ROW, ONE_ROW]);
+    expect(await destination.tables.get(ONE_ROW)).toMatchObject({ rowsCount: 25 });
+  });
+
+  test('a table that stays different after the bounded repairs is a mismatch of the group, not a failed activity', async () => {
+    await destination.tables.delete(ONE_ROW, { force: true }); // restored by the test before
+    const imported: string[] = [];
+    const summary = await run({}, activitiesLosingRows(Infinity, imported).restoreTableGroup, group([ONE_ROW]));
+    expect(imported).toHaveLength(1 + TABLE_REPAIRS);
+    expect(summary).toMatchObject({ tables: 1, ok: 0, rows: 1, mismatches: [{ tableId: ONE_ROW, expected: { rows: 25 }, actual: { rows: 1 }, ok: false }] });
+  });
+});
