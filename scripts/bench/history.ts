@@ -47,7 +47,8 @@ export function covered(intervals: Interval[], minus: Interval[] = []): number {
   return total;
 }
 
-const TABLE_ACTIVITIES = new Set(['snapshotTableData', 'restoreTable', 'verifyTable']);
+/** The activities that move tables, a group each; a group moves its tables one after another. */
+const TABLE_ACTIVITIES = new Set(['snapshotTableGroup', 'restoreTableGroup']);
 
 /**
  * How many tables were being moved at once: the peak of table activities running together, and their mean over

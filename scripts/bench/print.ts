@@ -6,7 +6,7 @@ import type { StackLimiter } from './worker';
 const markdown = (header: string[], rows: string[][]) => [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 export function table(results: Result[]): string {
-  const header = ['size', 'tables×rows', 'configs', 'data MB', 'wall s', 'MB/s', 'entities/s', 'peak RSS MB', 'events parent/children/largest child/total', 'overhead ms/entity', 'raw copy s', 'raw MB/s', 'data path s (snapshot+restore+verify)', 'raw/data path', 'raw/data path w/o verify', 'outcome'];
+  const header = ['size', 'tables×rows', 'configs', 'data MB', 'wall s', 'MB/s', 'entities/s', 'peak RSS MB', 'events parent/children/largest child/total', 'overhead ms/entity', 'raw copy s', 'raw MB/s', 'data path s (snapshot+restore+verify)', 'raw/data path', 'outcome'];
   const rows = results.map((r) => {
     const dataPath = r.rawCopySeconds / r.ratio;
     return [
@@ -24,7 +24,6 @@ export function table(results: Result[]): string {
       r.rawMbPerSecond.toFixed(2),
       dataPath.toFixed(1),
       `${(r.ratio * 100).toFixed(0)} %`,
-      `${(r.ratioWithoutVerify * 100).toFixed(0)} %`,
       r.outcome,
     ];
   });
@@ -32,7 +31,7 @@ export function table(results: Result[]): string {
 }
 
 export function phasesLine(r: Result): string {
-  return `  ${r.size}: time in activities (union, s): ${Object.entries(r.activityPhases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; verify alone ${r.verifyOnlySeconds.toFixed(1)} s; no activity running ${r.orchestrationGapSeconds.toFixed(1)} s; parent history ${(r.historyEvents.parentBytes / 1024).toFixed(0)} KiB; worker RSS idle ${r.workerIdleRssMb.toFixed(0)} MB, peak JS heap in use ${r.workerPeakHeapUsedMb.toFixed(0)} MB, peak external ${r.workerPeakExternalMb.toFixed(0)} MB; client CPU per table: worker ${r.clientCpuMsPerTable.migration.toFixed(0)} ms, raw copy ${r.clientCpuMsPerTable.raw.toFixed(0)} ms\n`;
+  return `  ${r.size}: time in activities (union, s): ${Object.entries(r.activityPhases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; no activity running ${r.orchestrationGapSeconds.toFixed(1)} s; parent history ${(r.historyEvents.parentBytes / 1024).toFixed(0)} KiB; worker RSS idle ${r.workerIdleRssMb.toFixed(0)} MB, peak JS heap in use ${r.workerPeakHeapUsedMb.toFixed(0)} MB, peak external ${r.workerPeakExternalMb.toFixed(0)} MB; client CPU per table: worker ${r.clientCpuMsPerTable.migration.toFixed(0)} ms, raw copy ${r.clientCpuMsPerTable.raw.toFixed(0)} ms\n`;
 }
 
 /** Where the cores went during the raw copy and the migration: CPU seconds by process, against what the machine had. */
