@@ -1,8 +1,9 @@
 // Tables moved a group at a time (docs/architecture.md#table-groups): one activity exports, or restores and verifies,
 // the small tables of a batch, `lanes` at a time, so a project of thousands of small tables costs Temporal one round
 // trip per batch rather than three per table. A large table is a group of its own. The group's heartbeat carries the
-// results of the tables it finished and the cursors of those in hand, so a retry goes on from there.
-import { Context, log } from '@temporalio/activity';
+// results of the tables it finished and the cursors of those in hand, so a retry goes on from there. A cancellation
+// lets the tables in hand finish and starts no new one: a table is never left half-imported.
+import { CancelledFailure, Context, log } from '@temporalio/activity';
 import pMap from 'p-map';
 import type { StackRef } from '../workflows/input';
 import { summarizeVerification, TABLE_REPAIRS, type TableVerification, type VerificationSummary } from '../workflows/types';
@@ -18,15 +19,19 @@ interface GroupCursor<C, R> {
   inHand: Record<string, C>;
 }
 
-/** Runs `work` for each table of the group, `lanes` at a time, after the tables a previous attempt finished. */
+/**
+ * Runs `work` for each table of the group, `lanes` at a time, after the tables a previous attempt finished. Once the
+ * activity is cancelled (the migration was, or the worker shuts down), no table starts; those in hand finish.
+ */
 async function eachTableOfGroup<C, R>(tableIds: readonly string[], lanes: number, work: (tableId: string, step: Resumable<C>) => Promise<R>): Promise<R[]> {
-  const { info } = Context.current();
+  const { info, cancellationSignal } = Context.current();
   const previous = info.heartbeatDetails as GroupCursor<C, R> | undefined;
   const progress: GroupCursor<C, R> = { done: { ...previous?.done }, inHand: {} };
   const report = () => heartbeat({ done: { ...progress.done }, inHand: { ...progress.inHand } } satisfies GroupCursor<C, R>);
   await pMap(
     tableIds.filter((tableId) => !(tableId in progress.done)),
     async (tableId) => {
+      if (cancellationSignal.aborted) return;
       const step: Resumable<C> = {
         retried: info.attempt > 1,
         cursor: previous?.inHand[tableId],
@@ -41,6 +46,9 @@ async function eachTableOfGroup<C, R>(tableIds: readonly string[], lanes: number
     },
     { concurrency: Math.max(1, lanes) },
   );
+  if (cancellationSignal.aborted) {
+    throw new CancelledFailure(`cancelled after ${Object.keys(progress.done).length} of the group's ${tableIds.length} tables; the tables in hand finished`);
+  }
   return tableIds.map((tableId) => progress.done[tableId]);
 }
 

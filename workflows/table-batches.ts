@@ -2,7 +2,7 @@
 // gets a batch number, reads its tables from the snapshot split by size and moves them (the small ones together in
 // one activity: activities/table-groups.ts), and answers counts; per-table results stay in the snapshot. Histories
 // recorded before the groups ran one activity per table; they replay on the per-table branches below.
-import { CancellationScope, CancelledFailure, defineQuery, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, CancelledFailure, defineQuery, isCancellation, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities';
 import type { StackRef } from './input';
@@ -12,6 +12,19 @@ import { addVerification, summarizeVerification, TABLE_REPAIRS, type Progress, t
 
 function tableActivities(heartbeatTimeout: Duration) {
   return proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout, retry: activityRetry });
+}
+
+/**
+ * The activities of a batch's small tables. They see a cancellation, finish the tables in hand and start no new
+ * one (activities/table-groups.ts); the batch waits for that before it ends.
+ */
+function groupActivities(heartbeatTimeout: Duration) {
+  return proxyActivities<MigrationActivities>({
+    startToCloseTimeout: '6h',
+    heartbeatTimeout,
+    retry: activityRetry,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
 }
 
 export const batchProgressQuery = defineQuery<Progress>('batchProgress');
@@ -48,7 +61,7 @@ const TABLE_GROUPS = 'table-groups';
 /**
  * Moves a batch by size (activities/table-groups.ts): its small tables first, in one activity that moves
  * `concurrency` of them at a time; then its large ones, an activity each, `concurrency` at a time. Answers each
- * activity's result, with progress in tables for the `batchProgress` query.
+ * activity's result, with progress in tables for the `batchProgress` query. `move` calls a `groupActivities` one.
  */
 async function eachGroupOfBatch<R>(input: TableBatchInput, move: (tableIds: string[], lanes: number) => Promise<R>): Promise<R[]> {
   const { splitTableBatch } = tableActivities(input.heartbeatTimeout);
@@ -60,7 +73,13 @@ async function eachGroupOfBatch<R>(input: TableBatchInput, move: (tableIds: stri
     progress.done += tableIds.length;
     return result;
   };
-  const small = grouped.length ? await eachUntilCancelled([grouped], 1, (tableIds) => moved(tableIds, input.concurrency)) : [];
+  const small = grouped.length
+    ? [
+        await moved(grouped, input.concurrency).catch((error: unknown) => {
+          throw isCancellation(error) ? new CancelledFailure('the batch was cancelled after its tables in flight finished') : error;
+        }),
+      ]
+    : [];
   return [...small, ...(await eachUntilCancelled(alone, input.concurrency, (tableId) => moved([tableId], 1)))];
 }
 
@@ -85,14 +104,16 @@ const tablesIn = (groups: ReadonlyArray<readonly unknown[]>) => groups.reduce((s
 
 /** Exports a batch of source tables into the snapshot; answers how many. */
 export async function snapshotTableBatch(input: TableBatchInput & { source: StackRef }): Promise<number> {
-  const { snapshotTableData, snapshotTableGroup } = tableActivities(input.heartbeatTimeout);
+  const { snapshotTableData } = tableActivities(input.heartbeatTimeout);
+  const { snapshotTableGroup } = groupActivities(input.heartbeatTimeout);
   if (patched(TABLE_GROUPS)) return tablesIn(await eachGroupOfBatch(input, (tableIds, lanes) => snapshotTableGroup({ source: input.source, snapshotDir: input.snapshotDir, tableIds, lanes })));
   return (await eachTableOfBatch(input, (tableId) => snapshotTableData({ source: input.source, snapshotDir: input.snapshotDir, tableId }))).length;
 }
 
 /** Fingerprints a batch of tables of a snapshot on disk (e.g. one made by Keboola's backup); answers how many. */
 export async function fingerprintTableBatch(input: TableBatchInput): Promise<number> {
-  const { fingerprintSnapshotTable, fingerprintTableGroup } = tableActivities(input.heartbeatTimeout);
+  const { fingerprintSnapshotTable } = tableActivities(input.heartbeatTimeout);
+  const { fingerprintTableGroup } = groupActivities(input.heartbeatTimeout);
   if (patched(TABLE_GROUPS)) return tablesIn(await eachGroupOfBatch(input, (tableIds, lanes) => fingerprintTableGroup({ snapshotDir: input.snapshotDir, tableIds, lanes })));
   return (await eachTableOfBatch(input, (tableId) => fingerprintSnapshotTable({ snapshotDir: input.snapshotDir, tableId }))).length;
 }
@@ -107,7 +128,7 @@ const REPAIR_TABLES = 'repair-mismatched-tables';
 export async function restoreTableBatch(input: TableBatchInput & { destination: StackRef }): Promise<VerificationSummary> {
   const at = { destination: input.destination, snapshotDir: input.snapshotDir };
   if (patched(TABLE_GROUPS)) {
-    const { restoreTableGroup } = tableActivities(input.heartbeatTimeout);
+    const { restoreTableGroup } = groupActivities(input.heartbeatTimeout);
     const groups = await eachGroupOfBatch(input, (tableIds, lanes) => restoreTableGroup({ ...at, tableIds, lanes, verify: input.verify }));
     return groups.reduce(addVerification, summarizeVerification([]));
   }
