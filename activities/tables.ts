@@ -106,24 +106,31 @@ export async function restoreTableFromSnapshot(deps: ActivityDeps, input: TableR
   const snapshot = deps.snapshot(input.snapshotDir);
   const table = (await snapshot.index()).table(input.tableId);
 
+  const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(table.id));
+  const data = await snapshot.tableData(table.id);
+  // An untyped table whose data is one file with its header row is created from that file: the create job loads
+  // it, so the table costs one upload and one job instead of a header upload, a create job and an import job.
+  const createWithData = !typedColumnsOf(table) && !data.sliced && data.files.length === 1 && record !== undefined;
+
   // Created without a look first (activities/create-or-find.ts), unless a repair or a retry expects it there
-  // (the refused create would cost a header upload).
+  // (the refused create would cost an upload).
   const expected = input.reimport || step.retried;
   let current: Pick<Table, 'displayName' | 'rowsCount'> | null = expected ? await client.tables.get(table.id) : null;
   let created = false;
   if (!current) {
     const bucket = (await snapshot.index()).buckets.find((b) => b.id === bucketIdOf(table));
-    const outcome = await createOrFind(() => createTableStructure(client, table, bucket?.backend ?? undefined), () => client.tables.get(table.id));
+    const withData = createWithData ? () => uploadChecked(client, snapshot, table.id, data, record) : undefined;
+    const outcome = await createOrFind(() => createTableStructure(client, table, bucket?.backend ?? undefined, withData), () => client.tables.get(table.id));
     created = 'created' in outcome;
-    current = 'existing' in outcome ? outcome.existing : { displayName: table.name, rowsCount: 0 };
+    current = 'existing' in outcome ? outcome.existing : { displayName: table.name, rowsCount: createWithData ? record.rows : 0 };
     if (created) deps.metrics?.entitiesMigrated('tables');
+    if (created && createWithData) deps.metrics?.bytesCopied('import', record.bytes);
   }
   await restoreDisplayName(client, table, current);
   await restoreTableMetadata(client, table);
 
-  const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(table.id));
-  const data = await snapshot.tableData(table.id);
   if (data.files.length === 0) return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'no data in the snapshot' };
+  if (created && createWithData) return { tableId: table.id, created, rowsImported: record.rows };
   if (!input.reimport && record && record.rows > 0 && current.rowsCount === record.rows) {
     return { tableId: table.id, created, rowsImported: 0, dataSkipped: 'already imported' };
   }
@@ -196,7 +203,8 @@ async function uploadChecked(client: StackClient, snapshot: SnapshotReader, tabl
   return uploaded.id;
 }
 
-async function createTableStructure(client: StackClient, table: SnapshotTable, backend: string | undefined): Promise<string> {
+/** Creates the table; an untyped one from `withData`'s upload of its data (with the header row) when given. */
+async function createTableStructure(client: StackClient, table: SnapshotTable, backend: string | undefined, withData?: () => Promise<number>): Promise<string> {
   const bucketId = bucketIdOf(table);
   let typedColumns = typedColumnsOf(table);
   if (typedColumns && backend) {
@@ -223,10 +231,14 @@ async function createTableStructure(client: StackClient, table: SnapshotTable, b
     }
     return client.tables.createDefinition(bucketId, { name: table.name, primaryKeysNames: table.primaryKey ?? [], columns: typedColumns });
   }
-  // An untyped table is created from a CSV that holds only its header row.
+  // Otherwise an untyped table is created from a CSV that holds only its header row.
+  const fileId = withData ? await withData() : await uploadHeader(client, table);
+  return client.tables.createFromFile(bucketId, { name: table.name, dataFileId: fileId, primaryKey: table.primaryKey ?? [] });
+}
+
+async function uploadHeader(client: StackClient, table: SnapshotTable): Promise<number | string> {
   const header = Buffer.from(formatCsvRow(table.columns));
-  const file = await client.files.upload(`${table.id}.header.csv`, header, { sizeBytes: header.length });
-  return client.tables.createFromFile(bucketId, { name: table.name, dataFileId: file.id, primaryKey: table.primaryKey ?? [] });
+  return (await client.files.upload(`${table.id}.header.csv`, header, { sizeBytes: header.length })).id;
 }
 
 async function restoreDisplayName(client: StackClient, table: SnapshotTable, current: Pick<Table, 'displayName'>): Promise<void> {

@@ -93,13 +93,18 @@ describe('restore activities, one by one', () => {
     expect(again).toMatchObject({ created: false, rowsImported: 0, dataSkipped: 'already imported' });
   });
 
-  test('restoreTable retried with a cursor whose uploaded file the stack no longer has uploads the data again', async () => {
-    const lost = await destination.files.upload('lost.csv.gz', Buffer.from('gone'));
-    await destination.files.delete(lost.id);
-    const result = await runWithCursor({ fileId: lost.id }, activities.restoreTable, { ...at(), tableId: 'in.c-main.plain' });
-    expect(result).toMatchObject({ tableId: 'in.c-main.plain', created: true });
+  test('restoreTable creates an untyped table from its one data file: one upload and one job, no import', async () => {
+    await run(activities.fingerprintSnapshotTable, { snapshotDir, tableId: 'in.c-main.plain' }); // as restoreProject does
+    const requests = async () => (await (await fetch(`${pair.destination.url}/_emulator/requests`)).json()) as Record<string, number>;
+    const before = await requests();
+    const result = await run(activities.restoreTable, { ...at(), tableId: 'in.c-main.plain' });
+    const after = await requests();
+    const added = (route: string) => (after[route] ?? 0) - (before[route] ?? 0);
     const listed = JSON.parse(await fs.readFile(path.join(snapshotDir, 'tables.json'), 'utf8')) as Array<{ id: string; rowsCount?: number }>;
-    expect((await destination.tables.get('in.c-main.plain'))?.rowsCount).toBe(listed.find((t) => t.id === 'in.c-main.plain')?.rowsCount);
+    const rows = listed.find((t) => t.id === 'in.c-main.plain')?.rowsCount;
+    expect(result).toEqual({ tableId: 'in.c-main.plain', created: true, rowsImported: rows });
+    expect((await destination.tables.get('in.c-main.plain'))?.rowsCount).toBe(rows);
+    expect([added('POST /v2/storage/files/prepare'), added('POST /v2/storage/buckets/{bucketId}/tables-async'), added('POST /v2/storage/tables/{tableId}/import-async')]).toEqual([1, 1, 0]);
   });
 
   test('restoreTable checks each file by the SHA-256 the snapshot recorded: another valid file in its place is refused before its import', async () => {
@@ -120,6 +125,18 @@ describe('restore activities, one by one', () => {
       await fs.writeFile(slice, original);
     }
     expect(await run(activities.restoreTable, { ...at(), tableId: 'in.c-main.sliced' })).toMatchObject({ rowsImported: record.rows });
+  });
+
+  test('restoreTable retried with a cursor whose uploaded file the stack no longer has uploads the data again', async () => {
+    const lost = await destination.files.upload('lost.csv.gz', Buffer.from('gone'));
+    await destination.files.delete(lost.id);
+    heartbeats.length = 0;
+    // a repair of the sliced table restored above: its import's cursor names a file the stack no longer has
+    const result = await runWithCursor({ fileId: lost.id }, activities.restoreTable, { ...at(), tableId: 'in.c-main.sliced', reimport: true });
+    expect(result).toMatchObject({ tableId: 'in.c-main.sliced', created: false, rowsImported: 25 });
+    expect(heartbeats).toContainEqual({ fileId: expect.anything() });
+    expect(heartbeats).not.toContainEqual({ fileId: lost.id });
+    expect((await destination.tables.get('in.c-main.sliced'))?.rowsCount).toBe(25);
   });
 
   test('restoreTable of a table the snapshot does not list is a malformed snapshot, not retried', async () => {
