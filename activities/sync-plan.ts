@@ -18,6 +18,12 @@ export interface ProjectState {
 }
 
 export type TableChange = 'added' | 'data' | 'structure' | 'metadata';
+
+/** A table a pass brings up to date, with what changed in it. */
+export interface SyncTable {
+  id: string;
+  change: TableChange;
+}
 export type OtherKind = 'orchestration' | 'trigger' | 'subscription';
 
 /** Per kind of the entities that get new IDs or no ID in the destination: whether any is new or changed, and which go. */
@@ -33,7 +39,7 @@ export interface SyncPlanFile {
   previousSnapshotDir: string;
   changes: SyncChanges;
   /** Data tables to bring up to date, sorted by ID: each is exported and imported again, except `metadata` ones. */
-  tables: Array<{ id: string; change: TableChange }>;
+  tables: SyncTable[];
   removedTables: string[];
   /** Aliases to drop: gone from the source, or defined differently (created again after the tables). */
   removedAliases: string[];

@@ -13,7 +13,7 @@ import { bucketIdOf, bucketSkipReason, type ConfigurationRef, type SnapshotIndex
 import { SnapshotSubscriptionSchema, SnapshotTableSchema } from '../snapshot/schemas';
 import { typedColumnsOf } from '../snapshot/typed-columns';
 import type { ActivityDeps } from './deps';
-import { planChanges, type ProjectState, type SyncPlanFile, type TableChange } from './sync-plan';
+import { planChanges, type ProjectState, type SyncPlanFile, type SyncTable } from './sync-plan';
 import { restoreConfiguration, updateConfiguration } from './configurations';
 import { translateComponentId } from './component-ids';
 import { sameJson } from './json';
@@ -82,13 +82,15 @@ async function gone(remove: () => Promise<unknown>): Promise<void> {
   });
 }
 
+/** The plan of the pass whose snapshot is `snapshotDir`; planSyncPass writes it. */
+async function planOf(deps: ActivityDeps, snapshotDir: string): Promise<SyncPlanFile> {
+  const plan = await deps.snapshot(snapshotDir).record<SyncPlanFile>(files.syncPlan);
+  if (!plan) throw new Error(`${snapshotDir} holds no sync plan: plan the pass (planSyncPass) before carrying it out`);
+  return plan;
+}
+
 export function createSyncActivities(deps: ActivityDeps) {
-  const planOf = (snapshotDir: string) => deps.snapshot(snapshotDir).record<SyncPlanFile>(files.syncPlan);
-  const requirePlan = async (snapshotDir: string) => {
-    const plan = await planOf(snapshotDir);
-    if (!plan) throw new Error(`${snapshotDir} holds no sync plan: plan the pass (planSyncPass) before carrying it out`);
-    return plan;
-  };
+  const requirePlan = (snapshotDir: string) => planOf(deps, snapshotDir);
 
   return {
     /** Compares the pass' new snapshot with the last pass' and writes the plan into the new one. */
@@ -114,59 +116,23 @@ export function createSyncActivities(deps: ActivityDeps) {
       };
     },
 
-    /** One batch of the tables a pass brings up to date, with what changed in each. */
-    async listSyncTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<Array<{ id: string; change: TableChange }>> {
+    /** One batch of the tables a pass brings up to date, with what changed in each (batches recorded before table groups). */
+    async listSyncTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<SyncTable[]> {
       const { tables } = await requirePlan(input.snapshotDir);
       return tables.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
     },
 
-    /**
-     * Gives a destination table the source's new structure before its data is imported again: columns added and
-     * removed, the primary key set. A typed table whose column types changed is dropped, to be created again by
-     * restoreTable. A table not there yet is left for restoreTable to create.
-     */
+    /** One batch of the tables a pass brings up to date, split by size as a migration's (SnapshotIndex.isGroupedTable). */
+    async splitSyncTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<{ grouped: SyncTable[]; alone: SyncTable[] }> {
+      const { tables } = await requirePlan(input.snapshotDir);
+      const index = await deps.snapshot(input.snapshotDir).index();
+      const batch = tables.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
+      return { grouped: batch.filter((t) => index.isGroupedTable(t.id)), alone: batch.filter((t) => !index.isGroupedTable(t.id)) };
+    },
+
+    /** A sync pass' table given the source's new structure (alignDestinationTable), for batches recorded before table groups. */
     async alignTable(input: { destination: StackRef; snapshotDir: string; tableId: string }): Promise<{ actions: string[] }> {
-      const client = await deps.stackClient(input.destination);
-      const table = (await deps.snapshot(input.snapshotDir).index()).table(input.tableId);
-      const current = await client.tables.get(table.id);
-      if (!current) return { actions: [] };
-      const actions: string[] = [];
-      // Types are compared between the source's two states (the destination's may differ by the documented mapping
-      // to its backend): a column the source retyped means a new table.
-      const { previousSnapshotDir } = await requirePlan(input.snapshotDir);
-      const before = (await deps.snapshot(previousSnapshotDir).index()).tables.find((t) => t.id === table.id);
-      const wantedTypes = typedColumnsOf(table);
-      const typesBefore = new Map((before && typedColumnsOf(before))?.map((c) => [c.name, c.definition]) ?? []);
-      if (wantedTypes?.some((c) => typesBefore.has(c.name) && !sameJson(typesBefore.get(c.name), c.definition))) {
-        await gone(() => client.tables.delete(table.id, { force: true })); // its aliases are created again after the tables
-        return { actions: ['dropped, to be created with the new column types'] };
-      }
-      // Columns are added at the end: a source that ordered them otherwise (a table created again) needs a new table.
-      const inOrder = [...current.columns.filter((c) => table.columns.includes(c)), ...table.columns.filter((c) => !current.columns.includes(c))];
-      if (!sameJson(inOrder, table.columns)) {
-        await gone(() => client.tables.delete(table.id, { force: true }));
-        return { actions: ['dropped, to be created with the columns in their new order'] };
-      }
-      const removed = current.columns.filter((c) => !table.columns.includes(c));
-      const primaryKey = table.primaryKey ?? [];
-      // A column leaving the primary key must leave it before it goes.
-      if (!sameJson([...(current.primaryKey ?? [])].sort(), [...primaryKey].sort())) {
-        await client.tables.setPrimaryKey(table.id, primaryKey.filter((c) => current.columns.includes(c)));
-        actions.push(`primary key set to (${primaryKey.join(', ')})`);
-      }
-      for (const column of table.columns.filter((c) => !current.columns.includes(c))) {
-        const typed = wantedTypes?.find((c) => c.name === column);
-        await client.tables.addColumn(table.id, { name: column, ...(typed ? { definition: typed.definition, basetype: typed.basetype } : {}) });
-        actions.push(`column ${column} added`);
-        heartbeat();
-      }
-      for (const column of removed) {
-        await client.tables.deleteColumn(table.id, column, { force: true });
-        actions.push(`column ${column} removed`);
-        heartbeat();
-      }
-      if (primaryKey.some((c) => !current.columns.includes(c))) await client.tables.setPrimaryKey(table.id, primaryKey);
-      return { actions };
+      return alignDestinationTable(deps, input);
     },
 
     /**
@@ -287,4 +253,53 @@ export function createSyncActivities(deps: ActivityDeps) {
       return { checkedAt: new Date().toISOString(), changes: plan.changes, total: changeCount(plan.changes) };
     },
   };
+}
+
+/**
+ * Gives a destination table the source's new structure before its data is imported again: columns added and
+ * removed, the primary key set. A typed table whose column types changed is dropped, to be created again by the
+ * restore. A table not there yet is left for the restore to create.
+ */
+export async function alignDestinationTable(deps: ActivityDeps, input: { destination: StackRef; snapshotDir: string; tableId: string }): Promise<{ actions: string[] }> {
+  const client = await deps.stackClient(input.destination);
+  const table = (await deps.snapshot(input.snapshotDir).index()).table(input.tableId);
+  const current = await client.tables.get(table.id);
+  if (!current) return { actions: [] };
+  const actions: string[] = [];
+  // Types are compared between the source's two states (the destination's may differ by the documented mapping
+  // to its backend): a column the source retyped means a new table.
+  const { previousSnapshotDir } = await planOf(deps, input.snapshotDir);
+  const before = (await deps.snapshot(previousSnapshotDir).index()).tables.find((t) => t.id === table.id);
+  const wantedTypes = typedColumnsOf(table);
+  const typesBefore = new Map((before && typedColumnsOf(before))?.map((c) => [c.name, c.definition]) ?? []);
+  if (wantedTypes?.some((c) => typesBefore.has(c.name) && !sameJson(typesBefore.get(c.name), c.definition))) {
+    await gone(() => client.tables.delete(table.id, { force: true })); // its aliases are created again after the tables
+    return { actions: ['dropped, to be created with the new column types'] };
+  }
+  // Columns are added at the end: a source that ordered them otherwise (a table created again) needs a new table.
+  const inOrder = [...current.columns.filter((c) => table.columns.includes(c)), ...table.columns.filter((c) => !current.columns.includes(c))];
+  if (!sameJson(inOrder, table.columns)) {
+    await gone(() => client.tables.delete(table.id, { force: true }));
+    return { actions: ['dropped, to be created with the columns in their new order'] };
+  }
+  const removed = current.columns.filter((c) => !table.columns.includes(c));
+  const primaryKey = table.primaryKey ?? [];
+  // A column leaving the primary key must leave it before it goes.
+  if (!sameJson([...(current.primaryKey ?? [])].sort(), [...primaryKey].sort())) {
+    await client.tables.setPrimaryKey(table.id, primaryKey.filter((c) => current.columns.includes(c)));
+    actions.push(`primary key set to (${primaryKey.join(', ')})`);
+  }
+  for (const column of table.columns.filter((c) => !current.columns.includes(c))) {
+    const typed = wantedTypes?.find((c) => c.name === column);
+    await client.tables.addColumn(table.id, { name: column, ...(typed ? { definition: typed.definition, basetype: typed.basetype } : {}) });
+    actions.push(`column ${column} added`);
+    heartbeat();
+  }
+  for (const column of removed) {
+    await client.tables.deleteColumn(table.id, column, { force: true });
+    actions.push(`column ${column} removed`);
+    heartbeat();
+  }
+  if (primaryKey.some((c) => !current.columns.includes(c))) await client.tables.setPrimaryKey(table.id, primaryKey);
+  return { actions };
 }

@@ -11,6 +11,8 @@ import type { ActivityDeps } from './deps';
 import { heartbeat, type Resumable } from './heartbeat';
 import { exportTableData, fingerprintTableFiles, type ExportCursor } from './snapshot';
 import { restoreTableFromSnapshot, type ImportCursor } from './tables';
+import { alignDestinationTable } from './sync';
+import type { SyncTable } from './sync-plan';
 import { verifyRestoredTable } from './verify';
 
 /** The heartbeat of a group: the results of the tables done, and the cursors of those in hand, by table ID. */
@@ -52,6 +54,48 @@ async function eachTableOfGroup<C, R>(tableIds: readonly string[], lanes: number
   return tableIds.map((tableId) => progress.done[tableId]);
 }
 
+/**
+ * Imports a table from the snapshot and verifies it. A table that differs (rows lost by the stack, say) is imported
+ * again and verified again, a bounded number of times: what a repeated import repairs is not a failure; only what it
+ * cannot repair counts as a mismatch.
+ */
+async function restoreAndVerify(
+  deps: ActivityDeps,
+  at: { destination: StackRef; snapshotDir: string; tableId: string },
+  step: Resumable<ImportCursor>,
+  options: { reimport?: boolean; liveSource?: boolean; verify?: 'checksum' | 'rows' },
+): Promise<TableVerification> {
+  await restoreTableFromSnapshot(deps, options.reimport ? { ...at, reimport: true } : at, step);
+  const verify = () => verifyRestoredTable(deps, { ...at, mode: options.verify, ...(options.liveSource ? { liveSource: true } : {}) });
+  let verification = await verify();
+  for (let repair = 1; !verification.ok && repair <= TABLE_REPAIRS; repair++) {
+    log.warn('a restored table differs from its snapshot: importing it again', { tableId: at.tableId, repair, expected: verification.expected, actual: verification.actual });
+    await restoreTableFromSnapshot(deps, { ...at, reimport: true }, { ...step, cursor: undefined });
+    verification = await verify();
+  }
+  return verification;
+}
+
+/** The cursor of a sync pass' table: where its export and its import stand. */
+interface SyncCursor {
+  export?: ExportCursor;
+  import?: ImportCursor;
+}
+
+/** The export's and the import's parts of a sync table's cursor, each read and reported as a cursor of its own. */
+function partsOf(step: Resumable<SyncCursor>): { [K in keyof SyncCursor]-?: Resumable<NonNullable<SyncCursor[K]>> } {
+  let whole: SyncCursor = { ...step.cursor };
+  const part = <K extends keyof SyncCursor>(key: K): Resumable<NonNullable<SyncCursor[K]>> => ({
+    retried: step.retried,
+    cursor: whole[key] ?? undefined,
+    report: (cursor) => {
+      whole = { ...whole, [key]: cursor };
+      step.report(whole);
+    },
+  });
+  return { export: part('export'), import: part('import') };
+}
+
 export function createTableGroupActivities(deps: ActivityDeps) {
   return {
     /** The tables of one batch, split by size (see SnapshotIndex.splitTableBatch), for a child workflow. */
@@ -70,24 +114,45 @@ export function createTableGroupActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Restores a group of tables (structure, metadata, data) and verifies each against its snapshot fingerprint. A
-     * table that differs (rows lost by the stack, say) is imported again and verified again, a bounded number of
-     * times: what a repeated import repairs is not a failure; only what it cannot repair counts as a mismatch.
+     * Restores a group of tables (structure, metadata, data) and verifies each against its snapshot fingerprint,
+     * importing again what differs (restoreAndVerify).
      */
     async restoreTableGroup(input: { destination: StackRef; snapshotDir: string; tableIds: string[]; lanes: number; verify?: 'checksum' | 'rows' }): Promise<VerificationSummary> {
-      const verifications = await eachTableOfGroup<ImportCursor, TableVerification>(input.tableIds, input.lanes, async (tableId, step) => {
-        const at = { destination: input.destination, snapshotDir: input.snapshotDir, tableId };
-        await restoreTableFromSnapshot(deps, at, step);
-        const verify = () => verifyRestoredTable(deps, { ...at, mode: input.verify });
-        let verification = await verify();
-        for (let repair = 1; !verification.ok && repair <= TABLE_REPAIRS; repair++) {
-          log.warn('a restored table differs from its snapshot: importing it again', { tableId, repair, expected: verification.expected, actual: verification.actual });
-          await restoreTableFromSnapshot(deps, { ...at, reimport: true }, { ...step, cursor: undefined });
-          verification = await verify();
-        }
-        return verification;
-      });
+      const verifications = await eachTableOfGroup<ImportCursor, TableVerification>(input.tableIds, input.lanes, (tableId, step) =>
+        restoreAndVerify(deps, { destination: input.destination, snapshotDir: input.snapshotDir, tableId }, step, { verify: input.verify }),
+      );
       return summarizeVerification(verifications);
+    },
+
+    /**
+     * A sync pass' group of tables that changed in the source (docs/sync.md): each is exported into the pass'
+     * snapshot, given its new structure, imported again as a full load and verified; one whose metadata alone
+     * changed is only relabelled. Answers the verification of those copied and the bytes exported.
+     */
+    async syncTableGroup(input: {
+      source: StackRef;
+      destination: StackRef;
+      snapshotDir: string;
+      tables: SyncTable[];
+      lanes: number;
+      verify?: 'checksum' | 'rows';
+    }): Promise<{ verification: VerificationSummary; bytes: number }> {
+      const changes = new Map(input.tables.map((t) => [t.id, t.change]));
+      const results = await eachTableOfGroup<SyncCursor, { verification?: TableVerification; bytes: number }>([...changes.keys()], input.lanes, async (tableId, step) => {
+        const at = { destination: input.destination, snapshotDir: input.snapshotDir, tableId };
+        const change = changes.get(tableId);
+        const parts = partsOf(step);
+        if (change === 'metadata') {
+          await restoreTableFromSnapshot(deps, at, parts.import);
+          return { bytes: 0 };
+        }
+        const { bytes } = await exportTableData(deps, { source: input.source, snapshotDir: input.snapshotDir, tableId }, parts.export);
+        if (change !== 'added') await alignDestinationTable(deps, at);
+        const verification = await restoreAndVerify(deps, at, parts.import, { reimport: change !== 'added', liveSource: true, verify: input.verify });
+        return { verification, bytes };
+      });
+      const copied = results.flatMap((r) => (r.verification ? [r.verification] : []));
+      return { verification: summarizeVerification(copied), bytes: results.reduce((sum, r) => sum + r.bytes, 0) };
     },
   };
 }

@@ -114,11 +114,13 @@ export class SnapshotIndex {
    */
   splitTableBatch(batchNumber: number, batchSize: number): { grouped: string[]; alone: string[] } {
     const batch = this.tableBatch(batchNumber, batchSize);
-    const isSmall = (id: string) => {
-      const size = this.table(id).dataSizeBytes;
-      return typeof size === 'number' && size <= GROUPED_TABLE_MAX_BYTES;
-    };
-    return { grouped: batch.filter(isSmall), alone: batch.filter((id) => !isSmall(id)) };
+    return { grouped: batch.filter((id) => this.isGroupedTable(id)), alone: batch.filter((id) => !this.isGroupedTable(id)) };
+  }
+
+  /** Whether the listing gives the table as small enough to move with others (GROUPED_TABLE_MAX_BYTES). */
+  isGroupedTable(tableId: string): boolean {
+    const size = this.table(tableId).dataSizeBytes;
+    return typeof size === 'number' && size <= GROUPED_TABLE_MAX_BYTES;
   }
 
   /** Every configuration of one component, in the listing's order. */

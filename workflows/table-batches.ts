@@ -59,18 +59,16 @@ export interface TableBatchInput {
 const TABLE_GROUPS = 'table-groups';
 
 /**
- * Moves a batch by size (activities/table-groups.ts): its small tables first, in one activity that moves
+ * Moves a batch split by size (activities/table-groups.ts): its small tables first, in one activity that moves
  * `concurrency` of them at a time; then its large ones, an activity each, `concurrency` at a time. Answers each
  * activity's result, with progress in tables for the `batchProgress` query. `move` calls a `groupActivities` one.
  */
-async function eachGroupOfBatch<R>(input: TableBatchInput, move: (tableIds: string[], lanes: number) => Promise<R>): Promise<R[]> {
-  const { splitTableBatch } = tableActivities(input.heartbeatTimeout);
-  const { grouped, alone } = await splitTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize });
+async function moveBySize<T, R>(input: TableBatchInput, { grouped, alone }: { grouped: T[]; alone: T[] }, move: (tables: T[], lanes: number) => Promise<R>): Promise<R[]> {
   const progress: Progress = { total: grouped.length + alone.length, done: 0, failed: 0 };
   setHandler(batchProgressQuery, () => progress);
-  const moved = async (tableIds: string[], lanes: number) => {
-    const result = await move(tableIds, lanes);
-    progress.done += tableIds.length;
+  const moved = async (tables: T[], lanes: number) => {
+    const result = await move(tables, lanes);
+    progress.done += tables.length;
     return result;
   };
   const small = grouped.length
@@ -80,7 +78,13 @@ async function eachGroupOfBatch<R>(input: TableBatchInput, move: (tableIds: stri
         }),
       ]
     : [];
-  return [...small, ...(await eachUntilCancelled(alone, input.concurrency, (tableId) => moved([tableId], 1)))];
+  return [...small, ...(await eachUntilCancelled(alone, input.concurrency, (table) => moved([table], 1)))];
+}
+
+/** moveBySize for a batch of the snapshot's tables. */
+async function eachGroupOfBatch<R>(input: TableBatchInput, move: (tableIds: string[], lanes: number) => Promise<R>): Promise<R[]> {
+  const { splitTableBatch } = tableActivities(input.heartbeatTimeout);
+  return moveBySize(input, await splitTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize }), move);
 }
 
 /** Runs one activity per table of the batch (histories recorded before table groups). */
@@ -139,7 +143,7 @@ export async function restoreTableBatch(input: TableBatchInput & { destination: 
 /**
  * Imports a table from the snapshot and verifies it. A table that differs (rows lost by the stack, say) is imported
  * again and verified again, a bounded number of times: what a repeated import repairs is not a failure; only what it
- * cannot repair counts as a mismatch. Sync passes, and migrations recorded before table groups.
+ * cannot repair counts as a mismatch. Batches recorded before table groups.
  */
 async function restoreAndVerify(
   input: TableBatchInput,
@@ -160,11 +164,22 @@ async function restoreAndVerify(
 
 /**
  * A sync pass' batch of tables that changed in the source (docs/sync.md): each is exported into the pass' snapshot,
- * given its new structure, imported again as a full load and verified. One whose metadata alone changed is only
- * relabelled. Answers the verification and the bytes exported.
+ * given its new structure, imported again as a full load and verified (activities/table-groups.ts,
+ * syncTableGroup). One whose metadata alone changed is only relabelled. Answers the verification and the bytes
+ * exported. Batches recorded before table groups ran an activity per step of each table (the branch below).
  */
 export async function syncTableBatch(input: TableBatchInput & { source: StackRef; destination: StackRef }): Promise<{ verification: VerificationSummary; bytes: number }> {
-  const { listSyncTableBatch, snapshotTableData, alignTable, restoreTable } = tableActivities(input.heartbeatTimeout);
+  const { listSyncTableBatch, splitSyncTableBatch, snapshotTableData, alignTable, restoreTable } = tableActivities(input.heartbeatTimeout);
+  if (patched(TABLE_GROUPS)) {
+    const { syncTableGroup } = groupActivities(input.heartbeatTimeout);
+    const split = await splitSyncTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize });
+    const at = { source: input.source, destination: input.destination, snapshotDir: input.snapshotDir, verify: input.verify };
+    const groups = await moveBySize(input, split, (tables, lanes) => syncTableGroup({ ...at, tables, lanes }));
+    return {
+      verification: groups.map((g) => g.verification).reduce(addVerification, summarizeVerification([])),
+      bytes: groups.reduce((sum, g) => sum + g.bytes, 0),
+    };
+  }
   const tables = await listSyncTableBatch({ snapshotDir: input.snapshotDir, batchNumber: input.batchNumber, batchSize: input.batchSize });
   const results = await eachOfBatch(input, tables, async ({ id: tableId, change }) => {
     const at = { destination: input.destination, snapshotDir: input.snapshotDir, tableId };

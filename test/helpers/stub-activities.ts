@@ -29,10 +29,6 @@ export function stubActivities(calls: string[], overrides: Partial<MigrationActi
     snapshotTableGroup: async ({ tableIds }) => tableIds.map(() => 30),
     fingerprintTableGroup: async ({ tableIds }) => tableIds.map(() => 10),
     restoreTableGroup: async ({ tableIds }) => summarizeVerification(tableIds.map((tableId) => ({ tableId, expected: fingerprint, actual: fingerprint, ok: true }))),
-    // a sync pass moves its changed tables one activity each
-    snapshotTableData: async ({ tableId }) => ({ tableId, files: [], bytes: 30, ...fingerprint }),
-    restoreTable: async ({ tableId }) => ({ tableId, created: true, rowsImported: 10 }),
-    verifyTable: async ({ tableId }) => ({ tableId, expected: fingerprint, actual: fingerprint, ok: true }),
     snapshotOrchestrations: async () => ({ orchestrations: 1, triggers: 2 }),
     finalizeSnapshot: async () => ({ formatVersion: 1, createdAt: '', source: { url: '', projectId: 1 }, counts: { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0 }, bytes: 0, tables: [] }),
     restoreBranchMetadata: async () => outcome(['KBC.projectDescription']),
