@@ -3,11 +3,12 @@
 // trip per batch rather than three per table. A large table is a group of its own. The group's heartbeat carries the
 // results of the tables it finished and the cursors of those in hand, so a retry goes on from there. A cancellation
 // lets the tables in hand finish and starts no new one: a table is never left half-imported.
-import { CancelledFailure, Context, log } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import pMap from 'p-map';
 import type { StackRef } from '../workflows/input';
 import { summarizeVerification, TABLE_REPAIRS, type TableVerification, type VerificationSummary } from '../workflows/types';
 import type { ActivityDeps } from './deps';
+import { toFailure } from './failures';
 import { heartbeat, type Resumable } from './heartbeat';
 import { exportTableData, fingerprintTableFiles, type ExportCursor } from './snapshot';
 import { restoreTableFromSnapshot, type ImportCursor } from './tables';
@@ -23,17 +24,22 @@ interface GroupCursor<C, R> {
 
 /**
  * Runs `work` for each table of the group, `lanes` at a time, after the tables a previous attempt finished. Once the
- * activity is cancelled (the migration was, or the worker shuts down), no table starts; those in hand finish.
+ * activity is cancelled (the migration was, or the worker shuts down), no table starts; those in hand finish. A
+ * table that fails does not stop the others (the retry then has only what failed left), unless its failure is one
+ * no retry repairs. The activity fails with that failure once the tables in hand have finished, so no table of this
+ * attempt still runs when the next attempt starts.
  */
 async function eachTableOfGroup<C, R>(tableIds: readonly string[], lanes: number, work: (tableId: string, step: Resumable<C>) => Promise<R>): Promise<R[]> {
   const { info, cancellationSignal } = Context.current();
   const previous = info.heartbeatDetails as GroupCursor<C, R> | undefined;
   const progress: GroupCursor<C, R> = { done: { ...previous?.done }, inHand: {} };
   const report = () => heartbeat({ done: { ...progress.done }, inHand: { ...progress.inHand } } satisfies GroupCursor<C, R>);
+  // The first failure, and the first that no retry repairs (thrown in its place: retrying would only meet it again).
+  const failures: { first?: unknown; final?: unknown } = {};
   await pMap(
     tableIds.filter((tableId) => !(tableId in progress.done)),
     async (tableId) => {
-      if (cancellationSignal.aborted) return;
+      if (cancellationSignal.aborted || failures.final !== undefined) return;
       const step: Resumable<C> = {
         retried: info.attempt > 1,
         cursor: previous?.inHand[tableId],
@@ -42,12 +48,21 @@ async function eachTableOfGroup<C, R>(tableIds: readonly string[], lanes: number
           report();
         },
       };
-      progress.done[tableId] = await work(tableId, step);
+      try {
+        progress.done[tableId] = await work(tableId, step);
+      } catch (error) {
+        const mapped = toFailure(error);
+        log.warn('a table of the group failed', { tableId, error: error instanceof Error ? error.message : String(error) });
+        failures.first ??= error;
+        if (mapped instanceof ApplicationFailure && mapped.nonRetryable === true) failures.final ??= error;
+        return;
+      }
       delete progress.inHand[tableId];
       report();
     },
     { concurrency: Math.max(1, lanes) },
   );
+  if (failures.first !== undefined) throw failures.final ?? failures.first;
   if (cancellationSignal.aborted) {
     throw new CancelledFailure(`cancelled after ${Object.keys(progress.done).length} of the group's ${tableIds.length} tables; the tables in hand finished`);
   }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { createActivities, createActivityDeps, type ActivityDeps } from '../../activities';
-import { createStackClient, type StackClient } from '../../stack';
+import { createStackClient, StackError, type StackClient } from '../../stack';
 import { startStackPair, type StackPair } from '../../scripts/stack-pair';
 import { TABLE_REPAIRS, type TableVerification } from '../../workflows/types';
 
@@ -126,6 +126,50 @@ describe('tables moved a group per activity', () => {
       message: "cancelled after 1 of the group's 2 tables; the tables in hand finished",
     });
     expect(await destination.tables.get('in.c-main.typed')).toMatchObject({ rowsCount: 3 });
+    expect(await destination.tables.get('in.c-main.plain')).toBeNull();
+  });
+
+  test('a table that fails does not stop the others; the retry has only it left, with its cursor', async () => {
+    for (const tableId of ['in.c-main.plain', 'in.c-main.typed']) await destination.tables.delete(tableId, { force: true }).catch(() => undefined);
+    let failed = false;
+    const activities = createActivities({
+      ...deps,
+      async stackClient(ref) {
+        const client = await deps.stackClient(ref);
+        const realImport = client.tables.import.bind(client.tables);
+        client.tables.import = async (tableId, input) => {
+          if (tableId === 'in.c-main.typed' && !failed) {
+            failed = true;
+            throw new StackError({ kind: 'server', message: 'POST tables/in.c-main.typed/import-async: 500 internal error', endpoint: 'POST /tables/{tableId}/import-async' });
+          }
+          return realImport(tableId, input);
+        };
+        return client;
+      },
+    });
+    heartbeats.length = 0;
+    await expect(run({}, activities.restoreTableGroup, { ...group(['in.c-main.typed', 'in.c-main.plain']), lanes: 1 })).rejects.toMatchObject({
+      type: 'StackServerError',
+      nonRetryable: false,
+      message: expect.stringContaining('500 internal error'),
+    });
+    expect(await destination.tables.get('in.c-main.plain')).toMatchObject({ rowsCount: 4 }); // restored after the failure
+    const left = heartbeats.at(-1) as { done: Record<string, TableVerification>; inHand: Record<string, unknown> };
+    expect(Object.keys(left.done)).toEqual(['in.c-main.plain']);
+    expect(left.inHand).toEqual({ 'in.c-main.typed': { fileId: expect.anything() } });
+
+    const retried = await run({ attempt: 2, heartbeatDetails: left }, activities.restoreTableGroup, { ...group(['in.c-main.typed', 'in.c-main.plain']), lanes: 1 });
+    expect(retried).toMatchObject({ tables: 2, ok: 2, mismatches: [] });
+    expect(await destination.tables.get('in.c-main.typed')).toMatchObject({ rowsCount: 3 });
+  });
+
+  test('a failure no retry repairs stops the group: no other table starts, and the failure names the table', async () => {
+    await destination.tables.delete('in.c-main.plain', { force: true }).catch(() => undefined);
+    await expect(run({}, createActivities(deps).restoreTableGroup, { ...group(['in.c-main.missing', 'in.c-main.plain']), lanes: 1 })).rejects.toMatchObject({
+      type: 'MalformedSnapshot',
+      nonRetryable: true,
+      message: expect.stringContaining('in.c-main.missing is not in tables.json'),
+    });
     expect(await destination.tables.get('in.c-main.plain')).toBeNull();
   });
 });
