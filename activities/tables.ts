@@ -1,12 +1,14 @@
 // Restores tables (structure, primary key, display name, metadata, data) and aliases from a snapshot.
 // Data is imported as a full load, which replaces the table's content: repeating it never duplicates rows.
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
 import { StackError, type StackClient, type Table } from '../stack';
 import type { StackRef } from '../workflows/input';
 import type { RestoreOutcome, TableDataSnapshot } from '../workflows/types';
 import { formatCsvRow } from '../snapshot/csv';
 import { files, MalformedSnapshotError } from '../snapshot/layout';
-import { bucketIdOf, isGzipped, type SnapshotReader } from '../snapshot/reader';
+import { bucketIdOf, GROUPED_TABLE_MAX_BYTES, isGzipped, type SnapshotReader } from '../snapshot/reader';
 import { observed } from '../snapshot/tee';
 import { columnsForBackend, nullablePrimaryKeyColumns, typedColumnsOf } from '../snapshot/typed-columns';
 import { backendsOf } from './validate';
@@ -108,9 +110,11 @@ export async function restoreTableFromSnapshot(deps: ActivityDeps, input: TableR
 
   const record = await snapshot.record<TableDataSnapshot>(files.tableRecord(table.id));
   const data = await snapshot.tableData(table.id);
-  // An untyped table whose data is one file with its header row is created from that file: the create job loads
-  // it, so the table costs one upload and one job instead of a header upload, a create job and an import job.
-  const createWithData = !typedColumnsOf(table) && !data.sliced && data.files.length === 1 && record !== undefined;
+  // An untyped table whose data is one file is created from it: the create job loads it, so the table costs one
+  // upload and one job instead of a header upload, a create job and an import job. The create takes no column
+  // list, so a one-slice export (slices carry no header) is uploaded with its header row put back, when it is small.
+  const oneFile = data.files.length === 1 && record !== undefined;
+  const createWithData = !typedColumnsOf(table) && oneFile && (!data.sliced || record.bytes <= GROUPED_TABLE_MAX_BYTES);
 
   // Created without a look first (activities/create-or-find.ts), unless a repair or a retry expects it there
   // (the refused create would cost an upload).
@@ -119,7 +123,7 @@ export async function restoreTableFromSnapshot(deps: ActivityDeps, input: TableR
   let created = false;
   if (!current) {
     const bucket = (await snapshot.index()).buckets.find((b) => b.id === bucketIdOf(table));
-    const withData = createWithData ? () => uploadChecked(client, snapshot, table.id, data, record) : undefined;
+    const withData = createWithData ? () => uploadChecked(client, snapshot, table.id, data, record, { headerRow: data.sliced ? table.columns : undefined }) : undefined;
     const outcome = await createOrFind(() => createTableStructure(client, table, bucket?.backend ?? undefined, withData), () => client.tables.get(table.id));
     created = 'created' in outcome;
     current = 'existing' in outcome ? outcome.existing : { displayName: table.name, rowsCount: createWithData ? record.rows : 0 };
@@ -155,7 +159,14 @@ export async function restoreTableFromSnapshot(deps: ActivityDeps, input: TableR
  * is a malformed snapshot (non-retryable), found before anything is imported: the uploaded file is then only left to
  * expire.
  */
-async function uploadChecked(client: StackClient, snapshot: SnapshotReader, tableId: string, data: { files: string[]; sliced: boolean }, record: TableDataSnapshot | undefined): Promise<number> {
+async function uploadChecked(
+  client: StackClient,
+  snapshot: SnapshotReader,
+  tableId: string,
+  data: { files: string[]; sliced: boolean },
+  record: TableDataSnapshot | undefined,
+  { headerRow }: { headerRow?: readonly string[] } = {},
+): Promise<number> {
   const digests = record?.digests;
   const byDigest = digests !== undefined && data.files.every((file) => isGzipped(file) && digests[file] !== undefined);
   const checks = new Map<string, Promise<Fingerprinter | string>>();
@@ -177,7 +188,12 @@ async function uploadChecked(client: StackClient, snapshot: SnapshotReader, tabl
     return stream;
   };
   const name = `${tableId}.csv.gz`;
-  const uploaded = await (data.sliced ? client.files.uploadSliced(name, data.files.map(open)) : client.files.upload(name, open(data.files[0]))).catch((error: unknown) => {
+  const uploaded = await (headerRow
+    ? client.files.upload(name, () => withHeaderRow(open(data.files[0])(), headerRow))
+    : data.sliced
+      ? client.files.uploadSliced(name, data.files.map(open))
+      : client.files.upload(name, open(data.files[0]))
+  ).catch((error: unknown) => {
     throw readFailure ?? error;
   });
   const checked = async (file: string) => checks.get(file)!.catch((error: unknown) => Promise.reject(unreadable(file, error)));
@@ -201,6 +217,16 @@ async function uploadChecked(client: StackClient, snapshot: SnapshotReader, tabl
     );
   }
   return uploaded.id;
+}
+
+/** One gzipped slice (no header) as a gzipped CSV file that starts with `columns`' header row. */
+function withHeaderRow(slice: Readable, columns: readonly string[]): Readable {
+  const file = createGzip();
+  file.write(formatCsvRow(columns));
+  const rows = createGunzip();
+  for (const stream of [slice, rows]) stream.once('error', (error) => file.destroy(error));
+  slice.pipe(rows).pipe(file);
+  return file;
 }
 
 /** Creates the table; an untyped one from `withData`'s upload of its data (with the header row) when given. */

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { createActivities, createActivityDeps, type ActivityDeps } from '../../activities';
@@ -171,5 +172,25 @@ describe('tables moved a group per activity', () => {
       message: expect.stringContaining('in.c-main.missing is not in tables.json'),
     });
     expect(await destination.tables.get('in.c-main.plain')).toBeNull();
+  });
+
+  test('an untyped table exported in one slice is created from that slice with its header row put back: no import job', async () => {
+    const tableId = 'in.c-main.oneslice';
+    // a backup of its own (the index of the one above is read once per process), with the one-slice table added
+    const oneSlice = await fs.mkdtemp(path.join(os.tmpdir(), 'table-groups-slice-'));
+    await fs.cp(FIXTURE, oneSlice, { recursive: true });
+    await fs.writeFile(path.join(oneSlice, 'in/c-main/oneslice.part_0.csv.gz'), gzipSync('"1","first"\n"2","second, with a comma"\n'));
+    const listing = JSON.parse(await fs.readFile(path.join(oneSlice, 'tables.json'), 'utf8')) as unknown[];
+    const table = { id: tableId, name: 'oneslice', bucket: { id: 'in.c-main' }, columns: ['id', 'label'], primaryKey: ['id'], rowsCount: 2, dataSizeBytes: 64, isAlias: false };
+    await fs.writeFile(path.join(oneSlice, 'tables.json'), JSON.stringify([...listing, table]));
+    const activities = createActivities(deps);
+    expect(await run({}, activities.fingerprintTableGroup, { snapshotDir: oneSlice, tableIds: [tableId], lanes: 1 })).toEqual([2]);
+    const requests = async () => (await (await fetch(`${pair.destination.url}/_emulator/requests`)).json()) as Record<string, number>;
+    const before = await requests();
+    expect(await run({}, activities.restoreTableGroup, { ...group([tableId]), snapshotDir: oneSlice, lanes: 1 })).toMatchObject({ tables: 1, ok: 1, rows: 2 });
+    const after = await requests();
+    const added = (route: string) => (after[route] ?? 0) - (before[route] ?? 0);
+    expect([added('POST /v2/storage/files/prepare'), added('POST /v2/storage/buckets/{bucketId}/tables-async'), added('POST /v2/storage/tables/{tableId}/import-async')]).toEqual([1, 1, 0]);
+    expect(await destination.tables.get(tableId)).toMatchObject({ columns: ['id', 'label'], primaryKey: ['id'], rowsCount: 2 });
   });
 });
