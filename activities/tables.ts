@@ -189,7 +189,7 @@ async function uploadChecked(
   };
   const name = `${tableId}.csv.gz`;
   const uploaded = await (headerRow
-    ? client.files.upload(name, () => withHeaderRow(open(data.files[0])(), headerRow))
+    ? client.files.upload(name, () => withHeaderRow(open(data.files[0])(), headerRow, (error) => (readFailure ??= unreadable(data.files[0], error))))
     : data.sliced
       ? client.files.uploadSliced(name, data.files.map(open))
       : client.files.upload(name, open(data.files[0]))
@@ -219,11 +219,14 @@ async function uploadChecked(
   return uploaded.id;
 }
 
-/** One gzipped slice (no header) as a gzipped CSV file that starts with `columns`' header row. */
-function withHeaderRow(slice: Readable, columns: readonly string[]): Readable {
+/**
+ * One gzipped slice (no header) as a gzipped CSV file that starts with `columns`' header row. A slice that does not
+ * decompress (a truncated gzip) is the snapshot's fault: `unreadable` hears of it before the upload fails.
+ */
+function withHeaderRow(slice: Readable, columns: readonly string[], unreadable: (error: Error) => void): Readable {
   const file = createGzip();
   file.write(formatCsvRow(columns));
-  const rows = createGunzip();
+  const rows = createGunzip().once('error', unreadable);
   for (const stream of [slice, rows]) stream.once('error', (error) => file.destroy(error));
   slice.pipe(rows).pipe(file);
   return file;
