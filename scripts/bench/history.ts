@@ -47,12 +47,12 @@ export function covered(intervals: Interval[], minus: Interval[] = []): number {
   return total;
 }
 
-/** The activities that move tables, a group each; a group moves its tables one after another. */
+/** The activities that move tables: a batch's small ones in one, `tableConcurrency` at a time; a large one alone. */
 const TABLE_ACTIVITIES = new Set(['snapshotTableGroup', 'restoreTableGroup']);
 
 /**
- * How many tables were being moved at once: the peak of table activities running together, and their mean over
- * the time any ran (the sum of their durations over the length of their union).
+ * How many table activities were running at once: the peak, and the mean over the time any ran (the sum of their
+ * durations over the length of their union). A group activity counts once, whatever the tables it has in hand.
  */
 export function tablesInFlight(intervals: Interval[]): { peak: number; mean: number } {
   const tables = intervals.filter((i) => TABLE_ACTIVITIES.has(i.type));

@@ -125,6 +125,7 @@ async function main() {
           const result = await benchMany(ctx, size);
           recorded.push(result);
           console.log(`\n${manyTable(result)}`);
+          console.log(cpuLine(result, os.cpus().length));
         } else {
           const result = await benchSize(ctx, size);
           results.push(result);

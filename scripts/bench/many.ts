@@ -4,7 +4,7 @@
 import type { BenchContext } from './context';
 import { readHistory, tablesInFlight, type Interval } from './history';
 import { migrate } from './measure';
-import { log } from './processes';
+import { cpuByProcess, cpuSpent, log } from './processes';
 import { createProjects, type BenchProjects } from './projects';
 import { rawCopy } from './raw-copy';
 import { entityCount, type Size } from './sizes';
@@ -30,6 +30,8 @@ export interface ManyResult {
   rawMbPerSecond: number;
   /** `completed`, or what failed */
   outcomes: string[];
+  /** CPU seconds by process: the raw copy's (the bench process and the shared ones) and the migrations'. */
+  cpuSeconds: { raw: Record<string, number>; migration: Record<string, number> };
 }
 
 function median(sorted: number[]): number {
@@ -48,13 +50,17 @@ export async function benchMany(ctx: BenchContext, size: Size): Promise<ManyResu
 
   log(`${size.name}: raw copy of the ${count} projects at once (${size.tableConcurrency} tables at once each)`);
   const rawStarted = Date.now();
+  const [benchBefore, sharedBeforeRaw] = [process.cpuUsage(), cpuByProcess(ctx.sharedProcesses)];
   await Promise.all(projects.map((p) => rawCopy(p.source, p.rawDestination, size)));
   const rawCopySeconds = (Date.now() - rawStarted) / 1000;
+  const benchUsed = process.cpuUsage(benchBefore);
+  const rawCpu = { bench: (benchUsed.user + benchUsed.system) / 1e6, ...cpuSpent(sharedBeforeRaw, cpuByProcess(ctx.sharedProcesses)) };
   log(`${size.name}: raw copy ${rawCopySeconds.toFixed(1)} s`);
 
   const worker = await startWorker(ctx, size.name);
   log(`${size.name}: worker pid ${worker.pid} polling (RSS ${worker.idleRssMb.toFixed(0)} MB); starting ${count} migrations`);
   worker.startSampling();
+  const sharedBeforeMigrations = cpuByProcess(ctx.sharedProcesses);
   const started = Date.now();
   const runs = await Promise.all(
     projects.map(async (p) => {
@@ -64,7 +70,8 @@ export async function benchMany(ctx: BenchContext, size: Size): Promise<ManyResu
     }),
   );
   const wallSeconds = (Date.now() - started) / 1000;
-  const { peakRssMb: workerPeakRssMb, limiters } = await worker.finish();
+  const sharedMigrationCpu = cpuSpent(sharedBeforeMigrations, cpuByProcess(ctx.sharedProcesses));
+  const { peakRssMb: workerPeakRssMb, limiters, cpuSeconds: workerCpuSeconds } = await worker.finish();
   log(`${size.name}: ${count} migrations in ${wallSeconds.toFixed(1)} s, worker peak RSS ${workerPeakRssMb.toFixed(0)} MB`);
 
   const intervals: Interval[] = [];
@@ -87,5 +94,6 @@ export async function benchMany(ctx: BenchContext, size: Size): Promise<ManyResu
     rawCopySeconds,
     rawMbPerSecond: mb / rawCopySeconds,
     outcomes: runs.map((r) => r.outcome),
+    cpuSeconds: { raw: rawCpu, migration: { worker: workerCpuSeconds, ...sharedMigrationCpu } },
   };
 }

@@ -3,7 +3,7 @@ import { startMigration } from '../../client/commands/start';
 import type { BenchContext } from './context';
 import { perTable, servedRequests, storageJobsPerTable } from './emulators';
 import { covered, readHistory, tablesInFlight, type Interval } from './history';
-import { cpuByProcess, log } from './processes';
+import { cpuByProcess, cpuSpent, log } from './processes';
 import { createProjects, type BenchProjects } from './projects';
 import { rawCopy } from './raw-copy';
 import { entityCount, type Size } from './sizes';
@@ -143,6 +143,3 @@ export async function benchSize(ctx: BenchContext, size: Size): Promise<Result> 
     outcome,
   };
 }
-
-const cpuSpent = (before: Record<string, number>, after: Record<string, number>) =>
-  Object.fromEntries(Object.entries(after).map(([name, seconds]) => [name, seconds - (before[name] ?? 0)]));

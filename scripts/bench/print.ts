@@ -35,7 +35,7 @@ export function phasesLine(r: Result): string {
 }
 
 /** Where the cores went during the raw copy and the migration: CPU seconds by process, against what the machine had. */
-export function cpuLine(r: Result, cores: number): string {
+export function cpuLine(r: Pick<Result, 'size' | 'cpuSeconds' | 'rawCopySeconds' | 'wallSeconds'>, cores: number): string {
   const part = (label: string, cpu: Record<string, number>, seconds: number) => {
     const all = Object.values(cpu).reduce((a, b) => a + b, 0);
     const each = Object.entries(cpu).map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ');

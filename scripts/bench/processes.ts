@@ -81,6 +81,10 @@ export function cpuByProcess(pids: Record<string, number>): Record<string, numbe
   return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, procCpuSeconds(pid)]));
 }
 
+/** The CPU seconds of each process between two readings of cpuByProcess. */
+export const cpuSpent = (before: Record<string, number>, after: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(after).map(([name, seconds]) => [name, seconds - (before[name] ?? 0)]));
+
 export function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
