@@ -28,27 +28,34 @@ function run<A extends unknown[], R>(info: Partial<Info>, fn: (...args: A) => Pr
   return env.run(fn, ...args);
 }
 
-/**
- * The activities over a destination that loses rows: after each of the first `losses` imports of ONE_ROW has
- * finished, the table is overwritten with a single row (as a stack that lost a write would leave it).
- */
-function activitiesLosingRows(losses: number, imported: string[]) {
+type TableImport = StackClient['tables']['import'];
+
+/** The activities over a destination whose table imports go through `around`, which calls the stack's when it will. */
+function activitiesAroundImport(around: (realImport: TableImport, client: StackClient, ...args: Parameters<TableImport>) => ReturnType<TableImport>) {
   return createActivities({
     ...deps,
     async stackClient(ref) {
       const client = await deps.stackClient(ref);
       const realImport = client.tables.import.bind(client.tables);
-      client.tables.import = async (tableId, input) => {
-        const job = await realImport(tableId, input);
-        imported.push(tableId);
-        if (tableId === ONE_ROW && imported.filter((id) => id === ONE_ROW).length <= losses) {
-          const file = await client.files.upload('one-row.csv', Buffer.from('"id","name","note"\n"1","lost","row"\n'));
-          await realImport(tableId, { dataFileId: file.id, incremental: false });
-        }
-        return job;
-      };
+      client.tables.import = (tableId, input) => around(realImport, client, tableId, input);
       return client;
     },
+  });
+}
+
+/**
+ * The activities over a destination that loses rows: after each of the first `losses` imports of ONE_ROW has
+ * finished, the table is overwritten with a single row (as a stack that lost a write would leave it).
+ */
+function activitiesLosingRows(losses: number, imported: string[]) {
+  return activitiesAroundImport(async (realImport, client, tableId, input) => {
+    const job = await realImport(tableId, input);
+    imported.push(tableId);
+    if (tableId === ONE_ROW && imported.filter((id) => id === ONE_ROW).length <= losses) {
+      const file = await client.files.upload('one-row.csv', Buffer.from('"id","name","note"\n"1","lost","row"\n'));
+      await realImport(tableId, { dataFileId: file.id, incremental: false });
+    }
+    return job;
   });
 }
 
@@ -110,17 +117,9 @@ describe('tables moved a group per activity', () => {
   test('a cancelled group finishes the table in hand, starts no other, and ends cancelled', async () => {
     for (const tableId of ['in.c-main.plain', 'in.c-main.typed']) await destination.tables.delete(tableId, { force: true }).catch(() => undefined);
     const env = new MockActivityEnvironment({});
-    const activities = createActivities({
-      ...deps,
-      async stackClient(ref) {
-        const client = await deps.stackClient(ref);
-        const realImport = client.tables.import.bind(client.tables);
-        client.tables.import = async (tableId, input) => {
-          env.cancel(); // the migration is cancelled while the first table's data is on its way in (the typed one's)
-          return realImport(tableId, input);
-        };
-        return client;
-      },
+    const activities = activitiesAroundImport((realImport, _client, tableId, input) => {
+      env.cancel(); // the migration is cancelled while the first table's data is on its way in (the typed one's)
+      return realImport(tableId, input);
     });
     await expect(env.run(activities.restoreTableGroup, { ...group(['in.c-main.typed', 'in.c-main.plain']), lanes: 1 })).rejects.toMatchObject({
       name: 'CancelledFailure',
@@ -133,20 +132,12 @@ describe('tables moved a group per activity', () => {
   test('a table that fails does not stop the others; the retry has only it left, with its cursor', async () => {
     for (const tableId of ['in.c-main.plain', 'in.c-main.typed']) await destination.tables.delete(tableId, { force: true }).catch(() => undefined);
     let failed = false;
-    const activities = createActivities({
-      ...deps,
-      async stackClient(ref) {
-        const client = await deps.stackClient(ref);
-        const realImport = client.tables.import.bind(client.tables);
-        client.tables.import = async (tableId, input) => {
-          if (tableId === 'in.c-main.typed' && !failed) {
-            failed = true;
-            throw new StackError({ kind: 'server', message: 'POST tables/in.c-main.typed/import-async: 500 internal error', endpoint: 'POST /tables/{tableId}/import-async' });
-          }
-          return realImport(tableId, input);
-        };
-        return client;
-      },
+    const activities = activitiesAroundImport(async (realImport, _client, tableId, input) => {
+      if (tableId === 'in.c-main.typed' && !failed) {
+        failed = true;
+        throw new StackError({ kind: 'server', message: 'POST tables/in.c-main.typed/import-async: 500 internal error', endpoint: 'POST /tables/{tableId}/import-async' });
+      }
+      return realImport(tableId, input);
     });
     heartbeats.length = 0;
     await expect(run({}, activities.restoreTableGroup, { ...group(['in.c-main.typed', 'in.c-main.plain']), lanes: 1 })).rejects.toMatchObject({
