@@ -100,7 +100,7 @@ export function createSnapshotActivities(deps: ActivityDeps) {
       return planOf(snapshot);
     },
 
-    /** The IDs of one batch of the tables to move, for a child workflow recorded before table groups (listTableGroups). */
+    /** The IDs of one batch of the tables to move, for a child workflow recorded before table groups (splitTableBatch). */
     async listTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<string[]> {
       return (await deps.snapshot(input.snapshotDir).index()).tableBatch(input.batchNumber, input.batchSize);
     },

@@ -89,6 +89,17 @@ async function planOf(deps: ActivityDeps, snapshotDir: string): Promise<SyncPlan
   return plan;
 }
 
+interface SyncTableBatch {
+  snapshotDir: string;
+  batchNumber: number;
+  batchSize: number;
+}
+
+/** One batch of the tables the pass' plan brings up to date. */
+async function syncTableBatch(deps: ActivityDeps, { snapshotDir, batchNumber, batchSize }: SyncTableBatch): Promise<SyncTable[]> {
+  return (await planOf(deps, snapshotDir)).tables.slice(batchNumber * batchSize, (batchNumber + 1) * batchSize);
+}
+
 export function createSyncActivities(deps: ActivityDeps) {
   const requirePlan = (snapshotDir: string) => planOf(deps, snapshotDir);
 
@@ -117,17 +128,14 @@ export function createSyncActivities(deps: ActivityDeps) {
     },
 
     /** One batch of the tables a pass brings up to date, with what changed in each (batches recorded before table groups). */
-    async listSyncTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<SyncTable[]> {
-      const { tables } = await requirePlan(input.snapshotDir);
-      return tables.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
+    async listSyncTableBatch(input: SyncTableBatch): Promise<SyncTable[]> {
+      return syncTableBatch(deps, input);
     },
 
-    /** One batch of the tables a pass brings up to date, split by size as a migration's (SnapshotIndex.isGroupedTable). */
-    async splitSyncTableBatch(input: { snapshotDir: string; batchNumber: number; batchSize: number }): Promise<{ grouped: SyncTable[]; alone: SyncTable[] }> {
-      const { tables } = await requirePlan(input.snapshotDir);
+    /** One batch of the tables a pass brings up to date, split by size as a migration's (SnapshotIndex.splitBySize). */
+    async splitSyncTableBatch(input: SyncTableBatch): Promise<{ grouped: SyncTable[]; alone: SyncTable[] }> {
       const index = await deps.snapshot(input.snapshotDir).index();
-      const batch = tables.slice(input.batchNumber * input.batchSize, (input.batchNumber + 1) * input.batchSize);
-      return { grouped: batch.filter((t) => index.isGroupedTable(t.id)), alone: batch.filter((t) => !index.isGroupedTable(t.id)) };
+      return index.splitBySize(await syncTableBatch(deps, input), (table) => table.id);
     },
 
     /** A sync pass' table given the source's new structure (alignDestinationTable), for batches recorded before table groups. */

@@ -49,7 +49,7 @@ export interface TableRestoreResult {
 
 export function createTableActivities(deps: ActivityDeps) {
   return {
-    /** `reimport`: the data is imported again even when the row count already matches (a repair after verification). */
+    /** One table (a sync pass' relabelled one, and batches recorded before table groups: restoreTableGroup). */
     async restoreTable(input: TableRestoreInput): Promise<TableRestoreResult> {
       return restoreTableFromSnapshot(deps, input, ownCursor<ImportCursor>());
     },

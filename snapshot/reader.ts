@@ -113,14 +113,16 @@ export class SnapshotIndex {
    * unknown size), each moved by an activity of its own (workflows/table-batches.ts).
    */
   splitTableBatch(batchNumber: number, batchSize: number): { grouped: string[]; alone: string[] } {
-    const batch = this.tableBatch(batchNumber, batchSize);
-    return { grouped: batch.filter((id) => this.isGroupedTable(id)), alone: batch.filter((id) => !this.isGroupedTable(id)) };
+    return this.splitBySize(this.tableBatch(batchNumber, batchSize), (id) => id);
   }
 
-  /** Whether the listing gives the table as small enough to move with others (GROUPED_TABLE_MAX_BYTES). */
-  isGroupedTable(tableId: string): boolean {
-    const size = this.table(tableId).dataSizeBytes;
-    return typeof size === 'number' && size <= GROUPED_TABLE_MAX_BYTES;
+  /** `items` (tables, or what names them) split by whether the listing gives the table as GROUPED_TABLE_MAX_BYTES or less. */
+  splitBySize<T>(items: readonly T[], tableIdOf: (item: T) => string): { grouped: T[]; alone: T[] } {
+    const isSmall = (item: T) => {
+      const size = this.table(tableIdOf(item)).dataSizeBytes;
+      return typeof size === 'number' && size <= GROUPED_TABLE_MAX_BYTES;
+    };
+    return { grouped: items.filter(isSmall), alone: items.filter((item) => !isSmall(item)) };
   }
 
   /** Every configuration of one component, in the listing's order. */

@@ -8,7 +8,7 @@ import type { MigrationActivities } from '../activities';
 import type { StackRef } from './input';
 import { mapWithConcurrency } from './concurrency';
 import { activityRetry } from './retry';
-import { addVerification, summarizeVerification, TABLE_REPAIRS, type Progress, type TableVerification, type VerificationSummary } from './types';
+import { addVerification, NOTHING_VERIFIED, summarizeVerification, TABLE_REPAIRS, type Progress, type TableVerification, type VerificationSummary } from './types';
 
 function tableActivities(heartbeatTimeout: Duration) {
   return proxyActivities<MigrationActivities>({ startToCloseTimeout: '6h', heartbeatTimeout, retry: activityRetry });
@@ -29,6 +29,8 @@ function groupActivities(heartbeatTimeout: Duration) {
 
 export const batchProgressQuery = defineQuery<Progress>('batchProgress');
 
+const BATCH_CANCELLED = 'the batch was cancelled after its tables in flight finished';
+
 /**
  * Runs `work` for each item, `concurrency` at a time. A cancellation request lets the items in flight finish
  * and starts no new one: a table is never left half-imported.
@@ -41,7 +43,7 @@ async function eachUntilCancelled<T, R>(items: readonly T[], concurrency: number
   const results = await CancellationScope.nonCancellable(() =>
     mapWithConcurrency(items, concurrency, async (item) => (cancelled ? undefined : await work(item))),
   );
-  if (cancelled) throw new CancelledFailure('the batch was cancelled after its tables in flight finished');
+  if (cancelled) throw new CancelledFailure(BATCH_CANCELLED);
   return results as R[];
 }
 
@@ -74,7 +76,7 @@ async function moveBySize<T, R>(input: TableBatchInput, { grouped, alone }: { gr
   const small = grouped.length
     ? [
         await moved(grouped, input.concurrency).catch((error: unknown) => {
-          throw isCancellation(error) ? new CancelledFailure('the batch was cancelled after its tables in flight finished') : error;
+          throw isCancellation(error) ? new CancelledFailure(BATCH_CANCELLED) : error;
         }),
       ]
     : [];
@@ -134,7 +136,7 @@ export async function restoreTableBatch(input: TableBatchInput & { destination: 
   if (patched(TABLE_GROUPS)) {
     const { restoreTableGroup } = groupActivities(input.heartbeatTimeout);
     const groups = await eachGroupOfBatch(input, (tableIds, lanes) => restoreTableGroup({ ...at, tableIds, lanes, verify: input.verify }));
-    return groups.reduce(addVerification, summarizeVerification([]));
+    return groups.reduce(addVerification, NOTHING_VERIFIED);
   }
   const verifications: TableVerification[] = await eachTableOfBatch(input, (tableId) => restoreAndVerify(input, { ...at, tableId }, { reimport: false }));
   return summarizeVerification(verifications);
@@ -176,7 +178,7 @@ export async function syncTableBatch(input: TableBatchInput & { source: StackRef
     const at = { source: input.source, destination: input.destination, snapshotDir: input.snapshotDir, verify: input.verify };
     const groups = await moveBySize(input, split, (tables, lanes) => syncTableGroup({ ...at, tables, lanes }));
     return {
-      verification: groups.map((g) => g.verification).reduce(addVerification, summarizeVerification([])),
+      verification: groups.map((g) => g.verification).reduce(addVerification, NOTHING_VERIFIED),
       bytes: groups.reduce((sum, g) => sum + g.bytes, 0),
     };
   }
