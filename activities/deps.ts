@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -54,8 +55,34 @@ async function resolveTokenRef(ref: string, env: NodeJS.ProcessEnv): Promise<str
   throw ApplicationFailure.nonRetryable(`unknown token reference "${ref}": use env:NAME or file:/path`, 'InvalidToken');
 }
 
+/** Clients kept for the next activity of the same project; one unused this long is dropped (and its services read again). */
+const CLIENT_IDLE_MS = 10 * 60_000;
+const MAX_CLIENTS = 32;
+
+/**
+ * The stack clients of the worker's activities, one per stack and token: every table of a group, and every
+ * activity after it, shares one client, its discovered services and its object-store clients (a client per call
+ * built an S3 client per table and read the API index again in each activity). A token that changed (a token
+ * file rewritten) gets a client of its own; the key holds a hash of the token, not the token.
+ */
+class StackClients {
+  readonly #entries = new Map<string, { client: StackClient; usedAt: number }>();
+
+  get(url: string, token: string, create: () => StackClient): StackClient {
+    const now = Date.now();
+    for (const [key, entry] of this.#entries) if (now - entry.usedAt > CLIENT_IDLE_MS) this.#entries.delete(key);
+    const key = `${url}\n${createHash('sha256').update(token).digest('base64')}`;
+    const client = this.#entries.get(key)?.client ?? create();
+    this.#entries.delete(key); // re-inserted last: the map's order is least recently used first
+    this.#entries.set(key, { client, usedAt: now });
+    if (this.#entries.size > MAX_CLIENTS) this.#entries.delete(this.#entries.keys().next().value as string);
+    return client;
+  }
+}
+
 export function createActivityDeps(options: { snapshotRoot: string; env?: NodeJS.ProcessEnv }): ActivityDeps {
   const env = options.env ?? process.env;
+  const clients = new StackClients();
   const absolute = (location: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : path.resolve(location));
   const graceSeconds = Number(env.STACK_MIGRATE_LATE_WRITE_GRACE_SECONDS);
   return {
@@ -64,8 +91,9 @@ export function createActivityDeps(options: { snapshotRoot: string; env?: NodeJS
     snapshot: (location) => snapshotAt(openSnapshotStore(absolute(location), env)),
     resolveToken: (ref) => resolveTokenRef(ref, env),
     async stackClient(ref) {
+      const token = await resolveTokenRef(ref.tokenRef, env);
       // One adaptive limit per stack for the whole worker process: every activity's requests share it.
-      return createStackClient({ url: ref.url, token: await resolveTokenRef(ref.tokenRef, env), limiter: limiterForStack(ref.url) });
+      return clients.get(ref.url, token, () => createStackClient({ url: ref.url, token, limiter: limiterForStack(ref.url) }));
     },
   };
 }
