@@ -69,12 +69,18 @@ export class SnapshotIndex {
   /** Every component of `configurations.json`, the legacy orchestrator's included (validation reads them all). */
   readonly components: Array<{ id: string; name?: string }>;
   private readonly tablesById: Map<string, SnapshotTable>;
+  /**
+   * What the index keeps of `configurations.json`: each component's configurations and each one's version, not the
+   * listing itself (its component definitions and configuration heads would stay in the worker for every entity).
+   */
+  private readonly configurationsByComponent = new Map<string, ConfigurationRef[]>();
+  private readonly versions = new Map<string, number>();
 
   constructor(
     readonly location: string,
     readonly buckets: SnapshotBucket[],
     readonly tables: SnapshotTable[],
-    private readonly configurationsIndex: ConfigurationsIndex,
+    configurationsIndex: ConfigurationsIndex,
     readonly branchMetadata: MetadataEntry[],
   ) {
     this.components = configurationsIndex.map(({ id, name }) => ({ id, name }));
@@ -83,9 +89,15 @@ export class SnapshotIndex {
     this.dataTableIds = restorableTables.filter((t) => !t.isAlias).map((t) => t.id).sort();
     this.aliases = restorableTables.filter((t) => t.isAlias);
     this.tablesById = new Map(tables.map((t) => [t.id, t]));
-    this.configurations = configurationsIndex
-      .filter((component) => component.id !== LEGACY_ORCHESTRATOR)
-      .flatMap((component) => (component.configurations ?? []).map((c) => ({ componentId: component.id, configId: c.id })));
+    for (const component of configurationsIndex) {
+      const refs = this.configurationsByComponent.get(component.id) ?? [];
+      for (const listed of component.configurations ?? []) {
+        refs.push({ componentId: component.id, configId: listed.id });
+        if (typeof listed.version === 'number') this.versions.set(versionKey(component.id, listed.id), listed.version);
+      }
+      this.configurationsByComponent.set(component.id, refs);
+    }
+    this.configurations = [...this.configurationsByComponent].filter(([componentId]) => componentId !== LEGACY_ORCHESTRATOR).flatMap(([, refs]) => refs);
   }
 
   restorableBuckets(): SnapshotBucket[] {
@@ -127,14 +139,12 @@ export class SnapshotIndex {
 
   /** Every configuration of one component, in the listing's order. */
   configurationsOf(componentId: string): ConfigurationRef[] {
-    const component = this.configurationsIndex.find((c) => c.id === componentId);
-    return (component?.configurations ?? []).map((c) => ({ componentId, configId: c.id }));
+    return [...(this.configurationsByComponent.get(componentId) ?? [])];
   }
 
   /** The configuration's version as the listing recorded it (our snapshots do; Keboola's backups may not). */
   configurationVersion(ref: ConfigurationRef): number | undefined {
-    const listed = this.configurationsIndex.find((c) => c.id === ref.componentId)?.configurations?.find((c) => c.id === ref.configId);
-    return typeof listed?.version === 'number' ? listed.version : undefined;
+    return this.versions.get(versionKey(ref.componentId, ref.configId));
   }
 
   configurationBatch(batchNumber: number, batchSize: number): ConfigurationRef[] {
@@ -281,6 +291,8 @@ export class SnapshotReader {
     return records.filter((r): r is Awaited<T> => r !== undefined) as T[];
   }
 }
+
+const versionKey = (componentId: string, configId: string) => `${componentId}/${configId}`;
 
 const indexCache = new Map<string, Promise<SnapshotIndex>>();
 const MAX_CACHED = 8;

@@ -33,8 +33,8 @@ test('answers which buckets, tables, aliases and configurations a restore brings
     'buckets.json': buckets,
     'tables.json': tables,
     'configurations.json': [
-      { id: 'keboola.ex-http', configurations: [{ id: 7 }, { id: 'b' }] },
-      { id: 'orchestrator', configurations: [{ id: '123' }] },
+      { id: 'keboola.ex-http', configurations: [{ id: 7, version: 4 }, { id: 'b' }] },
+      { id: 'orchestrator', configurations: [{ id: '123', version: 2 }] },
     ],
   });
   const index = await snapshotAt(new LocalSnapshotStore(dir)).index();
@@ -48,6 +48,11 @@ test('answers which buckets, tables, aliases and configurations a restore brings
     { componentId: 'keboola.ex-http', configId: 'b' },
   ]);
   expect(index.configurationsOf('orchestrator')).toEqual([{ componentId: 'orchestrator', configId: '123' }]);
+  expect(index.configurationsOf('keboola.ex-db')).toEqual([]);
+  // the version a sync pass compares; a Keboola backup may list none
+  expect(index.configurationVersion({ componentId: 'keboola.ex-http', configId: '7' })).toBe(4);
+  expect(index.configurationVersion({ componentId: 'keboola.ex-http', configId: 'b' })).toBeUndefined();
+  expect(index.configurationVersion({ componentId: 'orchestrator', configId: '123' })).toBe(2);
   expect(index.tableBatch(1, 1)).toEqual(['in.c-crm.orders']);
 });
 
