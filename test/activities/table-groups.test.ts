@@ -34,8 +34,9 @@ type TableImport = StackClient['tables']['import'];
 function activitiesAroundImport(around: (realImport: TableImport, client: StackClient, ...args: Parameters<TableImport>) => ReturnType<TableImport>) {
   return createActivities({
     ...deps,
+    // a client of its own, changed here: the worker's clients are shared by every activity (activities/deps.ts)
     async stackClient(ref) {
-      const client = await deps.stackClient(ref);
+      const client = createStackClient({ url: ref.url, token: await deps.resolveToken(ref.tokenRef) });
       const realImport = client.tables.import.bind(client.tables);
       client.tables.import = (tableId, input) => around(realImport, client, tableId, input);
       return client;
