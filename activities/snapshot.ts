@@ -22,6 +22,9 @@ export interface ExportCursor {
   slicesDone: number;
 }
 
+/** Configurations whose metadata is read at once while the snapshot is taken (the stack's limiter bounds them too). */
+const METADATA_READS_IN_FLIGHT = 8;
+
 /** The folder name of a snapshot under the root: the snapshot ID with only safe characters. */
 function snapshotName(snapshotId: string): string {
   return snapshotId.replace(/[^A-Za-z0-9._-]+/g, '_');
@@ -73,14 +76,19 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         await snapshot.write(files.buckets, buckets);
         await snapshot.write(files.tables, tables);
         // Bodies component by component: the worker holds one component's configurations at a time, not the project's.
+        // The metadata takes one request per configuration (the API lists it for no more at once): several in flight.
         for (const component of components) {
           if (!component.configurations?.length) continue;
-          for (const configuration of await client.configurations.list(component.id)) {
-            const metadata = await client.configurations.listMetadata(component.id, configuration.id);
-            await snapshot.write(files.configuration(component.id, configuration.id), configuration);
-            await snapshot.write(files.configurationMetadata(component.id, configuration.id), metadata);
-            heartbeat(); // one request per configuration: thousands in a large project
-          }
+          await pMap(
+            await client.configurations.list(component.id),
+            async (configuration) => {
+              const metadata = await client.configurations.listMetadata(component.id, configuration.id);
+              await snapshot.write(files.configuration(component.id, configuration.id), configuration);
+              await snapshot.write(files.configurationMetadata(component.id, configuration.id), metadata);
+              heartbeat();
+            },
+            { concurrency: METADATA_READS_IN_FLIGHT },
+          );
         }
         // The index lists each component's configurations without their bodies; the bodies are in configurations/.
         await snapshot.write(
