@@ -43,8 +43,9 @@ export function createValidateActivities(deps: ActivityDeps) {
       checkProject(sourceToken, input.source, 'source', findings);
       checkProject(destinationToken, input.destination, 'destination', findings);
       checkBackends(sourceToken, destinationToken, findings);
-      const [sourceIndex, buckets, tables, components] = await Promise.all([source.services.index(), source.buckets.list(), source.tables.list(), source.components.list()]);
-      const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, { sourceIndex, buckets, tables, components }, findings, input.resume === true, input.components ?? NO_RULES);
+      const [sourceIndex, buckets, tables, components] = await Promise.all([source.services.index(), source.buckets.list(), source.tables.list(), source.components.heads()]);
+      const content = { sourceIndex, buckets, tables, components, bodiesOf: (componentId: string) => source.configurations.list(componentId) };
+      const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, content, findings, input.resume === true, input.components ?? NO_RULES);
       return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, ...checked };
     },
 
@@ -106,11 +107,19 @@ function outboundIps(index: ApiIndex): string[] | undefined {
 
 const EMPTY_PLAN: Plan = { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0, rows: 0, bytes: 0 };
 
-/** A component with its configurations, as a live source lists them and as a snapshot holds them. */
+/** A component and the IDs of its configurations, without their bodies. */
 interface ComponentContent {
   id: string;
   name?: string;
-  configurations?: Array<{ id: string; name: string; configuration?: unknown; rows?: Array<{ configuration?: unknown }> }>;
+  configurations?: Array<{ id: string }>;
+}
+
+/** A configuration with its rows, as a live source lists them and as a snapshot holds them. */
+interface ConfigurationBody {
+  id: string;
+  name: string;
+  configuration?: unknown;
+  rows?: Array<{ configuration?: unknown }>;
 }
 
 /** What is to be migrated, from a live source project or from a snapshot. */
@@ -120,6 +129,8 @@ interface SourceContent {
   buckets: Array<Pick<SnapshotBucket, 'id' | 'name' | 'stage' | 'sourceBucket' | 'isLinkedBucket'>>;
   tables: Array<Pick<SnapshotTable, 'id' | 'bucket' | 'isAlias' | 'rowsCount' | 'dataSizeBytes'> & PrimaryKeyShape>;
   components: ComponentContent[];
+  /** One component's configurations with their bodies: read a component at a time, never the project's at once. */
+  bodiesOf(componentId: string): Promise<ConfigurationBody[]>;
 }
 
 /**
@@ -147,12 +158,12 @@ async function checkDestinationAndContent(
   const [destinationIndex, destinationBuckets, destinationComponents] = await Promise.all([
     destination.services.index(),
     destination.buckets.list(),
-    destination.components.list(),
+    destination.components.heads(),
   ]);
   const { buckets, tables, components } = content;
   checkDestinationEmpty(destinationBuckets.length, destinationComponents, findings, resume);
   checkComponents(components, content.sourceIndex ?? destinationIndex, destinationIndex, findings, rules);
-  checkConfigurations(components, findings, content.sourceIndex ? { sourceIndex: content.sourceIndex } : undefined);
+  const configurationRows = await checkConfigurations(content, findings, content.sourceIndex ? { sourceIndex: content.sourceIndex } : undefined);
   const legacyOrchestrations = components.find((c) => c.id === 'orchestrator')?.configurations?.length ?? 0;
   if (legacyOrchestrations > 0 && !destinationIndex.services.some((service) => service.id === 'orchestrator')) {
     findings.push({
@@ -189,29 +200,28 @@ async function checkDestinationAndContent(
       action: `make ${nullable.join(', ')} NOT NULL in the source table, or remove ${nullable.length > 1 ? 'them' : 'it'} from its primary key, then validate again`,
     });
   }
-  const configurations = components.flatMap((c) => c.configurations ?? []);
   const plan: Plan = {
     buckets: ownBuckets.length,
     tables: dataTables.length,
     aliases: ownTables.length - dataTables.length,
-    configurations: configurations.length,
-    configurationRows: configurations.reduce((sum, c) => sum + (c.rows?.length ?? 0), 0),
+    configurations: components.reduce((sum, c) => sum + (c.configurations?.length ?? 0), 0),
+    configurationRows,
     rows: dataTables.reduce((sum, t) => sum + (t.rowsCount ?? 0), 0),
     bytes: dataTables.reduce((sum, t) => sum + (t.dataSizeBytes ?? 0), 0),
   };
   return { plan, destinationOutboundIps: outboundIps(destinationIndex) };
 }
 
-/** A snapshot folder read as the source: its buckets, tables and configurations with their bodies. */
+/** A snapshot folder read as the source: its buckets, tables and configurations (the bodies when asked). */
 async function readSnapshotContent(snapshot: SnapshotReader): Promise<SourceContent & { backends: string[] }> {
   const index = await snapshot.index();
-  const components: ComponentContent[] = [];
-  for (const { id: componentId, name } of index.components) {
-    const configurations = [];
-    for (const ref of index.configurationsOf(componentId)) configurations.push(await snapshot.configuration(ref));
-    components.push({ id: componentId, name, configurations });
-  }
-  return { buckets: index.buckets, tables: index.tables, components, backends: index.backends() };
+  const components = index.components.map(({ id, name }) => ({ id, name, configurations: index.configurationsOf(id).map((ref) => ({ id: ref.configId })) }));
+  const bodiesOf = async (componentId: string) => {
+    const bodies: ConfigurationBody[] = [];
+    for (const ref of index.configurationsOf(componentId)) bodies.push(await snapshot.configuration(ref));
+    return bodies;
+  };
+  return { buckets: index.buckets, tables: index.tables, components, bodiesOf, backends: index.backends() };
 }
 
 async function verify(client: StackClient, side: 'source' | 'destination', findings: Finding[]): Promise<TokenInfo | undefined> {
@@ -371,13 +381,17 @@ function checkComponents(components: ComponentContent[], sourceIndex: ApiIndex, 
 }
 
 /**
+ * Checks every configuration's body, a component at a time; answers how many rows they have.
  * `movesWriters`: the source stack is live (not a backup), so Keboola-provisioned Snowflake writers get new
  * credentials from the writer step, and their password needs no human.
  */
-function checkConfigurations(components: ComponentContent[], findings: Finding[], movesWriters?: { sourceIndex: ApiIndex }) {
+async function checkConfigurations(content: SourceContent, findings: Finding[], movesWriters?: { sourceIndex: ApiIndex }): Promise<number> {
   const keboolaSnowflakeHost = movesWriters?.sourceIndex.stack?.snowflakeHost;
-  for (const component of components) {
-    for (const configuration of component.configurations ?? []) {
+  let rows = 0;
+  for (const component of content.components) {
+    if (!component.configurations?.length) continue;
+    for (const configuration of await content.bodiesOf(component.id)) {
+      rows += configuration.rows?.length ?? 0;
       const entity = `configuration ${component.id}/${configuration.id} (${configuration.name})`;
       const bodies = [configuration.configuration, ...(configuration.rows ?? []).map((row) => row.configuration)];
       if (component.id === 'transformation') {
@@ -436,6 +450,7 @@ function checkConfigurations(components: ComponentContent[], findings: Finding[]
       }
     }
   }
+  return rows;
 }
 
 function isLinked(bucket: { sourceBucket?: unknown; isLinkedBucket?: boolean }): boolean {

@@ -87,6 +87,14 @@ describe('validation', () => {
       expect(byCode('COMPONENT_MISSING').message).toContain('its configurations are skipped');
       expect(report.plan.tables).toBeGreaterThan(0);
       expect(report.plan.bytes).toBeGreaterThan(0);
+      // the rows counted from the bodies, read a component at a time; legacy orchestrations are configurations too
+      const seeded = (await troubledSeeds()).sourceSeed.projects[0];
+      const configurations = seeded.configurations ?? [];
+      expect(report.plan).toMatchObject({
+        configurations: configurations.length + (seeded.orchestrations?.length ?? 0),
+        configurationRows: configurations.reduce((sum, c) => sum + (c.rows?.length ?? 0), 0),
+      });
+      expect(report.plan.configurationRows).toBeGreaterThan(0);
 
       // Strict mode makes it a blocker; --skip-component leaves it out and says so.
       const strict = await validate(taskQueue, pair.sourceRef, pair.destinationRef, { strictComponents: true });
