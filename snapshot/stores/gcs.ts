@@ -3,12 +3,19 @@
 // fake-gcs-server). Data streams in uploads of one request.
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Storage, type Bucket } from '@google-cloud/storage';
+import type * as GoogleCloudStorage from '@google-cloud/storage';
+import type { Bucket } from '@google-cloud/storage';
 import { counted, joinKey, unlessMissing, type SnapshotStore } from '../store';
+
+/** The Google Cloud Storage SDK, loaded for the first gs:// store: a worker that never opens one never holds it (about 10 MB of RSS). */
+function googleCloudStorage(): typeof GoogleCloudStorage {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, on purpose
+  return require('@google-cloud/storage') as typeof GoogleCloudStorage;
+}
 
 export function gcsBucket(env: NodeJS.ProcessEnv, bucket: string): Bucket {
   const emulator = env.STORAGE_EMULATOR_HOST;
-  return new Storage({
+  return new (googleCloudStorage().Storage)({
     ...(env.GOOGLE_CLOUD_PROJECT ? { projectId: env.GOOGLE_CLOUD_PROJECT } : {}),
     ...(emulator ? { apiEndpoint: emulator.startsWith('http') ? emulator : `http://${emulator}`, projectId: env.GOOGLE_CLOUD_PROJECT ?? 'stack-migrate' } : {}),
   }).bucket(bucket);
