@@ -1,7 +1,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-// got 14 and its dependencies are ESM-only; Jest on Node 20 cannot require them (docs/architecture.md#toolchain-traps).
+// Some dependencies are ESM-only (p-map); Jest on Node 20 cannot require them (docs/architecture.md#toolchain-traps).
 // Every package that declares "type": "module" is transpiled to CommonJS by ts-jest; the rest stay untouched.
 function esmOnlyPackages(root = path.join(__dirname, 'node_modules')) {
   const names = [];

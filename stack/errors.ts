@@ -4,13 +4,13 @@
  * The client never retries by itself: every failure is thrown as a StackError whose `retryable` flag and
  * `retryAfterSeconds` tell the caller (a Temporal activity) whether and when a retry can help.
  * A StackError never carries the Storage API token: not in its message, not in any of its fields, and it
- * never keeps the underlying got error (whose options hold the request headers) as a cause.
+ * never keeps the underlying HTTP client's error (which may hold the request headers) as a cause.
  *
- * The classifiers at the end (HTTP answers, got's errors, failed jobs, unexpected shapes, the object store) build
+ * The classifiers at the end (HTTP answers, network errors, failed jobs, unexpected shapes, the object store) build
  * every StackError the transport (stack/transport.ts), the object store (stack/object-store.ts) and the file
  * providers (stack/file-providers/) throw.
  */
-import { RequestError, TimeoutError } from 'got';
+import { errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
 import type { Job } from './schemas';
 
@@ -213,29 +213,37 @@ export function httpError(
   });
 }
 
-/** got's own errors (network, timeout) → StackError; the got error itself (which holds the headers) is dropped. */
+/**
+ * A request that got no answer (network, timeout) → StackError; the HTTP client's error itself is dropped. Its code
+ * is the socket's (ECONNREFUSED, ...) or undici's (UND_ERR_SOCKET, UND_ERR_HEADERS_TIMEOUT, ...).
+ */
 export function requestError(ctx: ErrorContext, error: unknown, endpoint: string): StackError {
   if (error instanceof StackError) return error;
-  if (error instanceof TimeoutError || (error instanceof RequestError && error.code === 'ETIMEDOUT')) {
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return new StackError({
       kind: 'timeout',
       endpoint,
-      code: error.code,
-      message: ctx.redact(`${endpoint} on ${ctx.url} did not answer in time (${error.message}): the stack is slow or unreachable, retry later`),
+      code,
+      message: ctx.redact(`${endpoint} on ${ctx.url} did not answer in time (${message}): the stack is slow or unreachable, retry later`),
     });
   }
-  if (error instanceof RequestError) {
+  if (code !== undefined) {
     return new StackError({
       kind: 'network',
       endpoint,
-      code: error.code,
-      message: ctx.redact(
-        `could not talk to ${ctx.url} (${endpoint}): ${error.code && !error.message.includes(error.code) ? `${error.code} ` : ''}${error.message}: check the stack URL and the network, retry later`,
-      ),
+      code,
+      message: ctx.redact(`could not talk to ${ctx.url} (${endpoint}): ${message.includes(code) ? '' : `${code} `}${message}: check the stack URL and the network, retry later`),
     });
   }
-  const message = error instanceof Error ? error.message : String(error);
   return new StackError({ kind: 'network', endpoint, message: ctx.redact(`${endpoint} on ${ctx.url} failed: ${message}: retry later`) });
+}
+
+/** The code of a socket's or undici's error (a string), if it has one. */
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && code !== '' ? code : undefined;
 }
 
 /** A Storage job that ended in error: its error code decides the kind (kindForJobErrorCode). */
@@ -389,20 +397,33 @@ export function problemForStatus(status: number): ObjectStoreProblem {
 }
 
 /** Node.js and SDK error codes of a request that reached nobody (or lost its connection). */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'REQUEST_SEND_ERROR']);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'TimeoutError']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'REQUEST_SEND_ERROR',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'TimeoutError', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-/** A network-level failure (got's, an SDK's, the socket's) as an object-store failure; undefined for anything else. */
+/** A network-level failure (undici's, an SDK's, the socket's) as an object-store failure; undefined for anything else. */
 export function networkFailure(error: unknown): ObjectStoreFailure | undefined {
   const { code, name, message } = (error ?? {}) as { code?: unknown; name?: unknown; message?: unknown };
   // An SDK may wrap a socket error it does not recognise as an Error (one of another realm) into its message only.
   const named = typeof message === 'string' ? /\b(E[A-Z]{3,})\b/.exec(message)?.[1] : undefined;
   const codeText = typeof code === 'string' ? code : named && (UNREACHABLE_CODES.has(named) || TIMEOUT_CODES.has(named)) ? named : undefined;
-  if (error instanceof TimeoutError || (codeText && TIMEOUT_CODES.has(codeText)) || name === 'TimeoutError') {
+  if ((codeText && TIMEOUT_CODES.has(codeText)) || name === 'TimeoutError') {
     return { problem: 'timeout', code: codeText ?? 'ETIMEDOUT' };
   }
   if (codeText && UNREACHABLE_CODES.has(codeText)) return { problem: 'unreachable', code: codeText };
-  if (error instanceof RequestError) return { problem: 'unreachable', ...(codeText ? { code: codeText } : {}) };
+  if (error instanceof undiciErrors.UndiciError) return { problem: 'unreachable', ...(codeText ? { code: codeText } : {}) };
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-/** Typed client of a Keboola stack (got + zod): createStackClient() and its API areas. See stack/client.ts. */
+/** Typed client of a Keboola stack (undici + zod): createStackClient() and its API areas. See stack/client.ts. */
 export * from './errors';
 export * from './schemas';
 export * from './limiter';

@@ -2,11 +2,11 @@
  * The object store behind a stack's files (docs/CONTRACTS.md#file-transfer), as every file provider
  * (stack/file-providers/) reaches it: each transfer takes a slot of the stack's limiter, each failure becomes a
  * StackError of stack/errors.ts naming the file and its provider, with the file's credentials redacted, and every
- * download is checked for its full length. Plain HTTP (got) for the providers that speak it (GCP); the SDK
+ * download is checked for its full length. Plain HTTP (undici) for the providers that speak it (GCP); the SDK
  * providers run their calls through `run`. Never sees the Storage API token; redirects are not followed.
  */
 import { Readable, Transform } from 'node:stream';
-import got, { type Got } from 'got';
+import { request as httpRequest, type Dispatcher } from 'undici';
 import {
   StackError,
   networkFailure,
@@ -45,25 +45,21 @@ export interface ObjectStoreOptions {
   /** Connect and first-byte timeout of a transfer; a transfer itself may legitimately take hours. */
   timeoutMs: number;
   limiter?: AdaptiveLimiter;
+  /** The connections of the plain HTTP transfers (the stack client's, which connects within `timeoutMs`). */
+  http: Dispatcher;
 }
 
 export class ObjectStore {
   readonly timeoutMs: number;
   readonly #context: ErrorContext;
   readonly #limiter?: AdaptiveLimiter;
-  readonly #got: Got;
+  readonly #http: Dispatcher;
 
   constructor(options: ObjectStoreOptions) {
     this.#context = options.context;
     this.timeoutMs = options.timeoutMs;
     this.#limiter = options.limiter;
-    this.#got = got.extend({
-      headers: { 'user-agent': 'stack-migrate' },
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
-      timeout: { lookup: options.timeoutMs, connect: options.timeoutMs, secureConnect: options.timeoutMs, response: options.timeoutMs },
-    });
+    this.#http = options.http;
   }
 
   /** The StackError of a failed transfer (stack/errors.ts). */
@@ -99,7 +95,14 @@ export class ObjectStore {
       await this.run(
         transfer,
         async () => {
-          const response = await this.#got(request.url, { method, body: source, headers: { ...request.headers, 'content-type': contentType }, responseType: 'text' });
+          const response = await httpRequest(request.url, {
+            dispatcher: this.#http,
+            method,
+            body: source,
+            headers: { 'user-agent': 'stack-migrate', ...request.headers, 'content-type': contentType },
+            headersTimeout: this.timeoutMs,
+          });
+          await response.body.dump();
           if (response.statusCode >= 400) throw new HttpAnswer(response.statusCode, response.headers['retry-after']);
         },
         // An upload does not need its object to exist: its 404 is the bucket's.
@@ -114,21 +117,17 @@ export class ObjectStore {
   async get(transfer: Transfer, request: ObjectRequest): Promise<ObjectDownload> {
     return this.run(
       transfer,
-      () =>
-        new Promise<ObjectDownload>((resolve, reject) => {
-          const download = this.#got.stream(request.url, { headers: request.headers });
-          download.once('error', reject);
-          download.once('response', (response: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => {
-            if (response.statusCode >= 400) {
-              download.destroy();
-              reject(new HttpAnswer(response.statusCode, response.headers['retry-after']));
-              return;
-            }
-            download.off('error', reject);
-            const length = Number(response.headers['content-length']);
-            resolve({ body: download, ...(Number.isFinite(length) && response.headers['content-length'] !== undefined ? { bytes: length } : {}) });
-          });
-        }),
+      async () => {
+        // No timeout on the body: it streams at the pace its reader takes it, which may pause for long.
+        const response = await httpRequest(request.url, { dispatcher: this.#http, headers: { 'user-agent': 'stack-migrate', ...request.headers }, headersTimeout: this.timeoutMs, bodyTimeout: 0 });
+        if (response.statusCode >= 400) {
+          await response.body.dump();
+          throw new HttpAnswer(response.statusCode, response.headers['retry-after']);
+        }
+        const announced = response.headers['content-length'];
+        const length = Number(announced);
+        return { body: response.body, ...(typeof announced === 'string' && Number.isFinite(length) ? { bytes: length } : {}) };
+      },
       (error) => httpFailure(error, { notFound: 'no-object' }),
     );
   }
@@ -171,7 +170,7 @@ export function toReadable(stream: NodeJS.ReadableStream): Readable {
   return stream instanceof Readable ? stream : Readable.from(stream as AsyncIterable<unknown>);
 }
 
-/** An HTTP error answer of the store, carried from got's callbacks to the classifier. */
+/** An HTTP error answer of the store, carried to the classifier. */
 class HttpAnswer extends Error {
   constructor(
     readonly status: number,

@@ -13,7 +13,7 @@
  *   services of its API index (redirects are not followed), never to the object store (`objects`, which never
  *   sees it), and is redacted from every message the client produces.
  */
-import got, { type Got } from 'got';
+import { Agent, request as httpRequest } from 'undici';
 import { z } from 'zod';
 import { StackError, httpError, jobError, redact, requestError, schemaError, type ErrorContext } from './errors';
 import { settlePermit, type AdaptiveLimiter } from './limiter';
@@ -25,7 +25,10 @@ export interface StackClientOptions {
   url: string;
   /** Storage API token of the project. */
   token: string;
-  /** Timeout of one API request in ms (default 60000). For streamed transfers: connect and first-byte timeout. */
+  /**
+   * Timeout in ms (default 60000) of a connection, of an API request's answer and of each wait for more of its
+   * body. For streamed transfers: of the connection and of the answer's headers.
+   */
   timeoutMs?: number;
   /** First delay between two polls of a job (default 100 ms: most Storage jobs end in well under a second), grown by half up to 2000 ms. */
   jobPollIntervalMs?: number;
@@ -74,6 +77,8 @@ export interface PollOptions<T> {
   onPoll?: (value: T) => void;
   /** The error thrown when `timeoutMs` has passed. */
   timedOut: (last: T, elapsedMs: number) => StackError;
+  /** Waits between two checks (default: a timer); a test passes its own to see the delays. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const STORAGE = '/v2/storage';
@@ -98,7 +103,7 @@ export async function poll<T>(first: T, next: () => Promise<T>, isDone: (value: 
   let current = first;
   while (!isDone(current)) {
     if (Date.now() - started >= options.timeoutMs) throw options.timedOut(current, Date.now() - started);
-    await sleep(delay);
+    await (options.sleep ?? sleep)(delay);
     delay = Math.min(delay * 1.5, Math.max(MAX_POLL_MS, options.intervalMs));
     current = await next();
     options.onPoll?.(current);
@@ -116,8 +121,9 @@ export class Transport {
   readonly #jobTimeoutMs: number;
   readonly #onJobPoll?: (job: Job) => void;
   readonly #limiter?: AdaptiveLimiter;
-  /** Storage API and service requests: carry the token, never follow redirects. */
-  readonly #api: Got;
+  /** The connections to the stack, its services and (for plain HTTP providers) its object store; kept alive between requests. */
+  readonly #http: Agent;
+  readonly #timeoutMs: number;
   /** Service ID → URL, from the API index; discovered by the first request that needs a service. */
   #services: Promise<Map<string, string>> | undefined;
 
@@ -146,15 +152,11 @@ export class Transport {
     this.#onJobPoll = options.onJobPoll;
     this.#limiter = options.limiter;
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#api = got.extend({
-      headers: { 'x-storageapi-token': options.token, 'user-agent': 'stack-migrate', accept: 'application/json' },
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
-      timeout: { request: timeoutMs },
-      responseType: 'text',
-    });
-    this.objects = new ObjectStore({ context: this.#context(), timeoutMs, limiter: options.limiter });
+    this.#timeoutMs = timeoutMs;
+    // undici rather than a richer client: a migration makes tens of thousands of small requests, and the HTTP
+    // client's own work per request was the largest part of the worker's CPU (BENCHMARKS.md). It follows no redirect.
+    this.#http = new Agent({ connect: { timeout: timeoutMs } });
+    this.objects = new ObjectStore({ context: this.#context(), timeoutMs, limiter: options.limiter, http: this.#http });
   }
 
   // ============================================================ requests
@@ -196,23 +198,35 @@ export class Transport {
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) search.set(k, String(v));
     const qs = search.toString();
 
-    let response;
     const permit = await this.#limiter?.acquire();
+    let status: number;
+    let text: string;
+    let retryAfter: string | string[] | undefined;
     try {
-      response = await this.#api(`${target.origin}${target.fullPath}${qs ? `?${qs}` : ''}`, {
+      const response = await httpRequest(`${target.origin}${target.fullPath}${qs ? `?${qs}` : ''}`, {
+        dispatcher: this.#http,
         method,
-        ...(options.headers ? { headers: options.headers } : {}),
-        ...(options.json !== undefined ? { json: options.json } : {}),
+        headers: {
+          'x-storageapi-token': this.#token,
+          'user-agent': 'stack-migrate',
+          accept: 'application/json',
+          ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
+        },
+        ...(options.json !== undefined ? { body: JSON.stringify(options.json) } : {}),
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
       });
+      status = response.statusCode;
+      retryAfter = response.headers['retry-after'];
+      text = await response.body.text();
     } catch (error) {
       permit?.release();
       throw requestError(ctx, error, endpoint);
     }
-    settlePermit(permit, response.statusCode);
-    const status = response.statusCode;
-    const text = typeof response.body === 'string' ? response.body : '';
+    settlePermit(permit, status);
     if (status === 404 && options.allow404) return { status, body: null, endpoint };
-    if (status >= 400) throw httpError(ctx, status, text, response.headers['retry-after'], endpoint);
+    if (status >= 400) throw httpError(ctx, status, text, retryAfter, endpoint);
     if (status >= 300) {
       throw new StackError({
         kind: 'unexpected-response',

@@ -144,19 +144,12 @@ describe('job polling', () => {
   });
 
   it('waits between checks from the first interval, growing by half up to 2 s', async () => {
+    // A sleep of its own rather than a spy on setTimeout: the HTTP client's timers would show among the delays.
     const delays: number[] = [];
-    const realSetTimeout = global.setTimeout;
-    const spy = jest.spyOn(global, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
-      delays.push(ms ?? 0);
-      return realSetTimeout(fn, 0);
-    }) as typeof setTimeout);
-    try {
-      let checks = 0;
-      const timedOut = () => new StackError({ kind: 'timeout', endpoint: 'GET jobs/1', message: 'timed out' });
-      await poll(0, async () => ++checks, (n) => n >= 12, { intervalMs: 100, timeoutMs: Infinity, timedOut });
-    } finally {
-      spy.mockRestore();
-    }
+    const sleep = async (ms: number) => void delays.push(ms);
+    let checks = 0;
+    const timedOut = () => new StackError({ kind: 'timeout', endpoint: 'GET jobs/1', message: 'timed out' });
+    await poll(0, async () => ++checks, (n) => n >= 12, { intervalMs: 100, timeoutMs: Infinity, timedOut, sleep });
     expect(delays.map(Math.round)).toEqual([100, 150, 225, 338, 506, 759, 1139, 1709, 2000, 2000, 2000, 2000]);
   });
 
