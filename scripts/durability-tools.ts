@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { StackClient } from '../stack';
 import { exportTableRows } from '../snapshot/table-rows';
+import { compileWorker, workerNodeArgs } from './worker-process';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -76,16 +77,14 @@ export interface WorkerProcess {
 }
 
 /**
- * `npx tsx worker/main.ts` in its own process group (npx → tsx → node), so that a kill reaches the node process
- * that runs the worker; resolves once the worker polls its task queue.
- */
-/**
- * Starts a worker process (worker/main.ts) as its own process group. `workDir` gives it a working folder of its own (its current
+ * Starts a worker process, compiled as `npm run worker` runs it (scripts/worker-process.ts), as its own process
+ * group, and resolves once it polls its task queue. `workDir` gives it a working folder of its own (its current
  * folder and temporary files), as a worker on another machine would have.
  */
 export async function spawnWorker(env: NodeJS.ProcessEnv, readyTimeoutMs = 120_000, workDir?: string): Promise<WorkerProcess> {
+  compileWorker();
   const local = workDir ? { TMPDIR: workDir } : {};
-  const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), [path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+  const child = spawn(process.execPath, workerNodeArgs(), {
     cwd: workDir ?? PROJECT_ROOT,
     env: { ...process.env, ...local, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -101,7 +100,7 @@ export async function spawnWorker(env: NodeJS.ProcessEnv, readyTimeoutMs = 120_0
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     try {
-      process.kill(-child.pid!, signal); // the group: npx, tsx and the node process that runs the worker
+      process.kill(-child.pid!, signal); // the group: the worker and the child that builds its workflow bundle
     } catch {
       child.kill(signal);
     }

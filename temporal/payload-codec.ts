@@ -2,7 +2,7 @@
 // reaches the Temporal server, so migration plans, reports and ID maps are encrypted at rest (docs/architecture.md#secrets).
 // Tokens never enter payloads in the first place; this protects everything else.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { METADATA_ENCODING_KEY } from '@temporalio/common';
@@ -51,7 +51,16 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   }
 }
 
-export const DEFAULT_KEY_FILE = path.resolve(__dirname, '..', '.data', 'codec.key');
+/** The project's folder, the nearest one up with a package.json: the same from temporal/ as from dist/temporal/. */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..');
+  }
+}
+
+/** A compiled worker (dist/) and a CLI run from the sources share this file, and so the key. */
+export const DEFAULT_KEY_FILE = path.join(projectRoot(__dirname), '.data', 'codec.key');
 
 /**
  * The codec key: `STACK_MIGRATE_CODEC_KEY` (base64), else the key file (created with mode 0600 on first use, so

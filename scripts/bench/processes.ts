@@ -11,9 +11,14 @@ export const log = (message: string) => console.log(`[bench ${new Date().toISOSt
 export const children: ChildProcess[] = [];
 
 export function spawnTs(script: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+  return spawnNode(['--import', 'tsx', path.join(ROOT, script), ...args], env, logFile);
+}
+
+/** A Node process with these arguments, its output into logFile; ended with the bench. */
+export function spawnNode(nodeArgs: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   // BENCH_CPU_PROF_DIR: a V8 CPU profile of each child (node --cpu-prof), written when it exits; NODE_OPTIONS refuses the flag.
   const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profile, ...nodeArgs], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const out = createWriteStream(logFile);
   child.stdout!.pipe(out);

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { BenchContext } from './context';
-import { freePort, procCpuSeconds, procStatus, spawnTs, stop } from './processes';
+import { freePort, procCpuSeconds, procStatus, spawnNode, stop } from './processes';
+import { workerNodeArgs } from '../worker-process';
 
 /** One stack's limiter over a run, sampled from the worker's /metrics. */
 export interface StackLimiter {
@@ -58,9 +59,8 @@ function readLimiters(text: string, stackNames: Record<string, string>): Record<
 export async function startWorker(ctx: BenchContext, label: string): Promise<BenchWorker> {
   const taskQueue = `bench-${label}-${ctx.projectBase}`;
   const metricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
-  const child = spawnTs(
-    'worker/main.ts',
-    [],
+  const child = spawnNode(
+    workerNodeArgs(),
     {
       ...process.env,
       TEMPORAL_ADDRESS: ctx.address,

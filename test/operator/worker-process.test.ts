@@ -1,13 +1,17 @@
-// The worker as operators run it (`npm run worker` = tsx worker/main.ts, a child process here): JSON log lines,
-// the SDK's Prometheus exporter and our /metrics with counters that a migration moved, and a graceful stop on
-// SIGTERM with exit code 0. Configuration errors name the variable and exit 2.
+// The worker as operators run it (`npm run worker`: compiled into dist/ and run by Node, scripts/worker-process.ts;
+// a child process here): JSON log lines, the SDK's Prometheus exporter and our /metrics with counters that a
+// migration moved, and a graceful stop on SIGTERM with exit code 0. Configuration errors name the variable and
+// exit 2. package.json and the Dockerfile run that same command, and the compiled worker finds the codec key file
+// that a CLI run from the sources uses.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '@temporalio/client';
 import { startMigration } from '../../client/commands/start';
-import { createDataConverter } from '../../temporal/payload-codec';
+import { createDataConverter, DEFAULT_KEY_FILE } from '../../temporal/payload-codec';
+import { compileWorker, WORKER_NODE_ARGS, workerNodeArgs } from '../../scripts/worker-process';
 import { useHarness } from '../helpers/harness';
 import { eventually, PROJECT_ROOT } from './helpers';
 
@@ -22,7 +26,8 @@ async function freePort(): Promise<number> {
 }
 
 function startWorkerProcess(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+  compileWorker();
+  const child = spawn(process.execPath, workerNodeArgs(), {
     cwd: PROJECT_ROOT,
     env,
   }) as ChildProcessWithoutNullStreams;
@@ -99,5 +104,20 @@ describe('worker process', () => {
       level: 'ERROR',
       message: expect.stringContaining('STACK_MIGRATE_METRICS_ADDRESS="everywhere": must be host:port'),
     });
+  });
+
+  test('package.json and the Dockerfile run the worker as the tests and the bench do', () => {
+    const scripts = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    expect(scripts.worker).toBe(`npm run build:worker && node ${WORKER_NODE_ARGS.join(' ')}`);
+    expect(scripts['build:worker']).toBe('tsc -p tsconfig.build.json');
+    const cmd = /^CMD (.+)$/m.exec(readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8'))?.[1];
+    expect(JSON.parse(cmd ?? 'null')).toEqual(['node', ...WORKER_NODE_ARGS]);
+  });
+
+  test('the compiled worker reads the codec key file that the sources do', () => {
+    compileWorker();
+    const compiled = require(path.join(PROJECT_ROOT, 'dist', 'temporal', 'payload-codec.js')) as { DEFAULT_KEY_FILE: string };
+    expect(compiled.DEFAULT_KEY_FILE).toBe(DEFAULT_KEY_FILE);
+    expect(DEFAULT_KEY_FILE).toBe(path.join(PROJECT_ROOT, '.data', 'codec.key'));
   });
 });

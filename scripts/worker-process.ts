@@ -1,0 +1,33 @@
+/**
+ * How the worker runs as a process, as `npm run worker` and the Docker image run it, for the scripts and tests
+ * that start one (the bench, scripts/durability-tools.ts): compiled by tsc into dist/ and run by plain Node.
+ * - Without tsx, an idle worker takes about 29 MB less: tsx's loader thread and its transformed sources
+ *   (BENCHMARKS.md, "Issue 13: memory").
+ * - `--max-semi-space-size=8` caps the main thread's young generation at 16 MB of new space. V8's default (32 MB)
+ *   stayed committed while 7–11 MB of it was alive (BENCHMARKS.md, "Issue 13: the young generations"). The flag
+ *   only works at process start; worker/main.ts sizes the workflow thread's at run time.
+ * test/unit/worker-process.test.ts checks that package.json and the Dockerfile run the same command.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** Node's arguments for a worker, relative to the project folder. */
+export const WORKER_NODE_ARGS = ['--max-semi-space-size=8', 'dist/worker/main.js'];
+
+/** The same, with the entry point as an absolute path (for a process whose current folder is elsewhere). */
+export const workerNodeArgs = (): string[] => [...WORKER_NODE_ARGS.slice(0, -1), path.join(PROJECT_ROOT, WORKER_NODE_ARGS.at(-1)!)];
+
+let compiled = false;
+
+/**
+ * Compiles the worker's sources into dist/ (tsconfig.build.json), once per process: a test or a bench never runs
+ * an older build than the sources. tsc is incremental: about 5 s when nothing changed.
+ */
+export function compileWorker(): void {
+  if (compiled) return;
+  const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(PROJECT_ROOT, 'tsconfig.build.json')], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  if (tsc.status !== 0) throw new Error(`compiling the worker (tsc -p tsconfig.build.json) failed:\n${tsc.stdout}${tsc.stderr}`);
+  compiled = true;
+}
