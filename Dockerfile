@@ -23,5 +23,5 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /data/us /data/eu && chown -R node:node /data
 
 USER node
-# The command of `npm run worker`, without its build step (test/operator/worker-process.test.ts keeps them equal).
+# The command of `npm run worker`, without its build step (test/infra/compose.test.ts keeps them equal).
 CMD ["node", "--max-semi-space-size=8", "dist/worker/main.js"]

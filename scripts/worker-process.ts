@@ -6,7 +6,7 @@
  * - `--max-semi-space-size=8` caps the main thread's young generation at 16 MB of new space. V8's default (32 MB)
  *   stayed committed while 7–11 MB of it was alive (BENCHMARKS.md, "Issue 13: the young generations"). The flag
  *   only works at process start; worker/main.ts sizes the workflow thread's at run time.
- * test/unit/worker-process.test.ts checks that package.json and the Dockerfile run the same command.
+ * test/infra/compose.test.ts checks that package.json and the Dockerfile run the same command.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';

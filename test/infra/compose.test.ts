@@ -1,11 +1,13 @@
 /**
  * No Docker engine runs on the test machines, so the compose stack is checked statically: services, ports,
- * dependencies, profiles, our search attributes, and that the image's CMD is a real package.json script.
+ * dependencies, profiles, our search attributes, and that the image builds and runs the worker as
+ * `npm run worker` does.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTE_LIST } from '../helpers/temporal';
+import { WORKER_NODE_ARGS } from '../../scripts/worker-process';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -78,12 +80,11 @@ describe('docker-compose.yml', () => {
     expect(dependsOn(services.worker!)).toEqual({ 'temporal-setup': 'service_completed_successfully', snapshots: 'service_started' });
   });
 
-  test('the worker is built from the Dockerfile, runs `npm run worker` and talks to temporal:7233', () => {
+  test("the worker is built from the Dockerfile, runs the image's CMD and talks to temporal:7233", () => {
     const worker = services.worker!;
     expect(worker.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
     expect(worker.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
-    expect(pkg.scripts[npmScript(worker.command as string[])]).toBeDefined();
-    expect(npmScript(worker.command as string[])).toBe('worker');
+    expect(worker.command).toBeUndefined();
   });
 
   test('the workers keep their snapshots on the S3 gateway of the compose file, which they reach by its service name', () => {
@@ -126,12 +127,15 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Dockerfile', () => {
-  test('CMD runs a package.json script', () => {
+  test('a build stage compiles the worker and CMD runs it as `npm run worker` does, without the build step', () => {
+    expect(dockerfile).toMatch(/^FROM \S+ AS build$/m);
+    expect(dockerfile).toMatch(/^RUN npm run build:worker$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
     const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile);
     expect(cmd).not.toBeNull();
-    const argv = JSON.parse(cmd![1]!) as string[];
-    expect(argv).toEqual(['npm', 'run', 'worker']);
-    expect(pkg.scripts[npmScript(argv)]).toBeDefined();
+    expect(JSON.parse(cmd![1]!)).toEqual(['node', ...WORKER_NODE_ARGS]);
+    expect(pkg.scripts.worker).toBe(`npm run build:worker && node ${WORKER_NODE_ARGS.join(' ')}`);
+    expect(pkg.scripts['build:worker']).toBe('tsc -p tsconfig.build.json');
   });
 
   test('installs from the lockfile on a glibc Node 20 image', () => {

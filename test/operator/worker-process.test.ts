@@ -1,17 +1,16 @@
 // The worker as operators run it (`npm run worker`: compiled into dist/ and run by Node, scripts/worker-process.ts;
 // a child process here): JSON log lines, the SDK's Prometheus exporter and our /metrics with counters that a
 // migration moved, and a graceful stop on SIGTERM with exit code 0. Configuration errors name the variable and
-// exit 2. package.json and the Dockerfile run that same command, and the compiled worker finds the codec key file
-// that a CLI run from the sources uses.
+// exit 2. The compiled worker finds the codec key file that a CLI run from the sources uses. (test/infra/compose.test.ts
+// checks that package.json and the Dockerfile run the worker this way.)
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '@temporalio/client';
 import { startMigration } from '../../client/commands/start';
 import { createDataConverter, DEFAULT_KEY_FILE } from '../../temporal/payload-codec';
-import { compileWorker, WORKER_NODE_ARGS, workerNodeArgs } from '../../scripts/worker-process';
+import { compileWorker, workerNodeArgs } from '../../scripts/worker-process';
 import { useHarness } from '../helpers/harness';
 import { eventually, PROJECT_ROOT } from './helpers';
 
@@ -104,14 +103,6 @@ describe('worker process', () => {
       level: 'ERROR',
       message: expect.stringContaining('STACK_MIGRATE_METRICS_ADDRESS="everywhere": must be host:port'),
     });
-  });
-
-  test('package.json and the Dockerfile run the worker as the tests and the bench do', () => {
-    const scripts = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
-    expect(scripts.worker).toBe(`npm run build:worker && node ${WORKER_NODE_ARGS.join(' ')}`);
-    expect(scripts['build:worker']).toBe('tsc -p tsconfig.build.json');
-    const cmd = /^CMD (.+)$/m.exec(readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8'))?.[1];
-    expect(JSON.parse(cmd ?? 'null')).toEqual(['node', ...WORKER_NODE_ARGS]);
   });
 
   test('the compiled worker reads the codec key file that the sources do', () => {
