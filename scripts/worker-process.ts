@@ -10,14 +10,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { PROJECT_ROOT } from './go-tools';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..');
+const WORKER_FLAGS = ['--max-semi-space-size=8'];
+const WORKER_ENTRY = 'dist/worker/main.js';
 
 /** Node's arguments for a worker, relative to the project folder. */
-export const WORKER_NODE_ARGS = ['--max-semi-space-size=8', 'dist/worker/main.js'];
+export const WORKER_NODE_ARGS = [...WORKER_FLAGS, WORKER_ENTRY];
 
 /** The same, with the entry point as an absolute path (for a process whose current folder is elsewhere). */
-export const workerNodeArgs = (): string[] => [...WORKER_NODE_ARGS.slice(0, -1), path.join(PROJECT_ROOT, WORKER_NODE_ARGS.at(-1)!)];
+export const workerNodeArgs = (): string[] => [...WORKER_FLAGS, path.join(PROJECT_ROOT, WORKER_ENTRY)];
 
 let compiled = false;
 

@@ -10,7 +10,8 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 /** Builds the bundle in a child process and answers the path of the file it wrote. */
 export function buildWorkflowBundle(): string {
   const codePath = path.join(os.tmpdir(), `stack-migrate-workflows-${process.pid}.js`);
-  // execArgv carries tsx's loader, so the child runs this TypeScript file as the worker does.
+  // execArgv carries the worker's Node flags (and tsx's loader when it runs from the sources), so the child runs
+  // this file as the worker does, compiled or not.
   const child = spawnSync(process.execPath, [...process.execArgv, __filename, codePath], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (child.status !== 0) throw new Error(`building the workflow bundle failed (exit ${child.status ?? child.signal}): see the output above`);
   return codePath;
