@@ -71,32 +71,44 @@ export function createConfigurationActivities(deps: ActivityDeps) {
     }): Promise<{ checked: number; mismatches: ConfigurationMismatch[] }> {
       const client = await deps.stackClient(input.destination);
       const destinationComponents = new Set((await client.services.index()).components.map((c) => c.id));
-      // The restored configurations, read component by component as the check reaches them (one held at a time).
-      let restored = { componentId: '', byId: new Map<string, RestoredConfiguration>() };
-      const restoredOf = async (componentId: string) => {
-        if (restored.componentId !== componentId) restored = { componentId, byId: new Map((await client.configurations.list(componentId)).map((cfg) => [cfg.id, cfg])) };
-        return restored.byId;
-      };
-      const mismatches: ConfigurationMismatch[] = [];
-      let checked = 0;
       const snapshot = deps.snapshot(input.snapshotDir);
       const ownEdits = await readOwnEdits(client, input.ownEditsSnapshotDir ? deps.snapshot(input.ownEditsSnapshotDir) : snapshot);
       const plan = input.changedOnly ? await snapshot.record<SyncPlanFile>(files.syncPlan) : undefined;
       const changed = plan && new Set([...plan.configurations.added, ...plan.configurations.changed].map((ref) => `${ref.componentId}/${ref.configId}`));
+      // What to check, by destination component, in the snapshot's order (the mismatches are reported in it).
+      const wanted = new Map<string, Map<string, { ref: ConfigurationRef; order: number }>>();
+      let order = 0;
       for (const ref of (await snapshot.index()).configurations) {
         if (changed && !changed.has(`${ref.componentId}/${ref.configId}`)) continue;
         const destinationComponentId = translateComponentId(ref.componentId, destinationComponents);
         if (!destinationComponentId || input.skipComponents?.includes(ref.componentId)) continue; // skipped on purpose and reported
-        const id = `${destinationComponentId}/${ref.configId}`;
-        const expected = await snapshot.configuration(ref);
-        const actual = (await restoredOf(destinationComponentId)).get(ref.configId);
-        checked++;
-        const bodies = () =>
-          ownEdits.bodiesOf({ ...ref, destinationComponentId }, sanitize(ref.componentId, expected.configuration, destinationComponents, ignore), expected.configuration, actual?.configuration);
-        const mismatch = actual ? await describeDifference(ref.componentId, expected, actual, destinationComponents, bodies) : { difference: 'missing in the destination', repairable: true };
-        if (mismatch) mismatches.push({ configuration: id, ...mismatch });
-        if (checked % 100 === 0) heartbeat(checked);
+        if (!wanted.has(destinationComponentId)) wanted.set(destinationComponentId, new Map());
+        wanted.get(destinationComponentId)!.set(ref.configId, { ref, order: order++ });
       }
+      const found: Array<{ order: number; mismatch: ConfigurationMismatch }> = [];
+      let checked = 0;
+      for (const [destinationComponentId, refs] of wanted) {
+        // The restored configurations stream in one at a time: a component of 10,000 is one answer the API does not page.
+        const seen = new Set<string>();
+        for await (const actual of client.configurations.stream(destinationComponentId)) {
+          const entry = refs.get(actual.id);
+          if (!entry || seen.has(actual.id)) continue;
+          seen.add(actual.id);
+          const { ref } = entry;
+          const expected = await snapshot.configuration(ref);
+          const bodies = () =>
+            ownEdits.bodiesOf({ ...ref, destinationComponentId }, sanitize(ref.componentId, expected.configuration, destinationComponents, ignore), expected.configuration, actual.configuration);
+          const mismatch = await describeDifference(ref.componentId, expected, actual, destinationComponents, bodies);
+          if (mismatch) found.push({ order: entry.order, mismatch: { configuration: `${destinationComponentId}/${ref.configId}`, ...mismatch } });
+          if (++checked % 100 === 0) heartbeat(checked);
+        }
+        for (const [configId, { order: at }] of refs) {
+          if (seen.has(configId)) continue;
+          checked++;
+          found.push({ order: at, mismatch: { configuration: `${destinationComponentId}/${configId}`, difference: 'missing in the destination', repairable: true } });
+        }
+      }
+      const mismatches = found.sort((a, b) => a.order - b.order).map((f) => f.mismatch);
       return { checked, mismatches };
     },
 

@@ -179,7 +179,7 @@ export function createOrchestrationActivities(deps: ActivityDeps) {
       const updated: string[] = [];
       const present = new Set((await client.components.heads()).map((c) => c.id));
       for (const component of [FLOW, SCHEDULER].filter((id) => present.has(id)).map((id) => ({ id }))) {
-        for (const configuration of await client.configurations.list(component.id)) {
+        for await (const configuration of client.configurations.stream(component.id)) {
           const lastChange = configuration.currentVersion?.changeDescription ?? configuration.changeDescription;
           if (lastChange === REFERENCES_REWRITTEN) continue;
           const body = structuredClone(configuration.configuration ?? {});

@@ -75,12 +75,12 @@ export function createSnapshotActivities(deps: ActivityDeps) {
         await snapshot.write(files.branchMetadata, branchMetadata);
         await snapshot.write(files.buckets, buckets);
         await snapshot.write(files.tables, tables);
-        // Bodies component by component: the worker holds one component's configurations at a time, not the project's.
-        // The metadata takes one request per configuration (the API lists it for no more at once): several in flight.
+        // Bodies component by component, read as they are written: the worker holds the few in flight, not a component's
+        // thousands. The metadata takes one request per configuration (the API lists it for no more at once).
         for (const component of components) {
           if (!component.configurations?.length) continue;
           await pMap(
-            await client.configurations.list(component.id),
+            client.configurations.stream(component.id),
             async (configuration) => {
               const metadata = await client.configurations.listMetadata(component.id, configuration.id);
               await snapshot.write(files.configuration(component.id, configuration.id), configuration);

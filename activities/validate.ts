@@ -44,7 +44,7 @@ export function createValidateActivities(deps: ActivityDeps) {
       checkProject(destinationToken, input.destination, 'destination', findings);
       checkBackends(sourceToken, destinationToken, findings);
       const [sourceIndex, buckets, tables, components] = await Promise.all([source.services.index(), source.buckets.list(), source.tables.list(), source.components.heads()]);
-      const content = { sourceIndex, buckets, tables, components, bodiesOf: (componentId: string) => source.configurations.list(componentId) };
+      const content = { sourceIndex, buckets, tables, components, bodiesOf: (componentId: string) => source.configurations.stream(componentId) };
       const checked = await checkDestinationAndContent(destination, destinationToken, input.destination, content, findings, input.resume === true, input.components ?? NO_RULES);
       return { sourceProject: describe(sourceToken), destinationProject: describe(destinationToken), findings, ...checked };
     },
@@ -129,8 +129,8 @@ interface SourceContent {
   buckets: Array<Pick<SnapshotBucket, 'id' | 'name' | 'stage' | 'sourceBucket' | 'isLinkedBucket'>>;
   tables: Array<Pick<SnapshotTable, 'id' | 'bucket' | 'isAlias' | 'rowsCount' | 'dataSizeBytes'> & PrimaryKeyShape>;
   components: ComponentContent[];
-  /** One component's configurations with their bodies: read a component at a time, never the project's at once. */
-  bodiesOf(componentId: string): Promise<ConfigurationBody[]>;
+  /** One component's configurations with their bodies, read one at a time as they are checked. */
+  bodiesOf(componentId: string): AsyncIterable<ConfigurationBody>;
 }
 
 /**
@@ -216,10 +216,8 @@ async function checkDestinationAndContent(
 async function readSnapshotContent(snapshot: SnapshotReader): Promise<SourceContent & { backends: string[] }> {
   const index = await snapshot.index();
   const components = index.components.map(({ id, name }) => ({ id, name, configurations: index.configurationsOf(id).map((ref) => ({ id: ref.configId })) }));
-  const bodiesOf = async (componentId: string) => {
-    const bodies: ConfigurationBody[] = [];
-    for (const ref of index.configurationsOf(componentId)) bodies.push(await snapshot.configuration(ref));
-    return bodies;
+  const bodiesOf = async function* (componentId: string) {
+    for (const ref of index.configurationsOf(componentId)) yield await snapshot.configuration(ref);
   };
   return { buckets: index.buckets, tables: index.tables, components, bodiesOf, backends: index.backends() };
 }
@@ -390,7 +388,7 @@ async function checkConfigurations(content: SourceContent, findings: Finding[], 
   let rows = 0;
   for (const component of content.components) {
     if (!component.configurations?.length) continue;
-    for (const configuration of await content.bodiesOf(component.id)) {
+    for await (const configuration of content.bodiesOf(component.id)) {
       rows += configuration.rows?.length ?? 0;
       const entity = `configuration ${component.id}/${configuration.id} (${configuration.name})`;
       const bodies = [configuration.configuration, ...(configuration.rows ?? []).map((row) => row.configuration)];

@@ -13,10 +13,11 @@
  *   services of its API index (redirects are not followed), never to the object store (`objects`, which never
  *   sees it), and is redacted from every message the client produces.
  */
-import { Agent, request as httpRequest } from 'undici';
+import { Agent, request as httpRequest, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { StackError, httpError, jobError, redact, requestError, schemaError, type ErrorContext } from './errors';
 import { settlePermit, type AdaptiveLimiter } from './limiter';
+import { jsonArrayItems, NotAJsonList } from './json-items';
 import { ObjectStore } from './object-store';
 import { ApiIndexSchema, JobSchema, type Job } from './schemas';
 
@@ -63,6 +64,15 @@ export interface ApiResponse {
   status: number;
   body: unknown;
   endpoint: string;
+}
+
+/** A request whose headers are in and whose body is not read yet (Transport's #exchange). */
+interface Exchange {
+  status: number;
+  retryAfter: string | string[] | undefined;
+  endpoint: string;
+  body: Dispatcher.ResponseData['body'];
+  read<T>(reader: (body: Dispatcher.ResponseData['body']) => Promise<T>): Promise<T>;
 }
 
 export interface PollOptions<T> {
@@ -187,10 +197,62 @@ export class Transport {
   }
 
   /**
+   * A list answered item by item: each item is validated with `itemSchema` and handed over when the consumer asks for
+   * it; more of the answer is read only then. For the listings the API does not page (a component's configurations):
+   * the answer is never held whole. A failure part-way (a cut connection, an item of the wrong shape) is thrown after
+   * the items before it were handed over; the caller's retry starts again. Leaving the loop early closes the answer.
+   */
+  async *listItems<S extends z.ZodType>(method: HttpMethod, path: string, itemSchema: S, options: RequestOptions = {}): AsyncGenerator<z.output<S>> {
+    const answer = await this.#exchange(method, path, options);
+    if (answer.status >= 300) throw this.#refusal(answer, await answer.read((body) => body.text()), options);
+    const ctx = this.#context(options.secrets);
+    let index = 0;
+    try {
+      for await (const item of jsonArrayItems(answer.body)) {
+        const parsed = itemSchema.safeParse(item);
+        if (!parsed.success) throw schemaError(ctx, new z.ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: [index, ...issue.path] }))), answer.endpoint);
+        index++;
+        yield parsed.data;
+      }
+    } catch (error) {
+      if (error instanceof NotAJsonList) {
+        const what = error.found === 'an object' || error.found === 'a value' ? `with ${error.found} where a list was documented` : `with a list that is ${error.found}`;
+        throw new StackError({ kind: 'unexpected-response', status: answer.status, endpoint: answer.endpoint, message: ctx.redact(`${this.url} answered ${answer.endpoint} ${what}: the stack's API differs from the documented one`) });
+      }
+      throw requestError(ctx, error, answer.endpoint);
+    } finally {
+      answer.body.destroy();
+    }
+  }
+
+  /**
    * One request, answered as received: for the endpoints whose status decides how to read them (202 + job or a
    * synchronous answer). Errors (4xx/5xx, redirects, bodies that are not JSON) are thrown as StackErrors.
    */
   async send(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+    const answer = await this.#exchange(method, path, options);
+    const { status, endpoint } = answer;
+    const text = await answer.read((body) => body.text());
+    if (status === 404 && options.allow404) return { status, body: null, endpoint };
+    if (status >= 300) throw this.#refusal(answer, text, options);
+    if (status === 204 || text.trim() === '') return { status, body: undefined, endpoint };
+    try {
+      return { status, body: JSON.parse(text), endpoint };
+    } catch {
+      throw new StackError({
+        kind: 'unexpected-response',
+        status,
+        endpoint,
+        message: `${this.url} answered ${endpoint} with HTTP ${status} but a body that is not JSON: check that the URL points to a Keboola stack`,
+      });
+    }
+  }
+
+  /**
+   * Sends a request and answers once its headers are in: its status and its body, not read yet (`read` reads it, a
+   * failure while reading being the request's). The request's slot of the limiter is given back with the headers.
+   */
+  async #exchange(method: HttpMethod, path: string, options: RequestOptions): Promise<Exchange> {
     const target = options.service === undefined ? { origin: this.url, fullPath: `${STORAGE}${path}` } : await this.#serviceTarget(method, path, options.service);
     const endpoint = `${method} ${target.fullPath}`;
     const ctx = this.#context(options.secrets);
@@ -199,11 +261,9 @@ export class Transport {
     const qs = search.toString();
 
     const permit = await this.#limiter?.acquire();
-    let status: number;
-    let text: string;
-    let retryAfter: string | string[] | undefined;
+    let response: Dispatcher.ResponseData;
     try {
-      const response = await httpRequest(`${target.origin}${target.fullPath}${qs ? `?${qs}` : ''}`, {
+      response = await httpRequest(`${target.origin}${target.fullPath}${qs ? `?${qs}` : ''}`, {
         dispatcher: this.#http,
         method,
         headers: {
@@ -217,35 +277,37 @@ export class Transport {
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
       });
-      status = response.statusCode;
-      retryAfter = response.headers['retry-after'];
-      text = await response.body.text();
     } catch (error) {
       permit?.release();
       throw requestError(ctx, error, endpoint);
     }
-    settlePermit(permit, status);
-    if (status === 404 && options.allow404) return { status, body: null, endpoint };
-    if (status >= 400) throw httpError(ctx, status, text, retryAfter, endpoint);
-    if (status >= 300) {
-      throw new StackError({
-        kind: 'unexpected-response',
-        status,
-        endpoint,
-        message: `${this.url} answered ${endpoint} with a redirect (HTTP ${status}): check that the stack URL is the API's base URL (e.g. https://connection.keboola.com)`,
-      });
-    }
-    if (status === 204 || text.trim() === '') return { status, body: undefined, endpoint };
-    try {
-      return { status, body: JSON.parse(text), endpoint };
-    } catch {
-      throw new StackError({
-        kind: 'unexpected-response',
-        status,
-        endpoint,
-        message: `${this.url} answered ${endpoint} with HTTP ${status} but a body that is not JSON: check that the URL points to a Keboola stack`,
-      });
-    }
+    settlePermit(permit, response.statusCode);
+    const body = response.body;
+    return {
+      status: response.statusCode,
+      retryAfter: response.headers['retry-after'],
+      endpoint,
+      body,
+      read: async (reader) => {
+        try {
+          return await reader(body);
+        } catch (error) {
+          throw requestError(ctx, error, endpoint);
+        }
+      },
+    };
+  }
+
+  /** The StackError of an answer that refuses (4xx/5xx) or redirects (3xx); `text` is its body. */
+  #refusal(answer: Exchange, text: string, options: RequestOptions): StackError {
+    const { status, endpoint } = answer;
+    if (status >= 400) return httpError(this.#context(options.secrets), status, text, answer.retryAfter, endpoint);
+    return new StackError({
+      kind: 'unexpected-response',
+      status,
+      endpoint,
+      message: `${this.url} answered ${endpoint} with a redirect (HTTP ${status}): check that the stack URL is the API's base URL (e.g. https://connection.keboola.com)`,
+    });
   }
 
   /** The body of an answer, validated with `schema`. */

@@ -46,9 +46,13 @@ export interface CreateConfigurationRowInput {
 export type UpdateConfigurationRowInput = Omit<CreateConfigurationRowInput, 'rowId' | 'name'> & { name?: string };
 
 export class ConfigurationsResource extends StackResource {
-  /** The component's configurations in the default branch (not those in the trash), with their rows and state. */
-  async list(componentId: string): Promise<Configuration[]> {
-    return this.transport.list('GET', configurationPath(componentId), ConfigurationSchema);
+  /**
+   * The component's configurations in the default branch (not those in the trash), with their rows and state,
+   * read as they are consumed, one at a time: the API does not page the list, and a component may have thousands
+   * (tens of MB in one answer).
+   */
+  stream(componentId: string): AsyncGenerator<Configuration> {
+    return this.transport.listItems('GET', configurationPath(componentId), ConfigurationSchema);
   }
 
   /** The configuration, or null when it does not exist. */

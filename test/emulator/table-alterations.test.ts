@@ -12,6 +12,13 @@ import { createStackClient, StackError, type StackClient } from '../../stack';
 import { readAll } from '../stack/helpers';
 import { Api, tempDir } from './util';
 
+/** Every item of a stream (Array.fromAsync arrives with Node 22). */
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
 const TOKEN = 'alter-master-token-0123456789';
 
 const seed = {
@@ -332,10 +339,10 @@ describe('configurations: list, rows, state', () => {
 
     await client.configurations.create(componentId, { configurationId: 'other', name: 'Other' });
     await client.configurations.delete(componentId, 'other');
-    const list = await client.configurations.list(componentId);
+    const list = await collect(client.configurations.stream(componentId));
     expect(list.map((c) => c.id)).toEqual(['crm']);
     expect(list[0]).toMatchObject({ configuration: { parameters: { db: 'crm' } }, state: { component: { lastId: 42 } } });
-    expect(await client.configurations.list('keboola.ex-db-mysql-none')).toEqual([]);
+    expect(await collect(client.configurations.stream('keboola.ex-db-mysql-none'))).toEqual([]);
     expect((await failure(client.configurations.updateRow(componentId, 'crm', 'nope', { name: 'x' }))).kind).toBe('not-found');
   });
 });

@@ -370,6 +370,50 @@ describe('configurations (default branch)', () => {
     expect(server.last('POST').json).toEqual({ rowId: '236781646', name: '', configuration: { host: 'localhost', port: 4406 } });
   });
 
+  it('configurations.stream hands over the listing one configuration at a time, read as it is consumed', async () => {
+    const path = '/v2/storage/branch/default/components/keboola.app-tree/configs';
+    const listing = Array.from({ length: 300 }, (_, i) => ({ ...fx.configuration, id: `c${i}`, configuration: { padding: 'x'.repeat(2000) } }));
+    // Written in small pieces with pauses, so that the client sees the answer arrive in many reads.
+    let answered = false;
+    server.on('GET', path, async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const text = JSON.stringify(listing);
+      for (let at = 0; at < text.length; at += 50_000) {
+        res.write(text.slice(at, at + 50_000));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      res.end();
+      answered = true;
+    });
+    const order: string[] = [];
+    const beforeTheEnd: boolean[] = [];
+    for await (const configuration of client.configurations.stream('keboola.app-tree')) {
+      beforeTheEnd.push(!answered);
+      await new Promise((resolve) => setImmediate(resolve));
+      order.push(configuration.id);
+    }
+    expect(order).toEqual(listing.map((c) => c.id));
+    expect(beforeTheEnd[0]).toBe(true); // the first was handed over while the answer was still arriving
+    expect(server.last().path).toBe(path);
+  });
+
+  it('configurations.stream: a mistyped item, an object, a cut-short list and a refusal are StackErrors naming the endpoint', async () => {
+    const path = '/v2/storage/branch/default/components/keboola.app-tree/configs';
+    const seen: string[] = [];
+    const collect = async () => {
+      for await (const configuration of client.configurations.stream('keboola.app-tree')) seen.push(configuration.id);
+    };
+    server.reply('GET', path, 200, [fx.configuration, { ...fx.configuration, id: 7 }]);
+    await expect(collect()).rejects.toMatchObject({ kind: 'unexpected-response', endpoint: `GET ${path}`, message: expect.stringMatching(/1\.id/) });
+    expect(seen).toEqual([fx.configuration.id]); // the items before the bad one were handed over
+    server.reply('GET', path, 200, { configurations: [] });
+    await expect(collect()).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('an object where a list was documented') });
+    server.on('GET', path, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`[${JSON.stringify(fx.configuration)},`));
+    await expect(collect()).rejects.toMatchObject({ kind: 'unexpected-response', message: expect.stringContaining('cut short') });
+    server.reply('GET', path, 403, { error: 'You do not have permission', code: 'accessDenied' });
+    await expect(collect()).rejects.toMatchObject({ kind: 'forbidden', status: 403 });
+  });
+
   it('list/set configuration metadata', async () => {
     const path = '/v2/storage/branch/default/components/keboola.app-tree/configs/main-1/metadata';
     server.reply('GET', path, 200, [{ id: '123', timestamp: '2016-09-19 13:02:11', key: 'k', value: 'v' }]);
