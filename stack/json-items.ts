@@ -1,7 +1,7 @@
 /**
- * The items of a JSON array read as a stream: for the listings the Storage API does not page (a component's
- * configurations: 10,000 of them are one answer of tens of MB), so that a worker holds one item at a time rather than
- * the answer's text, its parse and its validated copy at once.
+ * The items of a JSON array read as a stream (stack/transport.ts, listItems): for the listings the Storage API does
+ * not page (a component's configurations: 10,000 of them are one answer of tens of MB), so that a worker holds one
+ * item at a time rather than the answer's text, its parse and its validated copy at once.
  */
 import { JSONParser } from '@streamparser/json';
 
@@ -21,7 +21,7 @@ const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 /**
  * The items of the JSON array in `chunks`, in order; more of the body is read only when the consumer asks for the
  * next item. Throws NotAJsonList when the body is not an array (an object, an empty body or broken JSON) or ends
- * before the array closes; errors of `chunks` itself (a cut connection) are thrown as they are.
+ * before the array closes; errors of `chunks` itself are thrown as they are.
  */
 export async function* jsonArrayItems(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<unknown> {
   const parser = new JSONParser({ paths: ['$.*'], keepStack: false });

@@ -13,6 +13,11 @@
  *   services of its API index (redirects are not followed), never to the object store (`objects`, which never
  *   sees it), and is redacted from every message the client produces.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { Agent, request as httpRequest, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { StackError, httpError, jobError, redact, requestError, schemaError, type ErrorContext } from './errors';
@@ -197,31 +202,38 @@ export class Transport {
   }
 
   /**
-   * A list answered item by item: each item is validated with `itemSchema` and handed over when the consumer asks for
-   * it; more of the answer is read only then. For the listings the API does not page (a component's configurations):
-   * the answer is never held whole. A failure part-way (a cut connection, an item of the wrong shape) is thrown after
-   * the items before it were handed over; the caller's retry starts again. Leaving the loop early closes the answer.
+   * A list answered item by item, each validated with `itemSchema`: for the listings the API does not page (a
+   * component's configurations, tens of MB in one answer), so that a caller holds one item at a time, never the
+   * answer whole. The answer is first written to a temporary file at the network's pace and parsed from there as
+   * the caller asks for items: a caller that works on each (requests of its own) would otherwise hold the connection
+   * for minutes, and a server or proxy closes a connection whose reader stalls that long. A failure (a cut connection,
+   * an item of the wrong shape) is thrown; items handed over before it stay handed over, and the caller's retry
+   * starts again.
    */
   async *listItems<S extends z.ZodType>(method: HttpMethod, path: string, itemSchema: S, options: RequestOptions = {}): AsyncGenerator<z.output<S>> {
     const answer = await this.#exchange(method, path, options);
     if (answer.status >= 300) throw this.#refusal(answer, await answer.read((body) => body.text()), options);
     const ctx = this.#context(options.secrets);
-    let index = 0;
+    const spool = await mkdtemp(join(tmpdir(), 'stack-migrate-list-'));
     try {
-      for await (const item of jsonArrayItems(answer.body)) {
-        const parsed = itemSchema.safeParse(item);
-        if (!parsed.success) throw schemaError(ctx, new z.ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: [index, ...issue.path] }))), answer.endpoint);
-        index++;
-        yield parsed.data;
-      }
-    } catch (error) {
-      if (error instanceof NotAJsonList) {
+      const file = join(spool, 'answer.json');
+      await answer.read((body) => pipeline(body, createWriteStream(file)));
+      let index = 0;
+      try {
+        for await (const item of jsonArrayItems(createReadStream(file))) {
+          const parsed = itemSchema.safeParse(item);
+          if (!parsed.success) throw schemaError(ctx, new z.ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: [index, ...issue.path] }))), answer.endpoint);
+          index++;
+          yield parsed.data;
+        }
+      } catch (error) {
+        if (!(error instanceof NotAJsonList)) throw error;
         const what = error.found === 'an object' || error.found === 'a value' ? `with ${error.found} where a list was documented` : `with a list that is ${error.found}`;
         throw new StackError({ kind: 'unexpected-response', status: answer.status, endpoint: answer.endpoint, message: ctx.redact(`${this.url} answered ${answer.endpoint} ${what}: the stack's API differs from the documented one`) });
       }
-      throw requestError(ctx, error, answer.endpoint);
     } finally {
       answer.body.destroy();
+      await rm(spool, { recursive: true, force: true });
     }
   }
 

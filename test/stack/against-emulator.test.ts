@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import pMap from 'p-map';
 import { startStack } from '../../emulator/server';
 import { z } from 'zod';
 import { BucketSchema, createStackClient, StackClient, StackError, type ApiResponse, type FileInfo } from '../../stack';
@@ -168,6 +169,26 @@ describe('reading a project', () => {
     expect(await client.configurations.get('keboola.ex-db-snowflake', 'nope')).toBeNull();
     const metadata = await client.configurations.listMetadata('keboola.ex-db-snowflake', 'cfg-1');
     expect(metadata[0]).toMatchObject({ key: 'KBC.configuration.folderName', value: 'folder' });
+  });
+
+  it("a component of 10,000 configurations is read one at a time while a request is made for each, as the snapshot does", async () => {
+    // Read straight from the connection, such a listing was cut ("other side closed") near its end once the caller
+    // had worked on it for seconds: the client now takes the answer in whole, to a file, before handing it over.
+    const token = 'emu-many-configurations-token';
+    const configurations = Array.from({ length: 10_000 }, (_, i) => ({ componentId: 'keboola.ex-db-snowflake', id: `many-${i}`, name: `configuration ${i}`, configuration: { parameters: { index: i } } }));
+    await admin('POST', '/_emulator/projects', { id: 150, name: 'Many configurations', defaultBackend: 'snowflake', backends: ['snowflake'], tokens: [{ token, description: 'master', isMasterToken: true }], configurations });
+    const many = createStackClient({ url: stack.url, token, timeoutMs: 10_000 });
+    const read: string[] = [];
+    await pMap(
+      many.configurations.stream('keboola.ex-db-snowflake'),
+      async (configuration) => {
+        await many.configurations.listMetadata('keboola.ex-db-snowflake', configuration.id);
+        read.push(configuration.id);
+      },
+      { concurrency: 8 },
+    );
+    expect(read.length).toBe(10_000);
+    expect(new Set(read)).toEqual(new Set(configurations.map((c) => c.id)));
   });
 
   it('exports a table as gzipped slices and streams them', async () => {
