@@ -89,11 +89,11 @@ export function createConfigurationActivities(deps: ActivityDeps) {
       let checked = 0;
       for (const [destinationComponentId, refs] of wanted) {
         // The restored configurations stream in one at a time: a component of 10,000 is one answer the API does not page.
-        const seen = new Set<string>();
+        // Each checked is taken out of `refs`, so what is left there at the end is missing in the destination.
         for await (const actual of client.configurations.stream(destinationComponentId)) {
           const entry = refs.get(actual.id);
-          if (!entry || seen.has(actual.id)) continue;
-          seen.add(actual.id);
+          if (!entry) continue;
+          refs.delete(actual.id);
           const { ref } = entry;
           const expected = await snapshot.configuration(ref);
           const bodies = () =>
@@ -103,7 +103,6 @@ export function createConfigurationActivities(deps: ActivityDeps) {
           if (++checked % 100 === 0) heartbeat(checked);
         }
         for (const [configId, { order: at }] of refs) {
-          if (seen.has(configId)) continue;
           checked++;
           found.push({ order: at, mismatch: { configuration: `${destinationComponentId}/${configId}`, difference: 'missing in the destination', repairable: true } });
         }
