@@ -7,6 +7,7 @@ import type { ParsedProjectSeed } from './seed';
 import { seedOrchestrations } from './services/orchestrator';
 import { timestamp, type MetadataRecord, type ProjectRecord, type TableRecord } from './state';
 import { newAlias, newConfig, newRow, refreshAliasCounts, requireComponent, tablePath } from './storage/entities';
+import { findBucket, findTable } from './lookup';
 import { seedSubscriptions } from './services/notification';
 import { seedSchedules } from './services/scheduler';
 import { newFile, withStaging } from './storage/files';
@@ -100,12 +101,12 @@ export async function createProject(host: StackHost, seed: ParsedProjectSeed): P
     table.rowsCount = t.rows?.length ?? 0;
     table.dataSizeBytes = bytes;
     table.lastImportDate = table.lastChangeDate = now;
-    p.buckets.find((b) => b.id === table.bucketId)!.lastChangeDate = now;
+    findBucket(p, table.bucketId)!.lastChangeDate = now;
     p.tables.push(table);
   }
   for (const a of seed.aliases ?? []) {
-    const source = p.tables.find((t) => t.id === a.sourceTable && !t.alias);
-    if (!source) throw badRequest(`seed alias ${a.id}: source table ${a.sourceTable} does not exist`);
+    const source = findTable(p, a.sourceTable);
+    if (!source || source.alias) throw badRequest(`seed alias ${a.id}: source table ${a.sourceTable} does not exist`);
     const alias = newAlias(p, source, bucketOf(a.id), a.id.split('.')[2]!, a.aliasFilter, a.aliasColumns);
     if (a.displayName) alias.displayName = a.displayName;
     p.tables.push(alias);

@@ -5,6 +5,7 @@
 import type { StackHost } from './host';
 import type { AnswerStage } from './file-storage/storage';
 import type { BucketRecord, ConfigurationRecord, FileRecord, JobRecord, MetadataRecord, ProjectRecord, RowRecord, TableRecord, TokenRecord } from './state';
+import { findBucket, findTable } from './lookup';
 
 /** PHP's JSON encoder writes an empty associative array as `[]`. */
 function emptyAsArray<T extends object>(o: T): T | [] {
@@ -238,7 +239,7 @@ function datatypeMetadata(t: TableRecord, column: NonNullable<TableRecord['typed
 
 export function tableJson(host: StackHost, p: ProjectRecord, t: TableRecord, include: Set<string>, opts: { bucket?: boolean; detail?: boolean } = {}): Record<string, unknown> {
   const uri = `${host.url}/v2/storage/tables/${t.id}`;
-  const source = t.alias ? p.tables.find((x) => x.id === t.alias!.sourceTable) : undefined;
+  const source = t.alias ? findTable(p, t.alias.sourceTable) : undefined;
   const out: Record<string, unknown> = {
     uri,
     id: t.id,
@@ -279,7 +280,7 @@ export function tableJson(host: StackHost, p: ProjectRecord, t: TableRecord, inc
   if (opts.detail || include.has('metadata')) out.metadata = t.metadata.map((m) => metaJson(m, true));
   if (opts.detail || include.has('columnMetadata')) out.columnMetadata = columnMetadataJson(t);
   if (opts.bucket) {
-    const b = p.buckets.find((x) => x.id === t.bucketId)!;
+    const b = findBucket(p, t.bucketId)!;
     out.bucket = bucketJson(host, p, b, new Set(opts.detail ? ['metadata'] : []));
   }
   return out;

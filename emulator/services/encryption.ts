@@ -19,6 +19,7 @@ import type { StackHost } from '../host';
 import { str } from '../params';
 import { ApiError, badRequest, reply } from '../replies';
 import type { ConfigurationRecord } from '../state';
+import { findConfig } from '../lookup';
 
 interface Binding {
   stack: string;
@@ -194,8 +195,8 @@ export function registerEncryption(host: StackHost): void {
     const source = host.tokenOwner(sourceToken);
     if (!source) throw apiError(400, 'Invalid source Storage API token');
     if (!['default', String(source.project.defaultBranchId)].includes(branchId)) throw apiError(400, `Branch "${branchId}" not found`);
-    const config = source.project.configurations.find((c) => c.componentId === componentId && c.id === configId && !c.isDeleted);
-    if (!config) throw apiError(400, `Configuration "${configId}" of component "${componentId}" not found`);
+    const config = findConfig(source.project, componentId, configId);
+    if (!config || config.isDeleted) throw apiError(400, `Configuration "${configId}" of component "${componentId}" not found`);
 
     const expected = { projectId: source.project.id, componentId, configId };
     const decrypt = (where: string) => (value: string, path: string) => {

@@ -24,6 +24,7 @@ import {
   type TokenRecord,
 } from '../state';
 import { bumpConfig, newConfig } from '../storage/entities';
+import { findConfig } from '../lookup';
 import { addProjectToken } from '../storage/tokens';
 
 const SERVICE_PATH = '/_services/orchestrator';
@@ -154,7 +155,7 @@ function orchestrationJson(host: StackHost, p: ProjectRecord, o: OrchestrationRe
 
 /** The Storage configuration `orchestrator/<id>` that mirrors an orchestration (name and enabled state). */
 function syncMirror(host: StackHost, p: ProjectRecord, o: OrchestrationRecord, token: TokenRecord, deleted = false): void {
-  const existing = p.configurations.find((c) => c.componentId === LEGACY_COMPONENT && c.id === String(o.id));
+  const existing = findConfig(p, LEGACY_COMPONENT, String(o.id));
   if (deleted) {
     if (existing && !existing.isDeleted) {
       existing.isDeleted = true;

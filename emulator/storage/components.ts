@@ -7,6 +7,7 @@ import { bool, jsonObjectParam, str, strList } from '../params';
 import { badRequest, notFound, reply } from '../replies';
 import { componentJson, configJson, metaJson, rowJson } from '../views';
 import { bumpConfig, checkBranch, config, newConfig, newRow, requireComponent, row, versionId } from './entities';
+import { findConfig } from '../lookup';
 import { upsertMetadata } from './metadata';
 
 const S = '/v2/storage';
@@ -67,7 +68,7 @@ function registerUnder(host: StackHost, prefix: string): void {
     if (name === undefined) throw badRequest('Parameter "name" is required', 'storage.configuration.validation');
     const id = str(body.configurationId) ?? String(host.state.nextId.config++);
     if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw badRequest(`Invalid configuration id "${id}"`, 'storage.configuration.validation');
-    const existing = p.configurations.find((c) => c.componentId === componentId && c.id === id);
+    const existing = findConfig(p, componentId, id);
     if (existing) throw badRequest(`Configuration "${id}" of component "${componentId}" already exists${existing.isDeleted ? ' (in trash)' : ''}.`, 'storage.configuration.alreadyExists');
     const c = newConfig(ctx.token, componentId, id, {
       name,

@@ -6,6 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StackHost } from '../host';
+import { findBucket, findConfig, findTable } from '../lookup';
 import { badRequest, notFound } from '../replies';
 import { countView, rewriteRows, type ViewSpec } from '../tabledata';
 import { timestamp, type AliasFilter, type BucketRecord, type ConfigurationRecord, type ProjectRecord, type RowRecord, type TableRecord, type TokenRecord, type TypedColumn } from '../state';
@@ -28,13 +29,13 @@ export function checkBranch(p: ProjectRecord, branchId: string | undefined): voi
 }
 
 export function bucket(p: ProjectRecord, id: string): BucketRecord {
-  const b = p.buckets.find((x) => x.id === id);
+  const b = findBucket(p, id);
   if (!b) throw notFound('storage.buckets.notFound', `Bucket ${id} not found`);
   return b;
 }
 
 export function table(p: ProjectRecord, id: string): TableRecord {
-  const t = p.tables.find((x) => x.id === id);
+  const t = findTable(p, id);
   if (!t) {
     const bucketId = id.split('.').slice(0, 2).join('.');
     throw notFound('storage.tables.notFound', `The table "${id.split('.')[2] ?? id}" was not found in the bucket "${bucketId}" in the project "${p.id}"`);
@@ -43,8 +44,8 @@ export function table(p: ProjectRecord, id: string): TableRecord {
 }
 
 export function config(p: ProjectRecord, componentId: string, configId: string, allowDeleted = false): ConfigurationRecord {
-  const c = p.configurations.find((x) => x.componentId === componentId && x.id === configId && (allowDeleted || !x.isDeleted));
-  if (!c) throw notFound('storage.configuration.notFound', `Configuration "${configId}" not found`);
+  const c = findConfig(p, componentId, configId);
+  if (!c || (c.isDeleted && !allowDeleted)) throw notFound('storage.configuration.notFound', `Configuration "${configId}" not found`);
   return c;
 }
 
@@ -178,7 +179,7 @@ export function dropBucket(host: StackHost, p: ProjectRecord, bucketId: string, 
 /** The table's structure or data changed: its `lastChangeDate` and its bucket's move. */
 export function touchTable(p: ProjectRecord, t: TableRecord, now = timestamp()): void {
   t.lastChangeDate = now;
-  const b = p.buckets.find((x) => x.id === t.bucketId);
+  const b = findBucket(p, t.bucketId);
   if (b) b.lastChangeDate = now;
 }
 

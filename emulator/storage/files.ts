@@ -11,12 +11,13 @@ import { timestamp, type FileRecord, type ProjectRecord, type TokenRecord } from
 import { jobError } from '../tabledata';
 import { fileJson } from '../views';
 import { creatorOf } from './entities';
+import { findById } from '../lookup';
 
 const S = '/v2/storage';
 
 export function fileRecord(host: StackHost, p: ProjectRecord, id: number): FileRecord {
-  const f = host.state.files.find((x) => x.id === id && x.projectId === p.id);
-  if (!f) throw notFound('storage.files.notFound', `File ${id} not found`);
+  const f = findById(host.state.files, id);
+  if (!f || f.projectId !== p.id) throw notFound('storage.files.notFound', `File ${id} not found`);
   return f;
 }
 

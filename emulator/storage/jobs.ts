@@ -1,5 +1,6 @@
 /** Storage jobs of the project, newest first, and one job's detail (the runner is emulator/jobs.ts). */
 import type { StackHost } from '../host';
+import { findById } from '../lookup';
 import { notFound, reply } from '../replies';
 import { jobJson } from '../views';
 
@@ -7,8 +8,8 @@ const S = '/v2/storage';
 
 export function registerJobs(host: StackHost): void {
   host.storageApi.get(`${S}/jobs/{jobId}`, (ctx, { jobId }) => {
-    const j = host.state.jobs.find((x) => String(x.id) === jobId && x.projectId === ctx.project.id);
-    if (!j) throw notFound('storage.jobs.notFound', `Job ${jobId} not found`);
+    const j = /^[1-9][0-9]*$/.test(jobId) ? findById(host.state.jobs, Number(jobId)) : undefined;
+    if (!j || j.projectId !== ctx.project.id) throw notFound('storage.jobs.notFound', `Job ${jobId} not found`);
     return reply(200, jobJson(host, j));
   });
   host.storageApi.get(`${S}/jobs`, (ctx) => {

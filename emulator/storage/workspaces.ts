@@ -10,6 +10,7 @@ import { bool, str } from '../params';
 import { ApiError, badRequest, notFound, reply } from '../replies';
 import { timestamp } from '../state';
 import { checkBranch } from './entities';
+import { findConfig } from '../lookup';
 
 export interface WorkspaceRecord {
   id: number;
@@ -123,8 +124,8 @@ export function registerWorkspaces(host: StackHost): void {
     const CFG = `${prefix}/components/{componentId}/configs/{configId}/workspaces`;
     const config = (ctx: StorageContext, prm: Record<string, string>) => {
       br(ctx, prm);
-      const c = ctx.project.configurations.find((x) => x.componentId === prm.componentId && x.id === prm.configId && !x.isDeleted);
-      if (!c) throw notFound('storage.configurations.notFound', `Configuration ${prm.configId} not found`);
+      const c = findConfig(ctx.project, prm.componentId!, prm.configId!);
+      if (!c || c.isDeleted) throw notFound('storage.configurations.notFound', `Configuration ${prm.configId} not found`);
       return { component: c.componentId, configurationId: c.id };
     };
     api.post(CFG, (ctx, prm) => create(ctx, config(ctx, prm)));
