@@ -1,7 +1,7 @@
 // The migration report (JSON and Markdown): what moved, the old→new ID map, what was skipped and why, and the
 // checklist of what a human must do in the destination project.
 import * as path from 'node:path';
-import { summarizeVerification, type TableVerification } from '../workflows/types';
+import { summarizeVerification, type IdMapEntry, type TableVerification } from '../workflows/types';
 import { files } from '../snapshot/layout';
 import type { ActivityDeps } from './deps';
 import type { ConfigurationRestoreResult } from './configurations';
@@ -16,8 +16,11 @@ export function createReportActivities(deps: ActivityDeps) {
     async writeReport(input: ReportInput): Promise<{ json: string; markdown: string; html: string; checklistItems: number }> {
       const snapshot = deps.snapshot(input.snapshotDir);
       const writers = (await snapshot.record<WritersResults>(WRITERS_RESULTS_FILE)) ?? {};
-      const verification = await snapshot.records<TableVerification>(path.posix.dirname(files.verificationRecord('x')));
-      const configurations = (await snapshot.records<ConfigurationRestoreResult[]>(path.posix.dirname(files.configurationResults(0)), 'configurations-')).flat();
+      const verification: TableVerification[] = [];
+      for await (const record of snapshot.eachRecord<TableVerification>(path.posix.dirname(files.verificationRecord('x')))) verification.push(record);
+      // A batch file of results at a time: the report keeps what a person must see to, not every configuration.
+      const configurations = new ConfigurationTally(writers);
+      for await (const batch of snapshot.eachRecord<ConfigurationRestoreResult[]>(path.posix.dirname(files.configurationResults(0)), 'configurations-')) configurations.add(batch);
       const lateCopies = (await snapshot.record<RemovedDuplicate[]>(DUPLICATES_REMOVED_FILE)) ?? [];
       const report = buildReport(input, configurations, writers, verification, lateCopies);
       const keys = { json: files.report('json'), markdown: files.report('md'), html: files.report('html') };
@@ -31,28 +34,60 @@ export function createReportActivities(deps: ActivityDeps) {
   };
 }
 
+/** What the report keeps of the restored configurations: the rows created, the changed IDs, and what a person must do. */
+export class ConfigurationTally {
+  rowsCreated = 0;
+  readonly translated: IdMapEntry[] = [];
+  readonly reauthorize: MigrationReport['checklist']['reauthorize'] = [];
+  readonly secrets: MigrationReport['checklist']['secrets'] = [];
+  readonly sshTunnels: MigrationReport['checklist']['sshTunnels'] = [];
+  readonly enable: MigrationReport['checklist']['enable'] = [];
+  // Secrets that a later step replaced need no human: a provisioned writer's password, re-encrypted configurations.
+  private readonly provisioned: Set<string>;
+  private readonly reEncrypted: Set<string>;
+  private readonly secretFailures: Map<string, string>;
+
+  constructor(writers: WritersResults = {}) {
+    this.provisioned = new Set((writers.snowflake?.moved ?? []).map((m) => m.configuration));
+    this.reEncrypted = new Set(writers.secrets?.dryRun ? [] : (writers.secrets?.migrated ?? []));
+    this.secretFailures = new Map((writers.secrets?.failed ?? []).map((f) => [f.configuration, f.error]));
+  }
+
+  add(results: Iterable<ConfigurationRestoreResult>): this {
+    for (const c of results) {
+      if (c.skipped) continue;
+      const id = `${c.destinationComponentId}/${c.configId}`;
+      this.rowsCreated += c.rowsCreated;
+      if (c.destinationComponentId !== c.componentId) this.translated.push({ type: 'configuration', oldId: `${c.componentId}/${c.configId}`, newId: id });
+      if (c.oauthRemoved) this.reauthorize.push({ configuration: id, name: c.name });
+      if (c.sshTunnel) this.sshTunnels.push({ configuration: id, name: c.name });
+      if (c.disabled) this.enable.push({ configuration: id, name: c.name });
+      if (this.reEncrypted.has(id)) continue;
+      const error = this.secretFailures.get(id);
+      for (const s of c.secrets) {
+        if (this.provisioned.has(id) && s.path === 'parameters.db.#password' && s.rowId === undefined) continue;
+        this.secrets.push({ configuration: id, row: s.rowId, path: s.path, ...(error !== undefined ? { error } : {}) });
+      }
+    }
+    return this;
+  }
+}
+
 export function buildReport(
   input: ReportInput,
-  configurations: ConfigurationRestoreResult[],
+  configurations: ConfigurationTally,
   writers: WritersResults = {},
   verification: TableVerification[] = [],
   lateCopiesRemoved: RemovedDuplicate[] = [],
 ): MigrationReport {
-  const id = (c: ConfigurationRestoreResult) => `${c.destinationComponentId}/${c.configId}`;
-  // Secrets that a later step replaced need no human: a provisioned writer's password, re-encrypted configurations.
-  const provisioned = new Set((writers.snowflake?.moved ?? []).map((m) => m.configuration));
-  const reEncrypted = new Set(writers.secrets?.dryRun ? [] : (writers.secrets?.migrated ?? []));
-  const secretFailures = new Map((writers.secrets?.failed ?? []).map((f) => [f.configuration, f.error]));
-  const restored = configurations.filter((c) => !c.skipped);
-  const translated = restored.filter((c) => c.destinationComponentId !== c.componentId);
   return {
     workflowId: input.workflowId,
     generatedAt: new Date().toISOString(),
     source: { url: input.source.url, projectId: input.source.projectId, name: input.validation.sourceProject.name },
     destination: { url: input.destination.url, projectId: input.destination.projectId, name: input.validation.destinationProject.name },
     approval: input.approval,
-    counts: { ...input.counts, configurationRows: restored.reduce((sum, c) => sum + c.rowsCreated, 0) },
-    idMap: [...input.idMap, ...translated.map((c) => ({ type: 'configuration', oldId: `${c.componentId}/${c.configId}`, newId: id(c) }))],
+    counts: { ...input.counts, configurationRows: configurations.rowsCreated },
+    idMap: [...input.idMap, ...configurations.translated],
     skipped: input.skipped,
     verification: {
       ...summarizeVerification(verification),
@@ -66,17 +101,11 @@ export function buildReport(
       secretsDryRun: writers.secrets?.dryRun ?? false,
     },
     checklist: {
-      reauthorize: restored.filter((c) => c.oauthRemoved).map((c) => ({ configuration: id(c), name: c.name })),
-      secrets: restored
-        .filter((c) => !reEncrypted.has(id(c)))
-        .flatMap((c) =>
-          c.secrets
-            .filter((s) => !(provisioned.has(id(c)) && s.path === 'parameters.db.#password' && s.rowId === undefined))
-            .map((s) => ({ configuration: id(c), row: s.rowId, path: s.path, ...(secretFailures.has(id(c)) ? { error: secretFailures.get(id(c)) } : {}) })),
-        ),
+      reauthorize: configurations.reauthorize,
+      secrets: configurations.secrets,
       customerOwnedWriters: writers.snowflake?.customerOwned ?? [],
-      sshTunnels: restored.filter((c) => c.sshTunnel).map((c) => ({ configuration: id(c), name: c.name })),
-      enable: restored.filter((c) => c.disabled).map((c) => ({ configuration: id(c), name: c.name })),
+      sshTunnels: configurations.sshTunnels,
+      enable: configurations.enable,
       ipWhitelists: `The destination stack (${input.destination.url}) connects from other IP addresses than the source: add ${
         input.validation.destinationOutboundIps?.length ? `its addresses ${input.validation.destinationOutboundIps.join(', ')}` : 'its addresses (https://help.keboola.com/components/ip-addresses/)'
       } to every firewall and database whitelist that admits Keboola, before the first run.`,

@@ -284,11 +284,16 @@ export class SnapshotReader {
     await this.store.writeText(key, JSON.stringify(value, null, 2));
   }
 
-  /** The records in one folder of our working area (e.g. one per table) whose names start so, in name order. */
-  async records<T>(folder: string, namePrefix = ''): Promise<T[]> {
-    const names = (await this.store.list(folder)).filter((name) => name.startsWith(namePrefix) && name.endsWith('.json'));
-    const records = await Promise.all(names.map((name) => this.record<T>(`${folder}/${name}`)));
-    return records.filter((r): r is Awaited<T> => r !== undefined) as T[];
+  /**
+   * Our records in a folder whose names start with `namePrefix`, in name order, read a few at a time as the caller
+   * takes them: a folder holds one per table, and the caller keeps what it needs of each.
+   */
+  async *eachRecord<T>(folder: string, namePrefix = ''): AsyncGenerator<T> {
+    const names = (await this.store.list(folder)).filter((name) => name.startsWith(namePrefix) && name.endsWith('.json')).sort();
+    for (let i = 0; i < names.length; i += RECORDS_READ_AT_ONCE) {
+      const records = await Promise.all(names.slice(i, i + RECORDS_READ_AT_ONCE).map((name) => this.record<T>(`${folder}/${name}`)));
+      for (const record of records) if (record !== undefined) yield record;
+    }
   }
 }
 
@@ -296,6 +301,8 @@ const versionKey = (componentId: string, configId: string) => `${componentId}/${
 
 const indexCache = new Map<string, Promise<SnapshotIndex>>();
 const MAX_CACHED = 8;
+/** Records read in parallel by eachRecord: enough to hide an object store's latency. */
+const RECORDS_READ_AT_ONCE = 32;
 
 /** The reader of the snapshot in `store`. */
 export function snapshotAt(store: SnapshotStore): SnapshotReader {

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { escapeHtml, renderHtml } from '../../activities/report-html';
-import { buildReport } from '../../activities/report';
+import { buildReport, ConfigurationTally } from '../../activities/report';
 import type { ValidationReport } from '../../workflows/types';
 
 const run = promisify(execFile);
@@ -35,10 +35,10 @@ function sampleReport() {
       ],
       idMap: [{ type: 'orchestration', oldId: '111', newId: '999' }],
     },
-    [
+    new ConfigurationTally().add([
       { componentId: 'keboola.ex-db-mysql', destinationComponentId: 'keboola.ex-db-mysql', configId: '12', name: 'MySQL prod', created: true, rowsCreated: 1, secrets: [{ path: 'parameters.db.#password' }], oauthRemoved: false, sshTunnel: true, disabled: false },
       { componentId: 'keboola.orchestrator', destinationComponentId: 'keboola.orchestrator', configId: '34', name: 'Nightly flow', created: true, rowsCreated: 0, secrets: [], oauthRemoved: false, sshTunnel: false, disabled: true },
-    ] as never,
+    ] as never),
     {},
     [
       { tableId: 'in.c-main.orders', expected: { rows: 10, checksum: 'a'.repeat(32) }, actual: { rows: 10, checksum: 'a'.repeat(32) }, ok: true },
