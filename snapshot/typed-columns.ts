@@ -6,7 +6,6 @@ import type { SnapshotTable } from './schemas';
 
 export type TypedTableShape = Pick<SnapshotTable, 'isTyped' | 'columns' | 'definition' | 'columnMetadata'>;
 
-/** Column definitions of a typed table; undefined for an untyped one. */
 /** A column's `storage` metadata (the types Keboola records), by key. */
 function storageMetadata(entries: ReadonlyArray<{ key: string; value: string; provider?: string }> | undefined): Record<string, string> {
   return Object.fromEntries((entries ?? []).filter((m) => m.provider === 'storage').map((m) => [m.key, m.value]));
@@ -17,6 +16,7 @@ function nullableInMetadata(storage: Record<string, string>): boolean {
   return storage['KBC.datatype.nullable'] === '1';
 }
 
+/** Column definitions of a typed table; undefined for an untyped one. */
 export function typedColumnsOf(table: TypedTableShape): ColumnDefinitionInput[] | undefined {
   if (!table.isTyped) return undefined;
   if (table.definition?.columns?.length) return table.definition.columns;

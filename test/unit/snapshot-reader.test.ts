@@ -67,6 +67,36 @@ test('splits a batch by size: small tables moved together, a large or unsized on
   expect(index.splitTableBatch(1, 3)).toEqual({ grouped: ['in.c-crm.t2', 'in.c-crm.t3', 'in.c-crm.t4'], alone: [] });
 });
 
+test("keeps of each table the fields restore and sync read, and the bucket and an alias's source by ID only", async () => {
+  const listed = {
+    id: 'in.c-crm.orders',
+    name: 'orders',
+    displayName: 'Orders',
+    columns: ['id', 'amount'],
+    primaryKey: ['id'],
+    metadata: [{ key: 'KBC.description', value: 'all orders', provider: 'user' }],
+    lastImportDate: '2026-01-01T00:00:00+0000',
+    uri: 'https://connection.keboola.com/v2/storage/tables/in.c-crm.orders',
+    attributes: [{ name: 'x', value: 'y' }],
+    bucket: { id: 'in.c-crm', name: 'c-crm', backend: 'snowflake', owner: { name: 'Jane', email: 'jane@example.com' } },
+  };
+  const alias = { id: 'in.c-crm.paid', name: 'paid', columns: ['id'], isAlias: true, sourceTable: { id: 'in.c-crm.orders', project: { id: 1, name: 'p' } } };
+  const dir = await backup({ 'buckets.json': buckets, 'tables.json': [listed, alias], 'configurations.json': [] });
+  const index = await snapshotAt(new LocalSnapshotStore(dir)).index();
+  expect(index.table('in.c-crm.orders')).toEqual({
+    id: 'in.c-crm.orders',
+    name: 'orders',
+    displayName: 'Orders',
+    columns: ['id', 'amount'],
+    primaryKey: ['id'],
+    metadata: listed.metadata,
+    lastImportDate: listed.lastImportDate,
+    bucket: { id: 'in.c-crm' },
+  });
+  expect(index.table('in.c-crm.paid').sourceTable).toEqual({ id: 'in.c-crm.orders' });
+  expect(index.tables.map((t) => t.id)).toEqual(['in.c-crm.orders', 'in.c-crm.paid']);
+});
+
 test("a configuration's ID is the listing's, never a field of its file", async () => {
   const dir = await backup({
     'buckets.json': [],
