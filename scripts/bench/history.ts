@@ -48,7 +48,7 @@ export function covered(intervals: Interval[], minus: Interval[] = []): number {
 }
 
 /** The activities that move tables: a batch's small ones in one, `tableConcurrency` at a time; a large one alone. */
-const TABLE_ACTIVITIES = new Set(['snapshotTableGroup', 'restoreTableGroup']);
+export const TABLE_ACTIVITIES = new Set(['snapshotTableGroup', 'restoreTableGroup']);
 
 /**
  * How many table activities were running at once: the peak, and the mean over the time any ran (the sum of their

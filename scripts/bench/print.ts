@@ -6,7 +6,7 @@ import type { StackLimiter } from './worker';
 const markdown = (header: string[], rows: string[][]) => [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 export function table(results: Result[]): string {
-  const header = ['size', 'tables×rows', 'configs', 'data MB', 'wall s', 'MB/s', 'entities/s', 'peak RSS MB', 'events parent/children/largest child/total', 'overhead ms/entity', 'raw copy s', 'raw MB/s', 'data path s (snapshot+restore+verify)', 'raw/data path', 'outcome'];
+  const header = ['size', 'tables×rows', 'configs', 'data MB', 'wall s', 'MB/s', 'entities/s', 'peak RSS MB', 'events parent/children/largest child/total', 'overhead ms/entity', 'raw copy s', 'raw MB/s', 'data path s (snapshot+restore+verify)', 'raw/data path', 'tables moving s (snapshot ∪ restore)', 'raw/tables moving', 'outcome'];
   const rows = results.map((r) => {
     const dataPath = r.rawCopySeconds / r.ratio;
     return [
@@ -24,6 +24,8 @@ export function table(results: Result[]): string {
       r.rawMbPerSecond.toFixed(2),
       dataPath.toFixed(1),
       `${(r.ratio * 100).toFixed(0)} %`,
+      r.tablesMovingSeconds.toFixed(1),
+      `${((r.rawCopySeconds / Math.max(0.001, r.tablesMovingSeconds)) * 100).toFixed(0)} %`,
       r.outcome,
     ];
   });
