@@ -34,4 +34,6 @@ module.exports = {
   },
   transformIgnorePatterns: [`node_modules/(?!(${esmOnlyPackages().map(escape).join('|')})/)`],
   testTimeout: 120000,
+  globalSetup: '<rootDir>/test/helpers/temp-root-setup.js',
+  globalTeardown: '<rootDir>/test/helpers/temp-root-teardown.js',
 };
