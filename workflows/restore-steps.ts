@@ -6,7 +6,7 @@
 // The order of activity calls is what the committed histories recorded (test/histories): a change that schedules
 // activities differently needs patched() (docs/architecture.md, "Temporal here").
 import { ApplicationFailure, executeChild, log, patched } from '@temporalio/workflow';
-import { mapWithConcurrency } from './concurrency';
+import { mapWithConcurrency, SETTLE_LANES } from './concurrency';
 import type { StackRef } from './input';
 import type { MigrationRun } from './run';
 import { restoreTableBatch, type TableBatchInput } from './table-batches';
@@ -136,10 +136,15 @@ async function restoreConfigurations(run: MigrationRun, target: RestoreTarget): 
   const count = await run.quick.countSnapshotConfigurations({ snapshotDir: target.snapshotDir });
   run.status.progress.configurations.total = count;
   const batches = Array.from({ length: Math.ceil(count / CONFIGURATION_BATCH) }, (_, n) => n);
-  await mapWithConcurrency(batches, run.options.configurationConcurrency, async (batchNumber) => {
-    await run.boundary();
-    run.record('configurations', await run.long.restoreConfigurations({ ...at(target), batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents: run.options.skipComponents }));
-  });
+  await mapWithConcurrency(
+    batches,
+    run.options.configurationConcurrency,
+    async (batchNumber) => {
+      await run.boundary();
+      run.record('configurations', await run.long.restoreConfigurations({ ...at(target), batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents: run.options.skipComponents }));
+    },
+    { settle: patched(SETTLE_LANES) },
+  );
   const verify = () => run.long.verifyConfigurations({ ...at(target), skipComponents: run.options.skipComponents });
   let check = await verify();
   // What is missing (a configuration, a row: lost by the stack, say) is restored again, a bounded number of times.

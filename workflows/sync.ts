@@ -11,13 +11,14 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { MigrationInput, MigrationInputDraft } from './input';
 import type { MigrationRun } from './run';
 import { describeFailure } from './run';
-import { mapWithConcurrency } from './concurrency';
+import { mapWithConcurrency, SETTLE_LANES } from './concurrency';
 import { MIGRATION_PHASE } from './search-attributes';
 import { syncTableBatch } from './table-batches';
 import { cutoverPayloadSchema, cutoverUpdate, measureLagUpdate, rollbackPayloadSchema, rollbackUpdate, syncPayloadSchema, syncUpdate } from './controls';
@@ -262,11 +263,16 @@ async function syncPass(run: MigrationRun, input: MigrationInput, firstSnapshotD
   if (configurations > 0 || copy.orchestrations) {
     const skipComponents = run.options.skipComponents;
     const batches = Array.from({ length: Math.ceil(configurations / CONFIGURATION_BATCH) }, (_, n) => n);
-    await mapWithConcurrency(batches, run.options.configurationConcurrency, async (batchNumber) => {
-      await run.boundary();
-      const done = await run.long.syncConfigurations({ ...at, batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents });
-      needsAPerson.push(...done.skipped.map((s) => `configuration ${s}`), ...done.secrets.map((s) => `enter the encrypted value of ${s}`));
-    });
+    await mapWithConcurrency(
+      batches,
+      run.options.configurationConcurrency,
+      async (batchNumber) => {
+        await run.boundary();
+        const done = await run.long.syncConfigurations({ ...at, batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents });
+        needsAPerson.push(...done.skipped.map((s) => `configuration ${s}`), ...done.secrets.map((s) => `enter the encrypted value of ${s}`));
+      },
+      { settle: patched(SETTLE_LANES) },
+    );
     const newIds = run.idMapOf('orchestration');
     if (newIds.length) await run.long.rewriteOrchestrationReferences({ destination, idMap: newIds });
     const check = await run.long.verifyConfigurations({ ...at, skipComponents, changedOnly: true, ownEditsSnapshotDir: firstSnapshotDir });

@@ -6,7 +6,7 @@ import { ActivityCancellationType, CancellationScope, CancelledFailure, defineQu
 import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities';
 import type { StackRef } from './input';
-import { mapWithConcurrency } from './concurrency';
+import { mapWithConcurrency, SETTLE_LANES } from './concurrency';
 import { activityRetry } from './retry';
 import { addVerification, NOTHING_VERIFIED, summarizeVerification, TABLE_REPAIRS, type Progress, type TableVerification, type VerificationSummary } from './types';
 
@@ -41,7 +41,7 @@ async function eachUntilCancelled<T, R>(items: readonly T[], concurrency: number
     cancelled = true;
   });
   const results = await CancellationScope.nonCancellable(() =>
-    mapWithConcurrency(items, concurrency, async (item) => (cancelled ? undefined : await work(item))),
+    mapWithConcurrency(items, concurrency, async (item) => (cancelled ? undefined : await work(item)), { settle: patched(SETTLE_LANES) }),
   );
   if (cancelled) throw new CancelledFailure(BATCH_CANCELLED);
   return results as R[];

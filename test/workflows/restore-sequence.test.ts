@@ -159,6 +159,38 @@ describe('migrateProject with stubbed activities', () => {
     });
   });
 
+  test('a cancellation during the configurations lets the batches in flight finish, starts no other, and cleans up after them', async () => {
+    const calls: string[] = [];
+    const events: string[] = [];
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const overrides: Parameters<typeof run>[1] = {
+      countSnapshotConfigurations: async () => 200, // 4 batches of 50, 2 at a time
+      restoreConfigurations: async ({ batchNumber }) => {
+        events.push(`start ${batchNumber}`);
+        await sleep(batchNumber === 0 ? 1_000 : 3_000); // batch 0's lane is free while batch 1 still writes
+        events.push(`end ${batchNumber}`);
+        return outcome([`keboola.ex-http/${batchNumber}`]);
+      },
+      cleanupDestination: async () => {
+        events.push('cleanup');
+        return { deletedBuckets: [], deletedConfigurations: [], destinationEmpty: true, remaining: [] };
+      },
+    };
+    await run(calls, overrides, async (taskQueue) => {
+      const handle = await stubbed.temporal.client.workflow.start(migrateProject, {
+        taskQueue,
+        workflowId: `steps-${randomUUID()}`,
+        args: [migration({ options: { cleanupOnCancel: true, configurationConcurrency: 2 } })],
+      });
+      for (let i = 0; i < 200 && !events.includes('start 1'); i++) await sleep(25);
+      await handle.cancel();
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect((await handle.query(statusQuery)).step).toBe('cancelled');
+    });
+    expect(events.slice(0, 2).sort()).toEqual(['start 0', 'start 1']); // dispatched together, in either order
+    expect(events.slice(2)).toEqual(['end 0', 'end 1', 'cleanup']);
+  });
+
   test('the status query shows a step in flight', async () => {
     const calls: string[] = [];
     let release!: () => void;
