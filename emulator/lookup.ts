@@ -7,8 +7,8 @@
 import type { BucketRecord, ConfigurationRecord, ProjectRecord, TableRecord } from './state';
 
 /**
- * A key → position map per array, built on the array's first lookup. The state's arrays change in three ways:
- * records pushed at the end (indexed from where the map stopped), the array replaced by a filtered copy or a
+ * A key → position map per array, built on the array's first lookup. The state's arrays change in two ways:
+ * records pushed at the end (indexed from where the map stopped), and the array replaced by a filtered copy or a
  * state load (a new array: a new map). A change in place some other way is caught before it can mislead: the
  * map is rebuilt when the last record it indexed is no longer where it was (a record removed before it) or a
  * position found no longer holds its key (records moved).
