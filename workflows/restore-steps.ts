@@ -17,6 +17,7 @@ const NOTIFICATIONS_STEP = 'restore-notifications';
 const PERMANENT_FILES_STEP = 'restore-permanent-files';
 const VERIFY_CREATED_STEP = 'verify-created-entities';
 const REPAIR_CONFIGURATIONS_STEP = 'repair-configurations';
+const CONFIGURATIONS_BESIDE_TABLES = 'configurations-beside-tables';
 
 /** How many times configurations verification found incomplete are restored again before the step fails. */
 const CONFIGURATION_REPAIRS = 2;
@@ -44,6 +45,8 @@ interface RestoreStep {
   entity: EntityType;
   /** Answers the step's outcome, or undefined when the step does not apply to this restore. */
   run(run: MigrationRun, target: RestoreTarget): Promise<RestoreOutcome | undefined>;
+  /** Needs no table: restored while the tables move, not after them (histories recorded before that: after). */
+  besideTables?: true;
 }
 
 const at = ({ destination, snapshotDir }: RestoreTarget) => ({ destination, snapshotDir });
@@ -56,8 +59,9 @@ export const RESTORE_STEPS: readonly RestoreStep[] = [
   // After their source tables.
   { entity: 'aliases', run: (run, target) => run.long.restoreAliases(at(target)) },
   // Component configurations with rows, state and metadata, IDs kept: transformations (legacy and new) and Flows
-  // (`keboola.orchestrator`, disabled) are configurations too. Verified before anything refers to them.
-  { entity: 'configurations', run: restoreConfigurations },
+  // (`keboola.orchestrator`, disabled) are configurations too. Verified before anything refers to them. The Storage
+  // API checks no table a configuration names, so they are restored while the tables move.
+  { entity: 'configurations', run: restoreConfigurations, besideTables: true },
   // Legacy orchestrations get new IDs; Flows, schedules and triggers then point at the new ones.
   { entity: 'orchestrations', run: restoreOrchestrations },
   { entity: 'triggers', run: (run, target) => run.long.restoreTriggers({ ...at(target), idMap: run.idMapOf('orchestration') }) },
@@ -72,10 +76,21 @@ export const RESTORE_STEPS: readonly RestoreStep[] = [
 
 /** Runs every step in order, each after an entity boundary; answers the tables' verification. */
 export async function restoreSnapshot(run: MigrationRun, target: RestoreTarget): Promise<VerificationSummary> {
-  for (const step of RESTORE_STEPS) {
-    await run.boundary();
+  const runStep = async (step: RestoreStep) => {
     const outcome = await step.run(run, target);
     if (outcome) run.record(step.entity, outcome);
+  };
+  const done = new Set<RestoreStep>();
+  for (const step of RESTORE_STEPS) {
+    if (done.has(step)) continue;
+    await run.boundary();
+    if (step.entity === 'tables' && patched(CONFIGURATIONS_BESIDE_TABLES)) {
+      const beside = RESTORE_STEPS.filter((other) => other.besideTables);
+      await run.sideBySide([step, ...beside].map((each) => () => runStep(each)));
+      beside.forEach((each) => done.add(each));
+    } else {
+      await runStep(step);
+    }
   }
   // Entities with new IDs counted, and copies that late creates made after their step removed.
   if (patched(VERIFY_CREATED_STEP)) {
@@ -105,6 +120,7 @@ async function moveTables(run: MigrationRun, target: RestoreTarget): Promise<Res
       await run.boundary();
       if (live) run.advance('tableData', await run.childScope.run(() => live.takeTables(batch)));
       await settle(); // one restore at a time, overlapping the next batch's snapshot
+      run.stopIfBesideFailed(); // the batch was taken while the configurations failed: it is not restored
       restoring = run.childScope
         .run(() =>
           executeChild(restoreTableBatch, {

@@ -76,6 +76,8 @@ export class MigrationRun {
   /** Every table's verification so far, as counts and mismatches. */
   tableVerification: VerificationSummary = NOTHING_VERIFIED;
   private cancelRequested = false;
+  /** Set when a step running beside others has failed: the others stop at their next boundary (sideBySide). */
+  private besideFailed = false;
 
   constructor(private readonly run: RunOptions) {
     this.heartbeatTimeout = `${run.options.heartbeatTimeoutSeconds}s`;
@@ -183,10 +185,37 @@ export class MigrationRun {
     return this.cancelRequested;
   }
 
-  /** An entity boundary: waits while paused, and stops here when a cancellation was requested. */
+  /** An entity boundary: waits while paused, and stops here when a cancellation was requested or a step beside failed. */
   async boundary() {
-    await condition(() => !this.status.paused || this.cancelRequested);
+    await condition(() => !this.status.paused || this.cancelRequested || this.besideFailed);
     if (this.cancelRequested) throw new CancelledFailure('the migration was cancelled');
+    this.stopIfBesideFailed();
+  }
+
+  /** Within a step, between two writes that no boundary separates: stops there when a step beside it has failed. */
+  stopIfBesideFailed() {
+    if (this.besideFailed) throw ApplicationFailure.nonRetryable('stopped: a step running beside this one failed', 'StoppedBesideFailure');
+  }
+
+  /**
+   * Runs steps at the same time. When one fails, the others start nothing new (each stops at its next boundary),
+   * and the first failure is answered once every step has ended: nothing is still writing to the destination while
+   * the failure is handled (a clean-up after a cancellation, say).
+   */
+  async sideBySide(steps: Array<() => Promise<void>>): Promise<void> {
+    let first: { error: unknown } | undefined;
+    await Promise.all(
+      steps.map(async (step) => {
+        try {
+          await step();
+        } catch (error) {
+          first ??= { error }; // a step stopped by it fails after it, with StoppedBesideFailure
+          this.besideFailed = true;
+        }
+      }),
+    );
+    this.besideFailed = false;
+    if (first) throw first.error;
   }
 
   /** Records the validation; fails with a readable list when anything blocks. */

@@ -8,9 +8,16 @@ import { migration, outcome, ref, TABLES, useStubbedWorkers, validation } from '
 import { migrateProject, restoreProject, statusQuery } from '../../workflows';
 import { summarizeVerification } from '../../workflows/types';
 
+const verified = (tableIds: string[]) => summarizeVerification(tableIds.map((tableId) => ({ tableId, expected: { rows: 10, checksum: 'm3:00' }, actual: { rows: 10, checksum: 'm3:00' }, ok: true })));
+
 /** The parent's own activities in order (children's calls per group of tables are left out: they run concurrently). */
 const PER_TABLE = new Set(['splitTableBatch', 'snapshotTableGroup', 'fingerprintTableGroup', 'restoreTableGroup']);
 const parentCalls = (calls: string[]) => calls.filter((name) => !PER_TABLE.has(name));
+/** The configurations' calls: made while the tables move, so they interleave with the tables' own. */
+const CONFIGURATION_CALLS = ['countSnapshotConfigurations', 'restoreConfigurations', 'verifyConfigurations'];
+const besideTables = (calls: string[]) => calls.filter((name) => CONFIGURATION_CALLS.includes(name));
+const inOrder = (calls: string[]) => parentCalls(calls).filter((name) => !CONFIGURATION_CALLS.includes(name));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const stubbed = useStubbedWorkers('steps');
 const run = stubbed.run;
@@ -21,7 +28,7 @@ describe('migrateProject with stubbed activities', () => {
     const result = await run(calls, {}, (taskQueue) =>
       stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration({ manageTokenRef: 'env:MANAGE_TOKEN' })] }),
     );
-    expect(parentCalls(calls)).toEqual([
+    expect(inOrder(calls)).toEqual([
       'validateMigration',
       'snapshotProjectMetadata',
       'restoreBranchMetadata',
@@ -29,9 +36,6 @@ describe('migrateProject with stubbed activities', () => {
       'snapshotOrchestrations',
       'finalizeSnapshot',
       'restoreAliases',
-      'countSnapshotConfigurations',
-      'restoreConfigurations',
-      'verifyConfigurations',
       'restoreOrchestrations',
       'rewriteOrchestrationReferences',
       'restoreTriggers',
@@ -43,6 +47,10 @@ describe('migrateProject with stubbed activities', () => {
       'verifyCreatedEntities',
       'writeReport',
     ]);
+    // after the buckets, beside the tables; verified before the aliases' step, and so before anything refers to them
+    expect(besideTables(calls)).toEqual(CONFIGURATION_CALLS);
+    expect(calls.indexOf('countSnapshotConfigurations')).toBeGreaterThan(calls.indexOf('restoreBuckets'));
+    expect(calls.indexOf('verifyConfigurations')).toBeLessThan(calls.indexOf('restoreAliases'));
     expect(result.outcome).toBe('completed');
     const { progress } = result.status;
     expect(progress.buckets).toMatchObject({ total: 3, done: 2, skipped: 1 });
@@ -107,8 +115,8 @@ describe('migrateProject with stubbed activities', () => {
       stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration()] }),
     );
     expect(result.outcome).toBe('completed');
-    const at = parentCalls(calls).indexOf('repairConfigurations');
-    expect(parentCalls(calls).slice(at - 1, at + 3)).toEqual(['verifyConfigurations', 'repairConfigurations', 'verifyConfigurations', 'restoreOrchestrations']);
+    const configurationCalls = calls.filter((name) => [...CONFIGURATION_CALLS, 'repairConfigurations', 'restoreOrchestrations'].includes(name));
+    expect(configurationCalls).toEqual([...CONFIGURATION_CALLS, 'repairConfigurations', 'verifyConfigurations', 'restoreOrchestrations']);
   });
 
   test('configurations that stay incomplete after the bounded repairs stop the run', async () => {
@@ -162,7 +170,6 @@ describe('migrateProject with stubbed activities', () => {
   test('a cancellation during the configurations lets the batches in flight finish, starts no other, and cleans up after them', async () => {
     const calls: string[] = [];
     const events: string[] = [];
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const overrides: Parameters<typeof run>[1] = {
       countSnapshotConfigurations: async () => 200, // 4 batches of 50, 2 at a time
       restoreConfigurations: async ({ batchNumber }) => {
@@ -191,6 +198,49 @@ describe('migrateProject with stubbed activities', () => {
     expect(events.slice(2)).toEqual(['end 0', 'end 1', 'cleanup']);
   });
 
+  test('configurations are restored while the tables move', async () => {
+    const calls: string[] = [];
+    // three batches of tables (one table at a time), each restore taking a while
+    const result = await run(calls, { restoreTableGroup: async ({ tableIds }) => (await sleep(300), verified(tableIds)) }, (taskQueue) =>
+      stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration({ options: { tableConcurrency: 1 } })] }),
+    );
+    expect(result.outcome).toBe('completed');
+    expect(calls.filter((name) => name === 'restoreTableGroup')).toHaveLength(6); // 3 batches × the stubs' 2 groups
+    expect(calls.indexOf('verifyConfigurations')).toBeLessThan(calls.lastIndexOf('restoreTableGroup'));
+  });
+
+  test('a failure of the configurations stops the tables at their next batch, and is answered once the batch in flight has ended', async () => {
+    const calls: string[] = [];
+    const events: string[] = [];
+    const overrides: Parameters<typeof run>[1] = {
+      restoreTableGroup: async ({ tableIds }) => {
+        events.push('tables start');
+        await sleep(1_000);
+        events.push('tables end');
+        return verified(tableIds);
+      },
+      restoreConfigurations: async () => {
+        for (let i = 0; i < 200 && !events.includes('tables start'); i++) await sleep(25);
+        events.push('configurations fail');
+        throw ApplicationFailure.create({ message: 'POST components/keboola.ex-http/configs: 400 invalid configuration', type: 'BadRequest', nonRetryable: true });
+      },
+    };
+    await run(calls, overrides, async (taskQueue) => {
+      const handle = await stubbed.temporal.client.workflow.start(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration({ options: { tableConcurrency: 1 } })] });
+      await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      events.push('workflow failed');
+      const status = await handle.query(statusQuery);
+      expect(status.failures).toContainEqual({ entity: 'migration', message: 'restoreConfigurations: POST components/keboola.ex-http/configs: 400 invalid configuration [BadRequest]' });
+    });
+    // batch 0's two groups end before the run fails; batch 1, already being taken into the snapshot when the
+    // configurations failed, is not restored; batch 2 is not even taken; nothing after the failed step runs
+    expect(events.filter((e) => e !== 'tables start')).toEqual(['configurations fail', 'tables end', 'tables end', 'workflow failed']);
+    expect(calls.filter((name) => name === 'restoreTableGroup')).toHaveLength(2);
+    expect(calls.filter((name) => name === 'snapshotTableGroup')).toHaveLength(4);
+    expect(calls).not.toContain('verifyConfigurations');
+    expect(calls).not.toContain('restoreAliases');
+  });
+
   test('the status query shows a step in flight', async () => {
     const calls: string[] = [];
     let release!: () => void;
@@ -215,15 +265,12 @@ describe('restoreProject with stubbed activities', () => {
     const result = await run(calls, {}, (taskQueue) =>
       stubbed.temporal.client.workflow.execute(restoreProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [{ destination: ref('eu'), snapshotDir: '/snap', requireApproval: false }] }),
     );
-    expect(parentCalls(calls)).toEqual([
+    expect(inOrder(calls)).toEqual([
       'inspectSnapshot',
       'validateRestore',
       'restoreBranchMetadata',
       'restoreBuckets',
       'restoreAliases',
-      'countSnapshotConfigurations',
-      'restoreConfigurations',
-      'verifyConfigurations',
       'restoreOrchestrations',
       'rewriteOrchestrationReferences',
       'restoreTriggers',
@@ -232,6 +279,8 @@ describe('restoreProject with stubbed activities', () => {
       'verifyCreatedEntities',
       'writeReport',
     ]);
+    expect(besideTables(calls)).toEqual(CONFIGURATION_CALLS);
+    expect(calls.indexOf('verifyConfigurations')).toBeLessThan(calls.indexOf('restoreAliases'));
     expect(calls.filter((c) => c === 'fingerprintTableGroup')).toHaveLength(2); // the stubs' two groups
     expect(result.status.progress.tables.done).toBe(TABLES.length);
     expect(result.status.progress.snowflakeWriters.done).toBe(0);
