@@ -5,6 +5,7 @@ import { keepAlive } from '../activities/heartbeat';
 import type { MigrationMetrics } from '../activities/metrics';
 import { DEFAULT_TASK_QUEUE } from '../temporal/settings';
 import { failureCountingInterceptor } from './metrics';
+import { WORKFLOW_BUNDLER_OPTIONS } from './workflow-bundle';
 
 
 export interface WorkerOptions {
@@ -49,7 +50,9 @@ export async function createMigrationWorker(options: WorkerOptions): Promise<Wor
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
-    ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows') }),
+    ...(options.workflowBundlePath
+      ? { workflowBundle: { codePath: options.workflowBundlePath } }
+      : { workflowsPath: options.workflowsPath ?? require.resolve('../workflows'), bundlerOptions: WORKFLOW_BUNDLER_OPTIONS }),
     ...(options.deployment ? { workerDeploymentOptions: { useWorkerVersioning: true, version: options.deployment, defaultVersioningBehavior: 'PINNED' as const } } : {}),
     activities: createActivities(options.metrics ? { ...deps, metrics: options.metrics } : deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 16,

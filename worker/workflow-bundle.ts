@@ -5,7 +5,19 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type BundleOptions } from '@temporalio/worker';
+
+/**
+ * What the bundle leaves out. Zod's translations of its messages into 40-odd languages (`z.locales`, which nothing
+ * here uses; English is registered by the schemas themselves) were 405 KB of the bundle's 1.6 MB of code, parsed
+ * and held by the worker's main thread and again by its workflow thread (BENCHMARKS.md, "Issue 13: configurations
+ * beside the tables"). The SDK replaces a left-out module with an empty one. Only zod's CommonJS build needs this,
+ * the one the compiled worker's workflows require; bundled from the TypeScript sources (the tests), webpack takes
+ * its ES modules and drops the unused ones by itself.
+ */
+export const WORKFLOW_BUNDLER_OPTIONS: Pick<BundleOptions, 'ignoreModules'> = {
+  ignoreModules: [path.join(path.dirname(require.resolve('zod/package.json')), 'v4', 'locales', 'index.cjs')],
+};
 
 /** Builds the bundle in a child process and answers the path of the file it wrote. */
 export function buildWorkflowBundle(): string {
@@ -18,7 +30,7 @@ export function buildWorkflowBundle(): string {
 }
 
 if (require.main === module) {
-  bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') }).then(
+  bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN'), ...WORKFLOW_BUNDLER_OPTIONS }).then(
     ({ code }) => writeFileSync(process.argv[2], code),
     (error: unknown) => {
       console.error(error);
