@@ -24,4 +24,4 @@ RUN mkdir -p /data/us /data/eu && chown -R node:node /data
 
 USER node
 # The command of `npm run worker`, without its build step (test/infra/compose.test.ts keeps them equal).
-CMD ["node", "--max-semi-space-size=8", "dist/worker/main.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/worker/main.js"]

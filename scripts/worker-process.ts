@@ -3,16 +3,17 @@
  * that start one (the bench, scripts/durability-tools.ts): compiled by tsc into dist/ and run by plain Node.
  * - Without tsx, an idle worker takes about 29 MB less: tsx's loader thread and its transformed sources
  *   (BENCHMARKS.md, "Issue 13: memory").
- * - `--max-semi-space-size=8` caps the main thread's young generation at 16 MB of new space. V8's default (32 MB)
- *   stayed committed while 7–11 MB of it was alive (BENCHMARKS.md, "Issue 13: the young generations"). The flag
- *   only works at process start; worker/main.ts sizes the workflow thread's at run time.
+ * - `--max-semi-space-size=4` caps the main thread's young generation at 8 MB of new space. V8's default (32 MB)
+ *   stayed committed while 4–11 MB of it was alive (BENCHMARKS.md, "Issue 13: the young generations"); 16 MB
+ *   (a cap of 8) stayed committed too, and halving it cost no CPU measured ("configurations beside the tables").
+ *   The flag only works at process start; worker/main.ts sizes the workflow thread's at run time.
  * test/infra/compose.test.ts checks that package.json and the Dockerfile run the same command.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { PROJECT_ROOT } from './go-tools';
 
-const WORKER_FLAGS = ['--max-semi-space-size=8'];
+const WORKER_FLAGS = ['--max-semi-space-size=4'];
 const WORKER_ENTRY = 'dist/worker/main.js';
 
 /** Node's arguments for a worker, relative to the project folder. */
