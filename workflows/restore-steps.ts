@@ -5,7 +5,7 @@
 //
 // The order of activity calls is what the committed histories recorded (test/histories): a change that schedules
 // activities differently needs patched() (docs/architecture.md, "Temporal here").
-import { ApplicationFailure, condition, executeChild, log, patched } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, log, patched } from '@temporalio/workflow';
 import { mapWithConcurrency, SETTLE_LANES } from './concurrency';
 import type { StackRef } from './input';
 import type { MigrationRun } from './run';
@@ -24,14 +24,6 @@ const CONFIGURATION_REPAIRS = 2;
 
 /** Configurations restored by one activity: big enough to keep history short, small enough to retry cheaply. */
 const CONFIGURATION_BATCH = 50;
-
-/**
- * The share of `configurationConcurrency` that configurations take while the tables move, all of it after. Both
- * steps write to the destination through the same limit of requests at once; at full width the configurations
- * took half of it and the tables' restore, the longer step, slowed as much (BENCHMARKS.md, "Issue 13:
- * configurations beside the tables").
- */
-const LANES_BESIDE_TABLES = 1 / 4;
 
 /** What the steps restore from, and into. */
 export interface RestoreTarget {
@@ -116,15 +108,6 @@ const none = async (): Promise<undefined> => undefined;
  * is in, the snapshot is completed.
  */
 async function moveTables(run: MigrationRun, target: RestoreTarget): Promise<RestoreOutcome> {
-  run.tablesMoving = true;
-  try {
-    return await moveTablesInBatches(run, target);
-  } finally {
-    run.tablesMoving = false;
-  }
-}
-
-async function moveTablesInBatches(run: MigrationRun, target: RestoreTarget): Promise<RestoreOutcome> {
   const { destination, snapshotDir, live } = target;
   let restoring: Promise<void> | undefined;
   let restoreError: unknown;
@@ -169,29 +152,12 @@ async function restoreConfigurations(run: MigrationRun, target: RestoreTarget): 
   const count = await run.quick.countSnapshotConfigurations({ snapshotDir: target.snapshotDir });
   run.status.progress.configurations.total = count;
   const batches = Array.from({ length: Math.ceil(count / CONFIGURATION_BATCH) }, (_, n) => n);
-  const lanes = run.options.configurationConcurrency;
-  const lanesBesideTables = Math.max(1, Math.floor(lanes * LANES_BESIDE_TABLES));
-  const width = () => (run.tablesMoving ? lanesBesideTables : lanes);
-  let inFlight = 0;
-  let failed = false;
   await mapWithConcurrency(
     batches,
-    lanes,
+    run.options.configurationConcurrency,
     async (batchNumber) => {
-      // Checked again after each wait: the lanes a wait lets go see the others' starts. A lane held here starts
-      // nothing once another has failed.
-      while (!failed && inFlight >= width()) await condition(() => failed || inFlight < width());
-      if (failed) return;
-      inFlight++;
-      try {
-        await run.boundary();
-        run.record('configurations', await run.long.restoreConfigurations({ ...at(target), batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents: run.options.skipComponents }));
-      } catch (error) {
-        failed = true;
-        throw error;
-      } finally {
-        inFlight--;
-      }
+      await run.boundary();
+      run.record('configurations', await run.long.restoreConfigurations({ ...at(target), batchNumber, batchSize: CONFIGURATION_BATCH, skipComponents: run.options.skipComponents }));
     },
     { settle: patched(SETTLE_LANES) },
   );

@@ -78,8 +78,6 @@ export class MigrationRun {
   private cancelRequested = false;
   /** Set when a step running beside others has failed: the others stop at their next boundary (sideBySide). */
   private besideFailed = false;
-  /** While the tables step runs: the configurations beside it take fewer lanes (workflows/restore-steps.ts). */
-  tablesMoving = false;
 
   constructor(private readonly run: RunOptions) {
     this.heartbeatTimeout = `${run.options.heartbeatTimeoutSeconds}s`;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { migration, outcome, ref, stubActivities, TABLES, useStubbedWorkers, validation } from '../helpers/stub-activities';
+import { migration, outcome, ref, TABLES, useStubbedWorkers, validation } from '../helpers/stub-activities';
 import { migrateProject, restoreProject, statusQuery } from '../../workflows';
 import { summarizeVerification } from '../../workflows/types';
 
@@ -207,36 +207,6 @@ describe('migrateProject with stubbed activities', () => {
     expect(result.outcome).toBe('completed');
     expect(calls.filter((name) => name === 'restoreTableGroup')).toHaveLength(6); // 3 batches × the stubs' 2 groups
     expect(calls.indexOf('verifyConfigurations')).toBeLessThan(calls.lastIndexOf('restoreTableGroup'));
-  });
-
-  test('while the tables move, configurations take a quarter of their lanes, and all of them after', async () => {
-    const calls: string[] = [];
-    let tablesDone = false;
-    let inFlight = 0;
-    const widest = { besideTables: 0, after: 0 };
-    const overrides: Parameters<typeof run>[1] = {
-      restoreTableGroup: async ({ tableIds }) => (await sleep(1_000), verified(tableIds)),
-      finalizeSnapshot: async () => {
-        tablesDone = true; // the tables step's last call
-        return stubActivities([]).finalizeSnapshot!({} as never);
-      },
-      countSnapshotConfigurations: async () => 5_000, // 100 batches
-      restoreConfigurations: async () => {
-        inFlight++;
-        const phase = tablesDone ? 'after' : 'besideTables';
-        widest[phase] = Math.max(widest[phase], inFlight);
-        await sleep(200);
-        inFlight--;
-        return outcome(['keboola.ex-http/1']);
-      },
-    };
-    const result = await run(calls, overrides, (taskQueue) =>
-      stubbed.temporal.client.workflow.execute(migrateProject, { taskQueue, workflowId: `steps-${randomUUID()}`, args: [migration({ options: { tableConcurrency: 1, configurationConcurrency: 8 } })] }),
-    );
-    expect(result.outcome).toBe('completed');
-    expect(calls.filter((name) => name === 'restoreConfigurations')).toHaveLength(100);
-    expect(widest.besideTables).toBe(2);
-    expect(widest.after).toBeGreaterThan(2);
   });
 
   test('a failure of the configurations stops the tables at their next batch, and is answered once the batch in flight has ended', async () => {
