@@ -23,5 +23,7 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /data/us /data/eu && chown -R node:node /data
 
 USER node
-# The command of `npm run worker`, without its build step (test/infra/compose.test.ts keeps them equal).
+# The command of `npm run worker`, without its build step, and its environment (test/infra/compose.test.ts keeps
+# them equal; scripts/worker-process.ts says why).
+ENV MALLOC_ARENA_MAX=2
 CMD ["node", "--max-semi-space-size=4", "dist/worker/main.js"]

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { StackClient } from '../stack';
 import { exportTableRows } from '../snapshot/table-rows';
-import { compileWorker, workerNodeArgs } from './worker-process';
+import { compileWorker, workerNodeArgs, WORKER_ENV } from './worker-process';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -86,7 +86,7 @@ export async function spawnWorker(env: NodeJS.ProcessEnv, readyTimeoutMs = 120_0
   const local = workDir ? { TMPDIR: workDir } : {};
   const child = spawn(process.execPath, workerNodeArgs(), {
     cwd: workDir ?? PROJECT_ROOT,
-    env: { ...process.env, ...local, ...env },
+    env: { ...process.env, ...local, ...env, ...WORKER_ENV },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

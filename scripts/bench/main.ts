@@ -24,7 +24,7 @@ import { benchSize, type Result } from './measure';
 import { cpuLine, latencyLine, manyTable, phasesLine, requestTable, table } from './print';
 import { childPidsRunning, children, log, stop } from './processes';
 import { SIZES, type Size } from './sizes';
-import { compileWorker, WORKER_NODE_ARGS } from '../worker-process';
+import { compileWorker, WORKER_NODE_ARGS, workerEnvPrefix } from '../worker-process';
 
 /** Project IDs per size on the stacks: three per project (source, destination, raw copy). */
 const PROJECT_IDS_PER_SIZE = 100;
@@ -66,7 +66,7 @@ async function main() {
   log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`);
   log(`verification: ${opts.verify}`);
   compileWorker();
-  log(`worker: node ${WORKER_NODE_ARGS.join(' ')} (compiled by tsc -p tsconfig.build.json)`);
+  log(`worker: ${workerEnvPrefix()} node ${WORKER_NODE_ARGS.join(' ')} (compiled by tsc -p tsconfig.build.json)`);
 
   let server: DevServer | undefined;
   let s3: S3Server | undefined;

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { BenchContext } from './context';
 import { freePort, procCpuSeconds, procStatus, spawnNode, stop } from './processes';
-import { workerNodeArgs } from '../worker-process';
+import { workerNodeArgs, WORKER_ENV } from '../worker-process';
 
 /** One stack's limiter over a run, sampled from the worker's /metrics. */
 export interface StackLimiter {
@@ -69,6 +69,7 @@ export async function startWorker(ctx: BenchContext, label: string): Promise<Ben
       STACK_MIGRATE_CODEC_KEY: ctx.codecKey,
       STACK_MIGRATE_LOG_LEVEL: 'WARN',
       STACK_MIGRATE_APP_METRICS_ADDRESS: new URL(metricsUrl).host,
+      ...WORKER_ENV,
     },
     path.join(ctx.dataDir, `worker-${label}.log`),
   );

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTE_LIST } from '../helpers/temporal';
-import { WORKER_NODE_ARGS } from '../../scripts/worker-process';
+import { WORKER_ENV, WORKER_NODE_ARGS, workerEnvPrefix } from '../../scripts/worker-process';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -134,7 +134,8 @@ describe('Dockerfile', () => {
     const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile);
     expect(cmd).not.toBeNull();
     expect(JSON.parse(cmd![1]!)).toEqual(['node', ...WORKER_NODE_ARGS]);
-    expect(pkg.scripts.worker).toBe(`npm run build:worker && node ${WORKER_NODE_ARGS.join(' ')}`);
+    for (const [name, value] of Object.entries(WORKER_ENV)) expect(dockerfile).toMatch(new RegExp(`^ENV ${name}=${value}$`, 'm'));
+    expect(pkg.scripts.worker).toBe(`npm run build:worker && ${workerEnvPrefix()} node ${WORKER_NODE_ARGS.join(' ')}`);
     expect(pkg.scripts['build:worker']).toBe('tsc -p tsconfig.build.json');
   });
 

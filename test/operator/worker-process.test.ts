@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Client } from '@temporalio/client';
 import { startMigration } from '../../client/commands/start';
 import { createDataConverter, DEFAULT_KEY_FILE } from '../../temporal/payload-codec';
-import { compileWorker, workerNodeArgs } from '../../scripts/worker-process';
+import { compileWorker, workerNodeArgs, WORKER_ENV } from '../../scripts/worker-process';
 import { useHarness } from '../helpers/harness';
 import { eventually, PROJECT_ROOT } from './helpers';
 
@@ -28,7 +28,7 @@ function startWorkerProcess(env: NodeJS.ProcessEnv) {
   compileWorker();
   const child = spawn(process.execPath, workerNodeArgs(), {
     cwd: PROJECT_ROOT,
-    env,
+    env: { ...env, ...WORKER_ENV },
   }) as ChildProcessWithoutNullStreams;
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (c) => (output.stdout += c));
