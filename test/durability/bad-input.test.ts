@@ -105,7 +105,7 @@ describe('bad input', () => {
       expect(failure.types).toEqual(['InvalidInput']);
       expect(failure.nonRetryable).toBe(true);
       // zod's own English message, from the workflow bundle that leaves its other languages out
-      expect(failure.messages).toMatch(/invalid migration input: .*source\.projectId: Invalid input: expected number, received string/);
+      expect(failure.messages).toMatch(/invalid migration input: .*source\.projectId: Invalid input: expected number, received NaN/);
       expect(failure.messages).toContain('source.tokenRef');
 
       const notJson = spawnSync(cli, ['workflow', 'start', ...common, '--workflow-id', `${workflowId}-syntax`, '--input', '{"source": '], { encoding: 'utf8' });
