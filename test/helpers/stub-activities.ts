@@ -16,10 +16,11 @@ export const validation = (blockers = 0): ValidationReport => ({
 });
 export const outcome = (created: string[], skipped: RestoreOutcome['skipped'] = []): RestoreOutcome => ({ created, existing: [], skipped });
 export const TABLES = ['in.c-a.one', 'in.c-a.two', 'in.c-b.three'];
+/** A group of tables restored as their snapshot says: what `restoreTableGroup` answers when nothing differs. */
+export const verified = (tableIds: string[]) => summarizeVerification(tableIds.map((tableId) => ({ tableId, expected: { rows: 10, checksum: 'm3:00' }, actual: { rows: 10, checksum: 'm3:00' }, ok: true })));
 
 /** Every activity the workflows call, answering a small project; `calls` records their order. */
 export function stubActivities(calls: string[], overrides: Partial<MigrationActivities> = {}): Partial<MigrationActivities> {
-  const fingerprint = { rows: 10, checksum: 'm3:00' };
   const stubs: Partial<MigrationActivities> = {
     validateMigration: async () => validation(),
     validateRestore: async () => validation(),
@@ -28,7 +29,7 @@ export function stubActivities(calls: string[], overrides: Partial<MigrationActi
     splitTableBatch: async () => ({ grouped: TABLES.slice(0, 2), alone: TABLES.slice(2) }),
     snapshotTableGroup: async ({ tableIds }) => tableIds.map(() => 30),
     fingerprintTableGroup: async ({ tableIds }) => tableIds.map(() => 10),
-    restoreTableGroup: async ({ tableIds }) => summarizeVerification(tableIds.map((tableId) => ({ tableId, expected: fingerprint, actual: fingerprint, ok: true }))),
+    restoreTableGroup: async ({ tableIds }) => verified(tableIds),
     snapshotOrchestrations: async () => ({ orchestrations: 1, triggers: 2 }),
     finalizeSnapshot: async () => ({ formatVersion: 1, createdAt: '', source: { url: '', projectId: 1 }, counts: { buckets: 0, tables: 0, aliases: 0, configurations: 0, configurationRows: 0 }, bytes: 0, tables: [] }),
     restoreBranchMetadata: async () => outcome(['KBC.projectDescription']),

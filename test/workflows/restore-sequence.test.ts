@@ -4,11 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { migration, outcome, ref, TABLES, useStubbedWorkers, validation } from '../helpers/stub-activities';
+import { migration, outcome, ref, TABLES, useStubbedWorkers, validation, verified } from '../helpers/stub-activities';
 import { migrateProject, restoreProject, statusQuery } from '../../workflows';
 import { summarizeVerification } from '../../workflows/types';
-
-const verified = (tableIds: string[]) => summarizeVerification(tableIds.map((tableId) => ({ tableId, expected: { rows: 10, checksum: 'm3:00' }, actual: { rows: 10, checksum: 'm3:00' }, ok: true })));
 
 /** The parent's own activities in order (children's calls per group of tables are left out: they run concurrently). */
 const PER_TABLE = new Set(['splitTableBatch', 'snapshotTableGroup', 'fingerprintTableGroup', 'restoreTableGroup']);
